@@ -1,0 +1,40 @@
+"""The Celery app and the one beat schedule of the project."""
+
+import os
+
+from celery import Celery
+from celery.signals import before_task_publish, task_postrun, task_prerun
+
+from common.context import current_request_id, request_id_var
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sundhed.settings")
+
+app = Celery("sundhed")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Every periodic job of every app, in one place (STYLE.md rule 8). Apps add entries here.
+app.conf.beat_schedule = {}
+
+
+@before_task_publish.connect
+def _carry_request_id(headers=None, **kwargs):
+    """Carry the request id of the web request into the task, for logs and audit."""
+    if headers is not None:
+        headers.setdefault("sundhed_request_id", current_request_id())
+
+
+_tokens = {}
+
+
+@task_prerun.connect
+def _enter_request_id(task_id=None, task=None, **kwargs):
+    request_id = getattr(task.request, "sundhed_request_id", None) or f"task-{task_id[:8]}"
+    _tokens[task_id] = request_id_var.set(request_id)
+
+
+@task_postrun.connect
+def _leave_request_id(task_id=None, **kwargs):
+    token = _tokens.pop(task_id, None)
+    if token is not None:
+        request_id_var.reset(token)

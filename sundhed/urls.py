@@ -1,0 +1,24 @@
+"""The project's URLs: each app mounts its own."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from sundhed import health, views
+
+admin.site.site_header = "Sundhed"
+admin.site.site_title = "Sundhed"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("", views.home, name="home"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,149 @@
+"""Shared fixtures: a real Celery worker on the test database, and the system Chromium."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's async-safety guard
+# would refuse the ORM there although nothing runs concurrently.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("SUNDHED_CHROMIUM", "/usr/bin/chromium")
+
+
+def reference_data_dir() -> Path:
+    """Where ../shared/reference-data is (or SUNDHED_REFERENCE_DATA), or skip the test."""
+    configured = os.environ.get("SUNDHED_REFERENCE_DATA")
+    path = Path(configured) if configured else ROOT.parent / "shared" / "reference-data"
+    if not path.is_dir():
+        pytest.skip(f"reference data not found at {path} (set SUNDHED_REFERENCE_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference_data() -> Path:
+    """The folder of real messages written by others (skips when absent)."""
+    return reference_data_dir()
+
+
+def _test_database_url() -> str:
+    """DATABASE_URL rewritten to the test database that pytest-django created."""
+    from django.db import connection
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+class CeleryWorker:
+    """A real `celery worker` process on the test database and the test Redis."""
+
+    def __init__(self, process: subprocess.Popen, log: Path):
+        self.process = process
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_worker(tmp_dir: Path, *, concurrency: int = 1, queues: str | None = None) -> CeleryWorker:
+    """Start a worker and wait until it answers a ping through the broker."""
+    from sundhed.celery import app
+
+    log = tmp_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
+    env = dict(os.environ, DATABASE_URL=_test_database_url())
+    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "sundhed",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+        "--hostname",
+        name,
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    if queues:
+        args += ["--queues", queues]
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"celery worker exited early:\n{log.read_text()}")
+        replies = app.control.ping(destination=[name], timeout=0.5)
+        if replies:
+            return CeleryWorker(process, log)
+    process.kill()
+    raise RuntimeError(f"celery worker did not answer within 60 s:\n{log.read_text()}")
+
+
+def stop_worker(worker: CeleryWorker) -> None:
+    """Stop a worker gracefully, or kill it."""
+    if worker.process.poll() is None:
+        worker.process.terminate()
+        try:
+            worker.process.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Celery worker for the session; tests that use it need committed data
+    (`transactional_db`), because the worker reads through its own connection."""
+    worker = start_worker(tmp_path_factory.mktemp("celery"))
+    yield worker
+    stop_worker(worker)
+
+
+# --- browser tests ----------------------------------------------------------------------------
+def pytest_collection_modifyitems(config, items):
+    """Skip browser tests with a clear message where the system Chromium is missing."""
+    if Path(CHROMIUM).exists() or shutil.which("chromium"):
+        return
+    skip = pytest.mark.skip(
+        reason=f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` "
+        "(Debian/Ubuntu) or set SUNDHED_CHROMIUM; .ci/run installs it itself"
+    )
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian's Chromium; Playwright must never download a browser of its own."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    """Danish first, as a clinician's browser in a Danish hospital would be."""
+    return {**browser_context_args, "locale": "da-DK", "timezone_id": "Europe/Copenhagen"}
