@@ -1,9 +1,22 @@
 """App configuration for patients."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PatientsConfig(AppConfig):
     """See DESIGN.md for this app's place in the layers."""
 
     name = "patients"
+    verbose_name = _("Patients")
+
+    def ready(self):
+        from patients.registry import PatientTab, patient_tabs
+
+        patient_tabs.register(PatientTab("patient", _("Patient"), "patients:detail", order=90))
+        patient_tabs.register(
+            PatientTab("access_log", _("Who has looked"), "patients:access_log", order=95)
+        )
+        patient_tabs.register(
+            PatientTab("blockings", _("Blockings"), "patients:blockings", order=96)
+        )

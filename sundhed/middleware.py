@@ -1,5 +1,7 @@
 """Project middleware."""
 
+from pghistory.middleware import HistoryMiddleware
+
 from common.context import new_request_id, request_id_var
 
 
@@ -22,3 +24,12 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class HistoryContextMiddleware(HistoryMiddleware):
+    """pghistory's context (user, url) plus the request id, so history rows match audit events."""
+
+    def get_context(self, request):
+        context = super().get_context(request)
+        context["request_id"] = getattr(request, "request_id", "")
+        return context

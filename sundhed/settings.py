@@ -109,7 +109,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "pghistory.middleware.HistoryMiddleware",
+    "sundhed.middleware.HistoryContextMiddleware",
     # Last, so that it sees the authenticated user and sits closest to the view.
     "axes.middleware.AxesMiddleware",
 ]
@@ -130,6 +130,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "sundhed.context_processors.staff",
             ],
         },
     },

@@ -15,6 +15,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("patients/", include("patients.urls")),
+    path("organisation/", include("organisation.urls")),
     path("", views.home, name="home"),
 ]
 

@@ -147,3 +147,141 @@ def browser_type_launch_args(browser_type_launch_args):
 def browser_context_args(browser_context_args):
     """Danish first, as a clinician's browser in a Danish hospital would be."""
     return {**browser_context_args, "locale": "da-DK", "timezone_id": "Europe/Copenhagen"}
+
+
+# --- the fixed cast -----------------------------------------------------------------------------
+class Cast:
+    """The people every permission test uses, named by role (STYLE.md rule 10)."""
+
+    PASSWORD = "cast-password-1"
+
+    def __init__(self):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from accounts.models import User
+        from organisation.models import Department, Hospital, Region, Role, StaffMember
+        from organisation.services import membership_add
+        from patients.models import CareCourse, CaveEntry
+        from patients.services import care_course_create, patient_create
+
+        region = Region.objects.create(name="Region Test", code="1084")
+        hospital = Hospital.objects.create(
+            region=region, name="Testhospitalet", short_name="TH", sor_code="900000000001"
+        )
+        self.cardiology = Department.objects.create(
+            hospital=hospital,
+            name="Kardiologisk afdeling",
+            short_name="KAR",
+            sor_code="900000000011",
+        )
+        self.orthopaedics = Department.objects.create(
+            hospital=hospital,
+            name="Ortopædkirurgisk afdeling",
+            short_name="ORT",
+            sor_code="900000000012",
+        )
+        self.administration = Department.objects.create(
+            hospital=hospital,
+            name="Hospitalsledelsen",
+            short_name="ADM",
+            sor_code="900000000013",
+            kind=Department.Kind.ADMINISTRATION,
+        )
+
+        def person(username, first, last, role, department, **extra):
+            user = User.objects.create_user(
+                username=username,
+                email=f"{username}@test.sundhed.dk",
+                password=self.PASSWORD,
+                first_name=first,
+                last_name=last,
+            )
+            staff = StaffMember.objects.create(user=user, role=role, **extra)
+            membership_add(staff=staff, department=department)
+            staff.refresh_from_db()
+            return user
+
+        self.treating_doctor = person(
+            "treating_doctor",
+            "Tove",
+            "Hjertelæge",
+            Role.LAEGE,
+            self.cardiology,
+            authorisation_id="A1B2C",
+        )
+        self.other_doctor = person(
+            "other_doctor",
+            "Ole",
+            "Knoglelæge",
+            Role.LAEGE,
+            self.orthopaedics,
+            authorisation_id="D3E4F",
+            is_access_reviewer=True,
+        )
+        self.nurse = person(
+            "nurse",
+            "Nina",
+            "Sygeplejerske",
+            Role.SYGEPLEJERSKE,
+            self.cardiology,
+            authorisation_id="G5H6J",
+        )
+        self.secretary = person("secretary", "Sara", "Sekretær", Role.SEKRETAER, self.cardiology)
+        self.administrator = person(
+            "administrator", "Adam", "Administrator", Role.ADMINISTRATOR, self.administration
+        )
+        self.patient_user = User.objects.create_user(
+            username="patient_user",
+            email="patient@example.dk",
+            password=self.PASSWORD,
+            first_name="Karen",
+            last_name="Jensen",
+        )
+        self.patient = patient_create(
+            cpr="0707614048",
+            given_names="Karen",
+            family_name="Jensen",
+            address_line="Nørregade 1",
+            postcode="1165",
+            city="København K",
+            user=self.patient_user,
+        )
+        self.stranger = patient_create(cpr="1502808059", given_names="Lars", family_name="Holm")
+        self.course = care_course_create(
+            patient=self.patient,
+            department=self.cardiology,
+            kind=CareCourse.Kind.ADMISSION,
+            title="Atrieflimren",
+            started_at=timezone.now() - timedelta(days=2),
+            responsible=self.treating_doctor.staff,
+        )
+        CaveEntry.objects.create(
+            patient=self.patient,
+            substance="Penicillin",
+            atc_code="J01CE",
+            reaction="Udslæt og åndenød",
+            severity=CaveEntry.Severity.LIFE_THREATENING,
+            source=CaveEntry.Source.PATIENT,
+            recorded_by=self.treating_doctor,
+        )
+
+    @property
+    def members(self) -> dict:
+        """Every cast member by role name."""
+        return {
+            "treating_doctor": self.treating_doctor,
+            "other_doctor": self.other_doctor,
+            "nurse": self.nurse,
+            "secretary": self.secretary,
+            "administrator": self.administrator,
+            "patient_user": self.patient_user,
+        }
+
+
+@pytest.fixture
+def cast(db, settings):
+    """The fixed cast, with MFA not required (tests of MFA switch it back on)."""
+    settings.SUNDHED_MFA_OPTIONAL = True
+    return Cast()

@@ -1,0 +1,90 @@
+"""Writing the access log."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from audit.models import AccessEvent
+from common.context import current_request_id
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, as the log must remember them even after their role or department changes."""
+
+    user_id: int | None
+    display: str
+    role: str = ""
+    department_code: str = ""
+    department_name: str = ""
+
+
+def access_event_record(
+    *,
+    actor: Actor,
+    patient_id: int | None,
+    data_kind: str,
+    action: str,
+    legal_basis: str,
+    object_type: str = "",
+    object_id: str = "",
+    reason: str = "",
+    path: str = "",
+    flagged: bool = False,
+) -> AccessEvent:
+    """Write one access event: at once for a read, inside the change's transaction for a write.
+
+    A change and its event commit or roll back together. Raises whatever the database raises:
+    callers must then show nothing (fail closed).
+    """
+    with transaction.atomic():
+        return AccessEvent.objects.create(
+            user_id=actor.user_id,
+            user_display=actor.display[:200],
+            role=actor.role,
+            department_code=actor.department_code,
+            department_name=actor.department_name[:200],
+            patient_id=patient_id,
+            data_kind=data_kind,
+            action=action,
+            legal_basis=legal_basis,
+            object_type=object_type,
+            object_id=str(object_id)[:64],
+            reason=reason,
+            request_id=current_request_id(),
+            path=path[:300],
+            flagged=flagged,
+        )
+
+
+def access_events_record_many(
+    *,
+    actor: Actor,
+    patient_ids: list[int | None],
+    data_kind: str,
+    action: str,
+    legal_basis: str,
+    reason: str = "",
+    path: str = "",
+) -> list[AccessEvent]:
+    """Write one event per patient of a list or search result, in one statement."""
+    request_id = current_request_id()
+    rows = [
+        AccessEvent(
+            user_id=actor.user_id,
+            user_display=actor.display[:200],
+            role=actor.role,
+            department_code=actor.department_code,
+            department_name=actor.department_name[:200],
+            patient_id=patient_id,
+            data_kind=data_kind,
+            action=action,
+            legal_basis=legal_basis,
+            reason=reason,
+            request_id=request_id,
+            path=path[:300],
+        )
+        for patient_id in patient_ids
+    ]
+    with transaction.atomic():
+        return AccessEvent.objects.bulk_create(rows)

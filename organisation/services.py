@@ -1,0 +1,41 @@
+"""Writes to the organisation: staff members and their departments."""
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from organisation.models import Department, Membership, StaffMember
+
+
+def staff_member_current_departments(staff: StaffMember):
+    """Departments the staff member works in today."""
+    today = timezone.localdate()
+    return (
+        Department.objects.filter(memberships__staff=staff, memberships__valid_from__lte=today)
+        .filter(Q(memberships__valid_to__isnull=True) | Q(memberships__valid_to__gte=today))
+        .select_related("hospital")
+        .distinct()
+    )
+
+
+def staff_member_switch_department(*, staff: StaffMember, department: Department) -> StaffMember:
+    """Set the active department; only one the staff member currently works in."""
+    if not staff_member_current_departments(staff).filter(pk=department.pk).exists():
+        raise ValidationError(_("You do not work in that department."), code="department")
+    staff.active_department = department
+    staff.save(update_fields=["active_department", "updated_at"])
+    return staff
+
+
+def membership_add(*, staff: StaffMember, department: Department, valid_from=None) -> Membership:
+    """Employ a staff member in a department; the first one becomes the active department."""
+    membership, _created = Membership.objects.get_or_create(
+        staff=staff,
+        department=department,
+        defaults={"valid_from": valid_from or timezone.localdate()},
+    )
+    if staff.active_department_id is None:
+        staff.active_department = department
+        staff.save(update_fields=["active_department", "updated_at"])
+    return membership

@@ -1,0 +1,477 @@
+"""The access gate: the one place that decides whether someone may see a patient's data.
+
+Every view, API endpoint and task reaches a patient's data through here:
+- views with `@patient_view(...)` (or `@patient_object_view(...)` for an object of a patient),
+- DRF views with `PatientAccessPermission` plus `PatientApiMixin`,
+- tasks with `access_patient_as_system(...)`,
+- lists with `Patient.objects.visible_to(user)` and `access_events_for_list(...)`.
+
+A decision is one of: care relation (treatment), an active break-the-glass grant (værdispring),
+administration (only for administrative kinds of data and the roles that have it), the patient
+themself (portal), or refusal. Each disclosure writes exactly one access event before the
+response leaves; if the event cannot be written, nothing is shown (fail closed).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from audit.models import Action, LegalBasis
+from audit.services import Actor, access_event_record, access_events_record_many
+from organisation.models import (
+    ADMINISTRATION_ROLES,
+    CLINICAL_ROLES,
+    Membership,
+    Role,
+    StaffMember,
+)
+from patients.models import Blocking, BreakGlass, CareCourse, Patient
+
+# Kinds of data that hospital administration may open without a care relation.
+ADMINISTRATIVE_KINDS = frozenset({"demographics", "access_log", "blocking"})
+# Roles allowed to break the glass: those who take clinical decisions on their own authority.
+BREAK_GLASS_ROLES = frozenset({Role.LAEGE, Role.SYGEPLEJERSKE, Role.BIOANALYTIKER})
+
+STAFF = "staff"
+PATIENT = "patient"
+
+
+class AccessRefused(Exception):
+    """The gate said no. `can_break_glass` tells the page whether to offer værdispring."""
+
+    def __init__(self, message, *, patient=None, can_break_glass=False, status=403):
+        super().__init__(message)
+        self.message = message
+        self.patient = patient
+        self.can_break_glass = can_break_glass
+        self.status = status
+
+
+# Other apps add sources of care relations (a booking, a referral) in their AppConfig.ready():
+# each source takes (department ids, moment) and returns a Q on Patient.
+_relation_sources: list[Callable] = []
+
+
+def relation_source_register(source: Callable) -> Callable:
+    """Add a source of care relations; returns it so it can decorate a function."""
+    if source not in _relation_sources:
+        _relation_sources.append(source)
+    return source
+
+
+def _course_relation(department_ids, at) -> Q:
+    courses = CareCourse.objects.giving_relation(at=at).filter(
+        patient=OuterRef("pk"), department_id__in=department_ids
+    )
+    return Q(Exists(courses))
+
+
+def staff_for(user) -> StaffMember | None:
+    """The user's staff member row, or None (patients and system users have none)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.staff
+    except StaffMember.DoesNotExist:
+        return None
+
+
+def staff_department_ids(staff: StaffMember, *, at=None) -> list[int]:
+    """Departments the staff member works in on the given day."""
+    day = timezone.localdate(at) if at else timezone.localdate()
+    cached = getattr(staff, "_department_ids", None)
+    if cached is not None and cached[0] == day:
+        return cached[1]
+    ids = list(
+        Membership.objects.filter(staff=staff, valid_from__lte=day)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+        .values_list("department_id", flat=True)
+    )
+    staff._department_ids = (day, ids)
+    return ids
+
+
+def care_relation_filter(staff: StaffMember, *, at) -> Q:
+    """A Q on Patient: those the staff member has a care relation with at `at`."""
+    department_ids = staff_department_ids(staff, at=at)
+    relation = _course_relation(department_ids, at)
+    for source in _relation_sources:
+        relation |= source(department_ids, at)
+    return relation
+
+
+def visible_patient_filter(user, *, at) -> Q:
+    """A Q on Patient: those whose record the user may open now. Used by `visible_to`."""
+    staff = staff_for(user)
+    if staff is not None:
+        if staff.role not in CLINICAL_ROLES:
+            return Q(pk__in=[])
+        glass = BreakGlass.objects.active(at=at).filter(user=user, patient=OuterRef("pk"))
+        return care_relation_filter(staff, at=at) | Q(Exists(glass))
+    if getattr(user, "is_authenticated", False):
+        return Q(user=user)
+    return Q(pk__in=[])
+
+
+def actor_for(user, staff: StaffMember | None = None) -> Actor:
+    """The actor as the access log records it: role and department copied at this moment."""
+    if staff is None:
+        staff = staff_for(user)
+    department = staff.active_department if staff else None
+    return Actor(
+        user_id=user.pk,
+        display=(user.get_full_name() or user.get_username()),
+        role=staff.role if staff else ("patient" if _is_patient(user) else ""),
+        department_code=department.sor_code if department else "",
+        department_name=str(department.name) if department else "",
+    )
+
+
+def _is_patient(user) -> bool:
+    return Patient.objects.filter(user=user).exists() if user.pk else False
+
+
+@dataclass
+class PatientAccess:
+    """What the gate granted: the patient, on which basis, and what stays hidden (spærret)."""
+
+    patient: Patient
+    user: object
+    staff: StaffMember | None
+    legal_basis: str
+    data_kind: str
+    actor: Actor
+    break_glass: BreakGlass | None = None
+    blocked_course_ids: frozenset = field(default_factory=frozenset)
+    blocked_department_ids: frozenset = field(default_factory=frozenset)
+    # Set by a view that shows one object, so the event names it.
+    object_type: str = ""
+    object_id: str = ""
+    recorded: bool = False
+
+    def hides(self, *, department_id=None, care_course_id=None) -> bool:
+        """Whether an item from this department or course is blocked for this viewer."""
+        return (care_course_id is not None and care_course_id in self.blocked_course_ids) or (
+            department_id is not None and department_id in self.blocked_department_ids
+        )
+
+    @property
+    def has_blocked(self) -> bool:
+        """Whether anything of the patient is hidden from this viewer."""
+        return bool(self.blocked_course_ids or self.blocked_department_ids)
+
+    def disclose(self, obj) -> None:
+        """Name the object this response shows, for the access event."""
+        self.object_type = obj._meta.label_lower
+        self.object_id = str(getattr(obj, "public_id", obj.pk))
+
+
+def _blocked_for(patient: Patient, staff: StaffMember | None, *, at) -> tuple[frozenset, frozenset]:
+    """Blocked courses and departments, except those of the viewer's own departments."""
+    blockings = list(
+        Blocking.objects.filter(patient=patient, revoked_at__isnull=True).select_related(
+            "care_course"
+        )
+    )
+    if not blockings:
+        return frozenset(), frozenset()
+    own = set(staff_department_ids(staff, at=at)) if staff else set()
+    courses, departments = set(), set()
+    for blocking in blockings:
+        if blocking.care_course_id and blocking.care_course.department_id not in own:
+            courses.add(blocking.care_course_id)
+        if blocking.department_id and blocking.department_id not in own:
+            departments.add(blocking.department_id)
+    return frozenset(courses), frozenset(departments)
+
+
+def access_decide(*, user, patient: Patient, data_kind: str, audience: str = STAFF, at=None):
+    """Decide, without writing anything; return a PatientAccess or raise AccessRefused."""
+    at = at or timezone.now()
+    if not getattr(user, "is_authenticated", False):
+        raise AccessRefused(_("Sign in to see this."), patient=patient, status=401)
+    if audience == PATIENT:
+        if patient.user_id == user.pk:
+            return PatientAccess(
+                patient=patient,
+                user=user,
+                staff=None,
+                legal_basis=LegalBasis.SELF,
+                data_kind=data_kind,
+                actor=actor_for(user, None),
+            )
+        raise AccessRefused(_("This is not your record."), patient=patient)
+
+    staff = staff_for(user)
+    if staff is None:
+        raise AccessRefused(_("Only hospital staff may open patient records."), patient=patient)
+    actor = actor_for(user, staff)
+    if staff.role in ADMINISTRATION_ROLES:
+        if data_kind in ADMINISTRATIVE_KINDS:
+            return PatientAccess(
+                patient=patient,
+                user=user,
+                staff=staff,
+                legal_basis=LegalBasis.ADMINISTRATION,
+                data_kind=data_kind,
+                actor=actor,
+            )
+        raise AccessRefused(_("Administration may not open clinical information."), patient=patient)
+    if staff.role not in CLINICAL_ROLES:
+        raise AccessRefused(_("Your role gives no access to patient records."), patient=patient)
+
+    glass = BreakGlass.objects.active(at=at).filter(user=user, patient=patient).first()
+    if Patient.objects.filter(pk=patient.pk).filter(care_relation_filter(staff, at=at)).exists():
+        # A care relation shows what is not blocked; a broken glass shows blocked items too.
+        if glass:
+            return PatientAccess(
+                patient=patient,
+                user=user,
+                staff=staff,
+                legal_basis=LegalBasis.BREAK_GLASS,
+                data_kind=data_kind,
+                actor=actor,
+                break_glass=glass,
+            )
+        courses, departments = _blocked_for(patient, staff, at=at)
+        return PatientAccess(
+            patient=patient,
+            user=user,
+            staff=staff,
+            legal_basis=LegalBasis.TREATMENT,
+            data_kind=data_kind,
+            actor=actor,
+            blocked_course_ids=courses,
+            blocked_department_ids=departments,
+        )
+    if glass:
+        return PatientAccess(
+            patient=patient,
+            user=user,
+            staff=staff,
+            legal_basis=LegalBasis.BREAK_GLASS,
+            data_kind=data_kind,
+            actor=actor,
+            break_glass=glass,
+        )
+    raise AccessRefused(
+        _("You have no care relation with this patient."),
+        patient=patient,
+        can_break_glass=staff.role in BREAK_GLASS_ROLES,
+    )
+
+
+def access_record(access: PatientAccess, *, action: str = Action.VIEW, path: str = "") -> None:
+    """Write the one access event for this disclosure. Raises if the database refuses."""
+    access_event_record(
+        actor=access.actor,
+        patient_id=access.patient.pk,
+        data_kind=access.data_kind,
+        action=action,
+        legal_basis=access.legal_basis,
+        object_type=access.object_type,
+        object_id=access.object_id,
+        reason=access.break_glass.reason if access.break_glass else "",
+        path=path,
+        flagged=access.legal_basis == LegalBasis.BREAK_GLASS,
+    )
+    access.recorded = True
+
+
+def access_patient(
+    *,
+    user,
+    patient: Patient,
+    data_kind: str,
+    action: str = Action.VIEW,
+    audience: str = STAFF,
+    path: str = "",
+) -> PatientAccess:
+    """Decide and write the event at once (for code that discloses right after, e.g. exports)."""
+    access = access_decide(user=user, patient=patient, data_kind=data_kind, audience=audience)
+    access_record(access, action=action, path=path)
+    return access
+
+
+def access_patient_as_system(
+    *,
+    patient: Patient,
+    data_kind: str,
+    action: str,
+    system: str,
+    object_type: str = "",
+    object_id: str = "",
+    reason: str = "",
+) -> None:
+    """A task touches a patient's data on behalf of an integration: log it as the system."""
+    access_event_record(
+        actor=Actor(user_id=None, display=system, role="system"),
+        patient_id=patient.pk,
+        data_kind=data_kind,
+        action=action,
+        legal_basis=LegalBasis.SYSTEM,
+        object_type=object_type,
+        object_id=object_id,
+        reason=reason,
+    )
+
+
+def access_events_for_list(
+    *,
+    user,
+    patients,
+    data_kind: str,
+    action: str = Action.LIST,
+    reason: str = "",
+    path: str = "",
+    legal_basis: str | None = None,
+) -> None:
+    """One event per patient shown in a list or search result (one statement for all).
+
+    An empty list still writes one event without a patient, so every search is on record.
+    """
+    staff = staff_for(user)
+    actor = actor_for(user, staff)
+    ids = [p.pk for p in patients] or [None]
+    access_events_record_many(
+        actor=actor,
+        patient_ids=ids,
+        data_kind=data_kind,
+        action=action,
+        legal_basis=legal_basis or (LegalBasis.TREATMENT if staff else LegalBasis.SELF),
+        reason=reason,
+        path=path,
+    )
+
+
+def mfa_setup_needed(user) -> bool:
+    """Whether a staff member must set up a second factor before seeing patient data."""
+    if getattr(settings, "SUNDHED_MFA_OPTIONAL", False):
+        return False
+    from allauth.mfa.models import Authenticator
+
+    return not Authenticator.objects.filter(user=user).exists()
+
+
+def _refusal_response(request, refusal: AccessRefused):
+    if refusal.status == 401:
+        return redirect(f"{reverse('account_login')}?next={request.get_full_path()}")
+    return render(
+        request,
+        "patients/access_refused.html",
+        {
+            "refusal": refusal,
+            "patient_public_id": refusal.patient.public_id if refusal.patient else None,
+        },
+        status=refusal.status,
+    )
+
+
+def _audit_failed_response(request):
+    return render(request, "patients/audit_failed.html", status=503)
+
+
+def _gate(view, *, data_kind, action, audience, find_patient):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if (
+            audience == STAFF
+            and user.is_authenticated
+            and staff_for(user) is not None
+            and mfa_setup_needed(user)
+        ):
+            return redirect(f"{reverse('mfa_activate_totp')}?next={request.get_full_path()}")
+        patient, extra = find_patient(kwargs)
+        try:
+            access = access_decide(
+                user=user, patient=patient, data_kind=data_kind, audience=audience
+            )
+        except AccessRefused as refusal:
+            return _refusal_response(request, refusal)
+        if extra is not None:
+            if access.hides(
+                department_id=getattr(extra, "department_id", None),
+                care_course_id=getattr(extra, "care_course_id", None),
+            ):
+                return _refusal_response(
+                    request,
+                    AccessRefused(
+                        _("The patient has blocked this information (spærret)."),
+                        patient=patient,
+                        can_break_glass=access.staff is not None
+                        and access.staff.role in BREAK_GLASS_ROLES,
+                    ),
+                )
+            access.disclose(extra)
+            kwargs["obj"] = extra
+        response = view(request, access, *args, **kwargs)
+        discloses = 200 <= response.status_code < 300
+        if discloses and not access.recorded:
+            try:
+                access_record(access, action=action, path=request.path)
+            except DatabaseError:
+                return _audit_failed_response(request)
+        return response
+
+    wrapped.patient_gate = {"data_kind": data_kind, "audience": audience}
+    return wrapped
+
+
+def _patient_by_public_id(public_id) -> Patient:
+    try:
+        return Patient.objects.get(public_id=public_id)
+    except (Patient.DoesNotExist, ValueError):
+        raise Http404(_("No such patient.")) from None
+
+
+def patient_view(data_kind: str, *, action: str = Action.VIEW, audience: str = STAFF):
+    """Decorate a view taking `patient_id` (public id): it receives `access` instead.
+
+    The view is called as `view(request, access, ...)` and its 2xx response is logged once.
+    """
+
+    def find(kwargs):
+        return _patient_by_public_id(kwargs.pop("patient_id")), None
+
+    def decorator(view):
+        return _gate(view, data_kind=data_kind, action=action, audience=audience, find_patient=find)
+
+    return decorator
+
+
+def patient_object_view(
+    model,
+    data_kind: str,
+    *,
+    kwarg: str = "object_id",
+    action: str = Action.VIEW,
+    audience: str = STAFF,
+    patient_field: str = "patient",
+):
+    """Decorate a view of one object that belongs to a patient (a note, a result).
+
+    The object is looked up by its public id from `kwarg`, its patient goes through the gate,
+    a blocked object is refused, and the view is called as `view(request, access, obj=...)`.
+    """
+
+    def find(kwargs):
+        try:
+            obj = model.objects.select_related(patient_field).get(public_id=kwargs.pop(kwarg))
+        except (model.DoesNotExist, ValueError):
+            raise Http404(_("Not found.")) from None
+        return getattr(obj, patient_field), obj
+
+    def decorator(view):
+        return _gate(view, data_kind=data_kind, action=action, audience=audience, find_patient=find)
+
+    return decorator

@@ -1,0 +1,163 @@
+"""Reads of patient data. Every function here is called with what the access gate granted."""
+
+import re
+from datetime import datetime
+
+from django.contrib.postgres.search import TrigramWordSimilarity
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from audit.models import AccessEvent, Action, LegalBasis
+from patients.access import PatientAccess, access_events_for_list, staff_for
+from patients.cpr import looks_like_cpr, parse_cpr
+from patients.models import BreakGlass, CareCourse, CaveEntry, Patient
+
+SEARCH_LIMIT = 25
+_DATE = re.compile(r"^\s*(\d{1,2})[.\-/](\d{1,2})[.\-/](\d{4})\s*$")
+
+
+def _parse_date(text: str):
+    match = _DATE.match(text)
+    if not match:
+        return None
+    day, month, year = (int(g) for g in match.groups())
+    try:
+        return datetime(year, month, day).date()
+    except ValueError:
+        return None
+
+
+def patient_search(*, user, query: str, path: str = "") -> list[Patient]:
+    """Search by exact CPR, by birth date (D.M.YYYY) or by name (trigram, typo tolerant).
+
+    An exact CPR finds the person even without a care relation, because the clinician then
+    needs to break the glass; names and dates search only the patients the user may open.
+    Every search is logged: one event per patient shown, or one without a patient.
+    """
+    query = (query or "").strip()
+    staff = staff_for(user)
+    results: list[Patient] = []
+    if query and staff is not None:
+        base = Patient.objects.only(
+            "id",
+            "public_id",
+            "cpr",
+            "given_names",
+            "family_name",
+            "birth_date",
+            "sex",
+            "deceased_date",
+            "protected_address",
+        )
+        if looks_like_cpr(query):
+            try:
+                value = parse_cpr(query).value
+            except Exception:  # noqa: BLE001 - a malformed CPR simply finds no one
+                value = query.replace("-", "").replace(" ", "").upper()
+            results = list(base.filter(cpr=value)[:1])
+        elif (birth_date := _parse_date(query)) is not None:
+            results = list(base.visible_to(user).filter(birth_date=birth_date)[:SEARCH_LIMIT])
+        elif len(query) >= 2:
+            results = list(
+                base.visible_to(user)
+                .annotate(
+                    score=Greatest(
+                        TrigramWordSimilarity(query, "family_name"),
+                        TrigramWordSimilarity(query, "given_names"),
+                    )
+                )
+                .filter(
+                    Q(family_name__trigram_word_similar=query)
+                    | Q(given_names__trigram_word_similar=query)
+                    | Q(family_name__istartswith=query)
+                )
+                .order_by(F("score").desc(nulls_last=True), "family_name", "given_names")[
+                    :SEARCH_LIMIT
+                ]
+            )
+    if staff is not None:
+        access_events_for_list(
+            user=user,
+            patients=results,
+            data_kind="search",
+            action=Action.SEARCH,
+            reason=query[:200],
+            path=path,
+        )
+    return results
+
+
+def patient_banner(access: PatientAccess) -> dict:
+    """What the banner on every patient page shows: identity, CAVE, blocked marker, course."""
+    patient = access.patient
+    # Administration sees who the patient is, not their clinical information.
+    clinical = access.legal_basis != LegalBasis.ADMINISTRATION
+    cave = (
+        [e for e in patient.cave_entries.all() if e.status == CaveEntry.Status.ACTIVE]
+        if clinical
+        else None
+    )
+    courses = [
+        course
+        for course in patient.care_courses.select_related("department__hospital")
+        .filter(ended_at__isnull=True)
+        .order_by("-started_at")
+        if clinical
+        and not access.hides(department_id=course.department_id, care_course_id=course.pk)
+    ]
+    return {
+        "patient": patient,
+        "age": patient.age(),
+        "cave": cave,
+        "active_course": courses[0] if courses else None,
+        "has_blocked": access.has_blocked,
+        "legal_basis": access.legal_basis,
+        "break_glass": access.break_glass,
+    }
+
+
+def care_course_list_for_patient(access: PatientAccess) -> list[dict]:
+    """The patient's courses; blocked ones appear only as 'spærret' with no details."""
+    rows = []
+    for course in access.patient.care_courses.select_related(
+        "department__hospital", "responsible__user"
+    ).order_by("-started_at"):
+        blocked = access.hides(department_id=course.department_id, care_course_id=course.pk)
+        rows.append({"course": None if blocked else course, "blocked": blocked})
+    return rows
+
+
+def cave_list_for_patient(access: PatientAccess) -> list[CaveEntry]:
+    """All CAVE entries, including inactive and entered in error (shown struck through)."""
+    return list(access.patient.cave_entries.select_related("recorded_by", "error_by"))
+
+
+def access_log_for_patient(access: PatientAccess, *, limit: int = 300) -> list[AccessEvent]:
+    """Who has looked at this patient, newest first."""
+    return list(
+        AccessEvent.objects.filter(patient_id=access.patient.pk).order_by("-occurred_at", "-id")[
+            :limit
+        ]
+    )
+
+
+def break_glass_review_queue(*, reviewer, include_reviewed: bool = False):
+    """Break-the-glass grants for a reviewer; unreviewed first. Only reviewers may call this."""
+    grants = BreakGlass.objects.select_related(
+        "patient", "user", "department", "reviewed_by"
+    ).exclude(user=reviewer)
+    if not include_reviewed:
+        grants = grants.filter(reviewed_at__isnull=True)
+    return grants.order_by("reviewed_at", "-started_at")
+
+
+def worklist_for_department(*, user, department_id, at=None) -> list[CareCourse]:
+    """Open courses of a department whose patients the user may open."""
+    at = at or timezone.now()
+    return list(
+        CareCourse.objects.open()
+        .filter(department_id=department_id, patient__in=Patient.objects.visible_to(user, at=at))
+        .select_related("patient", "responsible__user")
+        .order_by("patient__family_name")
+    )

@@ -1,0 +1,215 @@
+"""Every write to patients, care courses, CAVE, blockings and break-the-glass grants."""
+
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.models import Action, LegalBasis
+from audit.services import access_event_record
+from patients.access import (
+    BREAK_GLASS_ROLES,
+    PatientAccess,
+    actor_for,
+    staff_for,
+)
+from patients.cpr import parse_cpr
+from patients.models import Blocking, BreakGlass, CareCourse, CaveEntry, Patient
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def reason_is_real_words(reason: str) -> bool:
+    """A reason of real words: at least three different words and twenty characters."""
+    words = {w.lower() for w in _WORD.findall(reason or "")}
+    return len(words) >= 3 and len((reason or "").strip()) >= 20
+
+
+def patient_create(
+    *, cpr: str, given_names: str, family_name: str, created_by=None, **fields
+) -> Patient:
+    """Register a patient; birth date and sex come from the CPR number where it is one."""
+    parsed = parse_cpr(cpr)
+    patient = Patient(
+        cpr=parsed.value,
+        is_replacement_cpr=parsed.is_replacement,
+        given_names=given_names,
+        family_name=family_name,
+        birth_date=fields.pop("birth_date", None) or parsed.birth_date,
+        sex=fields.pop("sex", None) or parsed.sex,
+        **fields,
+    )
+    patient.full_clean()
+    patient.save()
+    return patient
+
+
+def break_glass_create(*, user, patient: Patient, reason: str, at=None) -> BreakGlass:
+    """Værdispring: grant time-limited access with a reason, flagged for review.
+
+    The grant and its access event commit together; without a reason of real words, no grant.
+    """
+    staff = staff_for(user)
+    if staff is None or staff.role not in BREAK_GLASS_ROLES:
+        raise ValidationError(_("Your role may not break the glass."), code="role")
+    if not reason_is_real_words(reason):
+        raise ValidationError(
+            {
+                "reason": _(
+                    "Write the reason in words (at least three words), so it can be reviewed."
+                )
+            }
+        )
+    at = at or timezone.now()
+    with transaction.atomic():
+        grant = BreakGlass.objects.create(
+            patient=patient,
+            user=user,
+            department=staff.active_department,
+            reason=reason.strip(),
+            started_at=at,
+            expires_at=at + timedelta(hours=settings.SUNDHED_BREAK_THE_GLASS_HOURS),
+        )
+        access_event_record(
+            actor=actor_for(user, staff),
+            patient_id=patient.pk,
+            data_kind="break_glass",
+            action=Action.CREATE,
+            legal_basis=LegalBasis.BREAK_GLASS,
+            object_type="patients.breakglass",
+            object_id=str(grant.public_id),
+            reason=grant.reason,
+            flagged=True,
+        )
+    return grant
+
+
+def break_glass_review(*, grant: BreakGlass, reviewer, note: str = "") -> BreakGlass:
+    """Mark a grant as reviewed. Holds a row lock so two reviewers do not overwrite each other."""
+    with transaction.atomic():
+        grant = BreakGlass.objects.select_for_update().get(pk=grant.pk)
+        if grant.reviewed_at:
+            raise ValidationError(_("This event has already been reviewed."), code="reviewed")
+        if grant.user_id == reviewer.pk:
+            raise ValidationError(_("No one reviews their own break-the-glass."), code="self")
+        grant.reviewed_at = timezone.now()
+        grant.reviewed_by = reviewer
+        grant.review_note = note
+        grant.save(update_fields=["reviewed_at", "reviewed_by", "review_note", "updated_at"])
+    return grant
+
+
+def _record_change(access: PatientAccess, *, data_kind: str, action: str, obj, reason: str = ""):
+    access_event_record(
+        actor=access.actor,
+        patient_id=access.patient.pk,
+        data_kind=data_kind,
+        action=action,
+        legal_basis=access.legal_basis,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.public_id),
+        reason=reason,
+        flagged=access.legal_basis == LegalBasis.BREAK_GLASS,
+    )
+
+
+def cave_entry_create(*, access: PatientAccess, **fields) -> CaveEntry:
+    """Record a CAVE entry for the patient the caller was granted."""
+    with transaction.atomic():
+        entry = CaveEntry(patient=access.patient, recorded_by=access.user, **fields)
+        entry.full_clean()
+        entry.save()
+        _record_change(access, data_kind="cave", action=Action.CREATE, obj=entry)
+    return entry
+
+
+def cave_entry_mark_error(*, access: PatientAccess, entry: CaveEntry, reason: str) -> CaveEntry:
+    """Mark a CAVE entry as entered in error, with who and why; it is never deleted."""
+    if not (reason or "").strip():
+        raise ValidationError({"error_reason": _("Say why the entry is wrong.")})
+    with transaction.atomic():
+        entry = CaveEntry.objects.select_for_update().get(pk=entry.pk, patient=access.patient)
+        entry.status = CaveEntry.Status.ENTERED_IN_ERROR
+        entry.error_by = access.user
+        entry.error_reason = reason.strip()
+        entry.error_at = timezone.now()
+        entry.save(update_fields=["status", "error_by", "error_reason", "error_at", "updated_at"])
+        _record_change(access, data_kind="cave", action=Action.UPDATE, obj=entry, reason=reason)
+    return entry
+
+
+def blocking_create(
+    *,
+    access: PatientAccess,
+    care_course: CareCourse | None = None,
+    department=None,
+    requested_by_patient: bool = False,
+    note: str = "",
+) -> Blocking:
+    """Block a course or a department's information from other departments (spærring)."""
+    if (care_course is None) == (department is None):
+        raise ValidationError(_("Block either a care course or a department."), code="target")
+    if care_course is not None and care_course.patient_id != access.patient.pk:
+        raise ValidationError(_("That course belongs to another patient."), code="course")
+    with transaction.atomic():
+        blocking = Blocking.objects.create(
+            patient=access.patient,
+            care_course=care_course,
+            department=department,
+            requested_by_patient=requested_by_patient,
+            created_by=access.user,
+            note=note,
+        )
+        _record_change(access, data_kind="blocking", action=Action.CREATE, obj=blocking)
+    return blocking
+
+
+def blocking_revoke(*, access: PatientAccess, blocking: Blocking) -> Blocking:
+    """Lift a blocking; the row stays as history."""
+    with transaction.atomic():
+        blocking = Blocking.objects.select_for_update().get(pk=blocking.pk, patient=access.patient)
+        if blocking.revoked_at is None:
+            blocking.revoked_at = timezone.now()
+            blocking.revoked_by = access.user
+            blocking.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
+            _record_change(access, data_kind="blocking", action=Action.UPDATE, obj=blocking)
+    return blocking
+
+
+def care_course_create(
+    *,
+    patient: Patient,
+    department,
+    kind: str,
+    title: str,
+    started_at,
+    responsible=None,
+    ended_at=None,
+) -> CareCourse:
+    """Open (or record) a care course; it gives the department a care relation."""
+    course = CareCourse(
+        patient=patient,
+        department=department,
+        kind=kind,
+        title=title,
+        started_at=started_at,
+        ended_at=ended_at,
+        responsible=responsible,
+    )
+    course.full_clean()
+    course.save()
+    return course
+
+
+def care_course_end(*, course: CareCourse, ended_at=None) -> CareCourse:
+    """End a course; the care relation lasts the configured grace period after."""
+    with transaction.atomic():
+        course = CareCourse.objects.select_for_update().get(pk=course.pk)
+        if course.ended_at is None:
+            course.ended_at = ended_at or timezone.now()
+            course.save(update_fields=["ended_at", "updated_at"])
+    return course

@@ -1,0 +1,208 @@
+"""Patient pages: search, the patient page, CAVE, blocking, break the glass and the access log."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audit.models import Action, LegalBasis
+from organisation.models import Department
+from patients import selectors, services
+from patients.access import access_events_for_list, patient_view, staff_for
+from patients.forms import BlockingForm, BreakGlassForm, CaveEntryForm, CaveErrorForm, ReviewForm
+from patients.models import Blocking, BreakGlass, CaveEntry, Patient
+
+
+def _staff_or_403(request):
+    staff = staff_for(request.user)
+    if staff is None:
+        raise PermissionDenied(_("Only hospital staff may search for patients."))
+    return staff
+
+
+@login_required
+def search(request):
+    """Top-bar search; htmx asks for the result list only."""
+    _staff_or_403(request)
+    query = request.GET.get("q", "")
+    results = selectors.patient_search(user=request.user, query=query, path=request.path)
+    template = "patients/search.html#results" if request.htmx else "patients/search.html"
+    return render(request, template, {"query": query, "results": results})
+
+
+@patient_view("summary")
+def patient_detail(request, access):
+    """The patient page: banner, courses (blocked ones as 'spærret'), CAVE and blockings."""
+    context = {
+        "access": access,
+        "banner": selectors.patient_banner(access),
+        "courses": selectors.care_course_list_for_patient(access),
+        "cave_entries": selectors.cave_list_for_patient(access),
+        "cave_form": CaveEntryForm(),
+    }
+    return render(request, "patients/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def break_glass(request, patient_id):
+    """Værdispring: ask for a reason, grant time-limited access, then open the patient."""
+    patient = get_object_or_404(Patient, public_id=patient_id)
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.break_glass_create(
+                user=request.user, patient=patient, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            _attach_errors(form, error)
+        else:
+            return redirect(request.POST.get("next") or "patients:detail", patient_id=patient_id)
+    # The refusal page discloses no data, so it writes no access event.
+    return render(
+        request,
+        "patients/break_glass.html",
+        {
+            "form": form,
+            "patient_public_id": patient_id,
+            "hours": settings.SUNDHED_BREAK_THE_GLASS_HOURS,
+            "next": request.POST.get("next") or request.GET.get("next", ""),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _attach_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@patient_view("access_log")
+def access_log(request, access):
+    """Who has looked at this patient (the same log the patient sees in the portal)."""
+    events = selectors.access_log_for_patient(access)
+    context = {"access": access, "banner": selectors.patient_banner(access), "events": events}
+    return render(request, "patients/access_log.html", context)
+
+
+@require_POST
+@patient_view("cave", action=Action.CREATE)
+def cave_create(request, access):
+    """Add a CAVE entry."""
+    form = CaveEntryForm(request.POST)
+    if form.is_valid():
+        try:
+            services.cave_entry_create(access=access, **form.cleaned_data)
+        except ValidationError as error:
+            _attach_errors(form, error)
+        else:
+            messages.success(request, _("CAVE entry added."))
+            return redirect("patients:detail", patient_id=access.patient.public_id)
+    context = {
+        "access": access,
+        "banner": selectors.patient_banner(access),
+        "courses": selectors.care_course_list_for_patient(access),
+        "cave_entries": selectors.cave_list_for_patient(access),
+        "cave_form": form,
+    }
+    return render(request, "patients/detail.html", context, status=400)
+
+
+@require_POST
+@patient_view("cave", action=Action.UPDATE)
+def cave_mark_error(request, access, entry_id):
+    """Mark a CAVE entry as entered in error."""
+    entry = get_object_or_404(CaveEntry, public_id=entry_id, patient=access.patient)
+    form = CaveErrorForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why the entry is wrong."))
+    else:
+        services.cave_entry_mark_error(
+            access=access, entry=entry, reason=form.cleaned_data["error_reason"]
+        )
+        messages.success(request, _("The entry is marked as entered in error."))
+    return redirect("patients:detail", patient_id=access.patient.public_id)
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view("blocking")
+def blockings(request, access):
+    """The patient's blockings (spærringer): list, add, revoke."""
+    patient = access.patient
+    courses = patient.care_courses.select_related("department__hospital")
+    departments = Department.objects.filter(care_courses__patient=patient).distinct()
+    form = BlockingForm(request.POST or None, courses=courses, departments=departments)
+    if request.method == "POST" and form.is_valid():
+        kind, public_id = form.cleaned_data["target"].split(":", 1)
+        target = {}
+        if kind == "course":
+            target["care_course"] = courses.get(public_id=public_id)
+        else:
+            target["department"] = departments.get(public_id=public_id)
+        services.blocking_create(
+            access=access,
+            requested_by_patient=form.cleaned_data["requested_by_patient"],
+            note=form.cleaned_data["note"],
+            **target,
+        )
+        messages.success(request, _("The information is blocked for other departments."))
+        return redirect("patients:blockings", patient_id=patient.public_id)
+    context = {
+        "access": access,
+        "banner": selectors.patient_banner(access),
+        "blockings": patient.blockings.select_related(
+            "care_course__department", "department", "created_by", "revoked_by"
+        ),
+        "form": form,
+    }
+    return render(request, "patients/blockings.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@patient_view("blocking", action=Action.UPDATE)
+def blocking_revoke(request, access, blocking_id):
+    """Lift a blocking."""
+    blocking = get_object_or_404(Blocking, public_id=blocking_id, patient=access.patient)
+    services.blocking_revoke(access=access, blocking=blocking)
+    messages.success(request, _("The blocking is lifted."))
+    return redirect("patients:blockings", patient_id=access.patient.public_id)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def review_queue(request):
+    """Break-the-glass events waiting for review; only access reviewers see this page."""
+    staff = _staff_or_403(request)
+    if not staff.is_access_reviewer:
+        raise PermissionDenied(_("Only access reviewers may see the review queue."))
+    if request.method == "POST":
+        grant = get_object_or_404(BreakGlass, public_id=request.POST.get("grant"))
+        form = ReviewForm(request.POST)
+        if form.is_valid():
+            try:
+                services.break_glass_review(
+                    grant=grant, reviewer=request.user, note=form.cleaned_data["note"]
+                )
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _("Marked as reviewed."))
+        return redirect("patients:review_queue")
+    show_all = request.GET.get("all") == "1"
+    grants = list(
+        selectors.break_glass_review_queue(reviewer=request.user, include_reviewed=show_all)[:200]
+    )
+    access_events_for_list(
+        user=request.user,
+        patients=[g.patient for g in grants],
+        data_kind="break_glass_review",
+        legal_basis=LegalBasis.ADMINISTRATION,
+        path=request.path,
+    )
+    return render(request, "patients/review_queue.html", {"grants": grants, "show_all": show_all})
