@@ -314,6 +314,10 @@ LOGGING = {
     },
 }
 
+# --- Change history (django-pghistory) ---------------------------------------------------------
+# History rows are never changed or removed: pghistory protects its event tables by trigger.
+PGHISTORY_APPEND_ONLY = True
+
 # --- Sundhed's own ------------------------------------------------------------------------------
 # How long a care relation lasts after the last contact ends (DESIGN.md: access gate).
 SUNDHED_CARE_RELATION_GRACE_DAYS = envint("SUNDHED_CARE_RELATION_GRACE_DAYS", "30")
