@@ -33,6 +33,11 @@ class Stack:
         self.profile = profile
         self.data_dir = ROOT / ".data" / profile
         self.env = dict(os.environ)
+        # The Procfile's commands (python, celery) must be this virtual environment's, even when
+        # make was called from a shell where it is not activated.
+        venv_bin = str(Path(sys.executable).parent)
+        self.env["PATH"] = os.pathsep.join([venv_bin, self.env.get("PATH", "")])
+        self.env["VIRTUAL_ENV"] = str(Path(sys.executable).parent.parent)
         self.env.setdefault("SUNDHED_ENV", "development")
         self.env.setdefault("DEBUG", "true" if profile == "run" else "false")
         self.env.setdefault("PYTHONUNBUFFERED", "1")
