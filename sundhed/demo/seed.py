@@ -1,11 +1,30 @@
-"""The demo data of `make run`, built once and deterministically."""
+"""The demo data of `make run`, built once and deterministically.
 
+A region with two hospitals and eight departments, forty staff members (named demo logins for
+each role), 2,000 patients with Danish names, addresses and valid CPR numbers, their care courses
+and CAVE entries. Other apps add history through `EXTRA_SEEDERS`.
+"""
+
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
+
+from organisation.models import Department, Hospital, Membership, Region, Role, StaffMember
+from patients.cpr import century_for, parse_cpr, passes_modulus11
+from patients.models import CareCourse, CaveEntry, Patient
+from sundhed.demo import names
 
 DEMO_PASSWORD = "sundhed-demo"  # noqa: S105 - printed by make run; development only
+SEED = 20261124
+
+# Callables (rng, patients, staff) that other apps' demo history adds after the core.
+EXTRA_SEEDERS: list[Callable] = []
 
 
 @dataclass(frozen=True)
@@ -17,22 +36,339 @@ class DemoLogin:
     where: str
 
 
+HOSPITALS = [
+    ("Rigshospitalet", "RH", "3800010000016"),
+    ("Bispebjerg og Frederiksberg Hospital", "BFH", "3800020000012"),
+]
+# (hospital short name, name, short name, SOR code, kind)
+DEPARTMENTS = [
+    ("RH", "Hjertemedicinsk Klinik", "KAR", "380001100001", Department.Kind.WARD),
+    ("RH", "Ortopædkirurgisk Klinik", "ORT", "380001100002", Department.Kind.WARD),
+    ("RH", "Akutmodtagelsen", "AKM", "380001100003", Department.Kind.EMERGENCY),
+    ("RH", "Klinisk Biokemisk Afdeling", "KBA", "380001100004", Department.Kind.LABORATORY),
+    ("BFH", "Medicinsk Afdeling M", "MED", "380002100001", Department.Kind.WARD),
+    ("BFH", "Geriatrisk Ambulatorium", "GER", "380002100002", Department.Kind.OUTPATIENT),
+    ("BFH", "Radiologisk Afdeling", "RAD", "380002100003", Department.Kind.RADIOLOGY),
+    ("BFH", "Hospitalsledelsen", "ADM", "380002100004", Department.Kind.ADMINISTRATION),
+]
+# Named demo logins: (username, first, last, role, title, department short name, extra)
+NAMED_STAFF = [
+    ("laege", "Mette", "Kragh", Role.LAEGE, "Overlæge", "KAR", {"is_access_reviewer": False}),
+    ("laege2", "Søren", "Vinther", Role.LAEGE, "Afdelingslæge", "ORT", {}),
+    ("reservelaege", "Ida", "Bech", Role.LAEGE, "Reservelæge", "KAR", {"requires_cosign": True}),
+    ("sygeplejerske", "Hanne", "Dalgaard", Role.SYGEPLEJERSKE, "Sygeplejerske", "KAR", {}),
+    ("sekretaer", "Lone", "Brandt", Role.SEKRETAER, "Lægesekretær", "MED", {}),
+    ("bioanalytiker", "Rikke", "Toft", Role.BIOANALYTIKER, "Bioanalytiker", "KBA", {}),
+    ("administrator", "Per", "Lindholm", Role.ADMINISTRATOR, "IT-koordinator", "ADM", {}),
+    (
+        "revisor",
+        "Birgit",
+        "Falk",
+        Role.LAEGE,
+        "Ledende overlæge",
+        "MED",
+        {"is_access_reviewer": True},
+    ),
+]
+CLINICAL_TITLES = {
+    Role.LAEGE: ["Overlæge", "Afdelingslæge", "1. reservelæge", "Reservelæge"],
+    Role.SYGEPLEJERSKE: ["Sygeplejerske", "Specialsygeplejerske", "Afdelingssygeplejerske"],
+    Role.SEKRETAER: ["Lægesekretær"],
+    Role.BIOANALYTIKER: ["Bioanalytiker"],
+}
+COURSE_TITLES = {
+    "KAR": ["Atrieflimren", "Hjertesvigt", "Brystsmerter til udredning", "AKS, NSTEMI"],
+    "ORT": ["Hoftenær fraktur", "Knæalloplastik", "Underarmsfraktur", "Diskusprolaps"],
+    "AKM": ["Faldtraume", "Mavesmerter", "Åndenød", "Feber uden fokus"],
+    "MED": ["Pneumoni", "KOL i exacerbation", "Urinvejsinfektion", "Dehydrering"],
+    "GER": ["Faldudredning", "Kognitiv udredning", "Polyfarmaci", "Funktionstab"],
+    "RAD": ["CT-skanning af thorax", "MR af columna lumbalis", "Røntgen af hofte"],
+}
+CAVE_CHOICES = [
+    ("Penicillin", "J01CE", "Udslæt og kløe", CaveEntry.Severity.HIGH),
+    ("Penicillin", "J01CE", "Anafylaksi", CaveEntry.Severity.LIFE_THREATENING),
+    ("Ibuprofen", "M01AE01", "Astmaanfald", CaveEntry.Severity.HIGH),
+    ("Sulfonamider", "J01E", "Udslæt", CaveEntry.Severity.LOW),
+    ("Morfin", "N02AA01", "Kvalme og opkastning", CaveEntry.Severity.LOW),
+    ("Codein", "R05DA04", "Svær forstoppelse", CaveEntry.Severity.LOW),
+    ("Jodholdigt kontraststof", "V08A", "Urticaria", CaveEntry.Severity.HIGH),
+    ("Latex", "", "Kontakteksem", CaveEntry.Severity.LOW),
+    ("Jordnødder", "", "Anafylaksi", CaveEntry.Severity.LIFE_THREATENING),
+    ("Hvepsestik", "", "Anafylaksi", CaveEntry.Severity.LIFE_THREATENING),
+]
+CAVE_OTHER = [
+    ("Pacemaker: ikke MR uden afklaring", CaveEntry.Severity.HIGH),
+    ("Vanskelig luftvej ved intubation", CaveEntry.Severity.HIGH),
+    ("AK-behandling med warfarin", CaveEntry.Severity.HIGH),
+]
+
+
 def demo_logins() -> list[DemoLogin]:
-    """The named demo logins, one per role."""
-    return [DemoLogin("admin", "administrator (Django admin)", "")]
+    """The named demo logins, one per role, as make run prints them."""
+    departments = (
+        dict(Department.objects.values_list("short_name", "name"))
+        if Region.objects.exists()
+        else {}
+    )
+    logins = [DemoLogin("admin", "superuser (Django admin)", "")]
+    for username, _first, _last, role, title, department, _extra in NAMED_STAFF:
+        logins.append(
+            DemoLogin(
+                username, f"{Role(role).label}, {title}", departments.get(department, department)
+            )
+        )
+    logins.append(DemoLogin("patient", "patient (Min Sundhedsplatform)", ""))
+    return logins
+
+
+def _cpr_for(rng: random.Random, birth: date, sex: str, taken: set, *, modulus11: bool) -> str:
+    """A CPR number for a birth date and sex, unique among `taken`."""
+    year2 = birth.year % 100
+    digits7 = [d for d in range(10) if century_for(year2, d) == birth.year - year2]
+    head = birth.strftime("%d%m%y")
+    for _ in range(10_000):
+        serial = f"{rng.choice(digits7)}{rng.randrange(1000):03d}"
+        value = head + serial
+        if (int(value[-1]) % 2 == 0) != (sex == "F"):
+            continue
+        if value in taken or passes_modulus11(value) != modulus11:
+            continue
+        parse_cpr(value)  # the demo data obeys the same rules as everyone else
+        taken.add(value)
+        return value
+    raise RuntimeError(f"no free CPR number for {birth}")
+
+
+def _replacement_cpr(rng: random.Random, birth: date, taken: set) -> str:
+    while True:
+        value = birth.strftime("%d%m%y") + rng.choice("ABCDEFGHJK") + f"{rng.randrange(1000):03d}"
+        if value not in taken:
+            taken.add(value)
+            return value
+
+
+def _build_organisation():
+    region = Region.objects.create(name="Region Hovedstaden", code="1084")
+    hospitals = {
+        short: Hospital.objects.create(region=region, name=name, short_name=short, sor_code=sor)
+        for name, short, sor in HOSPITALS
+    }
+    return {
+        short: Department.objects.create(
+            hospital=hospitals[hospital], name=name, short_name=short, sor_code=sor, kind=kind
+        )
+        for hospital, name, short, sor, kind in DEPARTMENTS
+    }
+
+
+def _build_staff(rng: random.Random, departments: dict) -> list[StaffMember]:
+    user_model = get_user_model()
+    password = make_password(DEMO_PASSWORD)
+    people = []
+    for username, first, last, role, title, department, extra in NAMED_STAFF:
+        people.append((username, first, last, role, title, [department], extra))
+    clinical = [d for d in departments if d not in {"ADM", "KBA", "RAD"}]
+    roles = [Role.LAEGE] * 14 + [Role.SYGEPLEJERSKE] * 13 + [Role.SEKRETAER] * 3
+    roles += [Role.BIOANALYTIKER] * 2
+    for number, role in enumerate(roles):
+        sex_names = names.FEMALE_NAMES if number % 2 else names.MALE_NAMES
+        first, last = rng.choice(sex_names), rng.choice(names.FAMILY_NAMES)
+        if role == Role.BIOANALYTIKER:
+            homes = ["KBA"]
+        else:
+            homes = rng.sample(clinical, 2 if number % 5 == 0 else 1)
+        title = rng.choice(CLINICAL_TITLES[role])
+        people.append((f"staff{number + 1:02d}", first, last, role, title, homes, {}))
+    staff_members = []
+    for index, (username, first, last, role, title, homes, extra) in enumerate(people):
+        user = user_model.objects.create(
+            username=username,
+            first_name=first,
+            last_name=last,
+            password=password,
+            email=f"{username}@demo.sundhed.invalid",
+            is_staff=role == Role.ADMINISTRATOR,
+        )
+        needs_id = role in {Role.LAEGE, Role.SYGEPLEJERSKE, Role.BIOANALYTIKER}
+        member = StaffMember.objects.create(
+            user=user,
+            role=role,
+            title=title,
+            authorisation_id=f"{index + 1:03d}{rng.choice('BCDFGHJKLMNPQRSTVXZ')}{index % 10}"
+            if needs_id
+            else "",
+            requires_cosign=extra.get("requires_cosign", title == "Reservelæge"),
+            is_access_reviewer=extra.get("is_access_reviewer", False),
+            active_department=departments[homes[0]],
+        )
+        for home in homes:
+            Membership.objects.create(
+                staff=member, department=departments[home], valid_from=date(2020, 1, 1)
+            )
+        staff_members.append(member)
+    if user_model.objects.filter(username="administrator").exists():
+        # The administrator manages the organisation in Django admin.
+        from django.contrib.auth.models import Permission
+
+        admin_user = user_model.objects.get(username="administrator")
+        admin_user.user_permissions.set(
+            Permission.objects.filter(
+                content_type__app_label__in=["organisation", "audit", "accounts"]
+            )
+        )
+    return staff_members
+
+
+def _build_patients(rng: random.Random, count: int, departments: dict, staff: list) -> list:
+    taken: set = set()
+    today = timezone.localdate()
+    rows = []
+    for number in range(count):
+        sex = "F" if rng.random() < 0.52 else "M"
+        first_names = names.FEMALE_NAMES if sex == "F" else names.MALE_NAMES
+        age_days = int(rng.triangular(0, 98 * 365, 70 * 365))
+        birth = today - timedelta(days=age_days)
+        if number % 400 == 399:
+            cpr, replacement, sex = _replacement_cpr(rng, birth, taken), True, "U"
+        else:
+            cpr = _cpr_for(rng, birth, sex, taken, modulus11=number % 10 != 0)
+            replacement = False
+        street, postcode, city = rng.choice(names.STREETS)
+        middle = rng.choice(names.MIDDLE_NAMES)
+        given = f"{rng.choice(first_names)} {middle}".strip()
+        rows.append(
+            Patient(
+                cpr=cpr,
+                is_replacement_cpr=replacement,
+                given_names=given,
+                family_name=rng.choice(names.FAMILY_NAMES),
+                birth_date=birth,
+                sex=sex,
+                address_line=f"{street} {rng.randint(1, 180)}",
+                postcode=postcode,
+                city=city,
+                phone=f"+45{rng.randint(20, 99)}{rng.randint(100000, 999999)}",
+                gp_name=rng.choice(names.GP_PRACTICES),
+                protected_address=rng.random() < 0.01,
+            )
+        )
+    patients = Patient.objects.bulk_create(rows, batch_size=500)
+
+    by_department: dict = {}
+    for member in staff:
+        if member.role == Role.LAEGE:
+            by_department.setdefault(member.active_department.short_name, []).append(member)
+    clinical = [short for short in COURSE_TITLES if short in departments]
+    now = timezone.now()
+    courses, caves = [], []
+    for index, patient in enumerate(patients):
+        for _ in range(rng.choice([0, 1, 1, 2, 3])):
+            short = rng.choice(clinical)
+            started = now - timedelta(days=rng.randint(40, 8 * 365), hours=rng.randint(0, 23))
+            courses.append(
+                _course(
+                    rng,
+                    patient,
+                    departments[short],
+                    short,
+                    by_department,
+                    started,
+                    started + timedelta(days=rng.randint(1, 30)),
+                )
+            )
+        # About one in twelve is in a course now, spread over the clinical departments.
+        if index % 12 == 0:
+            short = clinical[(index // 12) % len(clinical)]
+            started = now - timedelta(days=rng.randint(0, 20), hours=rng.randint(0, 23))
+            courses.append(
+                _course(rng, patient, departments[short], short, by_department, started, None)
+            )
+        if rng.random() < 0.2:
+            substance, atc, reaction, severity = rng.choice(CAVE_CHOICES)
+            caves.append(
+                CaveEntry(
+                    patient=patient,
+                    kind=CaveEntry.Kind.ALLERGY,
+                    substance=substance,
+                    atc_code=atc,
+                    reaction=reaction,
+                    severity=severity,
+                    source=rng.choice([CaveEntry.Source.PATIENT, CaveEntry.Source.CLINICIAN]),
+                )
+            )
+        if rng.random() < 0.03:
+            substance, severity = rng.choice(CAVE_OTHER)
+            caves.append(
+                CaveEntry(
+                    patient=patient,
+                    kind=CaveEntry.Kind.OTHER,
+                    substance=substance,
+                    severity=severity,
+                    source=CaveEntry.Source.RECORD,
+                )
+            )
+    CareCourse.objects.bulk_create(courses, batch_size=1000)
+    CaveEntry.objects.bulk_create(caves, batch_size=1000)
+    return patients
+
+
+def _course(rng, patient, department, short, by_department, started, ended) -> CareCourse:
+    kind = {
+        Department.Kind.OUTPATIENT: CareCourse.Kind.OUTPATIENT,
+        Department.Kind.EMERGENCY: CareCourse.Kind.EMERGENCY,
+    }.get(department.kind, CareCourse.Kind.ADMISSION)
+    doctors = by_department.get(short) or [None]
+    return CareCourse(
+        patient=patient,
+        department=department,
+        kind=kind,
+        title=rng.choice(COURSE_TITLES[short]),
+        started_at=started,
+        ended_at=ended,
+        responsible=rng.choice(doctors),
+    )
+
+
+def _portal_user(patient: Patient):
+    user_model = get_user_model()
+    user = user_model.objects.create(
+        username="patient",
+        first_name=patient.given_names.split()[0],
+        last_name=patient.family_name,
+        password=make_password(DEMO_PASSWORD),
+        email="patient@demo.sundhed.invalid",
+    )
+    patient.user = user
+    patient.save(update_fields=["user", "updated_at"])
 
 
 @transaction.atomic
-def seed_demo() -> bool:
-    """Build the demo data unless it exists; True when it was built now."""
+def seed_demo(*, patients: int = 2000, seed: int = SEED) -> bool:
+    """Build the demo data unless it exists; True when it was built now. Deterministic."""
     user_model = get_user_model()
-    if user_model.objects.filter(username="admin").exists():
+    if Region.objects.filter(code="1084").exists():
         return False
-    user_model.objects.create_superuser(
-        username="admin",
-        email="admin@sundhed.invalid",
-        password=DEMO_PASSWORD,
-        first_name="Demo",
-        last_name="Administrator",
-    )
+    rng = random.Random(seed)
+    if not user_model.objects.filter(username="admin").exists():
+        user_model.objects.create_superuser(
+            username="admin",
+            email="admin@sundhed.invalid",
+            password=DEMO_PASSWORD,
+            first_name="Demo",
+            last_name="Administrator",
+        )
+    departments = _build_organisation()
+    staff = _build_staff(rng, departments)
+    built = _build_patients(rng, patients, departments, staff)
+    if built:
+        open_course = CareCourse.objects.filter(ended_at__isnull=True, patient__in=built[:200])
+        first = open_course.filter(department=departments["KAR"]).first()
+        _portal_user(first.patient if first else built[0])
+    for seeder in EXTRA_SEEDERS:
+        seeder(rng, built, staff)
     return True
+
+
+def demo_now() -> datetime:
+    """The moment the demo data treats as now (for seeders of other apps)."""
+    return timezone.now()

@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_the_administrator_signs_in_and_sees_the_danish_start_page(live_server, page, settings):
     settings.SUNDHED_MFA_OPTIONAL = True
-    seed_demo()
+    seed_demo(patients=20)
     page.goto(f"{live_server.url}/")
     expect(page.locator("html")).to_have_attribute("lang", "da")
     page.fill("input[name=login]", "admin")

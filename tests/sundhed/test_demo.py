@@ -1,0 +1,71 @@
+"""The demo data: the promised shape, valid CPR numbers, deterministic and idempotent."""
+
+import pytest
+
+from accounts.models import User
+from organisation.models import Department, Hospital, Role, StaffMember
+from patients.cpr import parse_cpr, passes_modulus11
+from patients.models import CareCourse, CaveEntry, Patient
+from sundhed.demo.seed import demo_logins, seed_demo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_has_the_promised_shape_and_valid_cpr_numbers():
+    assert seed_demo(patients=400) is True
+    assert Hospital.objects.count() == 2
+    assert Department.objects.count() == 8
+    assert StaffMember.objects.count() == 40
+    assert set(StaffMember.objects.values_list("role", flat=True)) == set(Role.values)
+    patients = list(Patient.objects.all())
+    assert len(patients) == 400
+    for patient in patients:
+        cpr = parse_cpr(patient.cpr)
+        assert cpr.is_replacement == patient.is_replacement_cpr
+        if not cpr.is_replacement:
+            assert (cpr.birth_date, cpr.sex) == (patient.birth_date, patient.sex)
+    assert any(not passes_modulus11(p.cpr) for p in patients if not p.is_replacement_cpr)
+    assert any(p.is_replacement_cpr for p in patients)
+    assert CareCourse.objects.filter(ended_at__isnull=True).count() >= 30
+    assert CaveEntry.objects.exists()
+
+
+def test_every_named_demo_login_signs_in():
+    seed_demo(patients=50)
+    for login in demo_logins():
+        user = User.objects.get(username=login.username)
+        assert user.check_password("sundhed-demo"), login.username
+
+
+def test_each_clinical_demo_login_has_patients_on_the_work_list():
+    seed_demo(patients=400)
+    for username in ["laege", "laege2", "sygeplejerske", "sekretaer"]:
+        user = User.objects.get(username=username)
+        assert Patient.objects.visible_to(user).exists(), username
+
+
+def _snapshot():
+    return list(
+        Patient.objects.order_by("cpr").values_list("cpr", "given_names", "family_name", "city")
+    )
+
+
+def test_a_second_run_changes_nothing_and_the_same_seed_gives_the_same_people():
+    from organisation.models import Membership, Region
+
+    seed_demo(patients=100)
+    first = _snapshot()
+    assert seed_demo(patients=100) is False
+    assert _snapshot() == first
+    # Forget everything and build again: the same people come back.
+    CaveEntry.objects.all().delete()
+    CareCourse.objects.all().delete()
+    Patient.objects.all().delete()
+    Membership.objects.all().delete()
+    StaffMember.objects.all().delete()
+    User.objects.all().delete()
+    Department.objects.all().delete()
+    Hospital.objects.all().delete()
+    Region.objects.all().delete()
+    assert seed_demo(patients=100) is True
+    assert _snapshot() == first
