@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
@@ -424,6 +425,29 @@ def _gate(view, *, data_kind, action, audience, find_patient):
         return response
 
     wrapped.patient_gate = {"data_kind": data_kind, "audience": audience}
+    return wrapped
+
+
+def staff_view(view):
+    """Decorate a staff page that is not one patient's (search, work lists, queues).
+
+    Signed-in staff members only, with a second factor set up; others get 403 or the sign-in.
+    """
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect(f"{reverse('account_login')}?next={request.get_full_path()}")
+        staff = staff_for(user)
+        if staff is None:
+            raise PermissionDenied(_("Only hospital staff may open this page."))
+        if mfa_setup_needed(user):
+            return redirect(f"{reverse('mfa_activate_totp')}?next={request.get_full_path()}")
+        request.staff = staff
+        return view(request, *args, **kwargs)
+
+    wrapped.staff_view = True
     return wrapped
 
 

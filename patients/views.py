@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -11,22 +10,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.models import Action, LegalBasis
 from organisation.models import Department
 from patients import selectors, services
-from patients.access import access_events_for_list, patient_view, staff_for
+from patients.access import access_events_for_list, patient_view, staff_view
 from patients.forms import BlockingForm, BreakGlassForm, CaveEntryForm, CaveErrorForm, ReviewForm
 from patients.models import Blocking, BreakGlass, CaveEntry, Patient
 
 
-def _staff_or_403(request):
-    staff = staff_for(request.user)
-    if staff is None:
-        raise PermissionDenied(_("Only hospital staff may search for patients."))
-    return staff
-
-
-@login_required
+@staff_view
 def search(request):
     """Top-bar search; htmx asks for the result list only."""
-    _staff_or_403(request)
     query = request.GET.get("q", "")
     results = selectors.patient_search(user=request.user, query=query, path=request.path)
     template = "patients/search.html#results" if request.htmx else "patients/search.html"
@@ -47,7 +38,7 @@ def patient_detail(request, access):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@staff_view
 def break_glass(request, patient_id):
     """Værdispring: ask for a reason, grant time-limited access, then open the patient."""
     patient = get_object_or_404(Patient, public_id=patient_id)
@@ -175,11 +166,10 @@ def blocking_revoke(request, access, blocking_id):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@staff_view
 def review_queue(request):
     """Break-the-glass events waiting for review; only access reviewers see this page."""
-    staff = _staff_or_403(request)
-    if not staff.is_access_reviewer:
+    if not request.staff.is_access_reviewer:
         raise PermissionDenied(_("Only access reviewers may see the review queue."))
     if request.method == "POST":
         grant = get_object_or_404(BreakGlass, public_id=request.POST.get("grant"))

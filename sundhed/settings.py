@@ -194,6 +194,14 @@ SUNDHED_MFA_OPTIONAL = envbool("SUNDHED_MFA_OPTIONAL")
 # django-axes: lock out by user name AND address together, so one person's typos never lock
 # out a whole ward behind one hospital NAT address.
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "10")
+# allauth's own limits count per address by default: a whole ward behind one hospital address
+# would be stopped by one person's typos or by a shift change. Axes locks per user and address;
+# allauth keeps only generous limits per address and a per-user one.
+ACCOUNT_RATE_LIMITS = {
+    "login": "600/m/ip",
+    "login_failed": "30/5m/key",
+    "reset_password": "60/m/ip,5/m/key",
+}
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
