@@ -205,6 +205,7 @@ ACCOUNT_RATE_LIMITS = {
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # its INFO lines on every sign-in drown the useful ones
 AXES_IPWARE_PROXY_COUNT = envint("AXES_PROXY_COUNT", "0")
 
 # --- Internationalisation: Danish first, English second ---------------------------------------

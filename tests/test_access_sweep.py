@@ -1,0 +1,126 @@
+"""The access sweep: every route that can show a patient refuses everyone without a relation.
+
+It walks the whole URL configuration. A route with a parameter must be classified: gated by the
+access gate (`patient_gate`), a staff page (`staff_view`), Django admin, or one of the few entries
+listed below with a reason. An unclassified route fails the sweep, so a new view cannot escape.
+"""
+
+import uuid
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+# Routes with parameters that are not a patient's data, and why.
+NOT_PATIENT_DATA = {
+    "patients:break_glass": "the way into the gate: shows a form, no patient data",
+    "account_confirm_email": "allauth: e-mail confirmation key",
+    "account_reset_password_from_key": "allauth: password reset key",
+    "set_language": "i18n",
+}
+ADMIN_PREFIX = "admin:"
+
+
+def walk(patterns=None, prefix="", namespace=""):
+    """(route, name, callback) for every pattern in the project."""
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}{entry.name}" if entry.name else ""
+            yield prefix + str(entry.pattern), name, entry.callback, entry.pattern.converters
+
+
+def has_parameter(route):
+    return "<" in route or "(?P<" in route
+
+
+def classify(route, name, callback):
+    if getattr(callback, "patient_gate", None):
+        return "gated"
+    if getattr(callback, "staff_view", False):
+        return "staff"
+    if name.startswith(ADMIN_PREFIX) or route.startswith("admin/"):
+        return "admin"
+    if name in NOT_PATIENT_DATA or name.startswith("mfa_"):  # mfa_*: the user's own factors
+        return "exempt"
+    if getattr(callback, "cls", None) is not None:  # DRF views are gated by their permission
+        permissions = getattr(callback.cls, "permission_classes", [])
+        if any(getattr(p, "patient_gate", False) for p in permissions):
+            return "gated"
+    return None
+
+
+def build_url(route, converters, values):
+    """Fill a route's parameters: patient_id with the given patient, other uuids at random."""
+    url = "/" + route
+    for key in converters:
+        converter = type(converters[key]).__name__.lower().replace("converter", "")
+        token_start = url.index("<")
+        token_end = url.index(">", token_start)
+        url = url[:token_start] + str(values.get(key, uuid.uuid4())) + url[token_end + 1 :]
+        assert converter
+    return url
+
+
+def test_every_route_with_a_parameter_is_classified():
+    unknown = [
+        f"{name or '(unnamed)'} {route}"
+        for route, name, callback, _converters in walk()
+        if has_parameter(route) and classify(route, name, callback) is None
+    ]
+    assert unknown == [], "classify these routes in the access sweep"
+
+
+@pytest.mark.django_db
+def test_no_one_without_a_care_relation_sees_a_patient(cast, client, settings):
+    # Lars Holm (cast.stranger) has no care course anywhere: every cast member is an outsider.
+    outsider = cast.stranger
+    gated = [
+        (route, name, converters)
+        for route, name, callback, converters in walk()
+        if classify(route, name, callback) == "gated"
+    ]
+    assert gated, "the sweep found no gated routes"
+    refused_as = {**cast.members, "anonymous": None}
+    outsider.address_line = "Hemmelig Allé 7"
+    outsider.save()
+    secrets = [outsider.cpr[:6], outsider.family_name, outsider.address_line]
+    requests = 0
+    for route, name, converters in gated:
+        url = build_url(route, converters, {"patient_id": outsider.public_id})
+        for who, user in refused_as.items():
+            client.logout()
+            if user is not None:
+                client.force_login(user)
+            for method in ("get", "post"):
+                response = getattr(client, method)(url)
+                requests += 1
+                body = response.content.decode(errors="replace")
+                allowed_admin_log = who == "administrator" and name in {
+                    "patients:access_log",
+                    "patients:blockings",
+                }
+                if allowed_admin_log:
+                    # Administration may read the access log and blockings, never clinical data;
+                    # the refusal tests elsewhere prove it gets no clinical page.
+                    continue
+                assert not 200 <= response.status_code < 300, (name, who, method)
+                assert not any(secret in body for secret in secrets), (name, who, method)
+
+    # The treating doctor, with a care relation, gets every GET page of the patient's own.
+    client.force_login(cast.treating_doctor)
+    opened = 0
+    for route, name, converters in gated:
+        if set(converters) != {"patient_id"}:
+            continue
+        response = client.get(build_url(route, converters, {"patient_id": cast.patient.public_id}))
+        if response.status_code == 405:
+            continue
+        assert response.status_code == 200, name
+        opened += 1
+    print(
+        f"\naccess sweep: {len(gated)} gated routes, {requests} refused requests as "
+        f"{len(refused_as)} cast members, {opened} pages opened by the treating doctor"
+    )
+    assert opened >= 1
