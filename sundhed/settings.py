@@ -320,6 +320,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # axes logs every sign-in at INFO; lockouts and failures stay visible at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("patients/", include("patients.urls")),
+    path("api/patients/", include("patients.api_urls")),
     path("organisation/", include("organisation.urls")),
     path("", views.home, name="home"),
 ]

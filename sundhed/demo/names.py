@@ -84,7 +84,8 @@ MALE_NAMES = [
     "Steen",
     "Bjørn",
 ]
-MIDDLE_NAMES = ["Marie", "Louise", "Kristian", "Emil", "Juul", "Bach", "Holm", "Lund", "Dahl", ""]
+FEMALE_MIDDLE_NAMES = ["Marie", "Louise", "Sofie", "Juul", "Bach", "Holm", "Lund", "Dahl", "", ""]
+MALE_MIDDLE_NAMES = ["Kristian", "Emil", "Johan", "Juul", "Bach", "Holm", "Lund", "Dahl", "", ""]
 FAMILY_NAMES = [
     "Nielsen",
     "Jensen",

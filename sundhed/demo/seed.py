@@ -234,7 +234,7 @@ def _build_patients(rng: random.Random, count: int, departments: dict, staff: li
             cpr = _cpr_for(rng, birth, sex, taken, modulus11=number % 10 != 0)
             replacement = False
         street, postcode, city = rng.choice(names.STREETS)
-        middle = rng.choice(names.MIDDLE_NAMES)
+        middle = rng.choice(names.FEMALE_MIDDLE_NAMES if sex == "F" else names.MALE_MIDDLE_NAMES)
         given = f"{rng.choice(first_names)} {middle}".strip()
         rows.append(
             Patient(

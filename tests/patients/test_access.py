@@ -210,3 +210,36 @@ def test_the_patient_page_needs_few_queries(cast, client, django_assert_max_num_
     client.force_login(cast.treating_doctor)
     with django_assert_max_num_queries(25):
         assert client.get(detail(cast.patient)).status_code == 200
+
+
+def test_the_start_page_lists_the_departments_patients_and_logs_the_list(
+    cast, client, django_assert_max_num_queries
+):
+    client.force_login(cast.treating_doctor)
+    with django_assert_max_num_queries(15):
+        body = client.get("/").content.decode()
+    assert body.count('data-testid="worklist-row"') == 1 and "Karen Jensen" in body
+    listed = AccessEvent.objects.get(data_kind="worklist")
+    assert listed.patient_id == cast.patient.pk
+    client.force_login(cast.other_doctor)
+    assert "Karen Jensen" not in client.get("/").content.decode()
+
+
+def test_the_api_goes_through_the_same_gate_and_logs_once(cast, client):
+    url = reverse("patients_api:detail", kwargs={"patient_id": cast.patient.public_id})
+    assert client.get(url).status_code in (401, 403)
+    client.force_login(cast.other_doctor)
+    refused = client.get(url)
+    assert refused.status_code == 403 and "detail" in refused.json()
+    client.force_login(cast.treating_doctor)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.json()["cave"][0]["substance"] == "Penicillin"
+    assert events_for(cast.patient).get().data_kind == "summary"
+    missing = client.get(
+        reverse(
+            "patients_api:cave",
+            kwargs={"patient_id": cast.stranger.pk and "00000000-0000-0000-0000-000000000000"},
+        )
+    )
+    assert missing.status_code == 404 and "detail" in missing.json()
