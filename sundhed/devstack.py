@@ -140,6 +140,26 @@ class Stack:
         """Run one step with the stack's environment; return its exit code."""
         return subprocess.call(list(args), env=self.env, cwd=ROOT)
 
+    def foreground(self, *args: str) -> int:
+        """Run the process manager until it ends; on Ctrl-C or SIGTERM, stop it and wait.
+
+        `subprocess.call` would SIGKILL the manager on an interrupt and orphan the web server and
+        the workers; here the manager gets SIGTERM and stops its children itself.
+        """
+        process = subprocess.Popen(list(args), env=self.env, cwd=ROOT)
+        stopping_since = None
+        while True:
+            try:
+                return process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                if stopping_since and time.monotonic() - stopping_since > 30:
+                    process.kill()
+            except KeyboardInterrupt:
+                if stopping_since is None:
+                    stopping_since = time.monotonic()
+                    with contextlib.suppress(ProcessLookupError):
+                        process.send_signal(signal.SIGTERM)
+
     def check(self, *args: str) -> None:
         """Run one step; stop everything on failure."""
         code = self.call(*args)
@@ -229,6 +249,9 @@ def _terminate_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    # A shell starting us in the background ignores SIGINT for us; Ctrl-C (or kill -INT) must
+    # still stop everything.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -245,7 +268,7 @@ def command_run(args: argparse.Namespace) -> int:
         stack.env["DJANGO_SETTINGS_MODULE"] = "sundhed.settings"
         stack.call(python, "manage.py", "demo_logins", "--address", f"http://127.0.0.1:{port}/")
         honcho = Path(sys.executable).with_name("honcho")
-        return stack.call(str(honcho), "-f", "Procfile.dev", "start")
+        return stack.foreground(str(honcho), "-f", "Procfile.dev", "start")
     except KeyboardInterrupt:
         return 130
     finally:
