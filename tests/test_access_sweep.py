@@ -124,3 +124,48 @@ def test_no_one_without_a_care_relation_sees_a_patient(cast, client, settings):
         f"{len(refused_as)} cast members, {opened} pages opened by the treating doctor"
     )
     assert opened >= 1
+
+
+@pytest.mark.django_db
+def test_routes_outside_the_gate_that_take_a_patient_show_nothing_of_them(cast, client):
+    """The break-the-glass page and the like take a patient but must not disclose them."""
+    outsider = cast.stranger
+    routes = [
+        (route, name, converters)
+        for route, name, callback, converters in walk()
+        if "patient_id" in converters and classify(route, name, callback) in {"staff", "exempt"}
+    ]
+    assert routes
+    for route, name, converters in routes:
+        url = build_url(route, converters, {"patient_id": outsider.public_id})
+        for who, user in {**cast.members, "anonymous": None}.items():
+            client.logout()
+            if user is not None:
+                client.force_login(user)
+            body = client.get(url).content.decode(errors="replace")
+            assert outsider.family_name not in body and outsider.cpr[:6] not in body, (name, who)
+
+
+@pytest.mark.django_db
+def test_admin_pages_of_patient_data_refuse_everyone_but_admin_staff(cast, client):
+    patient_models = ["patient", "carecourse", "caveentry", "blocking", "breakglass"]
+    objects = {"patient": cast.patient.pk, "carecourse": cast.course.pk}
+    checked = 0
+    for who, user in {**cast.members, "anonymous": None}.items():
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        for model in patient_models:
+            urls = [f"/admin/patients/{model}/"]
+            if model in objects:
+                urls.append(f"/admin/patients/{model}/{objects[model]}/change/")
+            for url in urls:
+                response = client.get(url)
+                checked += 1
+                if user is not None and user.is_staff:
+                    # Admin staff without the model permission get 403; with it, an audited page.
+                    assert response.status_code in (200, 403), (url, who)
+                else:
+                    assert response.status_code == 302, (url, who)
+                    assert response["Location"].startswith("/admin/login/"), (url, who)
+    assert checked == 49
