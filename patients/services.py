@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -29,11 +30,29 @@ def reason_is_real_words(reason: str) -> bool:
     return len(words) >= 3 and len((reason or "").strip()) >= 20
 
 
+def phone_normalise(raw: str) -> str:
+    """A phone number in E.164 (+4512345678); a number without country code is Danish."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        number = phonenumbers.parse(raw, "DK")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            {"phone": _("%(phone)s is not a valid phone number.") % {"phone": raw}}
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def patient_create(
     *, cpr: str, given_names: str, family_name: str, created_by=None, **fields
 ) -> Patient:
     """Register a patient; birth date and sex come from the CPR number where it is one."""
     parsed = parse_cpr(cpr)
+    if "phone" in fields:
+        fields["phone"] = phone_normalise(fields["phone"])
     patient = Patient(
         cpr=parsed.value,
         is_replacement_cpr=parsed.is_replacement,

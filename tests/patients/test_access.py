@@ -243,3 +243,28 @@ def test_the_api_goes_through_the_same_gate_and_logs_once(cast, client):
         )
     )
     assert missing.status_code == 404 and "detail" in missing.json()
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("20 30 40 50", "+4520304050"),
+        ("+45 20304050", "+4520304050"),
+        ("0046701234567", "+46701234567"),
+        ("", ""),
+    ],
+)
+def test_phone_numbers_are_stored_in_e164_with_danish_default(raw, e164):
+    from patients.services import phone_normalise
+
+    assert phone_normalise(raw) == e164
+
+
+def test_an_invalid_phone_number_names_the_field():
+    from django.core.exceptions import ValidationError
+
+    from patients.services import phone_normalise
+
+    with pytest.raises(ValidationError) as error:
+        phone_normalise("123")
+    assert "phone" in error.value.message_dict
