@@ -37,24 +37,37 @@ def access_event_record(
     A change and its event commit or roll back together. Raises whatever the database raises:
     callers must then show nothing (fail closed).
     """
+    event = _event(
+        actor,
+        patient_id,
+        data_kind=data_kind,
+        action=action,
+        legal_basis=legal_basis,
+        object_type=object_type,
+        object_id=object_id,
+        reason=reason,
+        path=path,
+        flagged=flagged,
+    )
     with transaction.atomic():
-        return AccessEvent.objects.create(
-            user_id=actor.user_id,
-            user_display=actor.display[:200],
-            role=actor.role,
-            department_code=actor.department_code,
-            department_name=actor.department_name[:200],
-            patient_id=patient_id,
-            data_kind=data_kind,
-            action=action,
-            legal_basis=legal_basis,
-            object_type=object_type,
-            object_id=str(object_id)[:64],
-            reason=reason,
-            request_id=current_request_id(),
-            path=path[:300],
-            flagged=flagged,
-        )
+        event.save(force_insert=True)
+    return event
+
+
+def _event(actor: Actor, patient_id, *, object_id="", path="", **fields) -> AccessEvent:
+    """An unsaved event with the actor copied and the request id of this moment."""
+    return AccessEvent(
+        user_id=actor.user_id,
+        user_display=actor.display[:200],
+        role=actor.role,
+        department_code=actor.department_code,
+        department_name=actor.department_name[:200],
+        patient_id=patient_id,
+        object_id=str(object_id)[:64],
+        request_id=current_request_id(),
+        path=path[:300],
+        **fields,
+    )
 
 
 def access_events_record_many(
@@ -68,21 +81,15 @@ def access_events_record_many(
     path: str = "",
 ) -> list[AccessEvent]:
     """Write one event per patient of a list or search result, in one statement."""
-    request_id = current_request_id()
     rows = [
-        AccessEvent(
-            user_id=actor.user_id,
-            user_display=actor.display[:200],
-            role=actor.role,
-            department_code=actor.department_code,
-            department_name=actor.department_name[:200],
-            patient_id=patient_id,
+        _event(
+            actor,
+            patient_id,
             data_kind=data_kind,
             action=action,
             legal_basis=legal_basis,
             reason=reason,
-            request_id=request_id,
-            path=path[:300],
+            path=path,
         )
         for patient_id in patient_ids
     ]

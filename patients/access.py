@@ -230,19 +230,20 @@ def access_decide(*, user, patient: Patient, data_kind: str, audience: str = STA
     if staff.role not in CLINICAL_ROLES:
         raise AccessRefused(_("Your role gives no access to patient records."), patient=patient)
 
+    # A broken glass shows the whole record, blocked items included, relation or not.
     glass = BreakGlass.objects.active(at=at).filter(user=user, patient=patient).first()
+    if glass:
+        return PatientAccess(
+            patient=patient,
+            user=user,
+            staff=staff,
+            legal_basis=LegalBasis.BREAK_GLASS,
+            data_kind=data_kind,
+            actor=actor,
+            break_glass=glass,
+        )
     if Patient.objects.filter(pk=patient.pk).filter(care_relation_filter(staff, at=at)).exists():
-        # A care relation shows what is not blocked; a broken glass shows blocked items too.
-        if glass:
-            return PatientAccess(
-                patient=patient,
-                user=user,
-                staff=staff,
-                legal_basis=LegalBasis.BREAK_GLASS,
-                data_kind=data_kind,
-                actor=actor,
-                break_glass=glass,
-            )
+        # A care relation shows what the patient has not blocked from this department.
         courses, departments = _blocked_for(patient, staff, at=at)
         return PatientAccess(
             patient=patient,
@@ -253,16 +254,6 @@ def access_decide(*, user, patient: Patient, data_kind: str, audience: str = STA
             actor=actor,
             blocked_course_ids=courses,
             blocked_department_ids=departments,
-        )
-    if glass:
-        return PatientAccess(
-            patient=patient,
-            user=user,
-            staff=staff,
-            legal_basis=LegalBasis.BREAK_GLASS,
-            data_kind=data_kind,
-            actor=actor,
-            break_glass=glass,
         )
     raise AccessRefused(
         _("You have no care relation with this patient."),
