@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from labresults.models import InboundMessage
+from labresults.models import InboundMessage, LabReport, LabResult
+from patients.admin import AuditedPatientAdmin
 
 
 @admin.register(InboundMessage)
@@ -19,4 +20,38 @@ class InboundMessageAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LabReport)
+class LabReportAdmin(AuditedPatientAdmin):
+    """Reports as received; read-only (corrections come from the laboratory)."""
+
+    data_kind = "lab_results"
+    list_display = ("observed_at", "patient", "service_name", "filler_order_number", "status")
+    list_filter = ("status", "sender")
+    search_fields = ("=patient__cpr", "=filler_order_number", "=placer_order_number")
+    list_select_related = ("patient",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LabResult)
+class LabResultAdmin(AuditedPatientAdmin):
+    """Results as received; read-only, their history in pghistory."""
+
+    data_kind = "lab_results"
+    list_display = ("observed_at", "patient", "code", "name", "value_text", "unit", "flag")
+    list_filter = ("status", "flag")
+    search_fields = ("=patient__cpr", "=code")
+    list_select_related = ("patient",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -1,5 +1,6 @@
 """Laboratory results: the inbox of raw messages, kept exactly as they arrived."""
 
+import pghistory
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -57,3 +58,88 @@ class InboundMessage(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.message_type or '?'} {self.control_id or self.public_id} ({self.status})"
+
+
+class ResultStatus(models.TextChoices):
+    """Where a result is in its life: preliminary, final, corrected or cancelled."""
+
+    PRELIMINARY = "preliminary", _("Preliminary")
+    FINAL = "final", _("Final")
+    CORRECTED = "corrected", _("Corrected")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+@pghistory.track()
+class LabReport(BaseModel):
+    """A laboratory's answer to one order (OBR), keyed by sender and filler order number."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="lab_reports"
+    )
+    sender = models.CharField(_("sender"), max_length=200)
+    filler_order_number = models.CharField(_("filler order number"), max_length=100)
+    placer_order_number = models.CharField(_("placer order number"), max_length=100, blank=True)
+    service_code = models.CharField(_("analysis or panel code"), max_length=60, blank=True)
+    service_name = models.CharField(_("analysis or panel"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=ResultStatus.choices)
+    observed_at = models.DateTimeField(_("sampled"), null=True, blank=True)
+    reported_at = models.DateTimeField(_("reported"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    source_message = models.ForeignKey(
+        InboundMessage, on_delete=models.PROTECT, related_name="reports", null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("laboratory report")
+        verbose_name_plural = _("laboratory reports")
+        ordering = ["-observed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "filler_order_number"], name="labresults_report_stable_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_name or self.service_code} {self.filler_order_number}"
+
+
+@pghistory.track()
+class LabResult(BaseModel):
+    """One measured value (OBX), keyed by its report and analysis code; corrected in place.
+
+    The history (pghistory) keeps every earlier value of a corrected result.
+    """
+
+    report = models.ForeignKey(LabReport, on_delete=models.PROTECT, related_name="results")
+    # Copied from the report so the cumulative table reads one table by patient and time.
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="lab_results"
+    )
+    code = models.CharField(_("analysis code"), max_length=60)
+    name = models.CharField(_("analysis"), max_length=200, blank=True)
+    coding_system = models.CharField(_("coding system"), max_length=30, blank=True)
+    value_numeric = models.DecimalField(
+        _("value"), max_digits=18, decimal_places=6, null=True, blank=True
+    )
+    value_text = models.TextField(_("value as sent"), blank=True)
+    unit = models.CharField(_("unit"), max_length=40, blank=True)
+    reference_range = models.CharField(_("reference interval"), max_length=60, blank=True)
+    flag = models.CharField(_("flag"), max_length=10, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=ResultStatus.choices)
+    observed_at = models.DateTimeField(_("sampled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("laboratory result")
+        verbose_name_plural = _("laboratory results")
+        ordering = ["-observed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "code"], name="labresults_result_stable_key"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["patient", "code", "-observed_at"], name="labresults_result_series"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.code}: {self.value_text} {self.unit}".strip()

@@ -51,7 +51,21 @@ def inbound_message_receive(*, raw: bytes, transport: str) -> Receipt:
     try:
         with transaction.atomic():
             row = InboundMessage.objects.create(**fields)
+            if row.status == InboundMessage.Status.RECEIVED:
+                # Only once the row is committed may a worker look for it.
+                transaction.on_commit(lambda: _enqueue(row.pk))
     except IntegrityError:
         # The same sender sent this control id before: it is safe with us already.
         return Receipt(build_ack(message, "AA", "Duplicate; already received"), "AA", None, True)
     return Receipt(build_ack(message, code, reason), code, row)
+
+
+def _enqueue(message_id: int) -> None:
+    from labresults.tasks import process_inbound_message
+
+    try:
+        process_inbound_message.delay(message_id)
+    except Exception:  # noqa: BLE001 - the broker may be down; the sweeper picks the row up
+        import logging
+
+        logging.getLogger(__name__).warning("could not enqueue message %s", message_id)

@@ -14,7 +14,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Every periodic job of every app, in one place (STYLE.md rule 8). Apps add entries here.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Messages stored but never processed (a lost queue entry, a killed worker).
+    "labresults-sweep-inbound": {
+        "task": "labresults.sweep_inbound_messages",
+        "schedule": 30.0,
+    },
+}
 
 
 @before_task_publish.connect

@@ -1,0 +1,136 @@
+"""Processing a stored message: parse, match the patient by CPR, upsert reports and results.
+
+Everything happens in one transaction that holds the message row locked, so a killed worker
+leaves the message `received` for the sweeper, and two workers never process one message.
+Upserts use stable keys (sender + filler order number; report + analysis code): a re-sent
+message changes nothing, a preliminary result becomes final in place, a correction replaces
+the value and pghistory keeps the old one.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.models import Action
+from labresults.hl7.oru import Observation, ResultMessage, extract_results
+from labresults.hl7.parser import Hl7Error, parse
+from labresults.models import InboundMessage, LabReport, LabResult
+from patients.access import access_patient_as_system
+from patients.cpr import parse_cpr
+from patients.models import Patient
+
+SYSTEM = "Laboratory integration"
+
+
+def _match_patient(results: ResultMessage) -> tuple[Patient | None, str]:
+    """The patient whose CPR the message carries (PID-3), or None with the reason."""
+    candidates = []
+    for identifier, _kind in results.patient_ids:
+        try:
+            candidates.append(parse_cpr(identifier).value)
+        except Exception:  # noqa: BLE001, S112 - other identifiers (MRNs) are simply not CPRs
+            continue
+    if not candidates:
+        return None, "The message carries no CPR number in PID-3."
+    patient = Patient.objects.filter(cpr__in=candidates).first()
+    if patient is None:
+        shown = ", ".join(f"{c[:6]}-{c[6:]}" for c in candidates)
+        return None, f"No patient with CPR {shown}."
+    return patient, ""
+
+
+def _result_fields(observation: Observation, order_status: str) -> dict:
+    status = observation.status
+    if order_status == "corrected" and status == "final":
+        status = "corrected"
+    return {
+        "name": observation.name[:200],
+        "coding_system": observation.coding_system[:30],
+        "value_numeric": observation.numeric,
+        "value_text": observation.value,
+        "unit": observation.unit[:40],
+        "reference_range": observation.reference_range[:60],
+        "flag": ",".join(observation.flags)[:10],
+        "status": status,
+        "observed_at": observation.observed_at,
+    }
+
+
+def _upsert(model, key: dict, fields: dict):
+    """Create, or update only what changed (so an unchanged re-send writes no history)."""
+    row = model.objects.filter(**key).first()
+    if row is None:
+        return model.objects.create(**key, **fields), True
+    changed = [name for name, value in fields.items() if getattr(row, name) != value]
+    if changed:
+        for name in changed:
+            setattr(row, name, fields[name])
+        row.save(update_fields=[*changed, "updated_at"])
+    return row, bool(changed)
+
+
+def store_results(message: InboundMessage, results: ResultMessage, patient: Patient) -> int:
+    """Upsert the message's reports and results for the patient; return how many changed."""
+    changed = 0
+    for order in results.orders:
+        report, report_changed = _upsert(
+            LabReport,
+            {"sender": message.sender, "filler_order_number": order.filler_order[:100]},
+            {
+                "patient": patient,
+                "placer_order_number": order.placer_order[:100],
+                "service_code": order.service_code[:60],
+                "service_name": order.service_name[:200],
+                "status": order.status,
+                "observed_at": order.observed_at,
+                "reported_at": order.reported_at,
+                "notes": "\n".join(order.notes),
+            },
+        )
+        if report_changed and report.source_message_id != message.pk:
+            report.source_message = message
+            report.save(update_fields=["source_message", "updated_at"])
+        changed += report_changed
+        for observation in order.observations:
+            fields = _result_fields(observation, order.status)
+            fields["patient"] = patient
+            fields["observed_at"] = fields["observed_at"] or order.observed_at
+            _row, result_changed = _upsert(
+                LabResult, {"report": report, "code": observation.code[:60]}, fields
+            )
+            changed += result_changed
+    return changed
+
+
+def inbound_message_process(*, message_id: int) -> InboundMessage | None:
+    """Process one stored message if nobody else is; None when it is taken or already done."""
+    with transaction.atomic():
+        message = (
+            InboundMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk=message_id, status=InboundMessage.Status.RECEIVED)
+            .first()
+        )
+        if message is None:
+            return None
+        message.attempts += 1
+        try:
+            results = extract_results(parse(bytes(message.raw)))
+        except Hl7Error as error:
+            message.status, message.error = InboundMessage.Status.FAILED, error.reason
+        else:
+            patient, reason = _match_patient(results)
+            if patient is None:
+                message.status, message.error = InboundMessage.Status.UNMATCHED, reason
+            else:
+                store_results(message, results, patient)
+                access_patient_as_system(
+                    patient=patient,
+                    data_kind="lab_results",
+                    action=Action.CREATE,
+                    system=f"{SYSTEM}: {message.sender}",
+                    object_type="labresults.inboundmessage",
+                    object_id=str(message.public_id),
+                )
+                message.status, message.error = InboundMessage.Status.PROCESSED, ""
+                message.processed_at = timezone.now()
+        message.save(update_fields=["status", "error", "attempts", "processed_at", "updated_at"])
+    return message

@@ -1,0 +1,33 @@
+"""Celery tasks of labresults: thin adapters around the processing service."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from labresults.models import InboundMessage
+from labresults.processing import inbound_message_process
+
+# A message still `received` this long after arrival lost its queue entry (or its worker).
+SWEEP_AFTER = timedelta(seconds=60)
+
+
+@shared_task(name="labresults.process_inbound_message")
+def process_inbound_message(message_id: int) -> str:
+    """Process one stored message (idempotent: a processed one is left alone)."""
+    message = inbound_message_process(message_id=message_id)
+    return message.status if message else "skipped"
+
+
+@shared_task(name="labresults.sweep_inbound_messages")
+def sweep_inbound_messages() -> int:
+    """Re-enqueue messages that were stored but never processed; return how many."""
+    cutoff = timezone.now() - SWEEP_AFTER
+    ids = list(
+        InboundMessage.objects.filter(
+            status=InboundMessage.Status.RECEIVED, received_at__lt=cutoff
+        ).values_list("id", flat=True)[:5000]
+    )
+    for message_id in ids:
+        process_inbound_message.delay(message_id)
+    return len(ids)
