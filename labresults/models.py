@@ -1,6 +1,7 @@
 """Laboratory results: the inbox of raw messages, kept exactly as they arrived."""
 
 import pghistory
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -39,6 +40,25 @@ class InboundMessage(BaseModel):
     error = models.TextField(_("why it failed"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("processing attempts"), default=0)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    # Set by staff in the queues: the patient matched by hand, and a corrected text. The raw
+    # bytes as received are kept unchanged beside them.
+    matched_patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("patient matched by hand"),
+    )
+    fixed_text = models.TextField(_("corrected message"), blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("handled by"),
+    )
 
     class Meta:
         verbose_name = _("inbound message")
@@ -58,6 +78,18 @@ class InboundMessage(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.message_type or '?'} {self.control_id or self.public_id} ({self.status})"
+
+    def text_to_process(self) -> bytes:
+        """The corrected text when staff fixed it, else the bytes as received."""
+        return self.fixed_text.encode("utf-8") if self.fixed_text else bytes(self.raw)
+
+    def raw_text(self) -> str:
+        """The bytes as received, readable (Latin-1 never fails)."""
+        data = bytes(self.raw)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
 
 
 class ResultStatus(models.TextChoices):

@@ -113,11 +113,14 @@ def inbound_message_process(*, message_id: int) -> InboundMessage | None:
             return None
         message.attempts += 1
         try:
-            results = extract_results(parse(bytes(message.raw)))
+            results = extract_results(parse(message.text_to_process()))
         except Hl7Error as error:
             message.status, message.error = InboundMessage.Status.FAILED, error.reason
         else:
-            patient, reason = _match_patient(results)
+            if message.matched_patient_id:
+                patient, reason = message.matched_patient, ""
+            else:
+                patient, reason = _match_patient(results)
             if patient is None:
                 message.status, message.error = InboundMessage.Status.UNMATCHED, reason
             else:

@@ -69,3 +69,67 @@ def _enqueue(message_id: int) -> None:
         import logging
 
         logging.getLogger(__name__).warning("could not enqueue message %s", message_id)
+
+
+def queue_counts() -> dict:
+    """How many messages wait for staff: unmatched and failed."""
+    from django.db.models import Count
+
+    counts = dict(
+        InboundMessage.objects.filter(
+            status__in=[InboundMessage.Status.UNMATCHED, InboundMessage.Status.FAILED]
+        )
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    return {"unmatched": counts.get("unmatched", 0), "failed": counts.get("failed", 0)}
+
+
+def inbound_message_reprocess(
+    *, message: InboundMessage, user, patient=None, fixed_text: str = ""
+) -> InboundMessage:
+    """Staff matched a patient by hand or fixed the text: queue the message again.
+
+    The original bytes stay as received; the fix and the match are stored beside them, with who
+    did it, and the access log records the match for the patient.
+    """
+    from audit.models import Action, LegalBasis
+    from audit.services import access_event_record
+    from patients.access import actor_for
+
+    with transaction.atomic():
+        message = InboundMessage.objects.select_for_update().get(pk=message.pk)
+        if message.status not in (InboundMessage.Status.UNMATCHED, InboundMessage.Status.FAILED):
+            return message
+        if patient is not None:
+            message.matched_patient = patient
+        if fixed_text:
+            message.fixed_text = fixed_text.replace("\r\n", "\r").replace("\n", "\r")
+        message.status, message.error, message.handled_by = (
+            InboundMessage.Status.RECEIVED,
+            "",
+            user,
+        )
+        message.save(
+            update_fields=[
+                "matched_patient",
+                "fixed_text",
+                "status",
+                "error",
+                "handled_by",
+                "updated_at",
+            ]
+        )
+        if patient is not None:
+            access_event_record(
+                actor=actor_for(user),
+                patient_id=patient.pk,
+                data_kind="lab_results",
+                action=Action.UPDATE,
+                legal_basis=LegalBasis.ADMINISTRATION,
+                object_type="labresults.inboundmessage",
+                object_id=str(message.public_id),
+                reason="Matched a laboratory message by hand",
+            )
+        transaction.on_commit(lambda: _enqueue(message.pk))
+    return message

@@ -18,6 +18,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("api/patients/", include("patients.api_urls")),
     path("organisation/", include("organisation.urls")),
+    path("lab/", include("labresults.urls")),
     path("", views.home, name="home"),
 ]
 
