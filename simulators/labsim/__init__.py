@@ -1,0 +1,1 @@
+"""labsim: a hospital laboratory that sends NPU-coded results over HL7 v2 / MLLP."""

@@ -1,0 +1,105 @@
+"""Realistic ORU^R01 messages: NPU analyses, values around the reference interval, flags."""
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """An analysis as the laboratory reports it."""
+
+    code: str
+    name: str
+    unit: str
+    low: float
+    high: float
+    decimals: int
+
+
+ANALYSES = [
+    Analysis("NPU03429", "P-Natrium", "mmol/L", 137, 145, 0),
+    Analysis("NPU03230", "P-Kalium", "mmol/L", 3.5, 4.4, 1),
+    Analysis("NPU18016", "P-Kreatinin", "umol/L", 45, 105, 0),
+    Analysis("NPU02319", "B-Hæmoglobin", "mmol/L", 7.3, 10.5, 1),
+    Analysis("NPU19748", "P-C-reaktivt protein", "mg/L", 0, 8, 0),
+    Analysis("NPU02593", "B-Leukocytter", "10^9/L", 3.5, 10.0, 1),
+    Analysis("NPU03568", "B-Trombocytter", "10^9/L", 145, 390, 0),
+    Analysis("NPU22089", "P-Glukose", "mmol/L", 4.2, 7.8, 1),
+    Analysis("NPU19651", "P-Alanintransaminase", "U/L", 10, 70, 0),
+]
+PANELS = {
+    "Væsketal": ["NPU03429", "NPU03230", "NPU18016"],
+    "Hæmatologi": ["NPU02319", "NPU02593", "NPU03568"],
+    "Infektion": ["NPU19748", "NPU02593"],
+    "Lever og sukker": ["NPU19651", "NPU22089"],
+}
+BY_CODE = {a.code: a for a in ANALYSES}
+
+
+def _value(rng: random.Random, analysis: Analysis) -> tuple[str, str]:
+    middle = (analysis.low + analysis.high) / 2
+    spread = (analysis.high - analysis.low) / 3 or 1
+    value = max(0.0, rng.gauss(middle, spread * (2.5 if rng.random() < 0.1 else 1)))
+    flag = "N"
+    if value < analysis.low:
+        flag = "LL" if value < analysis.low - 2 * spread else "L"
+    elif value > analysis.high:
+        flag = "HH" if value > analysis.high + 2 * spread else "H"
+    return f"{value:.{analysis.decimals}f}", flag
+
+
+@dataclass
+class Order:
+    """One order of one patient, remembered so it can be finalised, corrected or re-sent."""
+
+    cpr: str
+    name: str
+    filler: str
+    placer: str
+    panel: str
+    sampled: datetime
+    values: dict
+
+
+def new_order(rng: random.Random, cpr: str, number: int, now: datetime) -> Order:
+    panel = rng.choice(list(PANELS))
+    values = {code: _value(rng, BY_CODE[code]) for code in PANELS[panel]}
+    return Order(
+        cpr=cpr,
+        name="",
+        filler=f"KBA{now:%y%m%d}{number:06d}",
+        placer=f"RQ{number:07d}",
+        panel=panel,
+        sampled=now - timedelta(minutes=rng.randint(20, 180)),
+        values=values,
+    )
+
+
+def oru(order: Order, control_id: str, *, status: str, now: datetime) -> bytes:
+    """The ORU^R01 of an order: status P (preliminary), F (final) or C (corrected)."""
+    segments = [
+        f"MSH|^~\\&|LABSIM|KBA RH|SUNDHED|RH|{now:%Y%m%d%H%M%S}||ORU^R01^ORU_R01|{control_id}"
+        "|P|2.5.1|||AL|NE|DNK|8859/1",
+        f"PID|1||{order.cpr}^^^CPR^CPR||",
+        f"ORC|RE|{order.placer}|{order.filler}",
+        f"OBR|1|{order.placer}|{order.filler}|{order.panel}^{order.panel}^L|||"
+        f"{order.sampled:%Y%m%d%H%M%S}|||||||||||||||{now:%Y%m%d%H%M%S}|||{status}",
+    ]
+    for set_id, (code, (value, flag)) in enumerate(order.values.items(), start=1):
+        analysis = BY_CODE[code]
+        shown = "" if status == "P" and set_id > 1 else value
+        segments.append(
+            f"OBX|{set_id}|NM|{code}^{analysis.name}^NPU||{shown}|{analysis.unit}|"
+            f"{analysis.low:g}-{analysis.high:g}|{flag if shown else ''}|||{status}|||"
+            f"{order.sampled:%Y%m%d%H%M%S}"
+        )
+    return ("\r".join(segments) + "\r").encode("latin-1")
+
+
+def malformed(control_id: str, now: datetime) -> bytes:
+    """A message a real laboratory sometimes sends: results before their order."""
+    return (
+        f"MSH|^~\\&|LABSIM|KBA RH|SUNDHED|RH|{now:%Y%m%d%H%M%S}||ORU^R01|{control_id}|P|2.5.1\r"
+        "OBX|1|NM|NPU03429^P-Natrium^NPU||140|mmol/L|137-145|N|||F\r"
+    ).encode("latin-1")
