@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from labresults.models import InboundMessage, LabReport, LabResult
+from labresults.models import InboundMessage, LabReport, LabResult, SystemClient
 from patients.admin import AuditedPatientAdmin
 
 
@@ -55,3 +55,11 @@ class LabResultAdmin(AuditedPatientAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SystemClient)
+class SystemClientAdmin(admin.ModelAdmin):
+    """Laboratory systems; tokens are made with `manage.py lab_client_create` and shown once."""
+
+    list_display = ("name", "is_active", "created_at")
+    readonly_fields = ("token_hash",)

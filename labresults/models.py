@@ -175,3 +175,18 @@ class LabResult(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name or self.code}: {self.value_text} {self.unit}".strip()
+
+
+class SystemClient(BaseModel):
+    """A laboratory system allowed to post results over HTTP; only a hash of its token is kept."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("system client")
+        verbose_name_plural = _("system clients")
+
+    def __str__(self) -> str:
+        return self.name
