@@ -13,7 +13,7 @@ def _compose() -> dict:
 
 def test_the_stack_has_every_service_with_a_health_check():
     services = _compose()["services"]
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat", "mllp"}
     for name in ("postgres", "redis", "web", "worker", "beat"):
         assert "healthcheck" in services[name], name
 
@@ -38,6 +38,7 @@ def test_web_runs_gunicorn_and_exactly_one_beat_runs():
     assert services["worker"]["command"][:4] == ["celery", "-A", "sundhed", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "sundhed", "beat"]
     assert services["beat"]["deploy"]["replicas"] == 1
+    assert services["mllp"]["command"][:3] == ["python", "manage.py", "mllp_receiver"]
 
 
 def test_data_lives_on_volumes():
