@@ -333,3 +333,7 @@ PGHISTORY_APPEND_ONLY = True
 # How long a care relation lasts after the last contact ends (DESIGN.md: access gate).
 SUNDHED_CARE_RELATION_GRACE_DAYS = envint("SUNDHED_CARE_RELATION_GRACE_DAYS", "30")
 SUNDHED_BREAK_THE_GLASS_HOURS = envint("SUNDHED_BREAK_THE_GLASS_HOURS", "4")
+
+# --- Laboratory results ------------------------------------------------------------------------
+# Dispatch each stored message to a worker at once (the sweeper catches any that are missed).
+SUNDHED_LAB_ENQUEUE = envbool("SUNDHED_LAB_ENQUEUE", "true")

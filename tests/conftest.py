@@ -285,3 +285,51 @@ def cast(db, settings):
     """The fixed cast, with MFA not required (tests of MFA switch it back on)."""
     settings.SUNDHED_MFA_OPTIONAL = True
     return Cast()
+
+
+# --- the MLLP receiver ------------------------------------------------------------------------
+@pytest.fixture
+def mllp_receiver(settings):
+    """A real MLLP receiver on a free port, in a thread with its own event loop; yields the port.
+
+    Use with `django_db(transaction=True)`: the receiver writes through its own connections.
+    Stored messages are not dispatched to the session's Celery worker, which would otherwise
+    still hold rows while the test database is flushed; the tests process them themselves.
+    """
+    settings.SUNDHED_LAB_ENQUEUE = False
+    import asyncio
+    import contextlib
+    import threading
+
+    from labresults.receiver import serve
+    from sundhed.devstack import free_port
+
+    port, loop, started = free_port(), asyncio.new_event_loop(), threading.Event()
+
+    async def main():
+        ready = asyncio.Event()
+        task = asyncio.create_task(serve("127.0.0.1", port, ready))
+        await ready.wait()
+        started.set()
+        await task
+
+    def run():
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(main())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    yield port
+    for task in asyncio.all_tasks(loop):
+        loop.call_soon_threadsafe(task.cancel)
+    thread.join(5)
+    # The receiver's worker threads keep their database connections (as they should in
+    # production); end them so the test database can be dropped.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -1,16 +1,12 @@
 """The MLLP receiver stores each message and commits before it acknowledges it."""
 
-import asyncio
-import contextlib
 import socket
-import threading
 
 import pytest
 
 from labresults.hl7.mllp import Deframer, frame
 from labresults.hl7.parser import parse
 from labresults.models import InboundMessage
-from sundhed.devstack import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,44 +16,6 @@ ORU = (
     "OBR|1|REQ1|LAB{control_id}|NPU03429^P-Natrium|||20261124093000\r"
     "OBX|1|NM|NPU03429^P-Natrium^NPU||141|mmol/L|137-145|N|||F\r"
 )
-
-
-@pytest.fixture
-def receiver():
-    """A real receiver on a free port, in a thread with its own event loop."""
-    from labresults.receiver import serve
-
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    async def main():
-        ready = asyncio.Event()
-        task = asyncio.create_task(serve("127.0.0.1", port, ready))
-        await ready.wait()
-        started.set()
-        await task
-
-    def run():
-        with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(main())
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    yield port
-    for task in asyncio.all_tasks(loop):
-        loop.call_soon_threadsafe(task.cancel)
-    thread.join(5)
-    # The receiver's worker threads keep their database connections (as they should in
-    # production); end them so the test database can be dropped.
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
 
 
 def send(port, *messages: bytes) -> list:
@@ -70,8 +28,8 @@ def send(port, *messages: bytes) -> list:
     return [parse(a) for a in acks]
 
 
-def test_a_result_is_stored_before_it_is_acknowledged(receiver):
-    (ack,) = send(receiver, ORU.format(control_id="A1").encode())
+def test_a_result_is_stored_before_it_is_acknowledged(mllp_receiver):
+    (ack,) = send(mllp_receiver, ORU.format(control_id="A1").encode())
     assert ack.first("MSA").get(1) == "AA" and ack.first("MSA").get(2) == "A1"
     row = InboundMessage.objects.get()
     assert (row.status, row.sender, row.control_id, row.message_type) == (
@@ -83,17 +41,17 @@ def test_a_result_is_stored_before_it_is_acknowledged(receiver):
     assert bytes(row.raw) == ORU.format(control_id="A1").encode()
 
 
-def test_a_resent_message_is_acknowledged_and_not_stored_twice(receiver):
+def test_a_resent_message_is_acknowledged_and_not_stored_twice(mllp_receiver):
     message = ORU.format(control_id="DUP1").encode()
-    acks = send(receiver, message, message)
+    acks = send(mllp_receiver, message, message)
     assert [a.first("MSA").get(1) for a in acks] == ["AA", "AA"]
     assert InboundMessage.objects.count() == 1
 
 
-def test_what_cannot_be_taken_is_refused_with_a_reason_and_kept(receiver):
+def test_what_cannot_be_taken_is_refused_with_a_reason_and_kept(mllp_receiver):
     garbage = b"this is not hl7"
     adt = b"MSH|^~\\&|ADT|RH|SUNDHED|RH|20261124||ADT^A01|X9|P|2.5\rPID|1\r"
-    refused, not_result = send(receiver, garbage, adt)
+    refused, not_result = send(mllp_receiver, garbage, adt)
     assert refused.first("MSA").get(1) == "AR" and "MSH" in refused.first("MSA").get(3)
     assert not_result.first("MSA").get(1) == "AR"
     assert "not a result message" in not_result.first("MSA").get(3)
@@ -101,8 +59,8 @@ def test_what_cannot_be_taken_is_refused_with_a_reason_and_kept(receiver):
     assert failed.count() == 2 and all(row.error for row in failed)
 
 
-def test_many_messages_on_one_connection_are_answered_in_order(receiver):
+def test_many_messages_on_one_connection_are_answered_in_order(mllp_receiver):
     messages = [ORU.format(control_id=f"M{n}").encode() for n in range(50)]
-    acks = send(receiver, *messages)
+    acks = send(mllp_receiver, *messages)
     assert [a.first("MSA").get(2) for a in acks] == [f"M{n}" for n in range(50)]
     assert InboundMessage.objects.count() == 50

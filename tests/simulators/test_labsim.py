@@ -1,54 +1,18 @@
 """labsim speaks MLLP to the real receiver; every message it sends is stored and answered."""
 
-import asyncio
-import contextlib
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from labresults.models import InboundMessage
 from labresults.processing import inbound_message_process
-from sundhed.devstack import ROOT, free_port
+from sundhed.devstack import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def receiver_port():
-    from labresults.receiver import serve
-
-    port, loop, started = free_port(), asyncio.new_event_loop(), threading.Event()
-
-    async def main():
-        ready = asyncio.Event()
-        task = asyncio.create_task(serve("127.0.0.1", port, ready))
-        await ready.wait()
-        started.set()
-        await task
-
-    def run():
-        with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(main())
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    yield port
-    for task in asyncio.all_tasks(loop):
-        loop.call_soon_threadsafe(task.cancel)
-    thread.join(5)
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-
-
-def test_the_simulated_laboratory_delivers_results_for_our_patients(cast, receiver_port, tmp_path):
+def test_the_simulated_laboratory_delivers_results_for_our_patients(cast, mllp_receiver, tmp_path):
     cprs = tmp_path / "cprs.txt"
     cprs.write_text(f"{cast.patient.cpr}\n")
     done = subprocess.run(
@@ -57,7 +21,7 @@ def test_the_simulated_laboratory_delivers_results_for_our_patients(cast, receiv
             "-m",
             "simulators.labsim",
             "--port",
-            str(receiver_port),
+            str(mllp_receiver),
             "--cprs-file",
             str(cprs),
             "--count",
