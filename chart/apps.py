@@ -1,9 +1,17 @@
 """App configuration for chart."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ChartConfig(AppConfig):
     """See DESIGN.md for this app's place in the layers."""
 
     name = "chart"
+    verbose_name = _("Chart")
+
+    def ready(self):
+        from patients.registry import PatientTab, patient_tabs
+
+        patient_tabs.register(PatientTab("overview", _("Overview"), "chart:overview", order=10))
+        patient_tabs.register(PatientTab("timeline", _("Timeline"), "chart:timeline", order=20))

@@ -1,1 +1,427 @@
-"""Models of journal."""
+"""The journal: notes and their versions, templates, SKS diagnoses and vital signs."""
+
+import uuid
+
+import pghistory
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from common.models import BaseModel
+
+
+class NoteType(models.TextChoices):
+    """The kinds of note a Danish hospital journal distinguishes."""
+
+    ADMISSION = "admission", _("Admission note (indlæggelsesnotat)")
+    CONTINUATION = "continuation", _("Progress note (kontinuationsnotat)")
+    OUTPATIENT = "outpatient", _("Outpatient note (ambulant notat)")
+    NURSING = "nursing", _("Nursing note (sygeplejenotat)")
+    EPIKRISE = "epikrise", _("Discharge summary (epikrise)")
+
+
+class NoteTemplate(BaseModel):
+    """A note template with sections, maintained by administrators in Django admin."""
+
+    name = models.CharField(_("name"), max_length=100)
+    note_type = models.CharField(_("note type"), max_length=20, choices=NoteType.choices)
+    department = models.ForeignKey(
+        "organisation.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("department"),
+        help_text=_("Empty: offered in every department."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("note template")
+        verbose_name_plural = _("note templates")
+        ordering = ["note_type", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "note_type"], name="journal_template_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def body(self) -> str:
+        """The text a new note from this template starts with: one heading per section."""
+        return "\n\n".join(
+            f"{section.heading}:\n{section.prompt}".rstrip() + "\n"
+            for section in self.sections.all()
+        )
+
+
+class NoteTemplateSection(models.Model):
+    """One section of a template: a heading and the prompt text under it."""
+
+    template = models.ForeignKey(NoteTemplate, on_delete=models.CASCADE, related_name="sections")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    heading = models.CharField(_("heading"), max_length=100)
+    prompt = models.CharField(_("prompt"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("section")
+        verbose_name_plural = _("sections")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.heading
+
+
+class NoteStatus(models.TextChoices):
+    """Where a note version is in its life."""
+
+    DRAFT = "draft", _("Draft")
+    AWAITING_COSIGN = "awaiting_cosign", _("Awaiting co-signature")
+    SIGNED = "signed", _("Signed")
+    SUPERSEDED = "superseded", _("Corrected (older version)")
+    ENTERED_IN_ERROR = "entered_in_error", _("Entered in error")
+
+
+# Statuses shown in lists to everyone; drafts only to their author, older versions on the note.
+VISIBLE_STATUSES = (NoteStatus.AWAITING_COSIGN, NoteStatus.SIGNED, NoteStatus.ENTERED_IN_ERROR)
+
+
+@pghistory.track()
+class Note(BaseModel):
+    """One version of a journal note. A correction is a new row that supersedes the old one.
+
+    All versions of one note share `lineage`; nothing is ever deleted or overwritten once signed.
+    """
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="notes")
+    care_course = models.ForeignKey(
+        "patients.CareCourse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notes",
+        verbose_name=_("care course"),
+    )
+    department = models.ForeignKey(
+        "organisation.Department", on_delete=models.PROTECT, related_name="notes"
+    )
+    note_type = models.CharField(_("note type"), max_length=20, choices=NoteType.choices)
+    template = models.ForeignKey(
+        NoteTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    text = models.TextField(_("text"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=NoteStatus.choices, default=NoteStatus.DRAFT
+    )
+    lineage = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    supersedes = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+    )
+    correction_reason = models.TextField(_("reason for the correction"), blank=True)
+    author = models.ForeignKey(
+        "organisation.StaffMember", on_delete=models.PROTECT, related_name="notes_written"
+    )
+    # The clinical time the note is about; `created_at` is when the row was made.
+    written_at = models.DateTimeField(_("time"))
+    signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
+    signed_by = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cosign_required = models.BooleanField(_("needs co-signing"), default=False)
+    cosigned_at = models.DateTimeField(_("co-signed"), null=True, blank=True)
+    cosigned_by = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    error_at = models.DateTimeField(null=True, blank=True)
+    error_by = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    error_reason = models.TextField(_("why entered in error"), blank=True)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("title", "text", config="danish"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        ordering = ["-written_at", "-id"]
+        indexes = [
+            models.Index(fields=["patient", "-written_at"], name="journal_note_patient_time"),
+            models.Index(
+                fields=["department", "status"],
+                condition=Q(status__in=["draft", "awaiting_cosign"]),
+                name="journal_note_unsigned",
+            ),
+            GinIndex(fields=["search_vector"], name="journal_note_search"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lineage", "version"], name="journal_note_one_row_per_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "entered_in_error"])
+                | (Q(signed_at__isnull=False) & Q(signed_by__isnull=False)),
+                name="journal_note_signed_has_signer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="entered_in_error")
+                | (Q(error_by__isnull=False) & ~Q(error_reason="") & Q(error_at__isnull=False)),
+                name="journal_note_error_has_who_and_why",
+            ),
+            models.CheckConstraint(
+                condition=Q(version=1, supersedes__isnull=True)
+                | (Q(version__gt=1, supersedes__isnull=False) & ~Q(correction_reason="")),
+                name="journal_note_correction_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="awaiting_cosign") | Q(cosign_required=True),
+                name="journal_note_cosign_only_when_required",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.written_at:%d.%m.%Y})"
+
+    @property
+    def is_editable(self) -> bool:
+        """Only a draft can be typed into; a signed note is changed by a correction."""
+        return self.status == NoteStatus.DRAFT
+
+
+class SksCode(models.Model):
+    """One diagnosis code of the Danish SKS classification (ICD-10 with the D prefix)."""
+
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    text = models.CharField(_("text"), max_length=255)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("SKS diagnosis code")
+        verbose_name_plural = _("SKS diagnosis codes")
+        ordering = ["code"]
+        indexes = [
+            GinIndex(fields=["text"], opclasses=["gin_trgm_ops"], name="journal_sks_text_trgm"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^D[A-Z][0-9]{1,4}[A-Z0-9]{0,3}$"),
+                name="journal_sks_code_form",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}"
+
+
+@pghistory.track()
+class Diagnosis(BaseModel):
+    """A diagnosis of a care course: the action diagnosis (A) or a secondary one (B)."""
+
+    class Kind(models.TextChoices):
+        ACTION = "A", _("Action diagnosis")
+        SECONDARY = "B", _("Secondary diagnosis")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        RESOLVED = "resolved", _("Resolved")
+        ENTERED_IN_ERROR = "entered_in_error", _("Entered in error")
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="diagnoses"
+    )
+    care_course = models.ForeignKey(
+        "patients.CareCourse",
+        on_delete=models.PROTECT,
+        related_name="diagnoses",
+        verbose_name=_("care course"),
+    )
+    code = models.ForeignKey(
+        SksCode, on_delete=models.PROTECT, related_name="+", verbose_name=_("SKS code")
+    )
+    kind = models.CharField(_("kind"), max_length=1, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    note = models.CharField(_("remark"), max_length=300, blank=True)
+    recorded_at = models.DateTimeField(_("recorded"))
+    recorded_by = models.ForeignKey(
+        "organisation.StaffMember", on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
+    error_by = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    error_reason = models.TextField(_("why entered in error"), blank=True)
+
+    class Meta:
+        verbose_name = _("diagnosis")
+        verbose_name_plural = _("diagnoses")
+        ordering = ["kind", "-recorded_at"]
+        indexes = [
+            models.Index(fields=["patient", "-recorded_at"], name="journal_diag_patient_time"),
+        ]
+        constraints = [
+            # A course has one action diagnosis at a time (the DRG and LPR rule).
+            models.UniqueConstraint(
+                fields=["care_course"],
+                condition=Q(kind="A", status="active"),
+                name="journal_diag_one_action_per_course",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="entered_in_error")
+                | (Q(error_by__isnull=False) & ~Q(error_reason="") & Q(error_at__isnull=False)),
+                name="journal_diag_error_has_who_and_why",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code.code} ({self.get_kind_display()})"
+
+
+class Consciousness(models.TextChoices):
+    """ACVPU: alert, new confusion, responds to voice, to pain, unresponsive."""
+
+    ALERT = "A", _("Alert")
+    CONFUSED = "C", _("New confusion")
+    VOICE = "V", _("Responds to voice")
+    PAIN = "P", _("Responds to pain")
+    UNRESPONSIVE = "U", _("Unresponsive")
+
+
+class Risk(models.TextChoices):
+    """The clinical response band of the early-warning score."""
+
+    LOW = "low", _("Low")
+    LOW_MEDIUM = "low_medium", _("Low–medium (a single red parameter)")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+@pghistory.track()
+class VitalSigns(BaseModel):
+    """One set of vital signs with its early-warning score (NEWS2), computed on save."""
+
+    class Status(models.TextChoices):
+        VALID = "valid", _("Valid")
+        ENTERED_IN_ERROR = "entered_in_error", _("Entered in error")
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="vital_signs"
+    )
+    care_course = models.ForeignKey(
+        "patients.CareCourse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="vital_signs",
+    )
+    department = models.ForeignKey(
+        "organisation.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    measured_at = models.DateTimeField(_("measured"))
+    recorded_by = models.ForeignKey(
+        "organisation.StaffMember", on_delete=models.PROTECT, related_name="+"
+    )
+    respiration_rate = models.PositiveSmallIntegerField(
+        _("respiration rate (/min)"), validators=[MaxValueValidator(80)]
+    )
+    spo2 = models.PositiveSmallIntegerField(
+        _("saturation (SpO₂ %)"), validators=[MaxValueValidator(100)]
+    )
+    on_oxygen = models.BooleanField(_("supplemental oxygen"), default=False)
+    systolic = models.PositiveSmallIntegerField(
+        _("systolic BP (mmHg)"), validators=[MaxValueValidator(300)]
+    )
+    diastolic = models.PositiveSmallIntegerField(
+        _("diastolic BP (mmHg)"), validators=[MaxValueValidator(250)]
+    )
+    pulse = models.PositiveSmallIntegerField(_("pulse (/min)"), validators=[MaxValueValidator(300)])
+    consciousness = models.CharField(
+        _("consciousness (ACVPU)"),
+        max_length=1,
+        choices=Consciousness.choices,
+        default=Consciousness.ALERT,
+    )
+    temperature = models.DecimalField(
+        _("temperature (°C)"),
+        max_digits=3,
+        decimal_places=1,
+        validators=[MinValueValidator(25), MaxValueValidator(45)],
+    )
+    score = models.PositiveSmallIntegerField(_("early-warning score"))
+    risk = models.CharField(_("risk"), max_length=12, choices=Risk.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.VALID
+    )
+    error_at = models.DateTimeField(null=True, blank=True)
+    error_by = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    error_reason = models.TextField(_("why entered in error"), blank=True)
+
+    class Meta:
+        verbose_name = _("vital signs")
+        verbose_name_plural = _("vital signs")
+        ordering = ["-measured_at", "-id"]
+        indexes = [
+            models.Index(fields=["patient", "-measured_at"], name="journal_vitals_patient_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(respiration_rate__range=(0, 80)), name="journal_vitals_rr_range"
+            ),
+            models.CheckConstraint(condition=Q(spo2__range=(0, 100)), name="journal_vitals_spo2"),
+            models.CheckConstraint(
+                condition=Q(systolic__range=(0, 300)) & Q(diastolic__range=(0, 250)),
+                name="journal_vitals_bp_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(pulse__range=(0, 300)), name="journal_vitals_pulse_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(temperature__range=(25, 45)), name="journal_vitals_temp_range"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="entered_in_error")
+                | (Q(error_by__isnull=False) & ~Q(error_reason="") & Q(error_at__isnull=False)),
+                name="journal_vitals_error_has_who_and_why",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measured_at:%d.%m.%Y %H:%M} NEWS2 {self.score}"

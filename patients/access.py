@@ -170,6 +170,14 @@ class PatientAccess:
         """Whether anything of the patient is hidden from this viewer."""
         return bool(self.blocked_course_ids or self.blocked_department_ids)
 
+    def unblocked(self, queryset, *, department="department_id", care_course="care_course_id"):
+        """The queryset without the rows this viewer may not see (blocked course or department)."""
+        if self.blocked_department_ids and department:
+            queryset = queryset.exclude(**{f"{department}__in": self.blocked_department_ids})
+        if self.blocked_course_ids and care_course:
+            queryset = queryset.exclude(**{f"{care_course}__in": self.blocked_course_ids})
+        return queryset
+
     def disclose(self, obj) -> None:
         """Name the object this response shows, for the access event."""
         self.object_type = obj._meta.label_lower
@@ -277,6 +285,23 @@ def access_record(access: PatientAccess, *, action: str = Action.VIEW, path: str
         flagged=access.legal_basis == LegalBasis.BREAK_GLASS,
     )
     access.recorded = True
+
+
+def access_change_record(
+    access: PatientAccess, *, data_kind: str, action: str, obj, reason: str = ""
+) -> None:
+    """Write the access event of a change, inside the caller's transaction (services call it)."""
+    access_event_record(
+        actor=access.actor,
+        patient_id=access.patient.pk,
+        data_kind=data_kind,
+        action=action,
+        legal_basis=access.legal_basis,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.public_id),
+        reason=reason,
+        flagged=access.legal_basis == LegalBasis.BREAK_GLASS,
+    )
 
 
 def access_patient(

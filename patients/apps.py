@@ -11,7 +11,8 @@ class PatientsConfig(AppConfig):
     verbose_name = _("Patients")
 
     def ready(self):
-        from patients.registry import PatientTab, patient_tabs
+        from patients.registry import PatientTab, TimelineSource, patient_tabs, timeline_sources
+        from patients.selectors import timeline_courses
 
         patient_tabs.register(PatientTab("patient", _("Patient"), "patients:detail", order=90))
         patient_tabs.register(
@@ -20,3 +21,4 @@ class PatientsConfig(AppConfig):
         patient_tabs.register(
             PatientTab("blockings", _("Blockings"), "patients:blockings", order=96)
         )
+        timeline_sources.register(TimelineSource("course", _("Care courses"), timeline_courses))

@@ -7,6 +7,7 @@ from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.models import AccessEvent, Action, LegalBasis
 from patients.access import PatientAccess, access_events_for_list, staff_for
@@ -161,3 +162,38 @@ def worklist_for_department(*, user, department_id, at=None) -> list[CareCourse]
         .select_related("patient", "responsible__user")
         .order_by("patient__family_name")
     )
+
+
+def timeline_courses(access: PatientAccess, *, before, limit, departments) -> list[dict]:
+    """Timeline items: the start of each care course (blocked ones as 'spærret')."""
+    courses = CareCourse.objects.filter(patient=access.patient, started_at__lt=before)
+    if departments:
+        courses = courses.filter(department_id__in=departments)
+    items = []
+    for course in courses.select_related("department").order_by("-started_at")[:limit]:
+        blocked = access.hides(department_id=course.department_id, care_course_id=course.pk)
+        items.append(
+            {
+                "at": course.started_at,
+                "kind": "course",
+                "title": _("Blocked (spærret)")
+                if blocked
+                else f"{course.get_kind_display()}: {course.title}",
+                "detail": ""
+                if blocked
+                else (
+                    f"{timezone.localtime(course.started_at):%d.%m.%Y}"
+                    + (
+                        f" – {timezone.localtime(course.ended_at):%d.%m.%Y}"
+                        if course.ended_at
+                        else ""
+                    )
+                ),
+                "status": "blocked" if blocked else ("open" if course.is_open else "ended"),
+                "department_id": course.department_id,
+                "department": "" if blocked else course.department.short_name,
+                "care_course_id": course.pk,
+                "url": "",
+            }
+        )
+    return items

@@ -15,6 +15,7 @@ from audit.services import access_event_record
 from patients.access import (
     BREAK_GLASS_ROLES,
     PatientAccess,
+    access_change_record,
     actor_for,
     staff_for,
 )
@@ -122,27 +123,13 @@ def break_glass_review(*, grant: BreakGlass, reviewer, note: str = "") -> BreakG
     return grant
 
 
-def _record_change(access: PatientAccess, *, data_kind: str, action: str, obj, reason: str = ""):
-    access_event_record(
-        actor=access.actor,
-        patient_id=access.patient.pk,
-        data_kind=data_kind,
-        action=action,
-        legal_basis=access.legal_basis,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.public_id),
-        reason=reason,
-        flagged=access.legal_basis == LegalBasis.BREAK_GLASS,
-    )
-
-
 def cave_entry_create(*, access: PatientAccess, **fields) -> CaveEntry:
     """Record a CAVE entry for the patient the caller was granted."""
     with transaction.atomic():
         entry = CaveEntry(patient=access.patient, recorded_by=access.user, **fields)
         entry.full_clean()
         entry.save()
-        _record_change(access, data_kind="cave", action=Action.CREATE, obj=entry)
+        access_change_record(access, data_kind="cave", action=Action.CREATE, obj=entry)
     return entry
 
 
@@ -157,7 +144,9 @@ def cave_entry_mark_error(*, access: PatientAccess, entry: CaveEntry, reason: st
         entry.error_reason = reason.strip()
         entry.error_at = timezone.now()
         entry.save(update_fields=["status", "error_by", "error_reason", "error_at", "updated_at"])
-        _record_change(access, data_kind="cave", action=Action.UPDATE, obj=entry, reason=reason)
+        access_change_record(
+            access, data_kind="cave", action=Action.UPDATE, obj=entry, reason=reason
+        )
     return entry
 
 
@@ -183,7 +172,7 @@ def blocking_create(
             created_by=access.user,
             note=note,
         )
-        _record_change(access, data_kind="blocking", action=Action.CREATE, obj=blocking)
+        access_change_record(access, data_kind="blocking", action=Action.CREATE, obj=blocking)
     return blocking
 
 
@@ -195,7 +184,7 @@ def blocking_revoke(*, access: PatientAccess, blocking: Blocking) -> Blocking:
             blocking.revoked_at = timezone.now()
             blocking.revoked_by = access.user
             blocking.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
-            _record_change(access, data_kind="blocking", action=Action.UPDATE, obj=blocking)
+            access_change_record(access, data_kind="blocking", action=Action.UPDATE, obj=blocking)
     return blocking
 
 

@@ -19,6 +19,8 @@ urlpatterns = [
     path("api/patients/", include("patients.api_urls")),
     path("organisation/", include("organisation.urls")),
     path("lab/", include("labresults.urls")),
+    path("journal/", include("journal.urls")),
+    path("chart/", include("chart.urls")),
     path("", views.home, name="home"),
 ]
 

@@ -228,6 +228,16 @@ class Cast:
             self.cardiology,
             authorisation_id="G5H6J",
         )
+        # A junior doctor (reservelæge in training): notes wait for a senior's co-signature.
+        self.junior_doctor = person(
+            "junior_doctor",
+            "Jens",
+            "Reservelæge",
+            Role.LAEGE,
+            self.cardiology,
+            authorisation_id="K7L8M",
+            requires_cosign=True,
+        )
         self.secretary = person("secretary", "Sara", "Sekretær", Role.SEKRETAER, self.cardiology)
         self.administrator = person(
             "administrator", "Adam", "Administrator", Role.ADMINISTRATOR, self.administration

@@ -1,0 +1,118 @@
+"""The clinician's workspace: the overview, the timeline and the work list, composed from the
+clinical apps through the registries in `patients.registry` and their selectors.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from journal.selectors import unsigned_note_counts
+from organisation.models import Department
+from patients.access import PatientAccess
+from patients.registry import overview_panels, timeline_sources
+from patients.selectors import worklist_for_department
+
+TIMELINE_PAGE = 30
+
+# Panels the overview always shows, in this order; an app that has not registered one (yet)
+# leaves an empty panel that says so, so the clinician knows the information is not there.
+OVERVIEW_LAYOUT = [
+    ("diagnoses", _("Active problems and diagnoses")),
+    ("vitals", _("Vital signs")),
+    ("medication", _("Current medication")),
+    ("results", _("Latest key results")),
+    ("notes", _("Latest notes")),
+    ("contacts", _("Contacts past and coming")),
+]
+
+
+@dataclass
+class Panel:
+    """One rendered panel of the overview."""
+
+    key: str
+    title: str
+    template: str
+    context: dict
+
+
+def _contacts_panel(access: PatientAccess) -> dict:
+    now = timezone.now()
+    # The newest twenty by start: coming, current and the latest past, in one short query.
+    courses = access.patient.care_courses.select_related("department__hospital").order_by(
+        "-started_at"
+    )[:20]
+    rows = [
+        {"course": c, "blocked": access.hides(department_id=c.department_id, care_course_id=c.pk)}
+        for c in courses
+    ]
+    return {
+        "template": "chart/panels/contacts.html",
+        "coming": [r for r in rows if r["course"].started_at > now],
+        "current": [r for r in rows if r["course"].started_at <= now and r["course"].is_open],
+        "past": [r for r in rows if r["course"].ended_at and r["course"].ended_at <= now][:8],
+    }
+
+
+def overview_for_patient(access: PatientAccess) -> list[Panel]:
+    """The overview's panels: each app's registered panel, or an empty one that says so."""
+    panels = []
+    for key, title in OVERVIEW_LAYOUT:
+        if key == "contacts":
+            context = _contacts_panel(access)
+        else:
+            registered = overview_panels.get(key)
+            context = (
+                registered.render(access)
+                if registered
+                else {"template": "chart/panels/unavailable.html"}
+            )
+        panels.append(Panel(key, str(title), context.pop("template"), context))
+    return panels
+
+
+def departments_of_patient(access: PatientAccess):
+    """Departments the patient has had courses in, for the timeline's filter."""
+    return list(
+        Department.objects.filter(care_courses__patient=access.patient)
+        .distinct()
+        .order_by("short_name")
+    )
+
+
+def timeline_for_patient(
+    access: PatientAccess,
+    *,
+    before: datetime | None = None,
+    kinds: list[str] | None = None,
+    departments: list[int] | None = None,
+    limit: int = TIMELINE_PAGE,
+) -> tuple[list[dict], datetime | None]:
+    """One page of the timeline, newest first, and the cursor for the next page.
+
+    Each source returns at most `limit` items before the cursor (one query each), so a page
+    costs the same whether the patient has a year or thirty years of history.
+    """
+    before = before or timezone.now() + timezone.timedelta(days=3650)
+    items = []
+    for source in timeline_sources.all():
+        if kinds and source.kind not in kinds:
+            continue
+        items.extend(
+            source.items(access, before=before, limit=limit + 1, departments=departments or [])
+        )
+    items.sort(key=lambda item: item["at"], reverse=True)
+    page = items[:limit]
+    cursor = page[-1]["at"] if len(items) > limit else None
+    return page, cursor
+
+
+def worklist(*, user, department_id) -> list[dict]:
+    """Open courses of the department with each patient's unsigned notes counted."""
+    courses = worklist_for_department(user=user, department_id=department_id)
+    unsigned = unsigned_note_counts(
+        patient_ids=[c.patient_id for c in courses], department_id=department_id
+    )
+    return [{"course": c, "unsigned": unsigned.get(c.patient_id, 0)} for c in courses]

@@ -1,0 +1,72 @@
+"""The clinician's chart: overview, timeline (htmx pages) and the work list."""
+
+from datetime import datetime
+
+from django.shortcuts import render
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from audit.models import Action
+from chart import selectors
+from patients.access import access_events_for_list, patient_view, staff_view
+from patients.registry import timeline_sources
+from patients.selectors import patient_banner
+
+
+@require_GET
+@patient_view("overview")
+def overview(request, access):
+    """Everything that matters first, on one screen."""
+    context = {
+        "banner": patient_banner(access),
+        "panels": selectors.overview_for_patient(access),
+    }
+    return render(request, "chart/overview.html", context)
+
+
+def _int_list(values) -> list[int]:
+    return [int(v) for v in values if v.isdigit()]
+
+
+@require_GET
+@patient_view("timeline", action=Action.LIST)
+def timeline(request, access):
+    """The patient's timeline, newest first; htmx asks for the next page as the list scrolls."""
+    kinds = request.GET.getlist("kind")
+    departments = _int_list(request.GET.getlist("department"))
+    before = request.GET.get("before")
+    before = datetime.fromisoformat(before) if before else None
+    items, cursor = selectors.timeline_for_patient(
+        access, before=before, kinds=kinds, departments=departments
+    )
+    next_query = None
+    if cursor is not None:
+        params = [("before", cursor.isoformat())]
+        params += [("kind", k) for k in kinds] + [("department", d) for d in departments]
+        next_query = urlencode(params)
+    context = {"items": items, "next_query": next_query, "kinds": kinds}
+    if request.htmx and request.GET.get("before"):
+        return render(request, "chart/timeline.html#page", context)
+    context |= {
+        "banner": patient_banner(access),
+        "sources": timeline_sources.all(),
+        "departments": selectors.departments_of_patient(access),
+        "selected_departments": departments,
+    }
+    return render(request, "chart/timeline.html", context)
+
+
+@require_GET
+@staff_view
+def worklist(request):
+    """The active department's patients with open courses; unsigned notes are marked."""
+    department_id = request.staff.active_department_id
+    rows = selectors.worklist(user=request.user, department_id=department_id)
+    if rows:
+        access_events_for_list(
+            user=request.user,
+            patients=[row["course"].patient for row in rows],
+            data_kind="worklist",
+            path=request.path,
+        )
+    return render(request, "chart/worklist.html", {"rows": rows})

@@ -1,0 +1,100 @@
+"""Forms of the journal; errors name the field in the user's language."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from journal.models import Diagnosis, NoteType, SksCode, VitalSigns
+
+
+class NoteNewForm(forms.Form):
+    """Start a note: its type, a template, and the course it belongs to.
+
+    Templates and courses come in as lists the view already has, so the form costs no queries.
+    """
+
+    note_type = forms.ChoiceField(label=_("Note type"), choices=NoteType.choices)
+    template = forms.ChoiceField(label=_("Template"), required=False)
+    care_course = forms.ChoiceField(label=_("Care course"), required=False)
+
+    def __init__(self, *args, templates, courses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._templates = {str(t.public_id): t for t in templates}
+        self._courses = {str(c.public_id): c for c in courses}
+        self.fields["template"].choices = [("", _("No template"))] + [
+            (key, f"{t.name} ({t.get_note_type_display()})") for key, t in self._templates.items()
+        ]
+        self.fields["care_course"].choices = [("", _("No course"))] + [
+            (key, f"{c.department.short_name}: {c.title} ({c.started_at:%d.%m.%Y})")
+            for key, c in self._courses.items()
+        ]
+
+    def clean_template(self):
+        return self._templates.get(self.cleaned_data["template"])
+
+    def clean_care_course(self):
+        return self._courses.get(self.cleaned_data["care_course"])
+
+
+class NoteEditForm(forms.Form):
+    """The title and text of a draft."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    text = forms.CharField(
+        label=_("Text"), widget=forms.Textarea(attrs={"rows": 18}), required=False
+    )
+
+
+class ReasonForm(forms.Form):
+    """Why: a correction, or an entry marked as entered in error."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=1000)
+
+
+class DiagnosisForm(forms.Form):
+    """Code a diagnosis on a course: the SKS code is typed or picked from the search."""
+
+    care_course = forms.ModelChoiceField(
+        label=_("Care course"), queryset=None, to_field_name="public_id"
+    )
+    code = forms.CharField(label=_("SKS code"), max_length=10)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Diagnosis.Kind.choices)
+    note = forms.CharField(label=_("Remark"), max_length=300, required=False)
+
+    def __init__(self, *args, courses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["care_course"].queryset = courses
+
+    def clean_code(self):
+        value = self.cleaned_data["code"].strip().upper().replace(".", "").split(" ")[0]
+        if value and not value.startswith("D"):
+            value = "D" + value
+        try:
+            return SksCode.objects.get(code=value, is_active=True)
+        except SksCode.DoesNotExist:
+            raise forms.ValidationError(
+                _("%(code)s is not a code in the SKS catalogue."), params={"code": value}
+            ) from None
+
+
+class VitalSignsForm(forms.ModelForm):
+    """One set of vital signs; the score is computed, not typed."""
+
+    class Meta:
+        model = VitalSigns
+        fields = [
+            "respiration_rate",
+            "spo2",
+            "on_oxygen",
+            "systolic",
+            "diastolic",
+            "pulse",
+            "consciousness",
+            "temperature",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        systolic, diastolic = cleaned.get("systolic"), cleaned.get("diastolic")
+        if systolic is not None and diastolic is not None and diastolic >= systolic:
+            self.add_error("diastolic", _("The diastolic pressure must be below the systolic."))
+        return cleaned

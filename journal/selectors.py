@@ -1,0 +1,309 @@
+"""Reads of the journal. Every function takes what the access gate granted (`PatientAccess`).
+
+Blocked courses and departments are left out in SQL (`access.unblocked`), and drafts are shown
+only to their author.
+"""
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    TrigramWordSimilarity,
+)
+from django.db.models import Count, F, Q
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from journal.models import (
+    VISIBLE_STATUSES,
+    Diagnosis,
+    Note,
+    NoteStatus,
+    NoteTemplate,
+    SksCode,
+    VitalSigns,
+)
+from patients.access import PatientAccess
+
+# Control characters no note contains mark the hits, so the text can be escaped around them.
+_MARK_START, _MARK_STOP = "\x02", "\x03"
+_CODE_LIKE = re.compile(r"D?[A-Z][0-9]{1,4}[A-Z0-9]*")
+_WITH_PREFIX = re.compile(r"D[A-Z][0-9]")
+NOTE_LIST_FIELDS = (
+    "id",
+    "public_id",
+    "patient_id",
+    "care_course_id",
+    "department_id",
+    "note_type",
+    "title",
+    "status",
+    "version",
+    "written_at",
+    "signed_at",
+    "author_id",
+    "cosign_required",
+    "lineage",
+)
+
+
+def _visible_notes(access: PatientAccess):
+    """Current notes this viewer may see: shared ones, and their own drafts."""
+    own_drafts = Q(status=NoteStatus.DRAFT)
+    own_drafts &= Q(author=access.staff) if access.staff else Q(pk__in=[])
+    notes = Note.objects.filter(patient=access.patient).filter(
+        Q(status__in=VISIBLE_STATUSES) | own_drafts
+    )
+    return access.unblocked(notes)
+
+
+def note_list_for_patient(
+    access: PatientAccess, *, note_type: str = "", limit: int = 100
+) -> list[Note]:
+    """The patient's current notes, newest first, with author and department (one query)."""
+    notes = _visible_notes(access).select_related("author__user", "department")
+    if note_type:
+        notes = notes.filter(note_type=note_type)
+    return list(notes.order_by("-written_at", "-id").only(*NOTE_LIST_FIELDS, *_RELATED)[:limit])
+
+
+_RELATED = (
+    "author__user__first_name",
+    "author__user__last_name",
+    "author__title",
+    "department__short_name",
+    "department__name",
+)
+
+
+def note_versions(access: PatientAccess, note: Note) -> list[Note]:
+    """Every version of the note (oldest first), drafts of others left out."""
+    versions = Note.objects.filter(patient=access.patient, lineage=note.lineage).select_related(
+        "author__user", "signed_by__user", "cosigned_by__user", "error_by__user"
+    )
+    if access.staff is not None:
+        versions = versions.exclude(Q(status=NoteStatus.DRAFT) & ~Q(author=access.staff))
+    return list(versions.order_by("version"))
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    """One line of a difference between two versions: kind is 'same', 'added' or 'removed'."""
+
+    kind: str
+    text: str
+
+
+def note_diff(old: Note, new: Note) -> list[DiffLine]:
+    """The difference between two versions, line by line, as the clinician reads it."""
+    lines = []
+    for line in difflib.ndiff(old.text.splitlines(), new.text.splitlines()):
+        tag, text = line[:2], line[2:]
+        if tag == "  ":
+            lines.append(DiffLine("same", text))
+        elif tag == "- ":
+            lines.append(DiffLine("removed", text))
+        elif tag == "+ ":
+            lines.append(DiffLine("added", text))
+    if old.title != new.title:
+        lines.insert(0, DiffLine("added", f"{_('Title')}: {new.title}"))
+        lines.insert(0, DiffLine("removed", f"{_('Title')}: {old.title}"))
+    return lines
+
+
+def note_search_for_patient(access: PatientAccess, query: str, *, limit: int = 50) -> list[Note]:
+    """Full-text search in the patient's notes with Danish stemming; each hit has a headline.
+
+    `websearch` syntax: words, "a phrase", -not. The Danish snowball stemmer joins inflections
+    (smerte, smerter, smerterne) but not compounds (brystsmerter).
+    """
+    query = (query or "").strip()
+    if not query:
+        return []
+    search = SearchQuery(query, config="danish", search_type="websearch")
+    hits = list(
+        _visible_notes(access)
+        .filter(search_vector=search)
+        .select_related("author__user", "department")
+        .annotate(
+            rank=SearchRank(F("search_vector"), search),
+            headline=SearchHeadline(
+                "text",
+                search,
+                config="danish",
+                start_sel=_MARK_START,
+                stop_sel=_MARK_STOP,
+                max_fragments=3,
+                max_words=25,
+                min_words=8,
+            ),
+        )
+        .order_by("-rank", "-written_at")[:limit]
+    )
+    for hit in hits:
+        # The note's own text is escaped; only our markers become <mark>.
+        hit.headline = mark_safe(  # noqa: S308 - escaped on the line itself
+            escape(hit.headline).replace(_MARK_START, "<mark>").replace(_MARK_STOP, "</mark>")
+        )
+    return hits
+
+
+def templates_for(department_id) -> list[NoteTemplate]:
+    """Active templates for a department (and those for every department)."""
+    return list(
+        NoteTemplate.objects.filter(is_active=True)
+        .filter(Q(department__isnull=True) | Q(department_id=department_id))
+        .order_by("note_type", "name")
+    )
+
+
+def diagnosis_list_for_patient(
+    access: PatientAccess, *, active_only: bool = False, limit: int = 200
+) -> list[Diagnosis]:
+    """The patient's diagnoses with their codes and courses, action diagnoses first."""
+    diagnoses = access.unblocked(
+        Diagnosis.objects.filter(patient=access.patient), department="care_course__department_id"
+    ).select_related("code", "care_course__department", "recorded_by__user")
+    if active_only:
+        diagnoses = diagnoses.filter(status=Diagnosis.Status.ACTIVE)
+    return list(diagnoses.order_by("-care_course__started_at", "kind", "-recorded_at")[:limit])
+
+
+def vital_signs_list_for_patient(access: PatientAccess, *, limit: int = 200) -> list[VitalSigns]:
+    """The latest sets of vital signs, newest first."""
+    return list(
+        access.unblocked(VitalSigns.objects.filter(patient=access.patient))
+        .select_related("recorded_by__user")
+        .order_by("-measured_at", "-id")[:limit]
+    )
+
+
+def vital_signs_latest(access: PatientAccess) -> VitalSigns | None:
+    """The newest valid set of vital signs, or None."""
+    return (
+        access.unblocked(
+            VitalSigns.objects.filter(patient=access.patient, status=VitalSigns.Status.VALID)
+        )
+        .order_by("-measured_at", "-id")
+        .first()
+    )
+
+
+def sks_search(query: str, *, limit: int = 20) -> list[SksCode]:
+    """Search the SKS catalogue as the clinician types: a code prefix or words of the text."""
+    query = (query or "").strip()
+    if len(query) < 2:
+        return []
+    codes = SksCode.objects.filter(is_active=True)
+    compact = query.upper().replace(".", "").replace(" ", "")
+    if _CODE_LIKE.fullmatch(compact):
+        prefix = compact if _WITH_PREFIX.match(compact) else "D" + compact
+        return list(codes.filter(code__startswith=prefix).order_by("code")[:limit])
+    return list(
+        codes.annotate(similarity=TrigramWordSimilarity(query, "text"))
+        .filter(Q(text__icontains=query) | Q(similarity__gte=0.4))
+        .order_by("-similarity", "code")[:limit]
+    )
+
+
+def unsigned_note_counts(*, patient_ids, department_id) -> dict[int, int]:
+    """Unsigned notes (drafts and awaiting co-signature) per patient in a department."""
+    rows = (
+        Note.objects.filter(
+            patient_id__in=patient_ids,
+            department_id=department_id,
+            status__in=[NoteStatus.DRAFT, NoteStatus.AWAITING_COSIGN],
+        )
+        .values("patient_id")
+        .annotate(count=Count("id"))
+    )
+    return {row["patient_id"]: row["count"] for row in rows}
+
+
+def cosign_queue(*, department_id, limit: int = 200) -> list[Note]:
+    """Notes of a department that wait for a co-signature, oldest first."""
+    return list(
+        Note.objects.filter(department_id=department_id, status=NoteStatus.AWAITING_COSIGN)
+        .select_related("patient", "author__user")
+        .order_by("signed_at")[:limit]
+    )
+
+
+def timeline_notes(access, *, before, limit, departments):
+    """Timeline items: notes."""
+    notes = _visible_notes(access).filter(written_at__lt=before)
+    if departments:
+        notes = notes.filter(department_id__in=departments)
+    return [
+        {
+            "at": note.written_at,
+            "kind": "note",
+            "title": note.title,
+            "detail": f"{note.get_note_type_display()} · {note.author.user.get_full_name()}",
+            "status": note.status,
+            "department_id": note.department_id,
+            "department": note.department.short_name,
+            "care_course_id": note.care_course_id,
+            "url": reverse("journal:note", kwargs={"note_id": note.public_id}),
+        }
+        for note in notes.select_related("author__user", "department")
+        .only(*NOTE_LIST_FIELDS, *_RELATED)
+        .order_by("-written_at", "-id")[:limit]
+    ]
+
+
+def timeline_diagnoses(access, *, before, limit, departments):
+    """Timeline items: diagnoses as they were coded."""
+    diagnoses = access.unblocked(
+        Diagnosis.objects.filter(patient=access.patient, recorded_at__lt=before),
+        department="care_course__department_id",
+    )
+    if departments:
+        diagnoses = diagnoses.filter(care_course__department_id__in=departments)
+    return [
+        {
+            "at": d.recorded_at,
+            "kind": "diagnosis",
+            "title": f"{d.code.code} {d.code.text}",
+            "detail": d.get_kind_display(),
+            "status": d.status,
+            "department_id": d.care_course.department_id,
+            "department": d.care_course.department.short_name,
+            "care_course_id": d.care_course_id,
+            "url": reverse("journal:diagnoses", kwargs={"patient_id": access.patient.public_id}),
+        }
+        for d in diagnoses.select_related("code", "care_course__department").order_by(
+            "-recorded_at", "-id"
+        )[:limit]
+    ]
+
+
+def timeline_vitals(access, *, before, limit, departments):
+    """Timeline items: sets of vital signs with their score."""
+    vitals = access.unblocked(
+        VitalSigns.objects.filter(patient=access.patient, measured_at__lt=before)
+    )
+    if departments:
+        vitals = vitals.filter(department_id__in=departments)
+    return [
+        {
+            "at": v.measured_at,
+            "kind": "vitals",
+            "title": _("NEWS2 %(score)s") % {"score": v.score},
+            "detail": f"BT {v.systolic}/{v.diastolic} · P {v.pulse} · RF {v.respiration_rate}"
+            f" · SAT {v.spo2} % · T {v.temperature}",
+            "status": v.status,
+            "risk": v.risk,
+            "department_id": v.department_id,
+            "department": v.department.short_name,
+            "care_course_id": v.care_course_id,
+            "url": reverse("journal:vitals", kwargs={"patient_id": access.patient.public_id}),
+        }
+        for v in vitals.select_related("department").order_by("-measured_at", "-id")[:limit]
+    ]

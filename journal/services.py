@@ -1,0 +1,385 @@
+"""Every write to the journal: notes and their versions, diagnoses, vital signs.
+
+Each service takes the `PatientAccess` the gate granted, owns its transaction, and writes its
+access event inside it; django-pghistory records the row change with the same request context.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.models import Action
+from journal.models import (
+    Diagnosis,
+    Note,
+    NoteStatus,
+    NoteTemplate,
+    NoteType,
+    SksCode,
+    VitalSigns,
+)
+from journal.news2 import news2
+from organisation.models import Role, StaffMember
+from patients.access import PatientAccess, access_change_record
+from patients.models import CareCourse
+
+
+def _writer(access: PatientAccess) -> StaffMember:
+    """The staff member behind a write; administration and patients do not write the journal."""
+    if access.staff is None or not access.staff.is_clinical:
+        raise PermissionDenied(_("Only clinical staff write in the journal."))
+    return access.staff
+
+
+def _course_of_patient(access: PatientAccess, care_course: CareCourse | None):
+    if care_course is not None and care_course.patient_id != access.patient.pk:
+        raise ValidationError({"care_course": _("The course belongs to another patient.")})
+    return care_course
+
+
+def _department_for(staff: StaffMember, care_course: CareCourse | None):
+    department_id = staff.active_department_id or (care_course and care_course.department_id)
+    if not department_id:
+        raise ValidationError(_("Choose your active department before writing."))
+    return department_id
+
+
+def note_create(
+    *,
+    access: PatientAccess,
+    note_type: str,
+    title: str = "",
+    care_course: CareCourse | None = None,
+    template: NoteTemplate | None = None,
+    text: str | None = None,
+    written_at=None,
+) -> Note:
+    """Start a draft note, from a template's sections when one is given."""
+    author = _writer(access)
+    _course_of_patient(access, care_course)
+    if template is not None and template.note_type != note_type:
+        note_type = template.note_type
+    if text is None:
+        text = template.body() if template else ""
+    note = Note(
+        patient=access.patient,
+        care_course=care_course,
+        department_id=_department_for(author, care_course),
+        note_type=note_type,
+        template=template,
+        title=(title or (template.name if template else NoteType(note_type).label))[:200],
+        text=text,
+        author=author,
+        written_at=written_at or timezone.now(),
+    )
+    with transaction.atomic():
+        note.full_clean(exclude=["search_vector"])
+        note.save()
+        access_change_record(access, data_kind="journal", action=Action.CREATE, obj=note)
+    return note
+
+
+def note_draft_save(*, access: PatientAccess, note: Note, text: str, title: str | None = None):
+    """Save the text of a draft as the author types; only the author, only while a draft."""
+    author = _writer(access)
+    fields = {"text": text, "updated_at": timezone.now()}
+    if title is not None and title.strip():
+        fields["title"] = title.strip()[:200]
+    with transaction.atomic():
+        # The conditional UPDATE is the lock: a note signed in another tab is not overwritten.
+        changed = Note.objects.filter(
+            pk=note.pk, patient=access.patient, author=author, status=NoteStatus.DRAFT
+        ).update(**fields)
+        if not changed:
+            raise ValidationError(_("This note is no longer a draft you can edit."))
+        access_change_record(access, data_kind="journal", action=Action.UPDATE, obj=note)
+    note.refresh_from_db()
+    return note
+
+
+def note_sign(*, access: PatientAccess, note: Note) -> Note:
+    """Sign a draft. A student's or junior doctor's note then waits for a co-signature.
+
+    A signed correction supersedes the version it corrects, in the same transaction.
+    """
+    signer = _writer(access)
+    with transaction.atomic():
+        note = Note.objects.select_for_update().get(pk=note.pk, patient=access.patient)
+        if note.status != NoteStatus.DRAFT:
+            raise ValidationError(_("Only a draft can be signed."))
+        if note.author_id != signer.pk:
+            raise PermissionDenied(_("Only the author signs a note."))
+        if not note.text.strip():
+            raise ValidationError({"text": _("An empty note cannot be signed.")})
+        now = timezone.now()
+        note.signed_at, note.signed_by = now, signer
+        note.cosign_required = signer.requires_cosign
+        note.status = NoteStatus.AWAITING_COSIGN if signer.requires_cosign else NoteStatus.SIGNED
+        note.save(
+            update_fields=[
+                "signed_at",
+                "signed_by",
+                "cosign_required",
+                "status",
+                "updated_at",
+            ]
+        )
+        if note.supersedes_id:
+            Note.objects.filter(pk=note.supersedes_id).update(
+                status=NoteStatus.SUPERSEDED, updated_at=now
+            )
+        access_change_record(access, data_kind="journal", action=Action.UPDATE, obj=note)
+    return note
+
+
+def note_cosign(*, access: PatientAccess, note: Note) -> Note:
+    """Co-sign a note that awaits it: a doctor who needs no co-signature, not the author."""
+    cosigner = _writer(access)
+    if cosigner.role != Role.LAEGE or cosigner.requires_cosign:
+        raise PermissionDenied(_("Only a doctor with full authorisation may co-sign."))
+    with transaction.atomic():
+        note = Note.objects.select_for_update().get(pk=note.pk, patient=access.patient)
+        if note.status != NoteStatus.AWAITING_COSIGN:
+            raise ValidationError(_("This note does not await a co-signature."))
+        if note.author_id == cosigner.pk:
+            raise PermissionDenied(_("You cannot co-sign your own note."))
+        note.status = NoteStatus.SIGNED
+        note.cosigned_at, note.cosigned_by = timezone.now(), cosigner
+        note.save(update_fields=["status", "cosigned_at", "cosigned_by", "updated_at"])
+        access_change_record(access, data_kind="journal", action=Action.UPDATE, obj=note)
+    return note
+
+
+def note_correct(*, access: PatientAccess, note: Note, reason: str) -> Note:
+    """Start a correction of a signed note: a new draft version that will supersede it.
+
+    The old version stays as it was until the correction is signed, and is never lost.
+    """
+    author = _writer(access)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the note is corrected.")})
+    with transaction.atomic():
+        note = Note.objects.select_for_update().get(pk=note.pk, patient=access.patient)
+        if note.status not in (NoteStatus.SIGNED, NoteStatus.AWAITING_COSIGN):
+            raise ValidationError(_("Only a signed note can be corrected."))
+        pending = Note.objects.filter(supersedes=note).first()
+        if pending is not None:
+            raise ValidationError(_("A correction of this note is already being written."))
+        correction = Note.objects.create(
+            patient=note.patient,
+            care_course=note.care_course,
+            department_id=_department_for(author, note.care_course),
+            note_type=note.note_type,
+            template=note.template,
+            title=note.title,
+            text=note.text,
+            lineage=note.lineage,
+            version=note.version + 1,
+            supersedes=note,
+            correction_reason=reason,
+            author=author,
+            written_at=note.written_at,
+        )
+        access_change_record(
+            access, data_kind="journal", action=Action.CREATE, obj=correction, reason=reason
+        )
+    return correction
+
+
+def note_mark_error(*, access: PatientAccess, note: Note, reason: str) -> Note:
+    """Mark a note as entered in error (wrong patient, wrong time) with who and why."""
+    staff = _writer(access)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the note is wrong.")})
+    with transaction.atomic():
+        note = Note.objects.select_for_update().get(pk=note.pk, patient=access.patient)
+        if note.status in (NoteStatus.SUPERSEDED, NoteStatus.ENTERED_IN_ERROR):
+            raise ValidationError(_("Only the current version can be marked as entered in error."))
+        if note.status == NoteStatus.DRAFT and note.author_id != staff.pk:
+            raise PermissionDenied(_("Only the author can discard a draft."))
+        note.status = NoteStatus.ENTERED_IN_ERROR
+        note.error_at, note.error_by, note.error_reason = timezone.now(), staff, reason
+        note.save(
+            update_fields=[
+                "status",
+                "error_at",
+                "error_by",
+                "error_reason",
+                "updated_at",
+            ]
+        )
+        access_change_record(
+            access, data_kind="journal", action=Action.UPDATE, obj=note, reason=reason
+        )
+    return note
+
+
+def epikrise_create(*, access: PatientAccess, care_course: CareCourse) -> Note:
+    """Start a discharge summary that gathers the course and its diagnoses, then free text."""
+    _course_of_patient(access, care_course)
+    diagnoses = (
+        Diagnosis.objects.filter(care_course=care_course, status=Diagnosis.Status.ACTIVE)
+        .select_related("code")
+        .order_by("kind", "recorded_at")
+    )
+    lines = [
+        _("Course") + f": {care_course.get_kind_display()}, {care_course.title}",
+        _("Department") + f": {care_course.department.name}",
+        _("Period")
+        + f": {timezone.localtime(care_course.started_at):%d.%m.%Y}"
+        + (
+            f" – {timezone.localtime(care_course.ended_at):%d.%m.%Y}"
+            if care_course.ended_at
+            else ""
+        ),
+        "",
+        _("Diagnoses") + ":",
+        *[f"{d.get_kind_display()}: {d.code.code} {d.code.text}" for d in diagnoses],
+        "",
+        _("Course of admission") + ":\n",
+        _("Treatment and results") + ":\n",
+        _("Plan and follow-up") + ":\n",
+    ]
+    return note_create(
+        access=access,
+        note_type=NoteType.EPIKRISE,
+        title=_("Discharge summary") + f": {care_course.title}",
+        care_course=care_course,
+        text="\n".join(lines),
+    )
+
+
+def diagnosis_add(
+    *,
+    access: PatientAccess,
+    care_course: CareCourse,
+    code: SksCode,
+    kind: str,
+    note: str = "",
+) -> Diagnosis:
+    """Code a diagnosis on a course. A new action diagnosis turns the old one into a secondary."""
+    staff = _writer(access)
+    _course_of_patient(access, care_course)
+    if not code.is_active:
+        raise ValidationError({"code": _("This SKS code is no longer in use.")})
+    with transaction.atomic():
+        if kind == Diagnosis.Kind.ACTION:
+            for previous in Diagnosis.objects.select_for_update().filter(
+                care_course=care_course, kind=Diagnosis.Kind.ACTION, status=Diagnosis.Status.ACTIVE
+            ):
+                previous.kind = Diagnosis.Kind.SECONDARY
+                previous.save(update_fields=["kind", "updated_at"])
+        diagnosis = Diagnosis.objects.create(
+            patient=access.patient,
+            care_course=care_course,
+            code=code,
+            kind=kind,
+            note=note,
+            recorded_at=timezone.now(),
+            recorded_by=staff,
+        )
+        access_change_record(access, data_kind="diagnoses", action=Action.CREATE, obj=diagnosis)
+    return diagnosis
+
+
+def diagnosis_resolve(*, access: PatientAccess, diagnosis: Diagnosis) -> Diagnosis:
+    """Mark an active diagnosis as resolved (no longer an active problem)."""
+    _writer(access)
+    with transaction.atomic():
+        changed = Diagnosis.objects.filter(
+            pk=diagnosis.pk, patient=access.patient, status=Diagnosis.Status.ACTIVE
+        ).update(status=Diagnosis.Status.RESOLVED, resolved_at=timezone.now())
+        if not changed:
+            raise ValidationError(_("Only an active diagnosis can be resolved."))
+        access_change_record(access, data_kind="diagnoses", action=Action.UPDATE, obj=diagnosis)
+    diagnosis.refresh_from_db()
+    return diagnosis
+
+
+def diagnosis_mark_error(*, access: PatientAccess, diagnosis: Diagnosis, reason: str):
+    """Mark a diagnosis as entered in error with who and why."""
+    staff = _writer(access)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the diagnosis is wrong.")})
+    with transaction.atomic():
+        changed = (
+            Diagnosis.objects.filter(pk=diagnosis.pk, patient=access.patient)
+            .exclude(status=Diagnosis.Status.ENTERED_IN_ERROR)
+            .update(
+                status=Diagnosis.Status.ENTERED_IN_ERROR,
+                error_at=timezone.now(),
+                error_by=staff,
+                error_reason=reason,
+            )
+        )
+        if not changed:
+            raise ValidationError(_("The diagnosis is already marked as entered in error."))
+        access_change_record(
+            access, data_kind="diagnoses", action=Action.UPDATE, obj=diagnosis, reason=reason
+        )
+    diagnosis.refresh_from_db()
+    return diagnosis
+
+
+def vital_signs_record(
+    *,
+    access: PatientAccess,
+    care_course: CareCourse | None = None,
+    measured_at=None,
+    **values,
+) -> VitalSigns:
+    """Record a set of vital signs; the early-warning score is computed here, never typed."""
+    staff = _writer(access)
+    _course_of_patient(access, care_course)
+    score = news2(
+        respiration_rate=values["respiration_rate"],
+        spo2=values["spo2"],
+        on_oxygen=values.get("on_oxygen", False),
+        systolic=values["systolic"],
+        pulse=values["pulse"],
+        consciousness=values.get("consciousness", "A"),
+        temperature=values["temperature"],
+    )
+    vitals = VitalSigns(
+        patient=access.patient,
+        care_course=care_course,
+        department_id=_department_for(staff, care_course),
+        measured_at=measured_at or timezone.now(),
+        recorded_by=staff,
+        score=score.total,
+        risk=score.risk,
+        **values,
+    )
+    with transaction.atomic():
+        vitals.full_clean()
+        vitals.save()
+        access_change_record(access, data_kind="vitals", action=Action.CREATE, obj=vitals)
+    return vitals
+
+
+def vital_signs_mark_error(*, access: PatientAccess, vitals: VitalSigns, reason: str):
+    """Mark a set of vital signs as entered in error with who and why."""
+    staff = _writer(access)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the measurement is wrong.")})
+    with transaction.atomic():
+        changed = VitalSigns.objects.filter(
+            pk=vitals.pk, patient=access.patient, status=VitalSigns.Status.VALID
+        ).update(
+            status=VitalSigns.Status.ENTERED_IN_ERROR,
+            error_at=timezone.now(),
+            error_by=staff,
+            error_reason=reason,
+        )
+        if not changed:
+            raise ValidationError(_("The measurement is already marked as entered in error."))
+        access_change_record(
+            access, data_kind="vitals", action=Action.UPDATE, obj=vitals, reason=reason
+        )
+    vitals.refresh_from_db()
+    return vitals

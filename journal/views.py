@@ -1,0 +1,400 @@
+"""Journal pages: notes, versions, search, diagnoses, vital signs and the epikrise print.
+
+Every route with a patient goes through the access gate; writes call one service each.
+"""
+
+import itertools
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.models import Action
+from journal import selectors, services
+from journal.forms import DiagnosisForm, NoteEditForm, NoteNewForm, ReasonForm, VitalSignsForm
+from journal.models import Diagnosis, Note, NoteStatus, VitalSigns
+from patients.access import (
+    access_events_for_list,
+    patient_object_view,
+    patient_view,
+    staff_view,
+)
+from patients.registry import text_macros
+from patients.selectors import patient_banner
+
+
+def _errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _courses(access):
+    return access.unblocked(
+        access.patient.care_courses.select_related("department"),
+        care_course="id",
+    ).order_by("-started_at")
+
+
+def _new_note_form(access, data=None):
+    department_id = access.staff.active_department_id if access.staff else None
+    courses = list(_courses(access)[:50])
+    open_course = next((c for c in courses if c.is_open), None)
+    return NoteNewForm(
+        data,
+        templates=selectors.templates_for(department_id),
+        courses=courses,
+        initial={"care_course": str(open_course.public_id) if open_course else ""},
+    )
+
+
+def _open_course(access):
+    course = _courses(access).filter(ended_at__isnull=True).first()
+    return course.public_id if course else None
+
+
+@require_GET
+@patient_view("journal", action=Action.LIST)
+def note_list(request, access):
+    """The patient's notes, newest first, with the form that starts a new one."""
+    note_type = request.GET.get("type", "")
+    context = {
+        "banner": patient_banner(access),
+        "notes": selectors.note_list_for_patient(access, note_type=note_type),
+        "note_type": note_type,
+        "form": _new_note_form(access),
+    }
+    return render(request, "journal/note_list.html", context)
+
+
+@require_POST
+@patient_view("journal", action=Action.CREATE)
+def note_new(request, access):
+    """Start a draft from the chosen template and open it for writing."""
+    form = _new_note_form(access, request.POST)
+    if form.is_valid():
+        try:
+            note = services.note_create(access=access, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as error:
+            form.add_error(None, getattr(error, "messages", [str(error)]))
+        else:
+            return redirect("journal:note_edit", note_id=note.public_id)
+    context = {"banner": patient_banner(access), "notes": [], "form": form}
+    return render(request, "journal/note_list.html", context, status=400)
+
+
+def _note_context(access, note, **extra):
+    versions = selectors.note_versions(access, note)
+    return {
+        "banner": patient_banner(access),
+        "note": note,
+        "versions": versions,
+        "diffs": [
+            (old, new, selectors.note_diff(old, new)) for old, new in itertools.pairwise(versions)
+        ],
+        "reason_form": ReasonForm(),
+        **extra,
+    }
+
+
+@require_GET
+@patient_object_view(Note, "journal", kwarg="note_id")
+def note_detail(request, access, obj):
+    """One note with all its versions and the difference between them."""
+    if obj.status == NoteStatus.DRAFT and obj.author_id != getattr(access.staff, "pk", None):
+        raise Http404(_("Not found."))
+    return render(request, "journal/note_detail.html", _note_context(access, obj))
+
+
+@require_http_methods(["GET", "POST"])
+@patient_object_view(Note, "journal", kwarg="note_id", action=Action.UPDATE)
+def note_edit(request, access, obj):
+    """Write a draft; the page saves as the clinician types, and signs on request."""
+    if not obj.is_editable or obj.author_id != getattr(access.staff, "pk", None):
+        return redirect("journal:note", note_id=obj.public_id)
+    form = NoteEditForm(request.POST or None, initial={"title": obj.title, "text": obj.text})
+    if request.method == "POST" and form.is_valid():
+        try:
+            note = services.note_draft_save(access=access, note=obj, **form.cleaned_data)
+            if "sign" in request.POST:
+                note = services.note_sign(access=access, note=note)
+                messages.success(request, _("The note is signed."))
+                return redirect("journal:note", note_id=note.public_id)
+        except ValidationError as error:
+            _errors(form, error)
+        else:
+            messages.success(request, _("The draft is saved."))
+            return redirect("journal:note_edit", note_id=obj.public_id)
+    context = {
+        "banner": patient_banner(access),
+        "note": obj,
+        "form": form,
+        "macros": [m.name for m in text_macros.all()],
+    }
+    return render(request, "journal/note_edit.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@patient_object_view(Note, "journal", kwarg="note_id", action=Action.UPDATE)
+def note_autosave(request, access, obj):
+    """Save a draft's text while it is typed (htmx) or when the tab closes (sendBeacon)."""
+    try:
+        services.note_draft_save(
+            access=access,
+            note=obj,
+            text=request.POST.get("text", ""),
+            title=request.POST.get("title"),
+        )
+    except (ValidationError, PermissionDenied) as error:
+        message = " ".join(getattr(error, "messages", [str(error)]))
+        return HttpResponse(message, status=409)
+    saved = timezone.localtime().strftime("%H:%M:%S")
+    return HttpResponse(_("Saved %(time)s") % {"time": saved})
+
+
+def _note_action(request, access, obj, action, success):
+    try:
+        note = action()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("journal:note", note_id=obj.public_id)
+    except PermissionDenied as error:
+        messages.error(request, str(error))
+        return redirect("journal:note", note_id=obj.public_id)
+    messages.success(request, success)
+    if note.status == NoteStatus.DRAFT:
+        return redirect("journal:note_edit", note_id=note.public_id)
+    return redirect("journal:note", note_id=note.public_id)
+
+
+@require_POST
+@patient_object_view(Note, "journal", kwarg="note_id", action=Action.UPDATE)
+def note_sign(request, access, obj):
+    """Sign a draft."""
+    return _note_action(
+        request,
+        access,
+        obj,
+        lambda: services.note_sign(access=access, note=obj),
+        _("The note is signed."),
+    )
+
+
+@require_POST
+@patient_object_view(Note, "journal", kwarg="note_id", action=Action.UPDATE)
+def note_cosign(request, access, obj):
+    """Co-sign a junior's note."""
+    return _note_action(
+        request,
+        access,
+        obj,
+        lambda: services.note_cosign(access=access, note=obj),
+        _("The note is co-signed."),
+    )
+
+
+@require_POST
+@patient_object_view(Note, "journal", kwarg="note_id", action=Action.CREATE)
+def note_correct(request, access, obj):
+    """Start a correction of a signed note, with the reason."""
+    return _note_action(
+        request,
+        access,
+        obj,
+        lambda: services.note_correct(access=access, note=obj, reason=request.POST.get("reason")),
+        _("Write the correction and sign it; the old version is kept."),
+    )
+
+
+@require_POST
+@patient_object_view(Note, "journal", kwarg="note_id", action=Action.UPDATE)
+def note_mark_error(request, access, obj):
+    """Mark a note as entered in error."""
+    return _note_action(
+        request,
+        access,
+        obj,
+        lambda: services.note_mark_error(
+            access=access, note=obj, reason=request.POST.get("reason")
+        ),
+        _("The note is marked as entered in error."),
+    )
+
+
+@require_GET
+@patient_object_view(Note, "journal", kwarg="note_id", action=Action.PRINT)
+def note_print(request, access, obj):
+    """A clean page for printing (or saving as PDF from the browser): the epikrise above all."""
+    if obj.status == NoteStatus.DRAFT and obj.author_id != getattr(access.staff, "pk", None):
+        raise Http404(_("Not found."))
+    diagnoses = (
+        obj.care_course.diagnoses.filter(status=Diagnosis.Status.ACTIVE)
+        .select_related("code")
+        .order_by("kind", "recorded_at")
+        if obj.care_course_id
+        else []
+    )
+    context = {"note": obj, "patient": access.patient, "diagnoses": diagnoses}
+    return render(request, "journal/note_print.html", context)
+
+
+@require_GET
+@patient_view("journal_search", action=Action.SEARCH)
+def note_search(request, access):
+    """Search the patient's journal with Danish stemming; hits are highlighted."""
+    query = request.GET.get("q", "")
+    context = {
+        "banner": patient_banner(access),
+        "query": query,
+        "hits": selectors.note_search_for_patient(access, query),
+    }
+    return render(request, "journal/note_search.html", context)
+
+
+@require_POST
+@patient_view("journal", action=Action.CREATE)
+def epikrise_new(request, access):
+    """Start a discharge summary for a course."""
+    course = get_object_or_404(_courses(access), public_id=request.POST.get("care_course"))
+    note = services.epikrise_create(access=access, care_course=course)
+    return redirect("journal:note_edit", note_id=note.public_id)
+
+
+@require_GET
+@patient_view("macro")
+def macro_expand(request, access, name):
+    """The text a macro (`.cave`, `.diag`, `.vitale`, `.labs`) inserts into a note."""
+    macro = text_macros.get(name)
+    if macro is None:
+        return JsonResponse({"error": _("Unknown macro: .%(name)s") % {"name": name}}, status=404)
+    return JsonResponse({"name": name, "text": macro.expand(access)})
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view("diagnoses")
+def diagnoses(request, access):
+    """The patient's diagnoses per course, and the form that codes a new one."""
+    form = DiagnosisForm(
+        request.POST or None,
+        courses=_courses(access),
+        initial={"care_course": _open_course(access), "kind": Diagnosis.Kind.SECONDARY},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.diagnosis_add(access=access, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as error:
+            form.add_error(None, getattr(error, "messages", [str(error)]))
+        else:
+            messages.success(request, _("The diagnosis is coded."))
+            return redirect("journal:diagnoses", patient_id=access.patient.public_id)
+    context = {
+        "banner": patient_banner(access),
+        "diagnoses": selectors.diagnosis_list_for_patient(access),
+        "form": form,
+    }
+    return render(request, "journal/diagnoses.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@patient_view("diagnoses", action=Action.UPDATE)
+def diagnosis_change(request, access, diagnosis_id, change):
+    """Resolve a diagnosis, or mark it as entered in error with the reason."""
+    mine = Diagnosis.objects.filter(patient=access.patient)
+    diagnosis = get_object_or_404(
+        access.unblocked(mine, department="care_course__department_id"), public_id=diagnosis_id
+    )
+    try:
+        if change == "error":
+            services.diagnosis_mark_error(
+                access=access, diagnosis=diagnosis, reason=request.POST.get("reason")
+            )
+        else:
+            services.diagnosis_resolve(access=access, diagnosis=diagnosis)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("journal:diagnoses", patient_id=access.patient.public_id)
+
+
+@require_GET
+@staff_view
+def sks_search(request):
+    """Search-as-you-type in the SKS catalogue (no patient data)."""
+    codes = selectors.sks_search(request.GET.get("code", "") or request.GET.get("q", ""))
+    return render(request, "journal/_sks_options.html", {"codes": codes})
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view("vitals")
+def vitals(request, access):
+    """Vital signs: the form, the score, a trend chart and the table of the same numbers."""
+    form = VitalSignsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        course = _courses(access).filter(ended_at__isnull=True).first()
+        try:
+            recorded = services.vital_signs_record(
+                access=access, care_course=course, **form.cleaned_data
+            )
+        except (ValidationError, PermissionDenied) as error:
+            form.add_error(None, getattr(error, "messages", [str(error)]))
+        else:
+            messages.success(request, _("NEWS2 is %(score)s.") % {"score": recorded.score})
+            return redirect("journal:vitals", patient_id=access.patient.public_id)
+    rows = selectors.vital_signs_list_for_patient(access)
+    context = {
+        "banner": patient_banner(access),
+        "rows": rows,
+        "form": form,
+        "chart": _vitals_series(rows),
+    }
+    return render(request, "journal/vitals.html", context, status=400 if form.errors else 200)
+
+
+def _vitals_series(rows):
+    valid = [r for r in reversed(rows) if r.status == VitalSigns.Status.VALID]
+    return {
+        "labels": [timezone.localtime(r.measured_at).strftime("%d.%m %H:%M") for r in valid],
+        "series": {
+            "systolic": [r.systolic for r in valid],
+            "diastolic": [r.diastolic for r in valid],
+            "pulse": [r.pulse for r in valid],
+            "spo2": [r.spo2 for r in valid],
+            "respiration_rate": [r.respiration_rate for r in valid],
+            "temperature": [float(r.temperature) for r in valid],
+            "score": [r.score for r in valid],
+        },
+    }
+
+
+@require_POST
+@patient_view("vitals", action=Action.UPDATE)
+def vitals_mark_error(request, access, vitals_id):
+    """Mark a set of vital signs as entered in error."""
+    mine = access.unblocked(VitalSigns.objects.filter(patient=access.patient))
+    row = get_object_or_404(mine, public_id=vitals_id)
+    try:
+        services.vital_signs_mark_error(
+            access=access, vitals=row, reason=request.POST.get("reason")
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("journal:vitals", patient_id=access.patient.public_id)
+
+
+@require_GET
+@staff_view
+def cosign_queue(request):
+    """Notes in the active department that wait for a co-signature."""
+    notes = selectors.cosign_queue(department_id=request.staff.active_department_id)
+    access_events_for_list(
+        user=request.user,
+        patients=[note.patient for note in notes],
+        data_kind="cosign_queue",
+        path=request.path,
+    )
+    return render(request, "journal/cosign_queue.html", {"notes": notes})

@@ -1,0 +1,228 @@
+"""Notes: drafts saved as typed, signing, co-signing, corrections with a visible difference,
+entered in error, templates and macros, Danish full-text search, and the print view."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from audit.models import AccessEvent, Action
+from journal import services
+from journal.models import Note, NoteStatus, NoteTemplate, NoteType
+
+
+def url(name, note):
+    return reverse(f"journal:{name}", kwargs={"note_id": note.public_id})
+
+
+def patient_url(view, patient, **kwargs):
+    return reverse(f"journal:{view}", kwargs={"patient_id": patient.public_id, **kwargs})
+
+
+@pytest.fixture
+def draft(cast, grant):
+    return services.note_create(
+        access=grant(cast.treating_doctor, cast.patient),
+        note_type=NoteType.CONTINUATION,
+        title="Stuegang",
+        care_course=cast.course,
+        text="Patienten har det bedre.\nFortsat atrieflimren.",
+    )
+
+
+def test_a_note_starts_from_its_template_with_one_heading_per_section(cast, client):
+    template = NoteTemplate.objects.get(name="Indlæggelsesnotat")
+    client.force_login(cast.treating_doctor)
+    response = client.post(
+        patient_url("note_new", cast.patient),
+        {
+            "note_type": "admission",
+            "template": template.public_id,
+            "care_course": cast.course.public_id,
+        },
+    )
+    note = Note.objects.get(patient=cast.patient)
+    assert response.status_code == 302
+    assert response["Location"] == url("note_edit", note)
+    assert note.status == NoteStatus.DRAFT
+    assert note.text.startswith("Kontaktårsag:\n")
+    assert "Objektiv undersøgelse:" in note.text
+    assert note.department == cast.cardiology
+
+
+def test_the_draft_is_saved_as_the_author_types_and_nobody_else_may(cast, client, draft):
+    client.force_login(cast.treating_doctor)
+    response = client.post(url("note_autosave", draft), {"text": "Ny tekst", "title": "Stuegang"})
+    assert response.status_code == 200
+    draft.refresh_from_db()
+    assert draft.text == "Ny tekst"
+    client.force_login(cast.nurse)
+    response = client.post(url("note_autosave", draft), {"text": "Overskrevet"})
+    assert response.status_code == 409
+    draft.refresh_from_db()
+    assert draft.text == "Ny tekst"
+
+
+def test_another_clinician_does_not_see_a_draft(cast, client, draft):
+    client.force_login(cast.nurse)
+    assert client.get(url("note", draft)).status_code == 404
+    listing = client.get(patient_url("notes", cast.patient)).content.decode()
+    assert "Stuegang" not in listing
+
+
+def test_signing_makes_the_note_visible_and_locks_it(cast, client, draft):
+    client.force_login(cast.treating_doctor)
+    response = client.post(
+        url("note_edit", draft), {"title": "Stuegang", "text": draft.text, "sign": "1"}
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == NoteStatus.SIGNED
+    assert draft.signed_by == cast.treating_doctor.staff
+    client.force_login(cast.nurse)
+    assert "Fortsat atrieflimren" in client.get(url("note", draft)).content.decode()
+    assert client.post(url("note_autosave", draft), {"text": "x"}).status_code == 409
+
+
+def test_a_junior_doctors_note_waits_for_a_seniors_cosignature(cast, client, grant):
+    note = services.note_create(
+        access=grant(cast.junior_doctor, cast.patient),
+        note_type=NoteType.ADMISSION,
+        title="Indlæggelse",
+        text="Indlagt med hjertebanken.",
+    )
+    note = services.note_sign(access=grant(cast.junior_doctor, cast.patient), note=note)
+    assert note.status == NoteStatus.AWAITING_COSIGN
+    with pytest.raises(PermissionDenied):
+        services.note_cosign(access=grant(cast.nurse, cast.patient), note=note)
+    client.force_login(cast.treating_doctor)
+    response = client.post(url("note_cosign", note))
+    assert response.status_code == 302
+    note.refresh_from_db()
+    assert (note.status, note.cosigned_by) == (NoteStatus.SIGNED, cast.treating_doctor.staff)
+
+
+def test_a_correction_is_a_new_version_and_the_old_one_is_kept_with_the_difference(
+    cast, client, grant, draft
+):
+    access = grant(cast.treating_doctor, cast.patient)
+    original = services.note_sign(access=access, note=draft)
+    client.force_login(cast.treating_doctor)
+    response = client.post(url("note_correct", original), {"reason": "Forkert rytme angivet"})
+    correction = Note.objects.get(supersedes=original)
+    assert response["Location"] == url("note_edit", correction)
+    client.post(
+        url("note_edit", correction),
+        {"title": "Stuegang", "text": "Patienten har det bedre.\nNu sinusrytme.", "sign": "1"},
+    )
+    original.refresh_from_db()
+    correction.refresh_from_db()
+    assert (original.status, correction.status) == (NoteStatus.SUPERSEDED, NoteStatus.SIGNED)
+    assert (correction.version, correction.lineage) == (2, original.lineage)
+    assert original.text.endswith("Fortsat atrieflimren.")
+    page = client.get(url("note", correction)).content.decode()
+    assert "Forkert rytme angivet" in page
+    assert '<span class="diff-removed">- Fortsat atrieflimren.</span>' in page
+    assert '<span class="diff-added">+ Nu sinusrytme.</span>' in page
+    assert page.count('data-testid="version-row"') == 2
+
+
+def test_a_correction_needs_a_reason(cast, grant, draft):
+    access = grant(cast.treating_doctor, cast.patient)
+    services.note_sign(access=access, note=draft)
+    with pytest.raises(ValidationError) as error:
+        services.note_correct(access=access, note=draft, reason=" ")
+    assert "reason" in error.value.message_dict
+
+
+def test_entered_in_error_keeps_the_note_with_who_and_why(cast, client, grant, draft):
+    services.note_sign(access=grant(cast.treating_doctor, cast.patient), note=draft)
+    client.force_login(cast.treating_doctor)
+    client.post(url("note_mark_error", draft), {"reason": "Skrevet på forkert patient"})
+    draft.refresh_from_db()
+    assert draft.status == NoteStatus.ENTERED_IN_ERROR
+    assert (draft.error_by, draft.error_reason) == (
+        cast.treating_doctor.staff,
+        "Skrevet på forkert patient",
+    )
+    page = client.get(url("note", draft)).content.decode()
+    assert "Skrevet på forkert patient" in page
+
+
+def test_every_change_is_in_the_history_and_the_access_log(cast, grant, draft):
+    access = grant(cast.treating_doctor, cast.patient)
+    services.note_sign(access=access, note=draft)
+    history = list(Note.pgh_event_model.objects.filter(pgh_obj_id=draft.pk).order_by("pgh_id"))
+    assert [e.status for e in history] == ["draft", "signed"]
+    actions = list(
+        AccessEvent.objects.filter(patient_id=cast.patient.pk, data_kind="journal")
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert actions == [Action.CREATE, Action.UPDATE]
+
+
+def test_macros_insert_current_data_from_the_chart(cast, client, grant):
+    client.force_login(cast.treating_doctor)
+    response = client.get(patient_url("macro", cast.patient, name="cave"))
+    assert response.json()["text"] == "CAVE: Penicillin (Udslæt og åndenød)"
+    response = client.get(patient_url("macro", cast.patient, name="vitale"))
+    assert (
+        "ingen registreret" in response.json()["text"] or "none recorded" in response.json()["text"]
+    )
+    assert client.get(patient_url("macro", cast.patient, name="nonsense")).status_code == 404
+    client.force_login(cast.other_doctor)
+    assert client.get(patient_url("macro", cast.patient, name="cave")).status_code == 403
+
+
+def test_search_finds_inflected_danish_words_and_highlights_them(cast, client, grant):
+    access = grant(cast.treating_doctor, cast.patient)
+    for title, text in [
+        ("Smerter", "Patienten har haft smerterne i tre dage. <b>fed</b>"),
+        ("Kontrol", "Ingen klager, velbefindende."),
+    ]:
+        note = services.note_create(
+            access=access, note_type=NoteType.CONTINUATION, title=title, text=text
+        )
+        services.note_sign(access=access, note=note)
+    client.force_login(cast.treating_doctor)
+    page = client.get(patient_url("search", cast.patient), {"q": "smerte"}).content.decode()
+    assert page.count('data-testid="journal-hit"') == 1
+    assert "<mark>smerterne</mark>" in page
+    assert "<b>fed</b>" not in page
+
+
+def test_the_epikrise_gathers_the_course_and_diagnoses_and_prints(cast, client, grant):
+    from journal.models import SksCode
+
+    access = grant(cast.treating_doctor, cast.patient)
+    services.diagnosis_add(
+        access=access, care_course=cast.course, code=SksCode.objects.get(code="DI480"), kind="A"
+    )
+    client.force_login(cast.treating_doctor)
+    response = client.post(
+        patient_url("epikrise_new", cast.patient), {"care_course": cast.course.public_id}
+    )
+    note = Note.objects.get(note_type=NoteType.EPIKRISE)
+    assert "DI480 Paroksystisk atrieflimren" in note.text
+    assert response["Location"] == url("note_edit", note)
+    services.note_sign(access=access, note=note)
+    page = client.get(url("note_print", note)).content.decode()
+    assert "0707614048"[:6] + "-" + "4048" in page
+    assert "DI480" in page
+    event = AccessEvent.objects.filter(patient_id=cast.patient.pk).latest("id")
+    assert event.action == Action.PRINT
+
+
+def test_the_note_list_costs_a_fixed_number_of_queries(
+    cast, client, grant, django_assert_max_num_queries
+):
+    access = grant(cast.treating_doctor, cast.patient)
+    for i in range(30):
+        note = services.note_create(
+            access=access, note_type=NoteType.CONTINUATION, title=f"Notat {i}", text="Tekst"
+        )
+        services.note_sign(access=access, note=note)
+    client.force_login(cast.treating_doctor)
+    with django_assert_max_num_queries(18):
+        response = client.get(patient_url("notes", cast.patient))
+    assert response.content.decode().count('data-testid="note-row"') == 30
