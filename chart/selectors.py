@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from journal.selectors import unsigned_note_counts
-from organisation.models import Department
 from patients.access import PatientAccess
 from patients.registry import overview_panels, timeline_sources
 from patients.selectors import worklist_for_department
@@ -38,12 +37,8 @@ class Panel:
     context: dict
 
 
-def _contacts_panel(access: PatientAccess) -> dict:
+def _contacts_panel(access: PatientAccess, courses) -> dict:
     now = timezone.now()
-    # The newest twenty by start: coming, current and the latest past, in one short query.
-    courses = access.patient.care_courses.select_related("department__hospital").order_by(
-        "-started_at"
-    )[:20]
     rows = [
         {"course": c, "blocked": access.hides(department_id=c.department_id, care_course_id=c.pk)}
         for c in courses
@@ -56,12 +51,15 @@ def _contacts_panel(access: PatientAccess) -> dict:
     }
 
 
-def overview_for_patient(access: PatientAccess) -> list[Panel]:
-    """The overview's panels: each app's registered panel, or an empty one that says so."""
+def overview_for_patient(access: PatientAccess, *, courses) -> list[Panel]:
+    """The overview's panels: each app's registered panel, or an empty one that says so.
+
+    `courses` are the open and newest courses the banner already fetched.
+    """
     panels = []
     for key, title in OVERVIEW_LAYOUT:
         if key == "contacts":
-            context = _contacts_panel(access)
+            context = _contacts_panel(access, courses)
         else:
             registered = overview_panels.get(key)
             context = (
@@ -73,13 +71,14 @@ def overview_for_patient(access: PatientAccess) -> list[Panel]:
     return panels
 
 
-def departments_of_patient(access: PatientAccess):
-    """Departments the patient has had courses in, for the timeline's filter."""
-    return list(
-        Department.objects.filter(care_courses__patient=access.patient)
-        .distinct()
-        .order_by("short_name")
-    )
+def departments_of_courses(access: PatientAccess, courses) -> list:
+    """Departments of the patient's recent courses (those not blocked), for the filter."""
+    departments = {
+        c.department.pk: c.department
+        for c in courses
+        if not access.hides(department_id=c.department_id, care_course_id=c.pk)
+    }
+    return sorted(departments.values(), key=lambda d: d.short_name)
 
 
 def timeline_for_patient(

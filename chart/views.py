@@ -17,9 +17,10 @@ from patients.selectors import patient_banner
 @patient_view("overview")
 def overview(request, access):
     """Everything that matters first, on one screen."""
+    banner = patient_banner(access)
     context = {
-        "banner": patient_banner(access),
-        "panels": selectors.overview_for_patient(access),
+        "banner": banner,
+        "panels": selectors.overview_for_patient(access, courses=banner["courses"]),
     }
     return render(request, "chart/overview.html", context)
 
@@ -47,10 +48,11 @@ def timeline(request, access):
     context = {"items": items, "next_query": next_query, "kinds": kinds}
     if request.htmx and request.GET.get("before"):
         return render(request, "chart/timeline.html#page", context)
+    banner = patient_banner(access)
     context |= {
-        "banner": patient_banner(access),
+        "banner": banner,
         "sources": timeline_sources.all(),
-        "departments": selectors.departments_of_patient(access),
+        "departments": selectors.departments_of_courses(access, banner["courses"]),
         "selected_departments": departments,
     }
     return render(request, "chart/timeline.html", context)

@@ -56,7 +56,7 @@ class DiagnosisForm(forms.Form):
     care_course = forms.ModelChoiceField(
         label=_("Care course"), queryset=None, to_field_name="public_id"
     )
-    code = forms.CharField(label=_("SKS code"), max_length=10)
+    code = forms.CharField(label=_("SKS code"), max_length=300)
     kind = forms.ChoiceField(label=_("Kind"), choices=Diagnosis.Kind.choices)
     note = forms.CharField(label=_("Remark"), max_length=300, required=False)
 

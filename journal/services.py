@@ -32,6 +32,19 @@ def _writer(access: PatientAccess) -> StaffMember:
     return access.staff
 
 
+# Who records what, as Danish hospitals divide the work: secretaries code diagnoses (from the
+# doctor's dictation) but do not measure; nurses measure but do not diagnose.
+DIAGNOSIS_ROLES = frozenset({Role.LAEGE, Role.SEKRETAER})
+VITALS_ROLES = frozenset({Role.LAEGE, Role.SYGEPLEJERSKE})
+
+
+def _writer_in(access: PatientAccess, roles) -> StaffMember:
+    staff = _writer(access)
+    if staff.role not in roles:
+        raise PermissionDenied(_("Your role does not record this."))
+    return staff
+
+
 def _course_of_patient(access: PatientAccess, care_course: CareCourse | None):
     if care_course is not None and care_course.patient_id != access.patient.pk:
         raise ValidationError({"care_course": _("The course belongs to another patient.")})
@@ -261,7 +274,7 @@ def diagnosis_add(
     note: str = "",
 ) -> Diagnosis:
     """Code a diagnosis on a course. A new action diagnosis turns the old one into a secondary."""
-    staff = _writer(access)
+    staff = _writer_in(access, DIAGNOSIS_ROLES)
     _course_of_patient(access, care_course)
     if not code.is_active:
         raise ValidationError({"code": _("This SKS code is no longer in use.")})
@@ -333,7 +346,7 @@ def vital_signs_record(
     **values,
 ) -> VitalSigns:
     """Record a set of vital signs; the early-warning score is computed here, never typed."""
-    staff = _writer(access)
+    staff = _writer_in(access, VITALS_ROLES)
     _course_of_patient(access, care_course)
     score = news2(
         respiration_rate=values["respiration_rate"],

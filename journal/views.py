@@ -288,7 +288,7 @@ def diagnoses(request, access):
     if request.method == "POST" and form.is_valid():
         try:
             services.diagnosis_add(access=access, **form.cleaned_data)
-        except (ValidationError, PermissionDenied) as error:
+        except ValidationError as error:
             form.add_error(None, getattr(error, "messages", [str(error)]))
         else:
             messages.success(request, _("The diagnosis is coded."))
@@ -340,8 +340,8 @@ def vitals(request, access):
             recorded = services.vital_signs_record(
                 access=access, care_course=course, **form.cleaned_data
             )
-        except (ValidationError, PermissionDenied) as error:
-            form.add_error(None, getattr(error, "messages", [str(error)]))
+        except ValidationError as error:
+            form.add_error(None, error.messages)
         else:
             messages.success(request, _("NEWS2 is %(score)s.") % {"score": recorded.score})
             return redirect("journal:vitals", patient_id=access.patient.public_id)

@@ -19,6 +19,26 @@ def staff_member_current_departments(staff: StaffMember):
     )
 
 
+def staff_member_departments_today(staff: StaffMember, *, day=None) -> list[Department]:
+    """The departments the staff member works in on `day` (today), cached on the object.
+
+    The access gate and the top bar both need them on every page: one query serves both.
+    """
+    day = day or timezone.localdate()
+    cached = getattr(staff, "_departments_today", None)
+    if cached is not None and cached[0] == day:
+        return cached[1]
+    departments = list(
+        Department.objects.filter(memberships__staff=staff, memberships__valid_from__lte=day)
+        .filter(Q(memberships__valid_to__isnull=True) | Q(memberships__valid_to__gte=day))
+        .select_related("hospital")
+        .distinct()
+        .order_by("name")
+    )
+    staff._departments_today = (day, departments)
+    return departments
+
+
 def staff_member_switch_department(*, staff: StaffMember, department: Department) -> StaffMember:
     """Set the active department; only one the staff member currently works in."""
     if not staff_member_current_departments(staff).filter(pk=department.pk).exists():

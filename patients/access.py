@@ -19,7 +19,7 @@ from functools import wraps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,10 +31,10 @@ from audit.services import Actor, access_event_record, access_events_record_many
 from organisation.models import (
     ADMINISTRATION_ROLES,
     CLINICAL_ROLES,
-    Membership,
     Role,
     StaffMember,
 )
+from organisation.services import staff_member_departments_today
 from patients.models import Blocking, BreakGlass, CareCourse, Patient
 
 # Kinds of data that hospital administration may open without a care relation.
@@ -77,28 +77,28 @@ def _course_relation(department_ids, at) -> Q:
 
 
 def staff_for(user) -> StaffMember | None:
-    """The user's staff member row, or None (patients and system users have none)."""
+    """The user's staff member row with the active department, or None (patients, systems).
+
+    Fetched once per request object and kept on the user, as `user.staff` would.
+    """
     if not getattr(user, "is_authenticated", False):
         return None
-    try:
-        return user.staff
-    except StaffMember.DoesNotExist:
-        return None
+    cached = getattr(user, "_sundhed_staff", False)
+    if cached is not False:
+        return cached
+    staff = (
+        StaffMember.objects.select_related("active_department__hospital")
+        .filter(user_id=user.pk)
+        .first()
+    )
+    user._sundhed_staff = staff
+    return staff
 
 
 def staff_department_ids(staff: StaffMember, *, at=None) -> list[int]:
     """Departments the staff member works in on the given day."""
     day = timezone.localdate(at) if at else timezone.localdate()
-    cached = getattr(staff, "_department_ids", None)
-    if cached is not None and cached[0] == day:
-        return cached[1]
-    ids = list(
-        Membership.objects.filter(staff=staff, valid_from__lte=day)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
-        .values_list("department_id", flat=True)
-    )
-    staff._department_ids = (day, ids)
-    return ids
+    return [d.pk for d in staff_member_departments_today(staff, day=day)]
 
 
 def care_relation_filter(staff: StaffMember, *, at) -> Q:
@@ -238,9 +238,30 @@ def access_decide(*, user, patient: Patient, data_kind: str, audience: str = STA
     if staff.role not in CLINICAL_ROLES:
         raise AccessRefused(_("Your role gives no access to patient records."), patient=patient)
 
+    # One query answers: an active glass? a care relation? anything blocked?
+    found = (
+        Patient.objects.filter(pk=patient.pk)
+        .annotate(
+            glass_id=Subquery(
+                BreakGlass.objects.active(at=at)
+                .filter(user=user, patient=OuterRef("pk"))
+                .order_by("-expires_at")
+                .values("pk")[:1]
+            ),
+            related=Case(
+                When(care_relation_filter(staff, at=at), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            has_blockings=Exists(
+                Blocking.objects.filter(patient=OuterRef("pk"), revoked_at__isnull=True)
+            ),
+        )
+        .values("glass_id", "related", "has_blockings")
+        .first()
+    )
     # A broken glass shows the whole record, blocked items included, relation or not.
-    glass = BreakGlass.objects.active(at=at).filter(user=user, patient=patient).first()
-    if glass:
+    if found and found["glass_id"]:
         return PatientAccess(
             patient=patient,
             user=user,
@@ -248,11 +269,15 @@ def access_decide(*, user, patient: Patient, data_kind: str, audience: str = STA
             legal_basis=LegalBasis.BREAK_GLASS,
             data_kind=data_kind,
             actor=actor,
-            break_glass=glass,
+            break_glass=BreakGlass.objects.get(pk=found["glass_id"]),
         )
-    if Patient.objects.filter(pk=patient.pk).filter(care_relation_filter(staff, at=at)).exists():
+    if found and found["related"]:
         # A care relation shows what the patient has not blocked from this department.
-        courses, departments = _blocked_for(patient, staff, at=at)
+        courses, departments = (
+            _blocked_for(patient, staff, at=at)
+            if found["has_blockings"]
+            else (frozenset(), frozenset())
+        )
         return PatientAccess(
             patient=patient,
             user=user,

@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 
 from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -99,19 +99,30 @@ def patient_banner(access: PatientAccess) -> dict:
         if clinical
         else None
     )
-    courses = [
+    courses = []
+    if clinical:
+        # Open courses and the newest twenty, in one query: the banner shows the active one and
+        # the chart's contacts panel reuses the list.
+        newest = CareCourse.objects.filter(patient=patient).order_by("-started_at").values("pk")
+        courses = list(
+            patient.care_courses.select_related("department__hospital")
+            .filter(Q(ended_at__isnull=True) | Q(pk__in=Subquery(newest[:20])))
+            .order_by("-started_at")
+        )
+    now = timezone.now()
+    active = [
         course
-        for course in patient.care_courses.select_related("department__hospital")
-        .filter(ended_at__isnull=True)
-        .order_by("-started_at")
-        if clinical
+        for course in courses
+        if course.is_open
+        and course.started_at <= now
         and not access.hides(department_id=course.department_id, care_course_id=course.pk)
     ]
     return {
         "patient": patient,
         "age": patient.age(),
         "cave": cave,
-        "active_course": courses[0] if courses else None,
+        "active_course": active[0] if active else None,
+        "courses": courses,
         "has_blocked": access.has_blocked,
         "legal_basis": access.legal_basis,
         "break_glass": access.break_glass,

@@ -1,7 +1,7 @@
 """What every page's top bar shows: the staff member's active department and the others."""
 
-from organisation.models import StaffMember
-from organisation.services import staff_member_current_departments
+from organisation.services import staff_member_departments_today
+from patients.access import staff_for
 
 
 def staff(request):
@@ -9,12 +9,11 @@ def staff(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    try:
-        member = user.staff
-    except StaffMember.DoesNotExist:
+    member = staff_for(user)
+    if member is None:
         return {"staff_member": None}
     return {
         "staff_member": member,
         "active_department": member.active_department,
-        "staff_departments": lambda: list(staff_member_current_departments(member)),
+        "staff_departments": lambda: staff_member_departments_today(member),
     }

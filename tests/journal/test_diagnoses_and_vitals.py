@@ -1,0 +1,139 @@
+"""SKS diagnoses per course and vital signs with the early-warning score."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError
+from django.urls import reverse
+
+from journal import selectors, services
+from journal.models import Diagnosis, SksCode, VitalSigns
+
+
+def patient_url(view, patient):
+    return reverse(f"journal:{view}", kwargs={"patient_id": patient.public_id})
+
+
+def test_the_bundled_catalogue_has_at_least_500_codes_with_danish_texts(db):
+    assert SksCode.objects.count() >= 500
+    assert SksCode.objects.get(code="DI489").text == "Atrieflimren og atrieflagren, uspecificeret"
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [("DI48", "DI480"), ("i48", "DI480"), ("atrieflimren", "DI480"), ("lungebetændelse", None)],
+)
+def test_the_catalogue_is_searched_by_code_prefix_or_words(db, query, expected):
+    codes = [c.code for c in selectors.sks_search(query)]
+    if expected:
+        assert expected in codes
+    else:
+        assert all(c.startswith("D") for c in codes)
+
+
+def test_search_as_you_type_returns_options(cast, client):
+    client.force_login(cast.nurse)
+    response = client.get(reverse("journal:sks_search"), {"q": "pneumoni"})
+    assert response.status_code == 200
+    assert "DJ189 Pneumoni, uspecificeret" in response.content.decode()
+
+
+def test_a_new_action_diagnosis_makes_the_old_one_secondary(cast, client, grant):
+    access = grant(cast.treating_doctor, cast.patient)
+    services.diagnosis_add(
+        access=access, care_course=cast.course, code=SksCode.objects.get(code="DR002"), kind="A"
+    )
+    client.force_login(cast.treating_doctor)
+    response = client.post(
+        patient_url("diagnoses", cast.patient),
+        {"care_course": cast.course.public_id, "code": "DI480 Paroksystisk", "kind": "A"},
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    kinds = dict(Diagnosis.objects.values_list("code__code", "kind"))
+    assert kinds == {"DR002": "B", "DI480": "A"}
+
+
+def test_the_database_refuses_two_action_diagnoses_on_one_course(cast):
+    staff = cast.treating_doctor.staff
+    code = SksCode.objects.get(code="DI480")
+    fields = {"patient": cast.patient, "care_course": cast.course, "code": code, "kind": "A"}
+    from django.utils import timezone
+
+    Diagnosis.objects.create(**fields, recorded_at=timezone.now(), recorded_by=staff)
+    with pytest.raises(IntegrityError):
+        Diagnosis.objects.create(**fields, recorded_at=timezone.now(), recorded_by=staff)
+
+
+def test_an_unknown_code_is_named_in_the_form_error(cast, client):
+    client.force_login(cast.treating_doctor)
+    response = client.post(
+        patient_url("diagnoses", cast.patient),
+        {"care_course": cast.course.public_id, "code": "DX999", "kind": "B"},
+    )
+    assert response.status_code == 400
+    assert "DX999 er ikke en kode i SKS-kataloget" in response.content.decode() or (
+        "DX999 is not a code in the SKS catalogue" in response.content.decode()
+    )
+
+
+def test_a_diagnosis_entered_in_error_keeps_who_and_why(cast, client, grant):
+    access = grant(cast.treating_doctor, cast.patient)
+    diagnosis = services.diagnosis_add(
+        access=access, care_course=cast.course, code=SksCode.objects.get(code="DI10"), kind="B"
+    )
+    client.force_login(cast.treating_doctor)
+    client.post(
+        reverse(
+            "journal:diagnosis_change",
+            kwargs={
+                "patient_id": cast.patient.public_id,
+                "diagnosis_id": diagnosis.public_id,
+                "change": "error",
+            },
+        ),
+        {"reason": "Forkert patient"},
+    )
+    diagnosis.refresh_from_db()
+    assert (diagnosis.status, diagnosis.error_reason) == ("entered_in_error", "Forkert patient")
+
+
+VITALS = {
+    "respiration_rate": "22",
+    "spo2": "94",
+    "systolic": "105",
+    "diastolic": "60",
+    "pulse": "112",
+    "consciousness": "A",
+    "temperature": "38.4",
+}
+
+
+def test_recording_vital_signs_computes_and_shows_the_score(cast, client):
+    client.force_login(cast.nurse)
+    response = client.post(patient_url("vitals", cast.patient), VITALS)
+    assert response.status_code == 302
+    vitals = VitalSigns.objects.get(patient=cast.patient)
+    # RF 22 → 2, SAT 94 → 1, BT 105 → 1, P 112 → 2, T 38.4 → 1: 7, high.
+    assert (vitals.score, vitals.risk) == (7, "high")
+    assert vitals.temperature == Decimal("38.4")
+    page = client.get(patient_url("vitals", cast.patient)).content.decode()
+    assert 'class="badge news2-high" data-testid="news2-score"' in page
+    assert 'id="vitals-data"' in page
+
+
+def test_an_impossible_value_is_refused_with_the_field_named(cast, client):
+    client.force_login(cast.nurse)
+    response = client.post(
+        patient_url("vitals", cast.patient), {**VITALS, "spo2": "140", "diastolic": "120"}
+    )
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert set(form.errors) == {"spo2", "diastolic"}
+    assert not VitalSigns.objects.exists()
+
+
+def test_the_secretary_may_not_record_vital_signs(cast, client):
+    client.force_login(cast.secretary)
+    response = client.post(patient_url("vitals", cast.patient), VITALS)
+    assert response.status_code == 403
+    assert not VitalSigns.objects.exists()
