@@ -364,7 +364,9 @@ def seed_demo(*, patients: int = 2000, seed: int = SEED) -> bool:
         open_course = CareCourse.objects.filter(ended_at__isnull=True, patient__in=built[:200])
         first = open_course.filter(department=departments["KAR"]).first()
         _portal_user(first.patient if first else built[0])
-    for seeder in EXTRA_SEEDERS:
+    from sundhed.demo.journal_history import seed_journal
+
+    for seeder in [seed_journal, *EXTRA_SEEDERS]:
         seeder(rng, built, staff)
     return True
 

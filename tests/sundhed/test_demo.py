@@ -30,6 +30,18 @@ def test_the_demo_has_the_promised_shape_and_valid_cpr_numbers():
     assert CaveEntry.objects.exists()
 
 
+def test_the_demo_patients_have_a_journal_history():
+    from journal.models import Diagnosis, Note, NoteStatus, VitalSigns
+
+    seed_demo(patients=400)
+    assert Note.objects.filter(status=NoteStatus.SIGNED).count() > 400
+    assert Note.objects.filter(status=NoteStatus.DRAFT).exists()
+    assert Note.objects.filter(note_type="epikrise").exists()
+    assert Diagnosis.objects.filter(kind="A").count() >= CareCourse.objects.count() * 0.9
+    assert VitalSigns.objects.filter(risk="high").exists()
+    assert VitalSigns.objects.filter(risk="low").exists()
+
+
 def test_every_named_demo_login_signs_in():
     seed_demo(patients=50)
     for login in demo_logins():
@@ -58,6 +70,10 @@ def test_a_second_run_changes_nothing_and_the_same_seed_gives_the_same_people():
     assert seed_demo(patients=100) is False
     assert _snapshot() == first
     # Forget everything and build again: the same people come back.
+    from journal.models import Diagnosis, Note, VitalSigns
+
+    for model in (VitalSigns, Note, Diagnosis):
+        model.objects.all().delete()
     CaveEntry.objects.all().delete()
     CareCourse.objects.all().delete()
     Patient.objects.all().delete()
