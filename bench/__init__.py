@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs them on the embedded stack and writes bench/results/."""

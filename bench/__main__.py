@@ -1,0 +1,29 @@
+"""Run the benchmarks: `python -m bench [chart ...]` (all when none is named)."""
+
+import argparse
+import os
+import sys
+
+BENCHES = ["chart"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run: {BENCHES}")
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sundhed.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    for name in args.names or BENCHES:
+        module = __import__(f"bench.{name}", fromlist=["run"])
+        module.run(requests=args.requests)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
