@@ -102,3 +102,13 @@ def templates_load(template_model, section_model) -> int:
                 for i, (h, p) in enumerate(sections)
             )
     return made
+
+
+def catalogues_ensure() -> None:
+    """Load the bundled catalogues where they are missing (a flushed test database, a new site)."""
+    from journal.models import NoteTemplate, NoteTemplateSection, SksCode
+
+    if not SksCode.objects.exists():
+        sks_load(SksCode)
+    if not NoteTemplate.objects.exists():
+        templates_load(NoteTemplate, NoteTemplateSection)

@@ -1,9 +1,33 @@
 """App configuration for labresults."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LabresultsConfig(AppConfig):
     """See DESIGN.md for this app's place in the layers."""
 
     name = "labresults"
+    verbose_name = _("Laboratory results")
+
+    def ready(self):
+        from labresults import selectors, views
+        from patients.registry import (
+            OverviewPanel,
+            PatientTab,
+            TextMacro,
+            TimelineSource,
+            overview_panels,
+            patient_tabs,
+            text_macros,
+            timeline_sources,
+        )
+
+        patient_tabs.register(PatientTab("results", _("Results"), "labresults:results", order=45))
+        overview_panels.register(
+            OverviewPanel("results", _("Latest key results"), views.panel_results, order=40)
+        )
+        timeline_sources.register(
+            TimelineSource("lab", _("Laboratory results"), selectors.timeline_reports)
+        )
+        text_macros.register(TextMacro("labs", _("Latest key results"), selectors.labs_text))

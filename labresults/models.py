@@ -3,7 +3,7 @@
 import pghistory
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -157,6 +157,9 @@ class LabResult(BaseModel):
     unit = models.CharField(_("unit"), max_length=40, blank=True)
     reference_range = models.CharField(_("reference interval"), max_length=60, blank=True)
     flag = models.CharField(_("flag"), max_length=10, blank=True)
+    # True when the flag was computed from our catalogue because the sender sent none.
+    flag_computed = models.BooleanField(_("flag computed"), default=False)
+    is_critical = models.BooleanField(_("critical value"), default=False)
     status = models.CharField(_("status"), max_length=12, choices=ResultStatus.choices)
     observed_at = models.DateTimeField(_("sampled"), null=True, blank=True)
 
@@ -190,3 +193,194 @@ class SystemClient(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Analysis(BaseModel):
+    """An analysis of the catalogue: NPU code, Danish name, unit, critical limits."""
+
+    code = models.CharField(_("NPU code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    short_name = models.CharField(_("short name"), max_length=30)
+    unit = models.CharField(_("unit"), max_length=40, blank=True)
+    decimals = models.PositiveSmallIntegerField(_("decimals"), default=1)
+    is_key = models.BooleanField(
+        _("key result"), default=False, help_text=_("Shown on the chart's overview.")
+    )
+    critical_low = models.DecimalField(
+        _("critical below"), max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    critical_high = models.DecimalField(
+        _("critical above"), max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("analysis")
+        verbose_name_plural = _("analyses")
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def interval_for(self, *, sex: str, age: int | None):
+        """The reference interval for a patient of this sex and age (from prefetched rows)."""
+        candidates = [
+            interval
+            for interval in self.intervals.all()
+            if interval.sex in ("", sex)
+            and (age is None or interval.age_from <= age)
+            and (age is None or interval.age_to is None or age < interval.age_to)
+        ]
+        # A sex-specific interval wins over one for both sexes.
+        candidates.sort(key=lambda interval: interval.sex == "")
+        return candidates[0] if candidates else None
+
+
+class ReferenceInterval(models.Model):
+    """A reference interval of an analysis for a sex and an age band (years, to exclusive)."""
+
+    class Sex(models.TextChoices):
+        ANY = "", _("Both")
+        FEMALE = "F", _("Female")
+        MALE = "M", _("Male")
+
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="intervals")
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True, default="")
+    age_from = models.PositiveSmallIntegerField(_("age from (years)"), default=0)
+    age_to = models.PositiveSmallIntegerField(_("age to (years)"), null=True, blank=True)
+    low = models.DecimalField(_("lower limit"), max_digits=12, decimal_places=3)
+    high = models.DecimalField(_("upper limit"), max_digits=12, decimal_places=3)
+
+    class Meta:
+        verbose_name = _("reference interval")
+        verbose_name_plural = _("reference intervals")
+        ordering = ["analysis", "sex", "age_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(high__gte=F("low")), name="labresults_interval_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(age_to__isnull=True) | Q(age_to__gt=F("age_from")),
+                name="labresults_interval_ages",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.low}–{self.high}"
+
+
+class Panel(BaseModel):
+    """A set of analyses ordered together (væsketal, levertal, ...)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    analyses = models.ManyToManyField(Analysis, related_name="panels")
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("panel")
+        verbose_name_plural = _("panels")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@pghistory.track()
+class LabOrder(BaseModel):
+    """A rekvisition: analyses a clinician ordered for a patient; results link by its number."""
+
+    class Priority(models.TextChoices):
+        ROUTINE = "routine", _("Routine")
+        URGENT = "urgent", _("Urgent")
+
+    class Status(models.TextChoices):
+        ORDERED = "ordered", _("Ordered")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="lab_orders"
+    )
+    care_course = models.ForeignKey(
+        "patients.CareCourse", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    department = models.ForeignKey(
+        "organisation.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    ordered_by = models.ForeignKey(
+        "organisation.StaffMember", on_delete=models.PROTECT, related_name="+"
+    )
+    ordered_at = models.DateTimeField(_("ordered"))
+    placer_number = models.CharField(_("order number"), max_length=30, unique=True)
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.ROUTINE
+    )
+    comment = models.CharField(_("comment to the laboratory"), max_length=300, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ORDERED
+    )
+    analyses = models.ManyToManyField(Analysis, related_name="+")
+    # When the order message was handed to the laboratory (the outbox task sets it).
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("laboratory order")
+        verbose_name_plural = _("laboratory orders")
+        ordering = ["-ordered_at"]
+        indexes = [models.Index(fields=["patient", "-ordered_at"], name="labresults_order_patient")]
+
+    def __str__(self) -> str:
+        return self.placer_number
+
+
+@pghistory.track()
+class InboxItem(BaseModel):
+    """A report waiting for a clinician's acknowledgement; critical values escalate until then."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    report = models.OneToOneField(LabReport, on_delete=models.PROTECT, related_name="inbox_item")
+    department = models.ForeignKey(
+        "organisation.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    clinician = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ordering clinician"),
+    )
+    is_critical = models.BooleanField(_("critical"), default=False)
+    abnormal_count = models.PositiveSmallIntegerField(_("abnormal values"), default=0)
+    arrived_at = models.DateTimeField(_("arrived"))
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    escalated_at = models.DateTimeField(_("last escalated"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inbox item")
+        verbose_name_plural = _("inbox items")
+        ordering = ["-is_critical", "-arrived_at"]
+        indexes = [
+            models.Index(
+                fields=["department", "-is_critical", "-arrived_at"],
+                condition=Q(acknowledged_at__isnull=True),
+                name="labresults_inbox_open",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True) | Q(acknowledged_by__isnull=False),
+                name="labresults_inbox_ack_has_who",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} → {self.department_id}"

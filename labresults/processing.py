@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit.models import Action
 from labresults.hl7.oru import Observation, ResultMessage, extract_results
 from labresults.hl7.parser import Hl7Error, parse
+from labresults.interpret import catalogue_for, inbox_item_refresh, interpret
 from labresults.models import InboundMessage, LabReport, LabResult
 from patients.access import access_patient_as_system
 from patients.cpr import parse_cpr
@@ -38,10 +39,17 @@ def _match_patient(results: ResultMessage) -> tuple[Patient | None, str]:
     return patient, ""
 
 
-def _result_fields(observation: Observation, order_status: str) -> dict:
+def _result_fields(observation: Observation, order_status: str, *, analysis, patient, at):
     status = observation.status
     if order_status == "corrected" and status == "final":
         status = "corrected"
+    flag, computed, critical = interpret(
+        analysis=analysis,
+        value=observation.numeric,
+        sender_flags=observation.flags,
+        patient=patient,
+        observed_at=observation.observed_at or at,
+    )
     return {
         "name": observation.name[:200],
         "coding_system": observation.coding_system[:30],
@@ -49,7 +57,9 @@ def _result_fields(observation: Observation, order_status: str) -> dict:
         "value_text": observation.value,
         "unit": observation.unit[:40],
         "reference_range": observation.reference_range[:60],
-        "flag": ",".join(observation.flags)[:10],
+        "flag": flag,
+        "flag_computed": computed,
+        "is_critical": critical,
         "status": status,
         "observed_at": observation.observed_at,
     }
@@ -71,6 +81,7 @@ def _upsert(model, key: dict, fields: dict):
 def store_results(message: InboundMessage, results: ResultMessage, patient: Patient) -> int:
     """Upsert the message's reports and results for the patient; return how many changed."""
     changed = 0
+    catalogue = catalogue_for(o.code[:60] for order in results.orders for o in order.observations)
     for order in results.orders:
         report, report_changed = _upsert(
             LabReport,
@@ -89,15 +100,24 @@ def store_results(message: InboundMessage, results: ResultMessage, patient: Pati
         if report_changed and report.source_message_id != message.pk:
             report.source_message = message
             report.save(update_fields=["source_message", "updated_at"])
-        changed += report_changed
+        results_changed = 0
         for observation in order.observations:
-            fields = _result_fields(observation, order.status)
+            fields = _result_fields(
+                observation,
+                order.status,
+                analysis=catalogue.get(observation.code[:60]),
+                patient=patient,
+                at=order.observed_at,
+            )
             fields["patient"] = patient
             fields["observed_at"] = fields["observed_at"] or order.observed_at
             _row, result_changed = _upsert(
                 LabResult, {"report": report, "code": observation.code[:60]}, fields
             )
-            changed += result_changed
+            results_changed += result_changed
+        if report_changed or results_changed:
+            inbox_item_refresh(report, patient)
+        changed += report_changed + results_changed
     return changed
 
 

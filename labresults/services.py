@@ -1,13 +1,23 @@
 """Writes of labresults: taking in messages from laboratories."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from audit.models import Action
 from labresults.hl7.ack import build_ack
 from labresults.hl7.oru import extract_results
 from labresults.hl7.parser import Hl7Error, parse
-from labresults.models import InboundMessage
+from labresults.models import InboundMessage, InboxItem, LabOrder
+from patients.access import access_change_record
+
+# Who orders analyses: doctors and nurses (nurses order by standing instructions).
+ORDER_ROLES = frozenset({"laege", "sygeplejerske"})
 
 
 @dataclass(frozen=True)
@@ -138,3 +148,53 @@ def inbound_message_reprocess(
             )
         transaction.on_commit(lambda: _enqueue(message.pk))
     return message
+
+
+def lab_order_create(
+    *, access, analyses, priority: str = "routine", comment: str = "", care_course=None
+):
+    """Order analyses for the patient the gate granted; the order number links the results."""
+    staff = access.staff
+    if staff is None or staff.role not in ORDER_ROLES:
+        raise PermissionDenied(_("Only doctors and nurses order analyses."))
+    analyses = list(analyses)
+    if not analyses:
+        raise ValidationError({"analyses": _("Choose at least one analysis or panel.")})
+    department_id = staff.active_department_id or (care_course and care_course.department_id)
+    if not department_id:
+        raise ValidationError(_("Choose your active department before ordering."))
+    with transaction.atomic():
+        order = LabOrder(
+            patient=access.patient,
+            care_course=care_course,
+            department_id=department_id,
+            ordered_by=staff,
+            ordered_at=timezone.now(),
+            priority=priority,
+            comment=comment,
+        )
+        order.placer_number = "S" + order.public_id.hex[:11].upper()
+        order.save()
+        order.analyses.set(analyses)
+        access_change_record(access, data_kind="lab_orders", action=Action.CREATE, obj=order)
+    return order
+
+
+def inbox_item_acknowledge(*, staff, item):
+    """Acknowledge a report in the inbox (one click); the first to do it is recorded."""
+    with transaction.atomic():
+        changed = InboxItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
+            acknowledged_at=timezone.now(), acknowledged_by=staff
+        )
+    item.refresh_from_db()
+    return bool(changed)
+
+
+def critical_results_escalate(*, after_minutes: int) -> int:
+    """Raise the escalation level of critical results nobody acknowledged in time."""
+    now = timezone.now()
+    cutoff = now - timedelta(minutes=after_minutes)
+    due = InboxItem.objects.filter(is_critical=True, acknowledged_at__isnull=True).filter(
+        Q(escalated_at__isnull=True, arrived_at__lt=cutoff) | Q(escalated_at__lt=cutoff)
+    )
+    return due.update(escalation_level=F("escalation_level") + 1, escalated_at=now)

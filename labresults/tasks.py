@@ -3,10 +3,12 @@
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from labresults.models import InboundMessage
 from labresults.processing import inbound_message_process
+from labresults.services import critical_results_escalate
 
 # A message still `received` this long after arrival lost its queue entry (or its worker).
 SWEEP_AFTER = timedelta(seconds=60)
@@ -31,3 +33,9 @@ def sweep_inbound_messages() -> int:
     for message_id in ids:
         process_inbound_message.delay(message_id)
     return len(ids)
+
+
+@shared_task(name="labresults.escalate_critical_results")
+def escalate_critical_results() -> int:
+    """Escalate critical values nobody has acknowledged (every minute, from beat)."""
+    return critical_results_escalate(after_minutes=settings.SUNDHED_CRITICAL_ESCALATION_MINUTES)

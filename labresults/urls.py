@@ -1,4 +1,4 @@
-"""Laboratory pages."""
+"""Laboratory pages: the queues, the results tab, orders and the inbox."""
 
 from django.urls import path
 
@@ -10,4 +10,11 @@ urlpatterns = [
     path("queues/", views.queues, name="queues"),
     path("queues/<uuid:message_id>/", views.queue_message, name="queue_message"),
     path("api/messages/", api.InboundMessageCreateApi.as_view(), name="api_messages"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/badge/", views.inbox_badge, name="inbox_badge"),
+    path("inbox/<uuid:item_id>/acknowledge/", views.inbox_acknowledge, name="inbox_acknowledge"),
+    path("<uuid:patient_id>/results/", views.results, name="results"),
+    path("<uuid:patient_id>/results/live/", views.live_panel, name="live_panel"),
+    path("<uuid:patient_id>/results/<str:code>/", views.trend, name="trend"),
+    path("<uuid:patient_id>/orders/", views.order_create, name="order_create"),
 ]

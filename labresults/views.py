@@ -1,18 +1,29 @@
 """The laboratory queues: messages that wait for a person (unmatched patient, failed)."""
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, LegalBasis
-from labresults.models import InboundMessage
+from labresults import selectors, services
+from labresults.forms import LabOrderForm
+from labresults.models import InboundMessage, InboxItem
 from labresults.services import inbound_message_reprocess, queue_counts
 from organisation.models import Role
-from patients.access import access_events_for_list, staff_view
+from patients.access import (
+    access_events_for_list,
+    patient_view,
+    staff_department_ids,
+    staff_view,
+)
 from patients.cpr import parse_cpr
 from patients.models import Patient
+from patients.selectors import patient_banner
 
 # Raw messages carry patients' data of any department: only the laboratory and IT see them.
 QUEUE_ROLES = {Role.BIOANALYTIKER, Role.ADMINISTRATOR}
@@ -82,3 +93,113 @@ def queue_message(request, message_id):
     )
     context = {"message": message, "error": error}
     return render(request, "labresults/queue_message.html", context, status=400 if error else 200)
+
+
+# --- results for the clinician ------------------------------------------------------------
+@require_GET
+@patient_view("lab_results", action=Action.LIST)
+def results(request, access):
+    """The results tab: the cumulative table (analyses down, time across) and the orders."""
+    before = request.GET.get("before")
+    table = selectors.cumulative_table(
+        access, before=datetime.fromisoformat(before) if before else None
+    )
+    context = {
+        "banner": patient_banner(access),
+        "table": table,
+        "orders": selectors.order_list_for_patient(access),
+        "order_form": LabOrderForm(),
+    }
+    return render(request, "labresults/results.html", context)
+
+
+@require_GET
+@patient_view("lab_results")
+def trend(request, access, code):
+    """One analysis over time: chart with the reference band, and the same numbers in a table."""
+    context = {"banner": patient_banner(access), "trend": selectors.trend_for_patient(access, code)}
+    return render(request, "labresults/trend.html", context)
+
+
+@require_POST
+@patient_view("lab_orders", action=Action.CREATE)
+def order_create(request, access):
+    """Order analyses or panels (rekvisition) from the chart."""
+    form = LabOrderForm(request.POST)
+    if form.is_valid():
+        try:
+            order = services.lab_order_create(access=access, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, _("Ordered with number %(number)s.") % {"number": order.placer_number}
+            )
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("labresults:results", patient_id=access.patient.public_id)
+
+
+@require_GET
+@patient_view("lab_results")
+def live_panel(request, access):
+    """The overview's results panel, polled by htmx: 204 (nothing sent) while nothing changed."""
+    since = request.GET.get("since", "")
+    latest = selectors.latest_result_at(access)
+    if latest is None or (since and latest.isoformat() <= since):
+        return HttpResponse(status=204)
+    context = {"p": panel_results(access), "patient": access.patient}
+    return render(request, "labresults/panels/results.html", context)
+
+
+@require_GET
+@staff_view
+def inbox(request):
+    """The clinician's inbox: new reports for the active department and for orders they made."""
+    staff = request.staff
+    show_all = request.GET.get("all") == "1"
+    items = selectors.inbox_for(
+        staff=staff, department_id=staff.active_department_id, include_acknowledged=show_all
+    )
+    access_events_for_list(
+        user=request.user,
+        patients=[item.patient for item in items],
+        data_kind="lab_inbox",
+        path=request.path,
+    )
+    return render(request, "labresults/inbox.html", {"items": items, "show_all": show_all})
+
+
+@require_POST
+@staff_view
+def inbox_acknowledge(request, item_id):
+    """Acknowledge one report; only staff of its department or its ordering clinician may."""
+    staff = request.staff
+    item = get_object_or_404(InboxItem, public_id=item_id)
+    if item.department_id not in staff_department_ids(staff) and item.clinician_id != staff.pk:
+        raise PermissionDenied(_("This result is for another department."))
+    services.inbox_item_acknowledge(staff=staff, item=item)
+    if request.htmx:
+        return HttpResponse("")
+    return redirect("labresults:inbox")
+
+
+@require_GET
+@staff_view
+def inbox_badge(request):
+    """The top bar's count of unacknowledged (and critical) results, loaded by htmx."""
+    counts = selectors.inbox_counts(
+        staff=request.staff, department_id=request.staff.active_department_id
+    )
+    return render(request, "labresults/_inbox_badge.html", {"counts": counts})
+
+
+def panel_results(access) -> dict:
+    """Overview panel: the newest value of each key analysis, with the time to poll from."""
+    results = selectors.latest_key_results(access)
+    latest = max((r.updated_at for r in results), default=None)
+    return {
+        "template": "labresults/panels/results.html",
+        "results": results,
+        "since": latest.isoformat() if latest else "",
+    }

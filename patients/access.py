@@ -457,7 +457,8 @@ def _gate(view, *, data_kind, action, audience, find_patient):
             access.disclose(extra)
             kwargs["obj"] = extra
         response = view(request, access, *args, **kwargs)
-        discloses = 200 <= response.status_code < 300
+        # 204 No Content shows nothing (a poll that found nothing new), so it is not logged.
+        discloses = 200 <= response.status_code < 300 and response.status_code != 204
         if discloses and not access.recorded:
             try:
                 access_record(access, action=action, path=request.path)

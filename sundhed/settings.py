@@ -333,6 +333,8 @@ PGHISTORY_APPEND_ONLY = True
 # How long a care relation lasts after the last contact ends (DESIGN.md: access gate).
 SUNDHED_CARE_RELATION_GRACE_DAYS = envint("SUNDHED_CARE_RELATION_GRACE_DAYS", "30")
 SUNDHED_BREAK_THE_GLASS_HOURS = envint("SUNDHED_BREAK_THE_GLASS_HOURS", "4")
+# A critical value nobody acknowledged escalates one level each this many minutes.
+SUNDHED_CRITICAL_ESCALATION_MINUTES = envint("SUNDHED_CRITICAL_ESCALATION_MINUTES", "15")
 
 # --- Laboratory results ------------------------------------------------------------------------
 # Dispatch each stored message to a worker at once (the sweeper catches any that are missed).

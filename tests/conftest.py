@@ -161,11 +161,16 @@ class Cast:
         from django.utils import timezone
 
         from accounts.models import User
+        from journal.catalogue import catalogues_ensure
+        from labresults.catalogue import catalogue_ensure
         from organisation.models import Department, Hospital, Region, Role, StaffMember
         from organisation.services import membership_add
         from patients.models import CareCourse, CaveEntry
         from patients.services import care_course_create, patient_create
 
+        # A transactional test before this one may have flushed what the migrations loaded.
+        catalogues_ensure()
+        catalogue_ensure()
         region = Region.objects.create(name="Region Test", code="1084")
         hospital = Hospital.objects.create(
             region=region, name="Testhospitalet", short_name="TH", sor_code="900000000001"

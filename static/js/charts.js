@@ -36,3 +36,27 @@
     }
   });
 })();
+
+// A laboratory trend: the values as a line, the reference interval as a shaded band.
+(function () {
+  "use strict";
+  var element = document.getElementById("trend-data");
+  var canvas = document.getElementById("trend-chart");
+  if (!element || !canvas || !window.Chart) { return; }
+  var data = JSON.parse(element.textContent);
+  var datasets = [{ label: data.name + (data.unit ? " (" + data.unit + ")" : ""), data: data.values,
+                    borderColor: "#0d6efd", backgroundColor: "#0d6efd", pointRadius: 2, tension: 0.1 }];
+  if (data.low !== null && data.high !== null) {
+    var low = data.values.map(function () { return data.low; });
+    var high = data.values.map(function () { return data.high; });
+    datasets.push({ label: "ref. low", data: low, borderColor: "rgba(25,135,84,0.4)", pointRadius: 0, borderWidth: 1, fill: false });
+    datasets.push({ label: "ref. high", data: high, borderColor: "rgba(25,135,84,0.4)", pointRadius: 0, borderWidth: 1,
+                    backgroundColor: "rgba(25,135,84,0.12)", fill: "-1" });
+  }
+  new window.Chart(canvas, {
+    type: "line",
+    data: { labels: data.labels, datasets: datasets },
+    options: { animation: false, interaction: { mode: "index", intersect: false },
+               plugins: { legend: { labels: { filter: function (item) { return item.text.indexOf("ref.") !== 0; } } } } }
+  });
+})();

@@ -349,6 +349,11 @@ def seed_demo(*, patients: int = 2000, seed: int = SEED) -> bool:
     if Region.objects.filter(code="1084").exists():
         return False
     rng = random.Random(seed)
+    from journal.catalogue import catalogues_ensure
+    from labresults.catalogue import catalogue_ensure
+
+    catalogues_ensure()
+    catalogue_ensure()
     if not user_model.objects.filter(username="admin").exists():
         user_model.objects.create_superuser(
             username="admin",

@@ -14,7 +14,7 @@ def patient_url(view, patient):
     return reverse(f"journal:{view}", kwargs={"patient_id": patient.public_id})
 
 
-def test_the_bundled_catalogue_has_at_least_500_codes_with_danish_texts(db):
+def test_the_bundled_catalogue_has_at_least_500_codes_with_danish_texts(cast):
     assert SksCode.objects.count() >= 500
     assert SksCode.objects.get(code="DI489").text == "Atrieflimren og atrieflagren, uspecificeret"
 
@@ -23,7 +23,7 @@ def test_the_bundled_catalogue_has_at_least_500_codes_with_danish_texts(db):
     "query, expected",
     [("DI48", "DI480"), ("i48", "DI480"), ("atrieflimren", "DI480"), ("lungebetændelse", None)],
 )
-def test_the_catalogue_is_searched_by_code_prefix_or_words(db, query, expected):
+def test_the_catalogue_is_searched_by_code_prefix_or_words(cast, query, expected):
     codes = [c.code for c in selectors.sks_search(query)]
     if expected:
         assert expected in codes

@@ -1,0 +1,37 @@
+"""Forms of labresults; errors name the field in the user's language."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from labresults.models import Analysis, LabOrder, Panel
+
+
+class LabOrderForm(forms.Form):
+    """A rekvisition: panels and single analyses, a priority and a comment to the laboratory."""
+
+    panels = forms.ModelMultipleChoiceField(
+        label=_("Panels"),
+        queryset=Panel.objects.filter(is_active=True).prefetch_related("analyses"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    analyses = forms.ModelMultipleChoiceField(
+        label=_("Single analyses"),
+        queryset=Analysis.objects.filter(is_active=True),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+    )
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=LabOrder.Priority.choices, initial=LabOrder.Priority.ROUTINE
+    )
+    comment = forms.CharField(label=_("Comment to the laboratory"), max_length=300, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = {a.pk: a for a in cleaned.get("analyses") or []}
+        for panel in cleaned.pop("panels", None) or []:
+            chosen.update({a.pk: a for a in panel.analyses.all()})
+        if not chosen:
+            raise forms.ValidationError(_("Choose at least one analysis or panel."))
+        cleaned["analyses"] = list(chosen.values())
+        return cleaned

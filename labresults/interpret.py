@@ -1,0 +1,105 @@
+"""Interpreting results with the catalogue: computed flags, critical values, the inbox item.
+
+A sender's own flags win; only when a laboratory sends none do we compute one from the
+reference interval for the patient's sex and age at sampling. Critical limits are ours (the
+hospital's), so they apply whatever the sender says, as do the sender's own LL/HH flags.
+"""
+
+from decimal import Decimal
+
+from django.utils import timezone
+
+from labresults.models import Analysis, InboxItem, LabOrder, LabReport, LabResult
+from patients.models import CareCourse, Patient
+
+ABNORMAL_FLAGS = frozenset({"L", "H", "LL", "HH", "A", "AA", "<", ">"})
+CRITICAL_FLAGS = frozenset({"LL", "HH", "AA"})
+
+
+def catalogue_for(codes) -> dict[str, Analysis]:
+    """The catalogue's analyses for these codes, with their intervals (two queries)."""
+    return {
+        analysis.code: analysis
+        for analysis in Analysis.objects.filter(code__in=set(codes)).prefetch_related("intervals")
+    }
+
+
+def interpret(
+    *,
+    analysis: Analysis | None,
+    value: Decimal | None,
+    sender_flags: list[str],
+    patient: Patient,
+    observed_at,
+) -> tuple[str, bool, bool]:
+    """(flag, flag_computed, is_critical) for one value."""
+    flags = [f.upper() for f in sender_flags if f and f.upper() != "N"]
+    critical = bool(CRITICAL_FLAGS.intersection(flags))
+    if analysis is not None and value is not None:
+        if analysis.critical_low is not None and value < analysis.critical_low:
+            critical = True
+        if analysis.critical_high is not None and value > analysis.critical_high:
+            critical = True
+    if flags or any(f.upper() == "N" for f in sender_flags if f):
+        return ",".join(flags)[:10], False, critical
+    if analysis is None or value is None:
+        return "", False, critical
+    day = timezone.localdate(observed_at) if observed_at else timezone.localdate()
+    interval = analysis.interval_for(sex=patient.sex, age=patient.age(today=day))
+    if interval is None:
+        return "", False, critical
+    if value < interval.low:
+        return "L", True, critical
+    if value > interval.high:
+        return "H", True, critical
+    return "", True, critical
+
+
+def _recipient(report: LabReport, patient: Patient):
+    """Who should see the report: the ordering department and clinician, else the course's."""
+    if report.placer_order_number:
+        order = (
+            LabOrder.objects.filter(placer_number=report.placer_order_number, patient=patient)
+            .only("department_id", "ordered_by_id")
+            .first()
+        )
+        if order is not None:
+            return order.department_id, order.ordered_by_id
+    courses = CareCourse.objects.filter(patient=patient).only("department_id", "ended_at")
+    chosen = (
+        courses.filter(ended_at__isnull=True).order_by("-started_at").first()
+        or courses.order_by("-started_at").first()
+    )
+    return (chosen.department_id, None) if chosen else (None, None)
+
+
+def inbox_item_refresh(report: LabReport, patient: Patient) -> InboxItem | None:
+    """Create or update the report's inbox item; new information needs a new acknowledgement.
+
+    The caller holds the transaction that changed the report's results.
+    """
+    results = list(LabResult.objects.filter(report=report).only("flag", "is_critical"))
+    abnormal = sum(
+        1 for r in results if ABNORMAL_FLAGS.intersection(r.flag.split(",")) or r.is_critical
+    )
+    critical = any(r.is_critical for r in results)
+    item = InboxItem.objects.select_for_update().filter(report=report).first()
+    now = timezone.now()
+    if item is None:
+        department_id, clinician_id = _recipient(report, patient)
+        if department_id is None:
+            return None
+        return InboxItem.objects.create(
+            patient=patient,
+            report=report,
+            department_id=department_id,
+            clinician_id=clinician_id,
+            is_critical=critical,
+            abnormal_count=abnormal,
+            arrived_at=now,
+        )
+    item.is_critical, item.abnormal_count, item.arrived_at = critical, abnormal, now
+    item.acknowledged_at = item.acknowledged_by = None
+    item.escalation_level, item.escalated_at = 0, None
+    item.save()
+    return item

@@ -1,0 +1,260 @@
+"""Reads of laboratory results. Every function takes what the access gate granted.
+
+Results are the patient's; a report is hidden where the ordering department is blocked for the
+viewer (results carry no course, so the department of the order decides).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from labresults.interpret import ABNORMAL_FLAGS
+from labresults.models import Analysis, InboxItem, LabOrder, LabReport, LabResult
+from patients.access import PatientAccess
+
+CUMULATIVE_COLUMNS = 12
+TREND_POINTS = 400
+
+
+def _results(access: PatientAccess):
+    results = LabResult.objects.filter(patient=access.patient).exclude(status="cancelled")
+    if access.blocked_department_ids:
+        hidden = InboxItem.objects.filter(
+            patient=access.patient, department_id__in=access.blocked_department_ids
+        ).values("report_id")
+        results = results.exclude(report_id__in=hidden)
+    return results
+
+
+def _catalogue() -> dict[str, Analysis]:
+    return {a.code: a for a in Analysis.objects.all()}
+
+
+@dataclass
+class CumulativeRow:
+    """One analysis across the sample times: cells line up with the table's columns."""
+
+    code: str
+    name: str
+    unit: str
+    interval: str
+    cells: list = field(default_factory=list)
+
+
+def cumulative_table(access: PatientAccess, *, before: datetime | None = None) -> dict:
+    """Analyses down, sample times across (newest first), CUMULATIVE_COLUMNS at a time."""
+    results = _results(access).exclude(observed_at__isnull=True)
+    if before is not None:
+        results = results.filter(observed_at__lt=before)
+    times = list(
+        results.order_by("-observed_at")
+        .values_list("observed_at", flat=True)
+        .distinct()[: CUMULATIVE_COLUMNS + 1]
+    )
+    more = len(times) > CUMULATIVE_COLUMNS
+    times = times[:CUMULATIVE_COLUMNS]
+    rows: dict[str, CumulativeRow] = {}
+    if times:
+        catalogue = _catalogue()
+        index = {t: i for i, t in enumerate(times)}
+        for result in results.filter(observed_at__in=times).only(
+            "code",
+            "name",
+            "value_text",
+            "unit",
+            "flag",
+            "is_critical",
+            "status",
+            "observed_at",
+            "reference_range",
+        ):
+            analysis = catalogue.get(result.code)
+            row = rows.get(result.code)
+            if row is None:
+                row = rows[result.code] = CumulativeRow(
+                    code=result.code,
+                    name=analysis.name if analysis else result.name or result.code,
+                    unit=result.unit or (analysis.unit if analysis else ""),
+                    interval=result.reference_range,
+                    cells=[None] * len(times),
+                )
+                row.position = analysis.position if analysis else 10_000
+            row.cells[index[result.observed_at]] = result
+        ordered = sorted(rows.values(), key=lambda r: (r.position, r.name))
+    else:
+        ordered = []
+    return {"times": times, "rows": ordered, "older": times[-1] if more else None}
+
+
+def downsample(points: list[tuple], limit: int = TREND_POINTS) -> list[tuple]:
+    """At most about `limit` points: the extremes of each time bucket survive (min and max),
+    so a critical value in ten years of data is never smoothed away."""
+    if len(points) <= limit:
+        return points
+    buckets = max(1, limit // 2)
+    start, end = points[0][0].timestamp(), points[-1][0].timestamp()
+    width = (end - start) / buckets or 1
+    kept: dict[int, list] = {}
+    for point in points:
+        bucket = min(buckets - 1, int((point[0].timestamp() - start) / width))
+        low_high = kept.setdefault(bucket, [point, point])
+        if point[1] < low_high[0][1]:
+            low_high[0] = point
+        if point[1] > low_high[1][1]:
+            low_high[1] = point
+    result = []
+    for bucket in sorted(kept):
+        low, high = kept[bucket]
+        result.extend(sorted({low, high}, key=lambda p: p[0]))
+    return result
+
+
+def trend_for_patient(access: PatientAccess, code: str) -> dict:
+    """One analysis over time for the chart and the table beside it, downsampled if long."""
+    series = list(
+        _results(access)
+        .filter(code=code, value_numeric__isnull=False, observed_at__isnull=False)
+        .order_by("observed_at")
+        .values_list("observed_at", "value_numeric", "flag", "is_critical")
+    )
+    analysis = Analysis.objects.prefetch_related("intervals").filter(code=code).first()
+    interval = (
+        analysis.interval_for(sex=access.patient.sex, age=access.patient.age())
+        if analysis
+        else None
+    )
+    points = downsample(series)
+    return {
+        "analysis": analysis,
+        "code": code,
+        "total": len(series),
+        "points": points,
+        "interval": interval,
+        "chart": {
+            "labels": [timezone.localtime(p[0]).strftime("%Y-%m-%d %H:%M") for p in points],
+            "values": [float(p[1]) for p in points],
+            "low": float(interval.low) if interval else None,
+            "high": float(interval.high) if interval else None,
+            "unit": analysis.unit if analysis else "",
+            "name": analysis.name if analysis else code,
+        },
+    }
+
+
+def latest_key_results(access: PatientAccess) -> list[LabResult]:
+    """The newest value of each key analysis (one query with DISTINCT ON)."""
+    key_codes = Analysis.objects.filter(is_key=True).values("code")
+    return list(
+        _results(access)
+        .filter(code__in=key_codes)
+        .order_by("code", "-observed_at")
+        .distinct("code")
+        .only(
+            "code", "name", "value_text", "unit", "flag", "is_critical", "observed_at", "updated_at"
+        )
+    )
+
+
+def latest_result_at(access: PatientAccess):
+    """When the newest result arrived (for the chart's live update)."""
+    row = _results(access).order_by("-updated_at").values_list("updated_at", flat=True).first()
+    return row
+
+
+def labs_text(access: PatientAccess) -> str:
+    """`.labs`: the newest key results as a line of text for a note."""
+    results = latest_key_results(access)
+    if not results:
+        return _("Laboratory results") + ": " + _("none")
+    parts = []
+    for r in sorted(results, key=lambda r: r.name):
+        flag = f" ({r.flag})" if r.flag else ""
+        when = timezone.localtime(r.observed_at).strftime("%d.%m") if r.observed_at else ""
+        parts.append(f"{r.name} {r.value_text} {r.unit}{flag} {when}".strip())
+    return _("Laboratory results") + ": " + "; ".join(parts)
+
+
+def timeline_reports(access, *, before, limit, departments):
+    """Timeline items: laboratory reports."""
+    reports = LabReport.objects.filter(patient=access.patient, observed_at__lt=before)
+    if access.blocked_department_ids:
+        reports = reports.exclude(inbox_item__department_id__in=access.blocked_department_ids)
+    if departments:
+        reports = reports.filter(inbox_item__department_id__in=departments)
+    url = reverse("labresults:results", kwargs={"patient_id": access.patient.public_id})
+    return [
+        {
+            "at": report.observed_at,
+            "kind": "lab",
+            "title": report.service_name or report.service_code or _("Laboratory report"),
+            "detail": f"{report.get_status_display()} · {report.sender}",
+            "status": report.status,
+            "department_id": None,
+            "department": _("Lab"),
+            "care_course_id": None,
+            "url": url,
+        }
+        for report in reports.order_by("-observed_at", "-id")[:limit]
+    ]
+
+
+def inbox_for(*, staff, department_id, include_acknowledged: bool = False, limit: int = 200):
+    """Reports for the department and the ordering clinician: critical first, then newest."""
+    items = InboxItem.objects.filter(Q(department_id=department_id) | Q(clinician=staff))
+    if not include_acknowledged:
+        items = items.filter(acknowledged_at__isnull=True)
+    return list(
+        items.select_related("patient", "report", "clinician__user", "acknowledged_by__user")
+        .prefetch_related("report__results")
+        .order_by("acknowledged_at", "-is_critical", "-arrived_at")[:limit]
+    )
+
+
+def inbox_counts(*, staff, department_id) -> dict:
+    """Unacknowledged and critical counts for the top bar and the dashboard."""
+    items = InboxItem.objects.filter(
+        Q(department_id=department_id) | Q(clinician=staff), acknowledged_at__isnull=True
+    )
+    return {
+        "open": items.count(),
+        "critical": items.filter(is_critical=True).count(),
+    }
+
+
+def order_list_for_patient(access: PatientAccess, *, limit: int = 50) -> list[dict]:
+    """The patient's orders with how far they are: pending, partial or complete."""
+    orders = list(
+        access.unblocked(LabOrder.objects.filter(patient=access.patient))
+        .select_related("ordered_by__user", "department")
+        .prefetch_related("analyses")
+        .order_by("-ordered_at")[:limit]
+    )
+    numbers = [o.placer_number for o in orders]
+    arrived: dict[str, set] = {}
+    for placer, code in LabResult.objects.filter(
+        patient=access.patient, report__placer_order_number__in=numbers
+    ).values_list("report__placer_order_number", "code"):
+        arrived.setdefault(placer, set()).add(code)
+    rows = []
+    for order in orders:
+        wanted = {a.code for a in order.analyses.all()}
+        got = wanted & arrived.get(order.placer_number, set())
+        if order.status == LabOrder.Status.CANCELLED:
+            progress = "cancelled"
+        elif not got:
+            progress = "pending"
+        elif got == wanted:
+            progress = "complete"
+        else:
+            progress = "partial"
+        rows.append({"order": order, "progress": progress, "arrived": len(got), "of": len(wanted)})
+    return rows
+
+
+def is_abnormal(result: LabResult) -> bool:
+    """Whether the result is outside its interval (by flag) or critical."""
+    return result.is_critical or bool(ABNORMAL_FLAGS.intersection(result.flag.split(",")))

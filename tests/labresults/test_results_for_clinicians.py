@@ -1,0 +1,209 @@
+"""The catalogue, computed flags and critical values, the inbox with escalation, the results
+tab (cumulative table, trend with downsampling), orders, the overview panel and `.labs`."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from labresults.models import Analysis, InboxItem, LabOrder, LabResult
+from labresults.processing import inbound_message_process
+from labresults.selectors import downsample
+from labresults.services import critical_results_escalate, inbound_message_receive
+
+pytestmark = pytest.mark.django_db
+
+ORU = (
+    "MSH|^~\\&|LABSYS|KBA RH|SUNDHED|RH|20261124101500||ORU^R01|{control_id}|P|2.5\r"
+    "PID|1||0707614048^^^CPR^CPR||Jensen^Karen\r"
+    "OBR|1|{placer}|{filler}|NPU03429^P-Natrium|||{when}|||||||||||||||20261124101000|||F\r"
+    "OBX|1|NM|NPU03429^P-Natrium^NPU||{sodium}|mmol/L|||||F\r"
+    "OBX|2|NM|NPU03230^P-Kalium^NPU||{potassium}|mmol/L|3.5-4.4|{kflag}|||F\r"
+)
+
+
+def receive(control_id, *, sodium="141", potassium="4.1", kflag="N", placer="", when=None):
+    raw = ORU.format(
+        control_id=control_id,
+        placer=placer,
+        filler=f"F{control_id}",
+        sodium=sodium,
+        potassium=potassium,
+        kflag=kflag,
+        when=when or "20261124093000",
+    )
+    receipt = inbound_message_receive(raw=raw.encode(), transport="mllp")
+    return inbound_message_process(message_id=receipt.message.pk)
+
+
+def test_the_catalogue_has_forty_analyses_with_intervals_by_sex(cast):
+    assert Analysis.objects.count() >= 40
+    hb = Analysis.objects.prefetch_related("intervals").get(code="NPU02319")
+    assert (hb.interval_for(sex="F", age=40).low, hb.interval_for(sex="M", age=40).low) == (
+        Decimal("7.300"),
+        Decimal("8.300"),
+    )
+    assert hb.interval_for(sex="F", age=10).high == Decimal("9.000")
+
+
+def test_a_flag_is_computed_when_the_sender_sends_none(cast):
+    receive("C1", sodium="131")
+    sodium = LabResult.objects.get(code="NPU03429")
+    assert (sodium.flag, sodium.flag_computed, sodium.is_critical) == ("L", True, False)
+    potassium = LabResult.objects.get(code="NPU03230")
+    assert (potassium.flag, potassium.flag_computed) == ("", False)
+
+
+def test_a_critical_value_goes_to_the_top_of_the_inbox_and_escalates(cast, client):
+    receive("N1")
+    receive("K1", potassium="6.9", kflag="HH")
+    critical = InboxItem.objects.get(is_critical=True)
+    assert critical.department == cast.cardiology
+    client.force_login(cast.treating_doctor)
+    response = client.get(reverse("labresults:inbox"))
+    assert response.content.decode().count('data-testid="inbox-row"') == 2
+    assert [item.is_critical for item in response.context["items"]] == [True, False]
+    InboxItem.objects.filter(pk=critical.pk).update(arrived_at=timezone.now() - timedelta(hours=1))
+    assert critical_results_escalate(after_minutes=15) == 1
+    assert critical_results_escalate(after_minutes=15) == 0  # not again until 15 minutes pass
+    critical.refresh_from_db()
+    assert critical.escalation_level == 1
+    response = client.post(
+        reverse("labresults:inbox_acknowledge", kwargs={"item_id": critical.public_id})
+    )
+    assert response.status_code == 302
+    critical.refresh_from_db()
+    assert critical.acknowledged_by == cast.treating_doctor.staff
+    InboxItem.objects.filter(pk=critical.pk).update(
+        escalated_at=timezone.now() - timedelta(hours=1)
+    )
+    assert critical_results_escalate(after_minutes=15) == 0
+
+
+def test_another_department_cannot_acknowledge(cast, client):
+    receive("A1")
+    item = InboxItem.objects.get()
+    client.force_login(cast.other_doctor)
+    response = client.post(
+        reverse("labresults:inbox_acknowledge", kwargs={"item_id": item.public_id})
+    )
+    assert response.status_code == 403
+
+
+def test_new_values_need_a_new_acknowledgement(cast):
+    receive("V1")
+    item = InboxItem.objects.get()
+    InboxItem.objects.filter(pk=item.pk).update(
+        acknowledged_at=timezone.now(), acknowledged_by=cast.treating_doctor.staff
+    )
+    raw = ORU.format(
+        control_id="V2",
+        placer="",
+        filler="FV1",
+        sodium="128",
+        potassium="4.1",
+        kflag="N",
+        when="20261124093000",
+    )
+    inbound_message_process(
+        message_id=inbound_message_receive(raw=raw.encode(), transport="mllp").message.pk
+    )
+    item.refresh_from_db()
+    assert item.acknowledged_at is None
+
+
+def test_the_cumulative_table_puts_analyses_down_and_times_across(
+    cast, client, django_assert_max_num_queries
+):
+    for i in range(15):
+        receive(f"T{i}", sodium=str(135 + i % 5), when=f"202611{10 + i:02d}080000")
+    client.force_login(cast.treating_doctor)
+    url = reverse("labresults:results", kwargs={"patient_id": cast.patient.public_id})
+    with django_assert_max_num_queries(20):
+        response = client.get(url)
+    table = response.context["table"]
+    assert len(table.get("times")) == 12
+    assert [row.code for row in table["rows"]] == ["NPU03429", "NPU03230"]
+    assert table["older"] is not None
+    page = response.content.decode()
+    assert "result-abnormal" in page  # 135 and 136 are below 137
+
+
+def test_a_long_series_is_downsampled_but_keeps_its_extremes():
+    start = timezone.now() - timedelta(days=3650)
+    points = [(start + timedelta(hours=8 * i), Decimal(140), "", False) for i in range(11000)]
+    points[5000] = (points[5000][0], Decimal(118), "LL", True)
+    kept = downsample(points, limit=400)
+    assert len(kept) <= 400
+    assert (points[5000][0], Decimal(118), "LL", True) in kept
+    assert kept == sorted(kept, key=lambda p: p[0])
+
+
+def test_the_trend_page_shows_the_band_and_the_same_numbers_in_a_table(cast, client):
+    for i in range(5):
+        receive(f"G{i}", sodium=str(138 + i), when=f"202611{10 + i:02d}080000")
+    client.force_login(cast.treating_doctor)
+    url = reverse(
+        "labresults:trend", kwargs={"patient_id": cast.patient.public_id, "code": "NPU03429"}
+    )
+    response = client.get(url)
+    chart = response.context["trend"]["chart"]
+    assert chart["values"] == [138.0, 139.0, 140.0, 141.0, 142.0]
+    assert (chart["low"], chart["high"]) == (137.0, 145.0)
+    assert response.content.decode().count('data-testid="trend-row"') == 5
+
+
+def test_an_order_is_pending_then_partial_then_complete(cast, client):
+    client.force_login(cast.treating_doctor)
+    results_url = reverse("labresults:results", kwargs={"patient_id": cast.patient.public_id})
+    sodium, potassium, creatinine = Analysis.objects.filter(
+        code__in=["NPU03429", "NPU03230", "NPU18016"]
+    ).order_by("code")
+    response = client.post(
+        reverse("labresults:order_create", kwargs={"patient_id": cast.patient.public_id}),
+        {"analyses": [sodium.pk, potassium.pk, creatinine.pk], "priority": "urgent"},
+    )
+    assert response.status_code == 302
+    order = LabOrder.objects.get()
+    assert order.ordered_by == cast.treating_doctor.staff
+    progress = lambda: client.get(results_url).context["orders"][0]["progress"]  # noqa: E731
+    assert progress() == "pending"
+    receive("O1", placer=order.placer_number)
+    assert progress() == "partial"
+    assert InboxItem.objects.get().clinician == cast.treating_doctor.staff
+    raw = (
+        "MSH|^~\\&|LABSYS|KBA RH|SUNDHED|RH|20261124111500||ORU^R01|O2|P|2.5\r"
+        "PID|1||0707614048^^^CPR^CPR||Jensen^Karen\r"
+        f"OBR|1|{order.placer_number}|FKREA|NPU18016^P-Kreatinin|||20261124093000\r"
+        "OBX|1|NM|NPU18016^P-Kreatinin^NPU||80|umol/L|||||F\r"
+    )
+    inbound_message_process(
+        message_id=inbound_message_receive(raw=raw.encode(), transport="mllp").message.pk
+    )
+    assert progress() == "complete"
+
+
+def test_the_overview_shows_key_results_and_polls_for_new_ones(cast, client):
+    receive("P1", sodium="130")
+    client.force_login(cast.treating_doctor)
+    page = client.get(reverse("chart:overview", kwargs={"patient_id": cast.patient.public_id}))
+    text = page.content.decode()
+    assert 'data-testid="panel-results"' in text
+    assert "P-Natrium" in text
+    live = reverse("labresults:live_panel", kwargs={"patient_id": cast.patient.public_id})
+    since = LabResult.objects.order_by("-updated_at").first().updated_at.isoformat()
+    assert client.get(live, {"since": since}).status_code == 204
+    receive("P2", sodium="150", when="20261124120000")
+    response = client.get(live, {"since": since})
+    assert response.status_code == 200
+    assert "150" in response.content.decode()
+
+
+def test_the_labs_macro_lists_key_results(cast, client):
+    receive("M1", sodium="131")
+    client.force_login(cast.treating_doctor)
+    url = reverse("journal:macro", kwargs={"patient_id": cast.patient.public_id, "name": "labs"})
+    text = client.get(url).json()["text"]
+    assert "P-Natrium 131 mmol/L (L)" in text
