@@ -2,7 +2,15 @@
 
 from django.contrib import admin
 
-from labresults.models import InboundMessage, LabReport, LabResult, SystemClient
+from labresults.models import (
+    Analysis,
+    InboundMessage,
+    LabReport,
+    LabResult,
+    Panel,
+    ReferenceInterval,
+    SystemClient,
+)
 from patients.admin import AuditedPatientAdmin
 
 
@@ -63,3 +71,27 @@ class SystemClientAdmin(admin.ModelAdmin):
 
     list_display = ("name", "is_active", "created_at")
     readonly_fields = ("token_hash",)
+
+
+class ReferenceIntervalInline(admin.TabularInline):
+    model = ReferenceInterval
+    extra = 1
+    fields = ["sex", "age_from", "age_to", "low", "high"]
+
+
+@admin.register(Analysis)
+class AnalysisAdmin(admin.ModelAdmin):
+    """The analysis catalogue: names, units, intervals by sex and age, critical limits."""
+
+    list_display = ("code", "name", "short_name", "unit", "critical_low", "critical_high", "is_key")
+    list_filter = ("is_key", "is_active")
+    search_fields = ("code", "name", "short_name")
+    inlines = [ReferenceIntervalInline]
+
+
+@admin.register(Panel)
+class PanelAdmin(admin.ModelAdmin):
+    """Panels ordered with one click."""
+
+    list_display = ("name", "is_active")
+    filter_horizontal = ("analyses",)

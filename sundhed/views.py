@@ -4,14 +4,17 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from chart.selectors import worklist
+from labresults.selectors import inbox_counts
+from labresults.services import queue_counts
+from labresults.views import QUEUE_ROLES
 from patients.access import access_events_for_list, mfa_setup_needed, staff_for
 
 
 @login_required
 def home(request):
-    """The start page: for staff, the work list of the active department."""
+    """The start page: for staff, the department's dashboard (results, queues) and work list."""
     staff = staff_for(request.user)
-    rows = None
+    rows = dashboard = None
     if staff is not None and staff.active_department_id and not mfa_setup_needed(request.user):
         rows = worklist(user=request.user, department_id=staff.active_department_id)
         if rows:
@@ -21,4 +24,9 @@ def home(request):
                 data_kind="worklist",
                 path=request.path,
             )
-    return render(request, "home.html", {"rows": rows})
+        dashboard = {
+            "inbox": inbox_counts(staff=staff, department_id=staff.active_department_id),
+            # The queues hold raw messages of any patient: only their roles see the counts.
+            "queues": queue_counts() if staff.role in QUEUE_ROLES else None,
+        }
+    return render(request, "home.html", {"rows": rows, "dashboard": dashboard})

@@ -207,3 +207,18 @@ def test_the_labs_macro_lists_key_results(cast, client):
     url = reverse("journal:macro", kwargs={"patient_id": cast.patient.public_id, "name": "labs"})
     text = client.get(url).json()["text"]
     assert "P-Natrium 131 mmol/L (L)" in text
+
+
+def test_the_dashboard_counts_new_results_and_the_queues_for_those_who_handle_them(cast, client):
+    receive("D1", potassium="6.9", kflag="HH")
+    inbound_message_receive(
+        raw=b"MSH|^~\\&|LAB|KBA|SUNDHED|RH|x||ORU^R01|BAD1|P|2.5\rOBX|1", transport="mllp"
+    )
+    client.force_login(cast.treating_doctor)
+    page = client.get(reverse("home")).content.decode()
+    assert 'data-testid="dashboard-inbox"' in page
+    assert "1 kritisk" in page or "1 critical" in page
+    assert 'data-testid="dashboard-failed"' not in page
+    client.force_login(cast.administrator)
+    dashboard = client.get(reverse("home")).context["dashboard"]
+    assert dashboard["queues"]["failed"] == 1
