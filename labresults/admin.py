@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from labresults.models import (
     Analysis,
+    FhirSource,
     InboundMessage,
     LabReport,
     LabResult,
@@ -95,3 +96,11 @@ class PanelAdmin(admin.ModelAdmin):
 
     list_display = ("name", "is_active")
     filter_horizontal = ("analyses",)
+
+
+@admin.register(FhirSource)
+class FhirSourceAdmin(admin.ModelAdmin):
+    """Laboratories' FHIR endpoints that are pulled for reports."""
+
+    list_display = ("name", "base_url", "is_active", "pulled_until", "last_error")
+    readonly_fields = ("pulled_until", "last_error")

@@ -12,8 +12,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labresults.fhir_bundle import looks_like_fhir
 from labresults.models import InboundMessage, SystemClient
-from labresults.services import inbound_message_receive
+from labresults.services import fhir_bundle_receive, inbound_message_receive
 
 
 def token_hash(token: str) -> str:
@@ -68,7 +69,8 @@ class Hl7Parser(BaseParser):
 
 
 class InboundMessageCreateApi(APIView):
-    """POST an HL7 v2 message: 201 when stored, 200 for a duplicate, 400 with the reason."""
+    """POST an HL7 v2 message or a FHIR R4 Bundle (JSON): 201 when stored, 200 for a duplicate,
+    400 with the reason when it cannot be taken (and it is kept in the error queue)."""
 
     authentication_classes = [SystemTokenAuthentication]
     permission_classes = [IsSystemClient]
@@ -78,7 +80,12 @@ class InboundMessageCreateApi(APIView):
         raw = request.data if isinstance(request.data, bytes) else b""
         if not raw:
             return Response({"detail": _("The body is empty.")}, status=400)
-        receipt = inbound_message_receive(raw=raw, transport=InboundMessage.Transport.HTTP)
+        if looks_like_fhir(raw):
+            receipt = fhir_bundle_receive(
+                raw=raw, transport=InboundMessage.Transport.HTTP, sender=request.auth.name
+            )
+        else:
+            receipt = inbound_message_receive(raw=raw, transport=InboundMessage.Transport.HTTP)
         body = {
             "ack_code": receipt.code,
             "duplicate": receipt.duplicate,

@@ -384,3 +384,21 @@ class InboxItem(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.report} → {self.department_id}"
+
+
+class FhirSource(BaseModel):
+    """A laboratory's FHIR endpoint that a beat task asks for new reports."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    base_url = models.URLField(_("base address"), help_text=_("For example https://lab/fhir"))
+    is_active = models.BooleanField(_("active"), default=True)
+    # Reports updated after this moment are asked for next; set only after a successful pull.
+    pulled_until = models.DateTimeField(_("pulled until"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("FHIR source")
+        verbose_name_plural = _("FHIR sources")
+
+    def __str__(self) -> str:
+        return self.name

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import Action
+from labresults.fhir_bundle import FHIR, extract_fhir_results
 from labresults.hl7.oru import Observation, ResultMessage, extract_results
 from labresults.hl7.parser import Hl7Error, parse
 from labresults.interpret import catalogue_for, inbox_item_refresh, interpret
@@ -31,7 +32,7 @@ def _match_patient(results: ResultMessage) -> tuple[Patient | None, str]:
         except Exception:  # noqa: BLE001, S112 - other identifiers (MRNs) are simply not CPRs
             continue
     if not candidates:
-        return None, "The message carries no CPR number in PID-3."
+        return None, "The message carries no CPR number (PID-3, or a FHIR Patient identifier)."
     patient = Patient.objects.filter(cpr__in=candidates).first()
     if patient is None:
         shown = ", ".join(f"{c[:6]}-{c[6:]}" for c in candidates)
@@ -133,7 +134,10 @@ def inbound_message_process(*, message_id: int) -> InboundMessage | None:
             return None
         message.attempts += 1
         try:
-            results = extract_results(parse(message.text_to_process()))
+            if message.message_type == FHIR:
+                results = extract_fhir_results(message.text_to_process())
+            else:
+                results = extract_results(parse(message.text_to_process()))
         except Hl7Error as error:
             message.status, message.error = InboundMessage.Status.FAILED, error.reason
         else:

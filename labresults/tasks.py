@@ -6,9 +6,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from labresults.models import InboundMessage
+from labresults.models import FhirSource, InboundMessage
 from labresults.processing import inbound_message_process
-from labresults.services import critical_results_escalate
+from labresults.services import critical_results_escalate, fhir_source_pull
 
 # A message still `received` this long after arrival lost its queue entry (or its worker).
 SWEEP_AFTER = timedelta(seconds=60)
@@ -39,3 +39,13 @@ def sweep_inbound_messages() -> int:
 def escalate_critical_results() -> int:
     """Escalate critical values nobody has acknowledged (every minute, from beat)."""
     return critical_results_escalate(after_minutes=settings.SUNDHED_CRITICAL_ESCALATION_MINUTES)
+
+
+@shared_task(name="labresults.pull_fhir_sources")
+def pull_fhir_sources() -> int:
+    """Pull new reports from every active FHIR source (from beat); how many bundles stored."""
+    stored = 0
+    for source in FhirSource.objects.filter(is_active=True):
+        receipt = fhir_source_pull(source=source)
+        stored += bool(receipt and receipt.message and not receipt.duplicate)
+    return stored

@@ -20,6 +20,11 @@ app.conf.beat_schedule = {
         "task": "labresults.sweep_inbound_messages",
         "schedule": 30.0,
     },
+    # Laboratories that offer FHIR are asked for new reports.
+    "labresults-pull-fhir": {
+        "task": "labresults.pull_fhir_sources",
+        "schedule": 20.0,
+    },
     # Critical values nobody acknowledged climb one escalation level at a time.
     "labresults-escalate-critical": {
         "task": "labresults.escalate_critical_results",

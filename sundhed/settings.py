@@ -91,7 +91,7 @@ INSTALLED_APPS = [
     "medicinkort",
     "chart",
     "portal",
-    "fhir",
+    "fhirfacade",
     "sundhed.demo",
 ]
 

@@ -9,10 +9,12 @@ import argparse
 import random
 import socket
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
+from simulators.labsim.fhir import ReportStore, serve
 from simulators.labsim.messages import malformed, new_order, oru
 
 START, END = b"\x0b", b"\x1c\x0d"
@@ -45,6 +47,12 @@ def send(conn: socket.socket, message: bytes) -> str:
     return "??"
 
 
+def _produce_forever(store: ReportStore, every: float) -> None:
+    while True:
+        store.produce()
+        time.sleep(max(0.05, every))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="labsim", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -54,12 +62,26 @@ def main(argv=None) -> int:
     parser.add_argument("--count", type=int, default=0, help="stop after this many (0: never)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--patience", type=float, default=60, help="seconds to wait for receiver")
+    parser.add_argument("--fhir-port", type=int, default=0, help="serve FHIR here (0: do not)")
+    parser.add_argument(
+        "--fhir-every", type=float, default=30, help="seconds between new FHIR reports"
+    )
     args = parser.parse_args(argv)
 
     cprs = [line.strip() for line in args.cprs_file.read_text().splitlines() if line.strip()]
     if not cprs:
         print("labsim: no CPR numbers in", args.cprs_file, file=sys.stderr)
         return 2
+    if args.fhir_port:
+        store = ReportStore(cprs, args.seed)
+        server = serve(store, args.host, args.fhir_port)
+        print(f"labsim: FHIR endpoint on http://{args.host}:{server.server_port}/fhir", flush=True)
+        threading.Thread(
+            target=_produce_forever, args=(store, args.fhir_every), daemon=True
+        ).start()
+    if not args.port:  # FHIR only
+        while True:
+            time.sleep(3600)
     rng = random.Random(args.seed)
     conn = connect(args.host, args.port, args.patience)
     pending, sent_orders, acks = [], [], {}

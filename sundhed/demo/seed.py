@@ -5,6 +5,7 @@ each role), 2,000 patients with Danish names, addresses and valid CPR numbers, t
 and CAVE entries. Other apps add history through `EXTRA_SEEDERS`.
 """
 
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+from labresults.models import FhirSource
 from organisation.models import Department, Hospital, Membership, Region, Role, StaffMember
 from patients.cpr import century_for, parse_cpr, passes_modulus11
 from patients.models import CareCourse, CaveEntry, Patient
@@ -22,6 +24,7 @@ from sundhed.demo import names
 
 DEMO_PASSWORD = "sundhed-demo"  # noqa: S105 - printed by make run; development only
 SEED = 20261124
+LABSIM_FHIR_URL = "http://127.0.0.1:25751/fhir"
 
 # Callables (rng, patients, staff) that other apps' demo history adds after the core.
 EXTRA_SEEDERS: list[Callable] = []
@@ -371,6 +374,11 @@ def seed_demo(*, patients: int = 2000, seed: int = SEED) -> bool:
         _portal_user(first.patient if first else built[0])
     from sundhed.demo.journal_history import seed_journal
 
+    # labsim's FHIR endpoint, pulled by beat (make run starts labsim with --fhir-port).
+    FhirSource.objects.get_or_create(
+        name="KBA Rigshospitalet (FHIR)",
+        defaults={"base_url": os.environ.get("SUNDHED_LABSIM_FHIR_URL", LABSIM_FHIR_URL)},
+    )
     for seeder in [seed_journal, *EXTRA_SEEDERS]:
         seeder(rng, built, staff)
     return True

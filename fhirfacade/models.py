@@ -1,0 +1,1 @@
+"""Models of fhirfacade (the FHIR R4 facade)."""
