@@ -117,7 +117,8 @@ def test_no_one_without_a_care_relation_sees_a_patient(cast, client, settings):
         response = client.get(build_url(route, converters, {"patient_id": cast.patient.public_id}))
         if response.status_code == 405:
             continue
-        assert response.status_code == 200, name
+        # 204: a poll that found nothing new (the live results panel) shows nothing.
+        assert response.status_code in (200, 204), name
         opened += 1
     print(
         f"\naccess sweep: {len(gated)} gated routes, {requests} refused requests as "
