@@ -24,6 +24,7 @@ class LabresultsConfig(AppConfig):
         )
 
         patient_tabs.register(PatientTab("results", _("Results"), "labresults:results", order=45))
+        patient_tabs.register(PatientTab("imaging", _("Imaging"), "labresults:imaging", order=46))
         overview_panels.register(
             OverviewPanel("results", _("Latest key results"), views.panel_results, order=40)
         )

@@ -220,6 +220,18 @@ def extract_fhir_results(raw: bytes) -> ResultMessage:
             if resource is not None and resource.get_resource_type() == "Observation":
                 observations.append(_observation(resource, status, when))
         notes = [report.conclusion] if report.conclusion else []
+        section = next(
+            (c.code for concept in report.category or [] for c in concept.coding or [] if c.code),
+            "",
+        )
+        study_uids = []
+        for reference in report.imagingStudy or []:
+            study = _resolve(reference, index, report)
+            for identifier in (study.identifier or []) if study is not None else []:
+                if identifier.system == "urn:dicom:uid" and identifier.value:
+                    study_uids.append(identifier.value.removeprefix("urn:oid:"))
+        if report.imagingStudy and not section:
+            section = "RAD"
         orders.append(
             Order(
                 placer_order=placer,
@@ -231,6 +243,8 @@ def extract_fhir_results(raw: bytes) -> ResultMessage:
                 reported_at=_when(report.issued),
                 observations=observations,
                 notes=notes,
+                section=section.upper()[:10],
+                study_uids=study_uids,
             )
         )
     return ResultMessage(patient_ids=patient_ids, patient_name="", orders=orders)

@@ -92,6 +92,10 @@ class InboundMessage(BaseModel):
             return data.decode("latin-1")
 
 
+# Diagnostic service sections (HL7 table 0074 and FHIR categories) that are imaging.
+IMAGING_SECTIONS = frozenset({"RAD", "CT", "MR", "RX", "US", "NMR", "NMS", "CUS", "XR", "IMG"})
+
+
 class ResultStatus(models.TextChoices):
     """Where a result is in its life: preliminary, final, corrected or cancelled."""
 
@@ -117,6 +121,10 @@ class LabReport(BaseModel):
     observed_at = models.DateTimeField(_("sampled"), null=True, blank=True)
     reported_at = models.DateTimeField(_("reported"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # The diagnostic service section (OBR-24 or the FHIR category): RAD, CT, MR, CH, HM, ...
+    section = models.CharField(_("section"), max_length=10, blank=True)
+    # The DICOM study the report is about, when the sender names it.
+    study_uid = models.CharField(_("study instance UID"), max_length=64, blank=True)
     source_message = models.ForeignKey(
         InboundMessage, on_delete=models.PROTECT, related_name="reports", null=True, blank=True
     )
@@ -133,6 +141,11 @@ class LabReport(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.service_name or self.service_code} {self.filler_order_number}"
+
+    @property
+    def is_imaging(self) -> bool:
+        """Whether this is a radiology report rather than a laboratory one."""
+        return self.section in IMAGING_SECTIONS or bool(self.study_uid)
 
 
 @pghistory.track()
@@ -402,3 +415,69 @@ class FhirSource(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+@pghistory.track()
+class DicomObject(BaseModel):
+    """One DICOM file (an image, a series' instance, a structured report) and what it says.
+
+    The file is kept as received; metadata and a key-image thumbnail are read by a task.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        UNMATCHED = "unmatched", _("Patient not matched")
+        FAILED = "failed", _("Failed")
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", _("Uploaded")
+        FOLDER = "folder", _("Dropped in the folder")
+
+    file = models.FileField(_("file"), upload_to="dicom/%Y/%m/%d/")
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED
+    )
+    error = models.TextField(_("why it failed"), blank=True)
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    uploaded_by = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    patient_id_in_file = models.CharField(_("PatientID in the file"), max_length=64, blank=True)
+    study_uid = models.CharField(_("study instance UID"), max_length=64, blank=True, db_index=True)
+    series_uid = models.CharField(_("series instance UID"), max_length=64, blank=True)
+    sop_uid = models.CharField(_("SOP instance UID"), max_length=64, blank=True)
+    accession_number = models.CharField(_("accession number"), max_length=16, blank=True)
+    modality = models.CharField(_("modality"), max_length=16, blank=True)
+    body_part = models.CharField(_("body part"), max_length=64, blank=True)
+    study_description = models.CharField(_("study"), max_length=128, blank=True)
+    series_description = models.CharField(_("series"), max_length=128, blank=True)
+    study_date = models.DateField(_("study date"), null=True, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    columns = models.PositiveIntegerField(null=True, blank=True)
+    frames = models.PositiveIntegerField(null=True, blank=True)
+    thumbnail = models.FileField(_("thumbnail"), upload_to="dicom-thumbs/%Y/%m/", blank=True)
+    thumbnail_error = models.CharField(_("why there is no thumbnail"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("DICOM object")
+        verbose_name_plural = _("DICOM objects")
+        ordering = ["-created_at"]
+        constraints = [
+            # The same instance dropped twice is stored once.
+            models.UniqueConstraint(
+                fields=["sop_uid"], condition=~Q(sop_uid=""), name="labresults_dicom_sop_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "study_uid"], name="labresults_dicom_study")]
+
+    def __str__(self) -> str:
+        return self.original_name or self.sop_uid or str(self.public_id)

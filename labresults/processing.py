@@ -96,6 +96,8 @@ def store_results(message: InboundMessage, results: ResultMessage, patient: Pati
                 "observed_at": order.observed_at,
                 "reported_at": order.reported_at,
                 "notes": "\n".join(order.notes),
+                "section": order.section[:10],
+                "study_uid": (order.study_uids[0] if order.study_uids else "")[:64],
             },
         )
         if report_changed and report.source_message_id != message.pk:

@@ -13,7 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from labresults.interpret import ABNORMAL_FLAGS
-from labresults.models import Analysis, InboxItem, LabOrder, LabReport, LabResult
+from labresults.models import (
+    IMAGING_SECTIONS,
+    Analysis,
+    InboxItem,
+    LabOrder,
+    LabReport,
+    LabResult,
+)
 from patients.access import PatientAccess
 
 CUMULATIVE_COLUMNS = 12
@@ -21,7 +28,11 @@ TREND_POINTS = 400
 
 
 def _results(access: PatientAccess):
-    results = LabResult.objects.filter(patient=access.patient).exclude(status="cancelled")
+    results = (
+        LabResult.objects.filter(patient=access.patient)
+        .exclude(status="cancelled")
+        .exclude(report__section__in=IMAGING_SECTIONS)
+    )
     if access.blocked_department_ids:
         hidden = InboxItem.objects.filter(
             patient=access.patient, department_id__in=access.blocked_department_ids
@@ -258,3 +269,13 @@ def order_list_for_patient(access: PatientAccess, *, limit: int = 50) -> list[di
 def is_abnormal(result: LabResult) -> bool:
     """Whether the result is outside its interval (by flag) or critical."""
     return result.is_critical or bool(ABNORMAL_FLAGS.intersection(result.flag.split(",")))
+
+
+def imaging_reports(access: PatientAccess, *, limit: int = 50) -> list[LabReport]:
+    """Radiology reports (by section or study UID) with their text, newest first."""
+    reports = LabReport.objects.filter(patient=access.patient).filter(
+        Q(section__in=IMAGING_SECTIONS) | ~Q(study_uid="")
+    )
+    if access.blocked_department_ids:
+        reports = reports.exclude(inbox_item__department_id__in=access.blocked_department_ids)
+    return list(reports.prefetch_related("results").order_by("-observed_at")[:limit])

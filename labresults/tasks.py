@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from labresults.models import FhirSource, InboundMessage
+from labresults.models import DicomObject, FhirSource, InboundMessage
 from labresults.processing import inbound_message_process
 from labresults.services import critical_results_escalate, fhir_source_pull
 
@@ -23,7 +23,7 @@ def process_inbound_message(message_id: int) -> str:
 
 @shared_task(name="labresults.sweep_inbound_messages")
 def sweep_inbound_messages() -> int:
-    """Re-enqueue messages that were stored but never processed; return how many."""
+    """Re-enqueue messages and DICOM files stored but never processed; return how many."""
     cutoff = timezone.now() - SWEEP_AFTER
     ids = list(
         InboundMessage.objects.filter(
@@ -32,7 +32,14 @@ def sweep_inbound_messages() -> int:
     )
     for message_id in ids:
         process_inbound_message.delay(message_id)
-    return len(ids)
+    files = list(
+        DicomObject.objects.filter(
+            status=DicomObject.Status.RECEIVED, created_at__lt=cutoff
+        ).values_list("id", flat=True)[:5000]
+    )
+    for object_id in files:
+        process_dicom_object.delay(object_id)
+    return len(ids) + len(files)
 
 
 @shared_task(name="labresults.escalate_critical_results")
@@ -49,3 +56,12 @@ def pull_fhir_sources() -> int:
         receipt = fhir_source_pull(source=source)
         stored += bool(receipt and receipt.message and not receipt.duplicate)
     return stored
+
+
+@shared_task(name="labresults.process_dicom_object")
+def process_dicom_object(object_id: int) -> str:
+    """Read one stored DICOM file's metadata and draw its thumbnail (idempotent)."""
+    from labresults.imaging import dicom_object_process
+
+    row = dicom_object_process(object_id=object_id)
+    return row.status if row else "skipped"

@@ -17,4 +17,6 @@ urlpatterns = [
     path("<uuid:patient_id>/results/live/", views.live_panel, name="live_panel"),
     path("<uuid:patient_id>/results/<str:code>/", views.trend, name="trend"),
     path("<uuid:patient_id>/orders/", views.order_create, name="order_create"),
+    path("<uuid:patient_id>/imaging/", views.imaging, name="imaging"),
+    path("imaging/<uuid:object_id>/thumbnail.png", views.dicom_thumbnail, name="dicom_thumbnail"),
 ]

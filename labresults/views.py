@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -12,11 +12,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.models import Action, LegalBasis
 from labresults import selectors, services
 from labresults.forms import LabOrderForm
-from labresults.models import InboundMessage, InboxItem
+from labresults.imaging import dicom_object_receive, studies_for_patient
+from labresults.models import DicomObject, InboundMessage, InboxItem
 from labresults.services import inbound_message_reprocess, queue_counts
 from organisation.models import Role
 from patients.access import (
     access_events_for_list,
+    patient_object_view,
     patient_view,
     staff_department_ids,
     staff_view,
@@ -203,3 +205,46 @@ def panel_results(access) -> dict:
         "results": results,
         "since": latest.isoformat() if latest else "",
     }
+
+
+# --- imaging ------------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@patient_view("imaging")
+def imaging(request, access):
+    """Imaging studies with their key images and radiology reports; DICOM files are uploaded
+    here too (a worker reads them)."""
+    if request.method == "POST":
+        files = request.FILES.getlist("files")
+        if not files:
+            messages.error(request, _("Choose one or more DICOM files."))
+        for upload in files:
+            dicom_object_receive(
+                content=upload,
+                name=upload.name,
+                source=DicomObject.Source.UPLOAD,
+                patient=access.patient,
+                staff=access.staff,
+            )
+        if files:
+            messages.success(
+                request, _("%(n)s file(s) received; they appear when read.") % {"n": len(files)}
+            )
+        return redirect("labresults:imaging", patient_id=access.patient.public_id)
+    context = {
+        "banner": patient_banner(access),
+        "studies": studies_for_patient(access),
+        "reports": selectors.imaging_reports(access),
+        "waiting": DicomObject.objects.filter(patient=access.patient)
+        .exclude(status=DicomObject.Status.PROCESSED)
+        .order_by("-created_at")[:20],
+    }
+    return render(request, "labresults/imaging.html", context)
+
+
+@require_GET
+@patient_object_view(DicomObject, "imaging", kwarg="object_id")
+def dicom_thumbnail(request, access, obj):
+    """The key-image thumbnail (PNG) of one DICOM object."""
+    if not obj.thumbnail:
+        raise Http404(_("No thumbnail."))
+    return FileResponse(obj.thumbnail.open("rb"), content_type="image/png")

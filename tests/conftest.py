@@ -295,6 +295,13 @@ class Cast:
         }
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests make many users; a production-strength hash costs seconds the tests need not spend
+    (the production hasher is configured in settings and is what a real sign-in uses)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def cast(db, settings):
     """The fixed cast, with MFA not required (tests of MFA switch it back on)."""

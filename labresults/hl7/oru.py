@@ -77,6 +77,10 @@ class Order:
     status: str
     observations: list[Observation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # OBR-24, the diagnostic service section (CH chemistry, HM haematology, RAD, CT, MR, ...).
+    section: str = ""
+    # DICOM study instance UIDs the report is about (FHIR ImagingStudy, or OBX of type RP).
+    study_uids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -140,6 +144,7 @@ def extract_results(message: Message) -> ResultMessage:
                 observed_at=parse_timestamp(segment.get(7)),
                 reported_at=parse_timestamp(segment.get(22)),
                 status=STATUS.get(segment.get(25), "final"),
+                section=segment.get(24).upper()[:10],
             )
             if not current.filler_order:
                 raise Hl7Error(f"OBR {segment.get(1) or len(orders) + 1} has no order number.")

@@ -1,0 +1,235 @@
+"""DICOM files: store what arrives, read its metadata, render a key-image thumbnail.
+
+Files come from an upload on the patient's imaging tab or from a folder that a modality or a
+PACS export drops them into (`manage.py dicom_inbox`). Every file is kept as received; the task
+reads it with pydicom. A file that is not DICOM, or lacks a study UID, fails with the reason; a
+file whose pixels cannot be decoded keeps its metadata and says why there is no thumbnail.
+"""
+
+import io
+import logging
+from datetime import date
+
+import numpy as np
+import pydicom
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.db import IntegrityError, transaction
+from PIL import Image
+from pydicom.errors import InvalidDicomError
+
+from labresults.models import DicomObject, LabReport
+from patients.cpr import parse_cpr
+from patients.models import Patient
+
+THUMBNAIL_SIZE = (256, 256)
+logger = logging.getLogger(__name__)
+
+
+def _enqueue(object_id: int) -> None:
+    from labresults.tasks import process_dicom_object
+
+    if not settings.SUNDHED_LAB_ENQUEUE:
+        return
+    try:
+        process_dicom_object.delay(object_id)
+    except Exception:  # noqa: BLE001 - the broker may be down; the sweeper picks the row up
+        logger.warning("DICOM object %s stored; the queue is unreachable", object_id)
+
+
+def dicom_object_receive(*, content: File, name: str, source: str, patient=None, staff=None):
+    """Store one file as received and commit; a worker reads it after the commit."""
+    with transaction.atomic():
+        row = DicomObject(
+            original_name=name[:255], source=source, patient=patient, uploaded_by=staff
+        )
+        row.file.save(name[-100:] or "object.dcm", content, save=False)
+        row.save()
+        transaction.on_commit(lambda: _enqueue(row.pk))
+    return row
+
+
+def _text(dataset, keyword: str, limit: int) -> str:
+    value = dataset.get(keyword, "")
+    return str(value).strip()[:limit] if value is not None else ""
+
+
+def _date(value) -> date | None:
+    text = str(value or "").strip()
+    if len(text) >= 8 and text[:8].isdigit():
+        try:
+            return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        except ValueError:
+            return None
+    return None
+
+
+def render_thumbnail(dataset) -> bytes:
+    """A PNG of the key image (the middle frame), windowed as the modality intends.
+
+    Raises ValueError with a reason a clinician can read when there is nothing to draw.
+    """
+    if "PixelData" not in dataset:
+        kind = _text(dataset, "Modality", 16) or "object"
+        raise ValueError(f"No image in this DICOM object ({kind}).")
+    try:
+        pixels = dataset.pixel_array
+    except Exception as error:  # noqa: BLE001 - pydicom raises many kinds; the reason is shown
+        syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
+        name = getattr(syntax, "name", str(syntax or "unknown"))
+        raise ValueError(f"The pixel data cannot be decoded ({name}): {error}") from None
+    photometric = _text(dataset, "PhotometricInterpretation", 16)
+    frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    if frames > 1:
+        pixels = pixels[frames // 2]
+    if pixels.ndim == 3 and pixels.shape[-1] in (3, 4):
+        if photometric.startswith("YBR"):
+            pixels = pydicom.pixels.convert_color_space(pixels, photometric, "RGB")
+        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)[..., :3], "RGB")
+    elif pixels.ndim == 2:
+        data = pixels.astype(np.float64)
+        slope = float(dataset.get("RescaleSlope", 1) or 1)
+        intercept = float(dataset.get("RescaleIntercept", 0) or 0)
+        data = data * slope + intercept
+        center, width = dataset.get("WindowCenter"), dataset.get("WindowWidth")
+        if center is not None and width is not None:
+            center = float(center[0] if isinstance(center, pydicom.multival.MultiValue) else center)
+            width = float(width[0] if isinstance(width, pydicom.multival.MultiValue) else width)
+            low, high = center - width / 2, center + width / 2
+        else:
+            low, high = float(np.min(data)), float(np.max(data))
+        scaled = np.clip((data - low) / max(high - low, 1e-6), 0, 1) * 255
+        if photometric == "MONOCHROME1":
+            scaled = 255 - scaled
+        image = Image.fromarray(scaled.astype(np.uint8), "L")
+    else:
+        raise ValueError(f"Unusual pixel layout {pixels.shape}; no thumbnail drawn.")
+    image.thumbnail(THUMBNAIL_SIZE)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _read(row: DicomObject):
+    """The dataset; a file without the DICM preamble (old exports) is read if it has UIDs."""
+    with row.file.open("rb") as handle:
+        try:
+            return pydicom.dcmread(handle, force=False)
+        except InvalidDicomError:
+            handle.seek(0)
+            dataset = pydicom.dcmread(handle, force=True)
+            if "SOPClassUID" not in dataset and "StudyInstanceUID" not in dataset:
+                raise InvalidDicomError("neither a DICOM preamble nor DICOM UIDs") from None
+            return dataset
+
+
+def _metadata(row: DicomObject, dataset) -> str:
+    """Copy the study, series and image tags onto the row; return the SOP instance UID."""
+    row.study_uid = _text(dataset, "StudyInstanceUID", 64)
+    row.series_uid = _text(dataset, "SeriesInstanceUID", 64)
+    row.accession_number = _text(dataset, "AccessionNumber", 16)
+    row.modality = _text(dataset, "Modality", 16)
+    row.body_part = _text(dataset, "BodyPartExamined", 64)
+    row.study_description = _text(dataset, "StudyDescription", 128)
+    row.series_description = _text(dataset, "SeriesDescription", 128)
+    row.study_date = _date(dataset.get("StudyDate"))
+    row.patient_id_in_file = _text(dataset, "PatientID", 64)
+    row.rows = int(dataset.get("Rows") or 0) or None
+    row.columns = int(dataset.get("Columns") or 0) or None
+    row.frames = int(dataset.get("NumberOfFrames", 1) or 1) if "PixelData" in dataset else 0
+    return _text(dataset, "SOPInstanceUID", 64)
+
+
+def _patient_for(patient_id: str) -> Patient | None:
+    try:
+        return Patient.objects.filter(cpr=parse_cpr(patient_id).value).first()
+    except Exception:  # noqa: BLE001 - a PatientID that is not a CPR number matches no one
+        return None
+
+
+def dicom_object_process(*, object_id: int) -> DicomObject | None:
+    """Read the file's metadata and draw its thumbnail; idempotent (done ones are left)."""
+    with transaction.atomic():
+        row = (
+            DicomObject.objects.select_for_update(skip_locked=True)
+            .filter(pk=object_id, status=DicomObject.Status.RECEIVED)
+            .first()
+        )
+        if row is None:
+            return None
+        try:
+            dataset = _read(row)
+        except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as error:
+            row.status = DicomObject.Status.FAILED
+            row.error = f"Not a readable DICOM file: {error}"[:1000]
+            row.save(update_fields=["status", "error", "updated_at"])
+            return row
+        try:
+            sop_uid = _metadata(row, dataset)
+        except Exception as error:  # noqa: BLE001 - broken tags in real files; the reason is kept
+            row.status = DicomObject.Status.FAILED
+            row.error = f"Unreadable DICOM metadata: {error}"[:1000]
+            row.save(update_fields=["status", "error", "updated_at"])
+            return row
+        if not row.study_uid:
+            row.status, row.error = DicomObject.Status.FAILED, "The file has no StudyInstanceUID."
+            row.save(update_fields=["status", "error", "updated_at"])
+            return row
+        if row.patient_id is None:
+            row.patient = _patient_for(row.patient_id_in_file)
+        try:
+            png = render_thumbnail(dataset)
+        except Exception as error:  # noqa: BLE001 - any failure to draw is a reason, not a crash
+            row.thumbnail_error = str(error)[:300] or type(error).__name__
+        else:
+            row.thumbnail.save(f"{row.public_id}.png", ContentFile(png), save=False)
+        if row.patient_id is None:
+            row.status = DicomObject.Status.UNMATCHED
+            row.error = f"No patient with PatientID {row.patient_id_in_file or '(empty)'}."
+        else:
+            row.status = DicomObject.Status.PROCESSED
+        row.sop_uid = sop_uid
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            row.sop_uid = ""
+            row.status = DicomObject.Status.FAILED
+            row.error = f"The same image (SOP instance UID {sop_uid}) is already stored."
+            row.save()
+    return row
+
+
+def studies_for_patient(access) -> list[dict]:
+    """The patient's imaging studies: DICOM objects grouped by study, with their reports."""
+    objects = list(
+        DicomObject.objects.filter(
+            patient=access.patient, status=DicomObject.Status.PROCESSED
+        ).order_by("-study_date", "study_uid", "series_uid", "id")
+    )
+    reports = {
+        report.study_uid: report
+        for report in LabReport.objects.filter(patient=access.patient).exclude(study_uid="")
+    }
+    studies: dict[str, dict] = {}
+    for obj in objects:
+        study = studies.setdefault(
+            obj.study_uid,
+            {
+                "study_uid": obj.study_uid,
+                "date": obj.study_date,
+                "modality": obj.modality,
+                "body_part": obj.body_part,
+                "description": obj.study_description,
+                "accession": obj.accession_number,
+                "series": set(),
+                "objects": [],
+                "key": None,
+                "report": reports.get(obj.study_uid),
+            },
+        )
+        study["series"].add(obj.series_uid)
+        study["objects"].append(obj)
+        if study["key"] is None and obj.thumbnail:
+            study["key"] = obj
+    return list(studies.values())
