@@ -4,13 +4,14 @@ import argparse
 import os
 import sys
 
-BENCHES = ["chart"]
+BENCHES = ["chart", "ingest"]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("names", nargs="*", help=f"benchmarks to run: {BENCHES}")
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--messages", type=int, default=5000, help="for the ingest benchmark")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sundhed.settings")
     import django
@@ -21,7 +22,10 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     for name in args.names or BENCHES:
         module = __import__(f"bench.{name}", fromlist=["run"])
-        module.run(requests=args.requests)
+        if name == "ingest":
+            module.run(messages=args.messages)
+        else:
+            module.run(requests=args.requests)
     return 0
 
 

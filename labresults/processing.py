@@ -66,17 +66,52 @@ def _result_fields(observation: Observation, order_status: str, *, analysis, pat
     }
 
 
-def _upsert(model, key: dict, fields: dict):
-    """Create, or update only what changed (so an unchanged re-send writes no history)."""
+def _upsert(model, key: dict, fields: dict, *, on_create: dict | None = None):
+    """Create, or update only what changed (so an unchanged re-send writes no history).
+
+    Returns (row, changed, created).
+    """
     row = model.objects.filter(**key).first()
     if row is None:
-        return model.objects.create(**key, **fields), True
+        return model.objects.create(**key, **fields, **(on_create or {})), True, True
     changed = [name for name, value in fields.items() if getattr(row, name) != value]
     if changed:
         for name in changed:
             setattr(row, name, fields[name])
         row.save(update_fields=[*changed, "updated_at"])
-    return row, bool(changed)
+    return row, bool(changed), False
+
+
+def _upsert_results(report: LabReport, rows: dict[str, dict], *, created: bool) -> int:
+    """Upsert a report's results by analysis code in a few statements; how many changed.
+
+    A new report has no results yet, so nothing is looked up; otherwise one query finds the
+    existing ones, new ones are inserted together and changed ones updated together.
+    """
+    existing = (
+        {}
+        if created
+        else {r.code: r for r in LabResult.objects.filter(report=report, code__in=list(rows))}
+    )
+    now = timezone.now()
+    new, changed, fields_changed = [], [], set()
+    for code, fields in rows.items():
+        row = existing.get(code)
+        if row is None:
+            new.append(LabResult(report=report, code=code, **fields))
+            continue
+        different = [name for name, value in fields.items() if getattr(row, name) != value]
+        if different:
+            for name in different:
+                setattr(row, name, fields[name])
+            row.updated_at = now
+            changed.append(row)
+            fields_changed.update(different)
+    if new:
+        LabResult.objects.bulk_create(new)
+    if changed:
+        LabResult.objects.bulk_update(changed, [*sorted(fields_changed), "updated_at"])
+    return len(new) + len(changed)
 
 
 def store_results(message: InboundMessage, results: ResultMessage, patient: Patient) -> int:
@@ -84,7 +119,7 @@ def store_results(message: InboundMessage, results: ResultMessage, patient: Pati
     changed = 0
     catalogue = catalogue_for(o.code[:60] for order in results.orders for o in order.observations)
     for order in results.orders:
-        report, report_changed = _upsert(
+        report, report_changed, created = _upsert(
             LabReport,
             {"sender": message.sender, "filler_order_number": order.filler_order[:100]},
             {
@@ -99,11 +134,12 @@ def store_results(message: InboundMessage, results: ResultMessage, patient: Pati
                 "section": order.section[:10],
                 "study_uid": (order.study_uids[0] if order.study_uids else "")[:64],
             },
+            on_create={"source_message": message},
         )
-        if report_changed and report.source_message_id != message.pk:
+        if report_changed and not created and report.source_message_id != message.pk:
             report.source_message = message
             report.save(update_fields=["source_message", "updated_at"])
-        results_changed = 0
+        rows: dict[str, dict] = {}
         for observation in order.observations:
             fields = _result_fields(
                 observation,
@@ -114,10 +150,8 @@ def store_results(message: InboundMessage, results: ResultMessage, patient: Pati
             )
             fields["patient"] = patient
             fields["observed_at"] = fields["observed_at"] or order.observed_at
-            _row, result_changed = _upsert(
-                LabResult, {"report": report, "code": observation.code[:60]}, fields
-            )
-            results_changed += result_changed
+            rows[observation.code[:60]] = fields
+        results_changed = _upsert_results(report, rows, created=created)
         if report_changed or results_changed:
             inbox_item_refresh(report, patient)
         changed += report_changed + results_changed

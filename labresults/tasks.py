@@ -10,9 +10,6 @@ from labresults.models import DicomObject, FhirSource, InboundMessage
 from labresults.processing import inbound_message_process
 from labresults.services import critical_results_escalate, fhir_source_pull
 
-# A message still `received` this long after arrival lost its queue entry (or its worker).
-SWEEP_AFTER = timedelta(seconds=60)
-
 
 @shared_task(name="labresults.process_inbound_message")
 def process_inbound_message(message_id: int) -> str:
@@ -24,7 +21,8 @@ def process_inbound_message(message_id: int) -> str:
 @shared_task(name="labresults.sweep_inbound_messages")
 def sweep_inbound_messages() -> int:
     """Re-enqueue messages and DICOM files stored but never processed; return how many."""
-    cutoff = timezone.now() - SWEEP_AFTER
+    # A message still `received` this long after arrival lost its queue entry (or its worker).
+    cutoff = timezone.now() - timedelta(seconds=settings.SUNDHED_LAB_SWEEP_AFTER)
     ids = list(
         InboundMessage.objects.filter(
             status=InboundMessage.Status.RECEIVED, received_at__lt=cutoff

@@ -18,7 +18,8 @@ app.conf.beat_schedule = {
     # Messages stored but never processed (a lost queue entry, a killed worker).
     "labresults-sweep-inbound": {
         "task": "labresults.sweep_inbound_messages",
-        "schedule": 30.0,
+        # The same environment variable as settings.SUNDHED_LAB_SWEEP_INTERVAL.
+        "schedule": float(os.environ.get("SUNDHED_LAB_SWEEP_INTERVAL", "30")),
     },
     # Laboratories that offer FHIR are asked for new reports.
     "labresults-pull-fhir": {

@@ -333,6 +333,10 @@ PGHISTORY_APPEND_ONLY = True
 # How long a care relation lasts after the last contact ends (DESIGN.md: access gate).
 SUNDHED_CARE_RELATION_GRACE_DAYS = envint("SUNDHED_CARE_RELATION_GRACE_DAYS", "30")
 SUNDHED_BREAK_THE_GLASS_HOURS = envint("SUNDHED_BREAK_THE_GLASS_HOURS", "4")
+# Stored laboratory messages still unprocessed after this many seconds are re-enqueued (a lost
+# queue entry, a killed worker); the sweeper runs every SUNDHED_LAB_SWEEP_INTERVAL seconds.
+SUNDHED_LAB_SWEEP_AFTER = envint("SUNDHED_LAB_SWEEP_AFTER", "60")
+SUNDHED_LAB_SWEEP_INTERVAL = envint("SUNDHED_LAB_SWEEP_INTERVAL", "30")
 # A critical value nobody acknowledged escalates one level each this many minutes.
 SUNDHED_CRITICAL_ESCALATION_MINUTES = envint("SUNDHED_CRITICAL_ESCALATION_MINUTES", "15")
 

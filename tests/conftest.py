@@ -163,6 +163,7 @@ class Cast:
         from accounts.models import User
         from journal.catalogue import catalogues_ensure
         from labresults.catalogue import catalogue_ensure
+        from labresults.interpret import catalogue_forget
         from organisation.models import Department, Hospital, Region, Role, StaffMember
         from organisation.services import membership_add
         from patients.models import CareCourse, CaveEntry
@@ -171,6 +172,7 @@ class Cast:
         # A transactional test before this one may have flushed what the migrations loaded.
         catalogues_ensure()
         catalogue_ensure()
+        catalogue_forget()
         region = Region.objects.create(name="Region Test", code="1084")
         hospital = Hospital.objects.create(
             region=region, name="Testhospitalet", short_name="TH", sor_code="900000000001"

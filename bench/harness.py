@@ -1,0 +1,258 @@
+"""The moving parts of an ingest run, as real processes: Redis, the MLLP receiver, Celery
+workers and beat, and an MLLP load generator. Used by `bench/ingest.py` and by the reliability
+test, which kill and restart them."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sundhed.devstack import ROOT, free_port, redis_binary, wait_for_port
+
+START, END = b"\x0b", b"\x1c\x0d"
+# The receiver keys messages by MSH-3@MSH-4.
+APPLICATION, FACILITY = "BENCHLAB", "KBA"
+SENDER = f"{APPLICATION}@{FACILITY}"
+# Ten common analyses with plausible values: about ten results per message, as the goal says.
+PANEL = [
+    ("NPU03429", "P-Natrium", "mmol/L", 140),
+    ("NPU03230", "P-Kalium", "mmol/L", 4.0),
+    ("NPU18016", "P-Kreatinin", "umol/L", 80),
+    ("NPU02319", "B-Hæmoglobin", "mmol/L", 8.5),
+    ("NPU19748", "P-C-reaktivt protein", "mg/L", 5),
+    ("NPU02593", "B-Leukocytter", "10^9/L", 7.0),
+    ("NPU03568", "B-Trombocytter", "10^9/L", 250),
+    ("NPU22089", "P-Glukose", "mmol/L", 6.0),
+    ("NPU19651", "P-Alanintransaminase", "U/L", 30),
+    ("NPU19673", "P-Albumin", "g/L", 40),
+]
+
+
+def oru(cpr: str, *, control_id: str, filler: str, analyses: int = 10, shift: int = 0) -> bytes:
+    """An ORU^R01 with `analyses` results; `shift` changes the values (a correction)."""
+    when = time.strftime("%Y%m%d%H%M%S")
+    segments = [
+        f"MSH|^~\\&|{APPLICATION}|{FACILITY}|SUNDHED|RH|{when}||ORU^R01|{control_id}|P|2.5.1",
+        f"PID|1||{cpr}^^^CPR^CPR||",
+        f"OBR|1|P{filler}|{filler}|PAKKE^Benchmark|||{when}|||||||||||||||{when}|||F",
+    ]
+    for set_id, (code, name, unit, value) in enumerate(PANEL[:analyses], start=1):
+        shown = round(value * (1 + ((set_id + shift) % 7 - 3) / 50), 2)
+        segments.append(f"OBX|{set_id}|NM|{code}^{name}^NPU||{shown}|{unit}|||||F")
+    return ("\r".join(segments) + "\r").encode("latin-1")
+
+
+def _ack_code(frame: bytes) -> str:
+    text = frame.decode("latin-1")
+    for segment in text.replace("\n", "\r").split("\r"):
+        if segment.startswith("MSA|"):
+            return segment.split("|")[1]
+    return "??"
+
+
+@dataclass
+class SendResult:
+    """What the load generator saw: acks by code and the seconds it took."""
+
+    acks: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    errors: list = field(default_factory=list)
+
+
+def send_all(
+    port: int,
+    messages: list[bytes],
+    *,
+    connections: int = 4,
+    rate: float = 0.0,
+    on_sent=None,
+) -> SendResult:
+    """Send messages over `connections` MLLP connections; each waits for its ACK (MLLP is
+    request-response). `rate` (messages/s in all) paces the sending; 0 is as fast as possible.
+    A connection that breaks is reopened and the message sent again (as a laboratory would)."""
+    result = SendResult()
+    lock = threading.Lock()
+    started = time.monotonic()
+    counter = iter(range(len(messages)))
+
+    def worker():
+        conn = None
+        while True:
+            with lock:
+                index = next(counter, None)
+            if index is None:
+                break
+            if rate > 0:
+                delay = started + index / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            for _attempt in range(30):
+                try:
+                    if conn is None:
+                        conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+                    conn.sendall(START + messages[index] + END)
+                    buffer = b""
+                    while END not in buffer:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            raise ConnectionError("closed")
+                        buffer += chunk
+                    code = _ack_code(buffer[buffer.find(START) + 1 : buffer.find(END)])
+                    break
+                except OSError as error:
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    with lock:
+                        result.errors.append(str(error))
+                    time.sleep(0.2)
+            else:
+                code = "lost"
+            with lock:
+                result.acks[code] = result.acks.get(code, 0) + 1
+            if on_sent is not None:
+                on_sent(index)
+        if conn is not None:
+            conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+class Processes:
+    """Start and stop the ingest processes with one environment; each in its own group."""
+
+    def __init__(self, env: dict, log_dir: Path):
+        self.env = dict(env)
+        self.log_dir = log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.running: list[subprocess.Popen] = []
+
+    def _start(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.running.append(process)
+        return process
+
+    def redis(self, port: int | None = None) -> tuple[subprocess.Popen, int]:
+        """A Redis of our own that we may kill; nothing kept on disk (like a crash)."""
+        port = port or free_port()
+        process = self._start(
+            "redis",
+            [
+                str(redis_binary()),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--maxmemory-policy",
+                "noeviction",
+                "--dir",
+                str(self.log_dir),
+            ],
+        )
+        wait_for_port(port, process=process, what="Redis")
+        self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        return process, port
+
+    def receiver(self) -> tuple[subprocess.Popen, int]:
+        port = free_port()
+        process = self._start(
+            "mllp", [sys.executable, "manage.py", "mllp_receiver", "--port", str(port)]
+        )
+        wait_for_port(port, process=process, what="the MLLP receiver", timeout=60)
+        return process, port
+
+    def worker(self, name: str, concurrency: int = 2) -> subprocess.Popen:
+        return self._start(
+            name,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "sundhed",
+                "worker",
+                "--loglevel",
+                "WARNING",
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                f"{name}@bench",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+        )
+
+    def beat(self) -> subprocess.Popen:
+        return self._start(
+            "beat",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "sundhed",
+                "beat",
+                "--loglevel",
+                "WARNING",
+                "--schedule",
+                str(self.log_dir / "celerybeat-schedule"),
+            ],
+        )
+
+    @staticmethod
+    def kill(process: subprocess.Popen, sig=signal.SIGKILL) -> None:
+        """Kill the process and its children (a worker's pool), as a crash would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=20)
+
+    def stop_all(self) -> None:
+        for process in reversed(self.running):
+            if process.poll() is None:
+                self.kill(process, signal.SIGTERM)
+
+
+def peak_memory_kib(pid: int) -> int:
+    """The largest peak resident size (VmHWM) of a process and its children, in KiB."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    peak = 0
+    for each in pids:
+        try:
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            continue
+    return peak

@@ -1,0 +1,220 @@
+"""Ingest: from the MLLP socket to results visible through the results tab's query.
+
+Real processes: the MLLP receiver, two Celery workers' worth of processing (one worker,
+concurrency 2, on the 2-core machine), Redis and PostgreSQL from the bench stack. Measured:
+1. throughput: N messages of ten results each, sent as fast as eight connections allow, until
+   every result is visible; messages/s and results/s;
+2. the same rows written by a raw COPY into the same tables in the same run (rolled back), and
+   the ratio between the two;
+3. latency at half the measured rate: p50/p95 of receipt (row stored) to processed (visible);
+4. the worker's peak resident memory.
+Results go to bench/results/ingest.{json,md}.
+"""
+
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from bench.harness import SENDER, Processes, oru, peak_memory_kib, send_all
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ANALYSES = 10
+
+
+def _visible(run: str) -> int:
+    from labresults.models import LabResult
+
+    return LabResult.objects.filter(
+        report__sender=SENDER, report__filler_order_number__startswith=run
+    ).count()
+
+
+def _wait_visible(run: str, expected: int, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _visible(run) >= expected:
+            return time.monotonic()
+        time.sleep(0.2)
+    raise TimeoutError(f"only {_visible(run)} of {expected} results visible after {timeout} s")
+
+
+def _copy_baseline(cprs_to_ids: dict, count: int) -> float:
+    """COPY `count` reports and ten results each into the same tables; time it; roll back."""
+    patient_ids = list(cprs_to_ids.values())
+    now = timezone.now().isoformat()
+    started = time.perf_counter()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            with cursor.copy(
+                "COPY labresults_labreport (public_id, created_at, updated_at, patient_id, "
+                "sender, filler_order_number, placer_order_number, service_code, service_name, "
+                "status, observed_at, reported_at, notes, section, study_uid) FROM STDIN"
+            ) as copy:
+                for i in range(count):
+                    copy.write_row(
+                        (
+                            str(uuid.uuid4()),
+                            now,
+                            now,
+                            patient_ids[i % len(patient_ids)],
+                            "COPY",
+                            f"C{i}",
+                            "",
+                            "PAKKE",
+                            "Benchmark",
+                            "final",
+                            now,
+                            now,
+                            "",
+                            "",
+                            "",
+                        )
+                    )
+            cursor.execute("SELECT id FROM labresults_labreport WHERE sender = 'COPY' ORDER BY id")
+            report_ids = [row[0] for row in cursor.fetchall()]
+            with cursor.copy(
+                "COPY labresults_labresult (public_id, created_at, updated_at, report_id, "
+                "patient_id, code, name, coding_system, value_numeric, value_text, unit, "
+                "reference_range, flag, flag_computed, is_critical, status, observed_at) "
+                "FROM STDIN"
+            ) as copy:
+                for i, report_id in enumerate(report_ids):
+                    patient = patient_ids[i % len(patient_ids)]
+                    for code in range(ANALYSES):
+                        copy.write_row(
+                            (
+                                str(uuid.uuid4()),
+                                now,
+                                now,
+                                report_id,
+                                patient,
+                                f"NPU{code:05d}",
+                                "Analyse",
+                                "NPU",
+                                "140",
+                                "140",
+                                "mmol/L",
+                                "",
+                                "",
+                                False,
+                                False,
+                                "final",
+                                now,
+                            )
+                        )
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def run(*, requests: int = 0, messages: int = 5000) -> dict:
+    from labresults.models import InboundMessage
+    from patients.models import Patient
+    from sundhed.demo.seed import seed_demo
+
+    seed_demo()
+    cprs = dict(Patient.objects.filter(is_replacement_cpr=False).values_list("cpr", "id")[:2000])
+    cpr_list = list(cprs)
+    run_id = f"B{int(time.time())}"
+    log_dir = Path(tempfile.mkdtemp(prefix="sundhed-bench-ingest-"))
+    env = dict(os.environ, SUNDHED_LAB_ENQUEUE="true")
+    processes = Processes(env, log_dir)
+    report: dict = {"messages": messages, "results_per_message": ANALYSES}
+    try:
+        receiver, port = processes.receiver()
+        worker = processes.worker("bench-worker", concurrency=2)
+        time.sleep(3)  # the worker connects to the broker
+        batch = [
+            oru(cpr_list[i % len(cpr_list)], control_id=f"{run_id}-T{i}", filler=f"{run_id}T{i}")
+            for i in range(messages)
+        ]
+        started = time.monotonic()
+        sent = send_all(port, batch, connections=8)
+        acked = time.monotonic()
+        done = _wait_visible(run_id + "T", messages * ANALYSES, timeout=1800)
+        elapsed = done - started
+        report["throughput"] = {
+            "seconds": round(elapsed, 2),
+            "receive_seconds": round(acked - started, 2),
+            "acks": sent.acks,
+            "messages_per_s": round(messages / elapsed, 1),
+            "results_per_s": round(messages * ANALYSES / elapsed, 1),
+        }
+        copy_seconds = _copy_baseline(cprs, messages)
+        report["copy"] = {
+            "seconds": round(copy_seconds, 3),
+            "rows_per_s": round(messages * (ANALYSES + 1) / copy_seconds, 1),
+            "ingest_to_copy_ratio": round(elapsed / copy_seconds, 1),
+        }
+        # Latency at half the measured rate, for about twenty seconds.
+        rate = max(1.0, min(500.0, messages / elapsed / 2))
+        count = int(rate * 20)
+        paced = [
+            oru(cpr_list[i % len(cpr_list)], control_id=f"{run_id}-L{i}", filler=f"{run_id}L{i}")
+            for i in range(count)
+        ]
+        send_all(port, paced, connections=4, rate=rate)
+        _wait_visible(run_id + "L", count * ANALYSES, timeout=600)
+        delays = sorted(
+            (m.processed_at - m.received_at).total_seconds()
+            for m in InboundMessage.objects.filter(
+                sender=SENDER, control_id__startswith=f"{run_id}-L", status="processed"
+            ).only("received_at", "processed_at")
+        )
+        report["latency"] = {
+            "rate_per_s": round(rate, 1),
+            "messages": len(delays),
+            "p50_s": round(statistics.median(delays), 3),
+            "p95_s": round(delays[int(len(delays) * 0.95) - 1], 3),
+            "max_s": round(delays[-1], 3),
+        }
+        report["worker_peak_rss_mib"] = round(peak_memory_kib(worker.pid) / 1024, 1)
+        report["receiver_peak_rss_mib"] = round(peak_memory_kib(receiver.pid) / 1024, 1)
+    finally:
+        processes.stop_all()
+    report |= {
+        "when": timezone.now().isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, CPython {platform.python_version()}, "
+        f"{os.cpu_count()} cores",
+        "goal": "1,000 messages/s (10,000 results/s); p95 receipt-to-visible <= 2 s at half rate",
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "ingest.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / "ingest.md").write_text(_markdown(report))
+    print(_markdown(report))
+    return report
+
+
+def _markdown(r: dict) -> str:
+    t, c, lat = r["throughput"], r["copy"], r["latency"]
+    return "\n".join(
+        [
+            "# Ingest benchmark",
+            "",
+            f"{r['when']} on {r['machine']}; MLLP receiver, one Celery worker (concurrency 2),",
+            "PostgreSQL and Redis of the bench stack, all on the same machine.",
+            "",
+            f"- {r['messages']} messages of {r['results_per_message']} results, 8 connections: "
+            f"**{t['messages_per_s']} messages/s, {t['results_per_s']} results/s** "
+            f"({t['seconds']} s to all visible; the receiver had acknowledged all after "
+            f"{t['receive_seconds']} s; ACKs {t['acks']}).",
+            f"- Raw COPY of the same rows into the same tables: {c['seconds']} s "
+            f"({c['rows_per_s']} rows/s); ingest takes **{c['ingest_to_copy_ratio']}×** as long.",
+            f"- At {lat['rate_per_s']} messages/s (half the rate): receipt to visible p50 "
+            f"{lat['p50_s']} s, **p95 {lat['p95_s']} s**, max {lat['max_s']} s "
+            f"({lat['messages']} messages).",
+            f"- Peak resident memory: worker {r['worker_peak_rss_mib']} MiB (main process and "
+            f"pool), receiver {r['receiver_peak_rss_mib']} MiB.",
+            "",
+            f"Goal: {r['goal']}.",
+            "",
+        ]
+    )
