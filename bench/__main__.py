@@ -12,6 +12,7 @@ def main() -> int:
     parser.add_argument("names", nargs="*", help=f"benchmarks to run: {BENCHES}")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--messages", type=int, default=5000, help="for the ingest benchmark")
+    parser.add_argument("--concurrency", type=int, default=2, help="ingest worker processes")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sundhed.settings")
     import django
@@ -23,7 +24,7 @@ def main() -> int:
     for name in args.names or BENCHES:
         module = __import__(f"bench.{name}", fromlist=["run"])
         if name == "ingest":
-            module.run(messages=args.messages)
+            module.run(messages=args.messages, concurrency=args.concurrency)
         else:
             module.run(requests=args.requests)
     return 0

@@ -86,8 +86,14 @@ def staff_for(user) -> StaffMember | None:
     cached = getattr(user, "_sundhed_staff", False)
     if cached is not False:
         return cached
+    from allauth.mfa.models import Authenticator
+
+    # Whether a second factor is set up rides along: the gate asks on every request.
     staff = (
         StaffMember.objects.select_related("active_department__hospital")
+        .annotate(
+            has_second_factor=Exists(Authenticator.objects.filter(user_id=OuterRef("user_id")))
+        )
         .filter(user_id=user.pk)
         .first()
     )
@@ -399,6 +405,9 @@ def mfa_setup_needed(user) -> bool:
     """Whether a staff member must set up a second factor before seeing patient data."""
     if getattr(settings, "SUNDHED_MFA_OPTIONAL", False):
         return False
+    staff = getattr(user, "_sundhed_staff", None)
+    if staff is not None and hasattr(staff, "has_second_factor"):
+        return not staff.has_second_factor
     from allauth.mfa.models import Authenticator
 
     return not Authenticator.objects.filter(user=user).exists()
