@@ -262,7 +262,15 @@ def order_list_for_patient(access: PatientAccess, *, limit: int = 50) -> list[di
             progress = "complete"
         else:
             progress = "partial"
-        rows.append({"order": order, "progress": progress, "arrived": len(got), "of": len(wanted)})
+        rows.append(
+            {
+                "order": order,
+                "progress": progress,
+                "arrived": len(got),
+                "of": len(wanted),
+                "sent": order.sent_at is not None,
+            }
+        )
     return rows
 
 

@@ -6,6 +6,7 @@ from urllib.error import URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -20,6 +21,7 @@ from labresults.fhir_bundle import (
     extract_fhir_results,
 )
 from labresults.hl7.ack import build_ack
+from labresults.hl7.orm import build_orm, send_mllp
 from labresults.hl7.oru import extract_results
 from labresults.hl7.parser import Hl7Error, parse
 from labresults.models import FhirSource, InboundMessage, InboxItem, LabOrder
@@ -210,7 +212,19 @@ def lab_order_create(
         order.save()
         order.analyses.set(analyses)
         access_change_record(access, data_kind="lab_orders", action=Action.CREATE, obj=order)
+        transaction.on_commit(lambda: _enqueue_order(order.pk))
     return order
+
+
+def _enqueue_order(order_id: int) -> None:
+    from labresults.tasks import send_lab_order
+
+    if not settings.SUNDHED_LAB_ENQUEUE or not settings.SUNDHED_LAB_ORDER_ENDPOINT:
+        return
+    try:
+        send_lab_order.delay(order_id)
+    except Exception:  # noqa: BLE001 - the broker may be down; the sweeper sends it later
+        return
 
 
 def inbox_item_acknowledge(*, staff, item):
@@ -265,3 +279,37 @@ def fhir_source_pull(*, source, timeout: float = 10.0) -> Receipt | None:
         pulled_until=started - timedelta(seconds=5), last_error=""
     )
     return receipt
+
+
+def lab_order_send(*, order_id: int) -> bool:
+    """Send an unsent order to the laboratory; True when it acknowledged (AA or CA).
+
+    The row is locked while sending, so two workers never send one order; an order that fails
+    to send stays unsent and the sweeper tries again.
+    """
+    endpoint = settings.SUNDHED_LAB_ORDER_ENDPOINT
+    if not endpoint:
+        return False
+    host, _, port = endpoint.rpartition(":")
+    with transaction.atomic():
+        order = (
+            LabOrder.objects.select_for_update(skip_locked=True)
+            .select_related("patient", "ordered_by__user", "department")
+            .filter(pk=order_id, sent_at__isnull=True, status=LabOrder.Status.ORDERED)
+            .first()
+        )
+        if order is None:
+            return False
+        message = build_orm(
+            order=order,
+            patient=order.patient,
+            analyses=list(order.analyses.all()),
+            ordered_by=order.ordered_by.user.get_full_name(),
+            department_code=order.department.sor_code,
+        )
+        code = send_mllp(host or "127.0.0.1", int(port), message)
+        if code not in ("AA", "CA"):
+            raise ConnectionError(f"the laboratory answered {code}")
+        order.sent_at = timezone.now()
+        order.save(update_fields=["sent_at", "updated_at"])
+    return True

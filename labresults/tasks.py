@@ -6,9 +6,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from labresults.models import DicomObject, FhirSource, InboundMessage
+from labresults.models import DicomObject, FhirSource, InboundMessage, LabOrder
 from labresults.processing import inbound_message_process
-from labresults.services import critical_results_escalate, fhir_source_pull
+from labresults.services import critical_results_escalate, fhir_source_pull, lab_order_send
 
 
 @shared_task(name="labresults.process_inbound_message")
@@ -37,7 +37,16 @@ def sweep_inbound_messages() -> int:
     )
     for object_id in files:
         process_dicom_object.delay(object_id)
-    return len(ids) + len(files)
+    orders = []
+    if settings.SUNDHED_LAB_ORDER_ENDPOINT:
+        orders = list(
+            LabOrder.objects.filter(
+                sent_at__isnull=True, status=LabOrder.Status.ORDERED, ordered_at__lt=cutoff
+            ).values_list("id", flat=True)[:1000]
+        )
+    for order_id in orders:
+        send_lab_order.delay(order_id)
+    return len(ids) + len(files) + len(orders)
 
 
 @shared_task(name="labresults.escalate_critical_results")
@@ -63,3 +72,15 @@ def process_dicom_object(object_id: int) -> str:
 
     row = dicom_object_process(object_id=object_id)
     return row.status if row else "skipped"
+
+
+@shared_task(
+    name="labresults.send_lab_order",
+    autoretry_for=(OSError,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=None,
+)
+def send_lab_order(order_id: int) -> bool:
+    """Send one order to the laboratory (idempotent: a sent order is left alone)."""
+    return lab_order_send(order_id=order_id)

@@ -138,7 +138,14 @@ def order_create(request, access):
                 request, _("Ordered with number %(number)s.") % {"number": order.placer_number}
             )
     else:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(
+            request,
+            " ".join(
+                f"{form.fields[name].label}: {error}" if name in form.fields else error
+                for name, errors in form.errors.items()
+                for error in errors
+            ),
+        )
     return redirect("labresults:results", patient_id=access.patient.public_id)
 
 

@@ -337,6 +337,11 @@ SUNDHED_BREAK_THE_GLASS_HOURS = envint("SUNDHED_BREAK_THE_GLASS_HOURS", "4")
 # queue entry, a killed worker); the sweeper runs every SUNDHED_LAB_SWEEP_INTERVAL seconds.
 SUNDHED_LAB_SWEEP_AFTER = envint("SUNDHED_LAB_SWEEP_AFTER", "60")
 SUNDHED_LAB_SWEEP_INTERVAL = envint("SUNDHED_LAB_SWEEP_INTERVAL", "30")
+# Where orders (ORM^O01) go over MLLP, host:port; empty: orders are not sent electronically.
+# make run points it at labsim's order port.
+SUNDHED_LAB_ORDER_ENDPOINT = env(
+    "SUNDHED_LAB_ORDER_ENDPOINT", "127.0.0.1:25752" if DEVELOPMENT else ""
+)
 # A critical value nobody acknowledged escalates one level each this many minutes.
 SUNDHED_CRITICAL_ESCALATION_MINUTES = envint("SUNDHED_CRITICAL_ESCALATION_MINUTES", "15")
 

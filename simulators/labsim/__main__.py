@@ -6,6 +6,7 @@ re-sends of the same message, and now and then a malformed message.
 """
 
 import argparse
+import queue
 import random
 import socket
 import sys
@@ -15,7 +16,8 @@ from datetime import datetime
 from pathlib import Path
 
 from simulators.labsim.fhir import ReportStore, serve
-from simulators.labsim.messages import malformed, new_order, oru
+from simulators.labsim.messages import malformed, new_order, ordered, oru
+from simulators.labsim.orders import serve_orders
 
 START, END = b"\x0b", b"\x1c\x0d"
 
@@ -64,6 +66,9 @@ def main(argv=None) -> int:
     parser.add_argument("--patience", type=float, default=60, help="seconds to wait for receiver")
     parser.add_argument("--fhir-port", type=int, default=0, help="serve FHIR here (0: do not)")
     parser.add_argument(
+        "--order-port", type=int, default=0, help="take orders (ORM^O01) here (0: do not)"
+    )
+    parser.add_argument(
         "--fhir-every", type=float, default=30, help="seconds between new FHIR reports"
     )
     args = parser.parse_args(argv)
@@ -79,6 +84,10 @@ def main(argv=None) -> int:
         threading.Thread(
             target=_produce_forever, args=(store, args.fhir_every), daemon=True
         ).start()
+    orders: queue.Queue = queue.Queue()
+    if args.order_port:
+        serve_orders(args.host, args.order_port, orders)
+        print(f"labsim: taking orders on {args.host}:{args.order_port}", flush=True)
     if not args.port:  # FHIR only
         while True:
             time.sleep(3600)
@@ -92,7 +101,11 @@ def main(argv=None) -> int:
         now = datetime.now()
         control_id = f"LS{args.seed}-{number:07d}"
         roll = rng.random()
-        if pending and roll < 0.3:
+        if not orders.empty():
+            order = ordered(rng, orders.get(), number, now)
+            message = oru(order, control_id, status="F", now=now)
+            sent_orders.append(order)
+        elif pending and roll < 0.3:
             message = oru(pending.pop(0), control_id, status="F", now=now)
         elif sent_orders and roll < 0.35:
             order = rng.choice(sent_orders)

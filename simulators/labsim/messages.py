@@ -87,11 +87,13 @@ def oru(order: Order, control_id: str, *, status: str, now: datetime) -> bytes:
         f"{order.sampled:%Y%m%d%H%M%S}|||||||||||||||{now:%Y%m%d%H%M%S}|||{status}",
     ]
     for set_id, (code, (value, flag)) in enumerate(order.values.items(), start=1):
-        analysis = BY_CODE[code]
+        analysis = BY_CODE.get(code)
         shown = "" if status == "P" and set_id > 1 else value
+        name, unit = (analysis.name, analysis.unit) if analysis else (code, "")
+        interval = f"{analysis.low:g}-{analysis.high:g}" if analysis else ""
         segments.append(
-            f"OBX|{set_id}|NM|{code}^{analysis.name}^NPU||{shown}|{analysis.unit}|"
-            f"{analysis.low:g}-{analysis.high:g}|{flag if shown else ''}|||{status}|||"
+            f"OBX|{set_id}|NM|{code}^{name}^NPU||{shown}|{unit}|"
+            f"{interval}|{flag if shown else ''}|||{status}|||"
             f"{order.sampled:%Y%m%d%H%M%S}"
         )
     return ("\r".join(segments) + "\r").encode("latin-1")
@@ -103,3 +105,23 @@ def malformed(control_id: str, now: datetime) -> bytes:
         f"MSH|^~\\&|LABSIM|KBA RH|SUNDHED|RH|{now:%Y%m%d%H%M%S}||ORU^R01|{control_id}|P|2.5.1\r"
         "OBX|1|NM|NPU03429^P-Natrium^NPU||140|mmol/L|137-145|N|||F\r"
     ).encode("latin-1")
+
+
+def ordered(rng: random.Random, received, number: int, now: datetime) -> Order:
+    """An order that came in on the order port, analysed: the codes the laboratory knows get
+    realistic values, others a plain number."""
+    values = {}
+    for code in received.codes:
+        if code in BY_CODE:
+            values[code] = _value(rng, BY_CODE[code])
+        else:
+            values[code] = (f"{rng.uniform(1, 100):.1f}", "")
+    return Order(
+        cpr=received.cpr,
+        name="",
+        filler=f"KBA{now:%y%m%d}{number:06d}",
+        placer=received.placer,
+        panel="Rekvisition",
+        sampled=now - timedelta(minutes=rng.randint(10, 40)),
+        values=values,
+    )

@@ -222,3 +222,69 @@ def test_an_unreachable_source_records_the_error_and_keeps_its_place(db):
 
 def test_reference_folder_layout_is_expected(reference_data):
     assert (Path(reference_data) / "fhir" / "r4-examples" / "Bundle-lipids.json").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_goes_to_the_laboratory_and_its_results_come_back(
+    cast, client, mllp_receiver, settings, tmp_path
+):
+    from labresults.models import Analysis, InboundMessage, LabOrder
+    from labresults.services import lab_order_send
+
+    cprs = tmp_path / "cprs.txt"
+    cprs.write_text(f"{cast.patient.cpr}\n")
+    order_port = free_port()
+    settings.SUNDHED_LAB_ORDER_ENDPOINT = f"127.0.0.1:{order_port}"
+    labsim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "simulators.labsim",
+            "--port",
+            str(mllp_receiver),
+            "--order-port",
+            str(order_port),
+            "--rate",
+            "10",
+            "--cprs-file",
+            str(cprs),
+        ],
+        cwd=ROOT,
+    )
+    try:
+        client.force_login(cast.treating_doctor)
+        codes = ["NPU03429", "NPU03230", "NPU27357"]  # labsim does not know troponin
+        response = client.post(
+            f"/lab/{cast.patient.public_id}/orders/",
+            {
+                "analyses": list(
+                    Analysis.objects.filter(code__in=codes).values_list("pk", flat=True)
+                ),
+                "priority": "routine",
+            },
+        )
+        assert LabOrder.objects.exists(), [str(m) for m in response.wsgi_request._messages]
+        order = LabOrder.objects.get()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if lab_order_send(order_id=order.pk):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        order.refresh_from_db()
+        assert order.sent_at is not None
+        deadline = time.monotonic() + 30
+        found = None
+        while time.monotonic() < deadline and found is None:
+            for message in InboundMessage.objects.filter(status="received"):
+                inbound_message_process(message_id=message.pk)
+            found = cast.patient.lab_reports.filter(placer_order_number=order.placer_number).first()
+            time.sleep(0.2)
+        assert found is not None
+        assert set(found.results.values_list("code", flat=True)) == set(codes)
+        page = client.get(f"/lab/{cast.patient.public_id}/results/")
+        assert page.context["orders"][0]["progress"] == "complete"
+    finally:
+        labsim.terminate()
+        labsim.wait(timeout=10)
