@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from audit.models import Action
 from chart import selectors
-from patients.access import access_events_for_list, patient_view, staff_view
+from patients.access import patient_view, staff_view
 from patients.registry import timeline_sources
 from patients.selectors import patient_banner
 
@@ -63,12 +63,5 @@ def timeline(request, access):
 def worklist(request):
     """The active department's patients with open courses; unsigned notes are marked."""
     department_id = request.staff.active_department_id
-    rows = selectors.worklist(user=request.user, department_id=department_id)
-    if rows:
-        access_events_for_list(
-            user=request.user,
-            patients=[row["course"].patient for row in rows],
-            data_kind="worklist",
-            path=request.path,
-        )
+    rows = selectors.worklist(user=request.user, department_id=department_id, path=request.path)
     return render(request, "chart/worklist.html", {"rows": rows})

@@ -77,6 +77,32 @@ class NoteTemplateSection(models.Model):
         return self.heading
 
 
+class EnteredInError(models.Model):
+    """Who marked a clinical entry as entered in error, when and why (it is never deleted)."""
+
+    error_at = models.DateTimeField(null=True, blank=True)
+    error_by = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    error_reason = models.TextField(_("why entered in error"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
+def entered_in_error_has_who_and_why(name: str) -> models.CheckConstraint:
+    """The database's guarantee that an entry marked in error names who, when and why."""
+    return models.CheckConstraint(
+        condition=~Q(status="entered_in_error")
+        | (Q(error_by__isnull=False) & ~Q(error_reason="") & Q(error_at__isnull=False)),
+        name=name,
+    )
+
+
 class NoteStatus(models.TextChoices):
     """Where a note version is in its life."""
 
@@ -92,7 +118,7 @@ VISIBLE_STATUSES = (NoteStatus.AWAITING_COSIGN, NoteStatus.SIGNED, NoteStatus.EN
 
 
 @pghistory.track()
-class Note(BaseModel):
+class Note(EnteredInError, BaseModel):
     """One version of a journal note. A correction is a new row that supersedes the old one.
 
     All versions of one note share `lineage`; nothing is ever deleted or overwritten once signed.
@@ -151,15 +177,6 @@ class Note(BaseModel):
         blank=True,
         related_name="+",
     )
-    error_at = models.DateTimeField(null=True, blank=True)
-    error_by = models.ForeignKey(
-        "organisation.StaffMember",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    error_reason = models.TextField(_("why entered in error"), blank=True)
     search_vector = models.GeneratedField(
         expression=SearchVector("title", "text", config="danish"),
         output_field=SearchVectorField(),
@@ -189,11 +206,7 @@ class Note(BaseModel):
                 | (Q(signed_at__isnull=False) & Q(signed_by__isnull=False)),
                 name="journal_note_signed_has_signer",
             ),
-            models.CheckConstraint(
-                condition=~Q(status="entered_in_error")
-                | (Q(error_by__isnull=False) & ~Q(error_reason="") & Q(error_at__isnull=False)),
-                name="journal_note_error_has_who_and_why",
-            ),
+            entered_in_error_has_who_and_why("journal_note_error_has_who_and_why"),
             models.CheckConstraint(
                 condition=Q(version=1, supersedes__isnull=True)
                 | (Q(version__gt=1, supersedes__isnull=False) & ~Q(correction_reason="")),
@@ -240,7 +253,7 @@ class SksCode(models.Model):
 
 
 @pghistory.track()
-class Diagnosis(BaseModel):
+class Diagnosis(EnteredInError, BaseModel):
     """A diagnosis of a care course: the action diagnosis (A) or a secondary one (B)."""
 
     class Kind(models.TextChoices):
@@ -274,15 +287,6 @@ class Diagnosis(BaseModel):
         "organisation.StaffMember", on_delete=models.PROTECT, related_name="+"
     )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
-    error_at = models.DateTimeField(null=True, blank=True)
-    error_by = models.ForeignKey(
-        "organisation.StaffMember",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    error_reason = models.TextField(_("why entered in error"), blank=True)
 
     class Meta:
         verbose_name = _("diagnosis")
@@ -298,11 +302,7 @@ class Diagnosis(BaseModel):
                 condition=Q(kind="A", status="active"),
                 name="journal_diag_one_action_per_course",
             ),
-            models.CheckConstraint(
-                condition=~Q(status="entered_in_error")
-                | (Q(error_by__isnull=False) & ~Q(error_reason="") & Q(error_at__isnull=False)),
-                name="journal_diag_error_has_who_and_why",
-            ),
+            entered_in_error_has_who_and_why("journal_diag_error_has_who_and_why"),
         ]
 
     def __str__(self) -> str:
@@ -329,7 +329,7 @@ class Risk(models.TextChoices):
 
 
 @pghistory.track()
-class VitalSigns(BaseModel):
+class VitalSigns(EnteredInError, BaseModel):
     """One set of vital signs with its early-warning score (NEWS2), computed on save."""
 
     class Status(models.TextChoices):
@@ -384,15 +384,6 @@ class VitalSigns(BaseModel):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.VALID
     )
-    error_at = models.DateTimeField(null=True, blank=True)
-    error_by = models.ForeignKey(
-        "organisation.StaffMember",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    error_reason = models.TextField(_("why entered in error"), blank=True)
 
     class Meta:
         verbose_name = _("vital signs")
@@ -416,11 +407,7 @@ class VitalSigns(BaseModel):
             models.CheckConstraint(
                 condition=Q(temperature__range=(25, 45)), name="journal_vitals_temp_range"
             ),
-            models.CheckConstraint(
-                condition=~Q(status="entered_in_error")
-                | (Q(error_by__isnull=False) & ~Q(error_reason="") & Q(error_at__isnull=False)),
-                name="journal_vitals_error_has_who_and_why",
-            ),
+            entered_in_error_has_who_and_why("journal_vitals_error_has_who_and_why"),
         ]
 
     def __str__(self) -> str:

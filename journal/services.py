@@ -312,30 +312,38 @@ def diagnosis_resolve(*, access: PatientAccess, diagnosis: Diagnosis) -> Diagnos
     return diagnosis
 
 
-def diagnosis_mark_error(*, access: PatientAccess, diagnosis: Diagnosis, reason: str):
-    """Mark a diagnosis as entered in error with who and why."""
+def _entered_in_error(access: PatientAccess, obj, *, reason: str, data_kind: str, live: dict):
+    """Mark a diagnosis or a measurement as entered in error with who and why, once.
+
+    `live` is the filter of rows that may still be marked (a conditional UPDATE is the lock).
+    """
     staff = _writer(access)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": _("Say why the diagnosis is wrong.")})
+        raise ValidationError({"reason": _("Say why the entry is wrong.")})
+    model = type(obj)
     with transaction.atomic():
-        changed = (
-            Diagnosis.objects.filter(pk=diagnosis.pk, patient=access.patient)
-            .exclude(status=Diagnosis.Status.ENTERED_IN_ERROR)
-            .update(
-                status=Diagnosis.Status.ENTERED_IN_ERROR,
-                error_at=timezone.now(),
-                error_by=staff,
-                error_reason=reason,
-            )
+        changed = model.objects.filter(pk=obj.pk, patient=access.patient, **live).update(
+            status="entered_in_error", error_at=timezone.now(), error_by=staff, error_reason=reason
         )
         if not changed:
-            raise ValidationError(_("The diagnosis is already marked as entered in error."))
+            raise ValidationError(_("The entry is already marked as entered in error."))
         access_change_record(
-            access, data_kind="diagnoses", action=Action.UPDATE, obj=diagnosis, reason=reason
+            access, data_kind=data_kind, action=Action.UPDATE, obj=obj, reason=reason
         )
-    diagnosis.refresh_from_db()
-    return diagnosis
+    obj.refresh_from_db()
+    return obj
+
+
+def diagnosis_mark_error(*, access: PatientAccess, diagnosis: Diagnosis, reason: str):
+    """Mark a diagnosis as entered in error with who and why."""
+    return _entered_in_error(
+        access,
+        diagnosis,
+        reason=reason,
+        data_kind="diagnoses",
+        live={"status__in": [Diagnosis.Status.ACTIVE, Diagnosis.Status.RESOLVED]},
+    )
 
 
 def vital_signs_record(
@@ -376,23 +384,10 @@ def vital_signs_record(
 
 def vital_signs_mark_error(*, access: PatientAccess, vitals: VitalSigns, reason: str):
     """Mark a set of vital signs as entered in error with who and why."""
-    staff = _writer(access)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Say why the measurement is wrong.")})
-    with transaction.atomic():
-        changed = VitalSigns.objects.filter(
-            pk=vitals.pk, patient=access.patient, status=VitalSigns.Status.VALID
-        ).update(
-            status=VitalSigns.Status.ENTERED_IN_ERROR,
-            error_at=timezone.now(),
-            error_by=staff,
-            error_reason=reason,
-        )
-        if not changed:
-            raise ValidationError(_("The measurement is already marked as entered in error."))
-        access_change_record(
-            access, data_kind="vitals", action=Action.UPDATE, obj=vitals, reason=reason
-        )
-    vitals.refresh_from_db()
-    return vitals
+    return _entered_in_error(
+        access,
+        vitals,
+        reason=reason,
+        data_kind="vitals",
+        live={"status": VitalSigns.Status.VALID},
+    )

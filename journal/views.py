@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action
+from common.forms import form_errors_attach
 from journal import selectors, services
 from journal.forms import DiagnosisForm, NoteEditForm, NoteNewForm, ReasonForm, VitalSignsForm
 from journal.models import Diagnosis, Note, NoteStatus, VitalSigns
@@ -25,14 +26,6 @@ from patients.access import (
 )
 from patients.registry import text_macros
 from patients.selectors import patient_banner
-
-
-def _errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _courses(access):
@@ -127,7 +120,7 @@ def note_edit(request, access, obj):
                 messages.success(request, _("The note is signed."))
                 return redirect("journal:note", note_id=note.public_id)
         except ValidationError as error:
-            _errors(form, error)
+            form_errors_attach(form, error)
         else:
             messages.success(request, _("The draft is saved."))
             return redirect("journal:note_edit", note_id=obj.public_id)

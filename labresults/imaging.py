@@ -18,7 +18,9 @@ from django.db import IntegrityError, transaction
 from PIL import Image
 from pydicom.errors import InvalidDicomError
 
+from audit.models import Action
 from labresults.models import DicomObject, LabReport
+from patients.access import access_patient_as_system
 from patients.cpr import parse_cpr
 from patients.models import Patient
 
@@ -197,6 +199,16 @@ def dicom_object_process(*, object_id: int) -> DicomObject | None:
             row.status = DicomObject.Status.FAILED
             row.error = f"The same image (SOP instance UID {sop_uid}) is already stored."
             row.save()
+            return row
+        if row.patient_id is not None:
+            access_patient_as_system(
+                patient=row.patient,
+                data_kind="imaging",
+                action=Action.CREATE,
+                system=f"DICOM import ({row.get_source_display()})",
+                object_type="labresults.dicomobject",
+                object_id=str(row.public_id),
+            )
     return row
 
 

@@ -25,7 +25,7 @@ from labresults.hl7.orm import build_orm, send_mllp
 from labresults.hl7.oru import extract_results
 from labresults.hl7.parser import Hl7Error, parse
 from labresults.models import FhirSource, InboundMessage, InboxItem, LabOrder
-from patients.access import access_change_record
+from patients.access import access_change_record, access_patient_as_system
 
 # Who orders analyses: doctors and nurses (nurses order by standing instructions).
 ORDER_ROLES = frozenset({"laege", "sygeplejerske"})
@@ -310,6 +310,15 @@ def lab_order_send(*, order_id: int) -> bool:
         code = send_mllp(host or "127.0.0.1", int(port), message)
         if code not in ("AA", "CA"):
             raise ConnectionError(f"the laboratory answered {code}")
+        # The order carried the patient's CPR and name out of the house: that is on record.
+        access_patient_as_system(
+            patient=order.patient,
+            data_kind="lab_orders",
+            action=Action.EXPORT,
+            system=f"Laboratory order to {endpoint}",
+            object_type="labresults.laborder",
+            object_id=str(order.public_id),
+        )
         order.sent_at = timezone.now()
         order.save(update_fields=["sent_at", "updated_at"])
     return True

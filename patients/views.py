@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import Action, LegalBasis
+from common.forms import form_errors_attach
 from organisation.models import Department
 from patients import selectors, services
 from patients.access import access_events_for_list, patient_view, staff_view
@@ -49,7 +50,7 @@ def break_glass(request, patient_id):
                 user=request.user, patient=patient, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
-            _attach_errors(form, error)
+            form_errors_attach(form, error)
         else:
             return redirect(request.POST.get("next") or "patients:detail", patient_id=patient_id)
     # The refusal page discloses no data, so it writes no access event.
@@ -64,14 +65,6 @@ def break_glass(request, patient_id):
         },
         status=400 if form.errors else 200,
     )
-
-
-def _attach_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 @patient_view("access_log")
@@ -91,7 +84,7 @@ def cave_create(request, access):
         try:
             services.cave_entry_create(access=access, **form.cleaned_data)
         except ValidationError as error:
-            _attach_errors(form, error)
+            form_errors_attach(form, error)
         else:
             messages.success(request, _("CAVE entry added."))
             return redirect("patients:detail", patient_id=access.patient.public_id)

@@ -7,7 +7,7 @@ from chart.selectors import worklist
 from labresults.selectors import inbox_counts
 from labresults.services import queue_counts
 from labresults.views import QUEUE_ROLES
-from patients.access import access_events_for_list, mfa_setup_needed, staff_for
+from patients.access import mfa_setup_needed, staff_for
 
 
 @login_required
@@ -16,14 +16,9 @@ def home(request):
     staff = staff_for(request.user)
     rows = dashboard = None
     if staff is not None and staff.active_department_id and not mfa_setup_needed(request.user):
-        rows = worklist(user=request.user, department_id=staff.active_department_id)
-        if rows:
-            access_events_for_list(
-                user=request.user,
-                patients=[row["course"].patient for row in rows],
-                data_kind="worklist",
-                path=request.path,
-            )
+        rows = worklist(
+            user=request.user, department_id=staff.active_department_id, path=request.path
+        )
         dashboard = {
             "inbox": inbox_counts(staff=staff, department_id=staff.active_department_id),
             # The queues hold raw messages of any patient: only their roles see the counts.
