@@ -5,6 +5,7 @@ reference interval for the patient's sex and age at sampling. Critical limits ar
 hospital's), so they apply whatever the sender says, as do the sender's own LL/HH flags.
 """
 
+import re
 import time
 from decimal import Decimal
 
@@ -14,6 +15,8 @@ from django.utils import timezone
 from labresults.models import Analysis, InboxItem, LabOrder, LabReport, LabResult
 from patients.models import CareCourse, Patient
 
+# Our order numbers (LabOrder.placer_number): only those can match one of our orders.
+OUR_ORDER_NUMBER = re.compile(r"S[0-9A-F]{11}")
 ABNORMAL_FLAGS = frozenset({"L", "H", "LL", "HH", "A", "AA", "<", ">"})
 CRITICAL_FLAGS = frozenset({"LL", "HH", "AA"})
 
@@ -74,7 +77,7 @@ def interpret(
 
 def _recipient(report: LabReport, patient: Patient):
     """Who should see the report: the ordering department and clinician, else the course's."""
-    if report.placer_order_number:
+    if OUR_ORDER_NUMBER.fullmatch(report.placer_order_number):
         order = (
             LabOrder.objects.filter(placer_number=report.placer_order_number, patient=patient)
             .only("department_id", "ordered_by_id")
@@ -92,17 +95,24 @@ def _recipient(report: LabReport, patient: Patient):
     return (chosen.department_id, None) if chosen else (None, None)
 
 
-def inbox_item_refresh(report: LabReport, patient: Patient) -> InboxItem | None:
+def inbox_item_refresh(
+    report: LabReport, patient: Patient, *, new_results: list | None = None
+) -> InboxItem | None:
     """Create or update the report's inbox item; new information needs a new acknowledgement.
 
-    The caller holds the transaction that changed the report's results.
+    The caller holds the transaction that changed the report's results. For a report created
+    in that transaction it passes the results it wrote (`new_results`): no item can exist yet
+    and nothing needs to be read back.
     """
-    results = list(LabResult.objects.filter(report=report).only("flag", "is_critical"))
+    if new_results is None:
+        results = list(LabResult.objects.filter(report=report).only("flag", "is_critical"))
+        item = InboxItem.objects.select_for_update().filter(report=report).first()
+    else:
+        results, item = new_results, None
     abnormal = sum(
         1 for r in results if ABNORMAL_FLAGS.intersection(r.flag.split(",")) or r.is_critical
     )
     critical = any(r.is_critical for r in results)
-    item = InboxItem.objects.select_for_update().filter(report=report).first()
     now = timezone.now()
     if item is None:
         department_id, clinician_id = _recipient(report, patient)

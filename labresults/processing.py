@@ -82,8 +82,8 @@ def _upsert(model, key: dict, fields: dict, *, on_create: dict | None = None):
     return row, bool(changed), False
 
 
-def _upsert_results(report: LabReport, rows: dict[str, dict], *, created: bool) -> int:
-    """Upsert a report's results by analysis code in a few statements; how many changed.
+def _upsert_results(report: LabReport, rows: dict[str, dict], *, created: bool) -> list:
+    """Upsert a report's results by analysis code in a few statements; return those changed.
 
     A new report has no results yet, so nothing is looked up; otherwise one query finds the
     existing ones, new ones are inserted together and changed ones updated together.
@@ -111,7 +111,7 @@ def _upsert_results(report: LabReport, rows: dict[str, dict], *, created: bool) 
         LabResult.objects.bulk_create(new)
     if changed:
         LabResult.objects.bulk_update(changed, [*sorted(fields_changed), "updated_at"])
-    return len(new) + len(changed)
+    return new + changed
 
 
 def store_results(message: InboundMessage, results: ResultMessage, patient: Patient) -> int:
@@ -151,10 +151,10 @@ def store_results(message: InboundMessage, results: ResultMessage, patient: Pati
             fields["patient"] = patient
             fields["observed_at"] = fields["observed_at"] or order.observed_at
             rows[observation.code[:60]] = fields
-        results_changed = _upsert_results(report, rows, created=created)
-        if report_changed or results_changed:
-            inbox_item_refresh(report, patient)
-        changed += report_changed + results_changed
+        written = _upsert_results(report, rows, created=created)
+        if report_changed or written:
+            inbox_item_refresh(report, patient, new_results=written if created else None)
+        changed += report_changed + len(written)
     return changed
 
 
