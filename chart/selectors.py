@@ -3,7 +3,7 @@ clinical apps through the registries in `patients.registry` and their selectors.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -94,7 +94,7 @@ def timeline_for_patient(
     Each source returns at most `limit` items before the cursor (one query each), so a page
     costs the same whether the patient has a year or thirty years of history.
     """
-    before = before or timezone.now() + timezone.timedelta(days=3650)
+    before = before or timezone.now() + timedelta(days=3650)
     items = []
     for source in timeline_sources.all():
         if kinds and source.kind not in kinds:

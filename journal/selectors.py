@@ -53,6 +53,15 @@ NOTE_LIST_FIELDS = (
 )
 
 
+_RELATED = (
+    "author__user__first_name",
+    "author__user__last_name",
+    "author__title",
+    "department__short_name",
+    "department__name",
+)
+
+
 def _visible_notes(access: PatientAccess):
     """Current notes this viewer may see: shared ones, and their own drafts."""
     own_drafts = Q(status=NoteStatus.DRAFT)
@@ -71,15 +80,6 @@ def note_list_for_patient(
     if note_type:
         notes = notes.filter(note_type=note_type)
     return list(notes.order_by("-written_at", "-id").only(*NOTE_LIST_FIELDS, *_RELATED)[:limit])
-
-
-_RELATED = (
-    "author__user__first_name",
-    "author__user__last_name",
-    "author__title",
-    "department__short_name",
-    "department__name",
-)
 
 
 def note_versions(access: PatientAccess, note: Note) -> list[Note]:

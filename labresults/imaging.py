@@ -7,12 +7,10 @@ file whose pixels cannot be decoded keeps its metadata and says why there is no 
 """
 
 import io
-import logging
 from datetime import date
 
 import numpy as np
 import pydicom
-from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from PIL import Image
@@ -20,23 +18,12 @@ from pydicom.errors import InvalidDicomError
 
 from audit.models import Action
 from labresults.models import DicomObject, LabReport
+from labresults.services import dispatch_on_commit
 from patients.access import access_patient_as_system
 from patients.cpr import parse_cpr
 from patients.models import Patient
 
 THUMBNAIL_SIZE = (256, 256)
-logger = logging.getLogger(__name__)
-
-
-def _enqueue(object_id: int) -> None:
-    from labresults.tasks import process_dicom_object
-
-    if not settings.SUNDHED_LAB_ENQUEUE:
-        return
-    try:
-        process_dicom_object.delay(object_id)
-    except Exception:  # noqa: BLE001 - the broker may be down; the sweeper picks the row up
-        logger.warning("DICOM object %s stored; the queue is unreachable", object_id)
 
 
 def dicom_object_receive(*, content: File, name: str, source: str, patient=None, staff=None):
@@ -47,7 +34,7 @@ def dicom_object_receive(*, content: File, name: str, source: str, patient=None,
         )
         row.file.save(name[-100:] or "object.dcm", content, save=False)
         row.save()
-        transaction.on_commit(lambda: _enqueue(row.pk))
+        dispatch_on_commit("labresults.process_dicom_object", row.pk)
     return row
 
 

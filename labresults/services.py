@@ -1,11 +1,13 @@
 """Writes of labresults: taking in messages from laboratories."""
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.error import URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -26,6 +28,9 @@ from labresults.hl7.oru import extract_results
 from labresults.hl7.parser import Hl7Error, parse
 from labresults.models import FhirSource, InboundMessage, InboxItem, LabOrder
 from patients.access import access_change_record, access_patient_as_system
+
+logger = logging.getLogger(__name__)
+PROCESS_MESSAGE = "labresults.process_inbound_message"
 
 # Who orders analyses: doctors and nurses (nurses order by standing instructions).
 ORDER_ROLES = frozenset({"laege", "sygeplejerske"})
@@ -59,7 +64,7 @@ def fhir_bundle_receive(*, raw: bytes, transport: str, sender: str) -> Receipt:
     try:
         with transaction.atomic():
             row = InboundMessage.objects.create(**fields, status=InboundMessage.Status.RECEIVED)
-            transaction.on_commit(lambda: _enqueue(row.pk))
+            dispatch_on_commit(PROCESS_MESSAGE, row.pk)
     except IntegrityError:
         return Receipt(b"", "AA", None, True)
     return Receipt(b"", "AA", row)
@@ -98,27 +103,29 @@ def inbound_message_receive(*, raw: bytes, transport: str) -> Receipt:
             row = InboundMessage.objects.create(**fields)
             if row.status == InboundMessage.Status.RECEIVED:
                 # Only once the row is committed may a worker look for it.
-                transaction.on_commit(lambda: _enqueue(row.pk))
+                dispatch_on_commit(PROCESS_MESSAGE, row.pk)
     except IntegrityError:
         # The same sender sent this control id before: it is safe with us already.
         return Receipt(build_ack(message, "AA", "Duplicate; already received"), "AA", None, True)
     return Receipt(build_ack(message, code, reason), code, row)
 
 
-def _enqueue(message_id: int) -> None:
-    from django.conf import settings
+def dispatch_on_commit(task_name: str, object_id: int) -> None:
+    """Once the caller's transaction commits, hand the row to a worker by task name.
 
-    from labresults.tasks import process_inbound_message
+    A broker that is down (or dispatch switched off) loses nothing: the row stays in its waiting
+    state and the sweeper hands it over later.
+    """
+    transaction.on_commit(lambda: _dispatch(task_name, object_id))
 
+
+def _dispatch(task_name: str, object_id: int) -> None:
     if not settings.SUNDHED_LAB_ENQUEUE:
         return  # the sweeper (or a person) processes it later
-
     try:
-        process_inbound_message.delay(message_id)
+        current_app.send_task(task_name, args=[object_id])
     except Exception:  # noqa: BLE001 - the broker may be down; the sweeper picks the row up
-        import logging
-
-        logging.getLogger(__name__).warning("could not enqueue message %s", message_id)
+        logger.warning("could not hand %s %s to a worker", task_name, object_id)
 
 
 def queue_counts() -> dict:
@@ -181,7 +188,7 @@ def inbound_message_reprocess(
                 object_id=str(message.public_id),
                 reason="Matched a laboratory message by hand",
             )
-        transaction.on_commit(lambda: _enqueue(message.pk))
+        dispatch_on_commit(PROCESS_MESSAGE, message.pk)
     return message
 
 
@@ -212,19 +219,9 @@ def lab_order_create(
         order.save()
         order.analyses.set(analyses)
         access_change_record(access, data_kind="lab_orders", action=Action.CREATE, obj=order)
-        transaction.on_commit(lambda: _enqueue_order(order.pk))
+        if settings.SUNDHED_LAB_ORDER_ENDPOINT:
+            dispatch_on_commit("labresults.send_lab_order", order.pk)
     return order
-
-
-def _enqueue_order(order_id: int) -> None:
-    from labresults.tasks import send_lab_order
-
-    if not settings.SUNDHED_LAB_ENQUEUE or not settings.SUNDHED_LAB_ORDER_ENDPOINT:
-        return
-    try:
-        send_lab_order.delay(order_id)
-    except Exception:  # noqa: BLE001 - the broker may be down; the sweeper sends it later
-        return
 
 
 def inbox_item_acknowledge(*, staff, item):
