@@ -14,8 +14,10 @@ from patients.access import (
     STAFF,
     AccessRefused,
     access_decide,
-    access_record,
+    disclosure_record,
     mfa_setup_needed,
+    no_store,
+    session_used_second_factor,
     staff_for,
 )
 from patients.models import CaveEntry, Patient
@@ -35,8 +37,11 @@ class PatientAccessPermission(BasePermission):
         if not user or not user.is_authenticated:
             raise NotAuthenticated()
         audience = getattr(view, "audience", STAFF)
-        if audience == STAFF and staff_for(user) is not None and mfa_setup_needed(user):
-            raise PermissionDenied(_("Set up a second factor before opening patient data."))
+        if audience == STAFF and staff_for(user) is not None:
+            if mfa_setup_needed(user):
+                raise PermissionDenied(_("Set up a second factor before opening patient data."))
+            if not session_used_second_factor(request):
+                raise PermissionDenied(_("Sign in with your second factor to open patient data."))
         try:
             patient = Patient.objects.get(public_id=view.kwargs["patient_id"])
         except Patient.DoesNotExist:
@@ -51,22 +56,26 @@ class PatientAccessPermission(BasePermission):
 
 
 class PatientApiMixin:
-    """Writes exactly one access event for a 2xx response, before it leaves; fails closed."""
+    """Writes exactly one access event for a response that discloses, before it leaves.
+
+    The rule is the HTML gate's (`disclosure_record`); an error answer made from an exception
+    shows nothing. Fails closed: if the event cannot be written, the answer is a 503.
+    """
 
     permission_classes = [PatientAccessPermission]
     action = Action.VIEW
 
     def finalize_response(self, request, response, *args, **kwargs):
         access = getattr(request, "patient_access", None)
-        if access is not None and 200 <= response.status_code < 300 and not access.recorded:
+        if access is not None:
             try:
-                access_record(access, action=self.action, path=request.path)
+                disclosure_record(access, request=request, response=response, action=self.action)
             except DatabaseError:
                 response = Response(
                     {"detail": _("The access could not be logged, so nothing is shown.")},
                     status=503,
                 )
-        return super().finalize_response(request, response, *args, **kwargs)
+        return no_store(super().finalize_response(request, response, *args, **kwargs))
 
 
 class CaveOutput(serializers.ModelSerializer):

@@ -35,15 +35,38 @@ class BlockingForm(forms.Form):
 
     target = forms.ChoiceField(label=_("Block"))
     requested_by_patient = forms.BooleanField(
-        label=_("The patient asked for this"), required=False, initial=True
+        label=_("The patient's written request is received"),
+        required=True,
+        error_messages={
+            "required": _("Administration acts only on the patient's written request.")
+        },
     )
-    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=500,
+        help_text=_("For example the date and reference of the patient's request."),
+    )
 
     def __init__(self, *args, courses=(), departments=(), **kwargs):
         super().__init__(*args, **kwargs)
         choices = [(f"course:{c.public_id}", f"{c.title} ({c.department})") for c in courses]
         choices += [(f"department:{d.public_id}", str(d)) for d in departments]
         self.fields["target"].choices = choices
+
+    def blocking_arguments(self, courses, departments) -> dict:
+        """The service's arguments: the chosen course or department, the request and the note."""
+        kind, public_id = self.cleaned_data["target"].split(":", 1)
+        chosen = (
+            {"care_course": courses.get(public_id=public_id)}
+            if kind == "course"
+            else {"department": departments.get(public_id=public_id)}
+        )
+        return {
+            **chosen,
+            "requested_by_patient": self.cleaned_data["requested_by_patient"],
+            "note": self.cleaned_data["note"],
+        }
 
 
 class ReviewForm(forms.Form):

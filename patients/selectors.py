@@ -208,3 +208,41 @@ def timeline_courses(access: PatientAccess, *, before, limit, departments) -> li
             }
         )
     return items
+
+
+def blocking_may_manage(access: PatientAccess) -> bool:
+    """Whether this viewer may create or lift blockings: the patient, or administration.
+
+    A blocking is the patient's right (sundhedsloven § 41): only the patient, or hospital
+    administration acting on the patient's written request, sets or lifts one. A clinician
+    of the blocked-out side can only break the glass.
+    """
+    return access.legal_basis in {LegalBasis.SELF, LegalBasis.ADMINISTRATION}
+
+
+def blocking_list_for_patient(access: PatientAccess) -> list[dict]:
+    """The patient's blockings; one that hides data from this viewer shows no title or place.
+
+    A clinician on the blocked-out side learns only that something is blocked, and when.
+    """
+    rows = []
+    blockings = access.patient.blockings.select_related(
+        "care_course__department", "department", "created_by", "revoked_by"
+    ).order_by("-created_at")
+    for blocking in blockings:
+        hidden = blocking.revoked_at is None and access.hides(
+            department_id=blocking.department_id, care_course_id=blocking.care_course_id
+        )
+        rows.append({"blocking": blocking, "hidden": hidden})
+    return rows
+
+
+def blocking_targets_for_patient(access: PatientAccess):
+    """What may be blocked: the patient's courses and the departments that treated them."""
+    from organisation.models import Department
+
+    if not blocking_may_manage(access):
+        return CareCourse.objects.none(), Department.objects.none()
+    courses = access.patient.care_courses.select_related("department__hospital")
+    departments = Department.objects.filter(care_courses__patient=access.patient).distinct()
+    return courses, departments

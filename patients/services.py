@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import phonenumbers
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -150,6 +150,24 @@ def cave_entry_mark_error(*, access: PatientAccess, entry: CaveEntry, reason: st
     return entry
 
 
+def _blocking_authority_check(access: PatientAccess, *, requested_by_patient: bool) -> None:
+    """Only the patient, or administration on the patient's written request, blocks or lifts."""
+    if access.legal_basis == LegalBasis.SELF:
+        return
+    if access.legal_basis != LegalBasis.ADMINISTRATION:
+        raise PermissionDenied(
+            _("Only the patient, or administration on the patient's request, may do this.")
+        )
+    if not requested_by_patient:
+        raise ValidationError(
+            {
+                "requested_by_patient": _(
+                    "Administration acts only on the patient's written request."
+                )
+            }
+        )
+
+
 def blocking_create(
     *,
     access: PatientAccess,
@@ -159,6 +177,9 @@ def blocking_create(
     note: str = "",
 ) -> Blocking:
     """Block a course or a department's information from other departments (spærring)."""
+    _blocking_authority_check(access, requested_by_patient=requested_by_patient)
+    if access.legal_basis == LegalBasis.SELF:
+        requested_by_patient = True
     if (care_course is None) == (department is None):
         raise ValidationError(_("Block either a care course or a department."), code="target")
     if care_course is not None and care_course.patient_id != access.patient.pk:
@@ -176,8 +197,11 @@ def blocking_create(
     return blocking
 
 
-def blocking_revoke(*, access: PatientAccess, blocking: Blocking) -> Blocking:
+def blocking_revoke(
+    *, access: PatientAccess, blocking: Blocking, requested_by_patient: bool = False
+) -> Blocking:
     """Lift a blocking; the row stays as history."""
+    _blocking_authority_check(access, requested_by_patient=requested_by_patient)
     with transaction.atomic():
         blocking = Blocking.objects.select_for_update().get(pk=blocking.pk, patient=access.patient)
         if blocking.revoked_at is None:

@@ -9,7 +9,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import Action, LegalBasis
 from common.forms import form_errors_attach
-from organisation.models import Department
 from patients import selectors, services
 from patients.access import access_events_for_list, patient_view, staff_view
 from patients.forms import BlockingForm, BreakGlassForm, CaveEntryForm, CaveErrorForm, ReviewForm
@@ -117,32 +116,29 @@ def cave_mark_error(request, access, entry_id):
 @require_http_methods(["GET", "POST"])
 @patient_view("blocking")
 def blockings(request, access):
-    """The patient's blockings (spærringer): list, add, revoke."""
-    patient = access.patient
-    courses = patient.care_courses.select_related("department__hospital")
-    departments = Department.objects.filter(care_courses__patient=patient).distinct()
+    """The patient's blockings (spærringer); administration adds them on the patient's request."""
+    courses, departments = selectors.blocking_targets_for_patient(access)
     form = BlockingForm(request.POST or None, courses=courses, departments=departments)
-    if request.method == "POST" and form.is_valid():
-        kind, public_id = form.cleaned_data["target"].split(":", 1)
-        target = {}
-        if kind == "course":
-            target["care_course"] = courses.get(public_id=public_id)
-        else:
-            target["department"] = departments.get(public_id=public_id)
-        services.blocking_create(
-            access=access,
-            requested_by_patient=form.cleaned_data["requested_by_patient"],
-            note=form.cleaned_data["note"],
-            **target,
-        )
-        messages.success(request, _("The information is blocked for other departments."))
-        return redirect("patients:blockings", patient_id=patient.public_id)
+    if request.method == "POST":
+        if not selectors.blocking_may_manage(access):
+            raise PermissionDenied(
+                _("Only the patient, or administration on the patient's request, may do this.")
+            )
+        if form.is_valid():
+            try:
+                services.blocking_create(
+                    access=access, **form.blocking_arguments(courses, departments)
+                )
+            except ValidationError as error:
+                form_errors_attach(form, error)
+            else:
+                messages.success(request, _("The information is blocked for other departments."))
+                return redirect("patients:blockings", patient_id=access.patient.public_id)
     context = {
         "access": access,
         "banner": selectors.patient_banner(access),
-        "blockings": patient.blockings.select_related(
-            "care_course__department", "department", "created_by", "revoked_by"
-        ),
+        "blockings": selectors.blocking_list_for_patient(access),
+        "may_manage": selectors.blocking_may_manage(access),
         "form": form,
     }
     return render(request, "patients/blockings.html", context, status=400 if form.errors else 200)
@@ -151,10 +147,22 @@ def blockings(request, access):
 @require_POST
 @patient_view("blocking", action=Action.UPDATE)
 def blocking_revoke(request, access, blocking_id):
-    """Lift a blocking."""
+    """Lift a blocking, on the patient's written request."""
+    if not selectors.blocking_may_manage(access):
+        raise PermissionDenied(
+            _("Only the patient, or administration on the patient's request, may do this.")
+        )
     blocking = get_object_or_404(Blocking, public_id=blocking_id, patient=access.patient)
-    services.blocking_revoke(access=access, blocking=blocking)
-    messages.success(request, _("The blocking is lifted."))
+    try:
+        services.blocking_revoke(
+            access=access,
+            blocking=blocking,
+            requested_by_patient=request.POST.get("requested_by_patient") == "on",
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The blocking is lifted."))
     return redirect("patients:blockings", patient_id=access.patient.public_id)
 
 

@@ -1,13 +1,9 @@
 """The project's URLs: each app mounts its own."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from sundhed import health, views
-
-admin.site.site_header = "Sundhed"
-admin.site.site_title = "Sundhed"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -23,8 +19,3 @@ urlpatterns = [
     path("chart/", include("chart.urls")),
     path("", views.home, name="home"),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -7,7 +7,7 @@ from chart.selectors import worklist
 from labresults.selectors import inbox_counts
 from labresults.services import queue_counts
 from labresults.views import QUEUE_ROLES
-from patients.access import mfa_setup_needed, staff_for
+from patients.access import second_factor_redirect, staff_for
 
 
 @login_required
@@ -15,7 +15,8 @@ def home(request):
     """The start page: for staff, the department's dashboard (results, queues) and work list."""
     staff = staff_for(request.user)
     rows = dashboard = None
-    if staff is not None and staff.active_department_id and not mfa_setup_needed(request.user):
+    second_factor_passed = second_factor_redirect(request) is None
+    if staff is not None and staff.active_department_id and second_factor_passed:
         rows = worklist(
             user=request.user, department_id=staff.active_department_id, path=request.path
         )

@@ -297,11 +297,41 @@ class Cast:
         }
 
 
+def force_login_with_second_factor(client, user) -> None:
+    """Sign a test client in as allauth would after password and TOTP, without the forms."""
+    import time
+
+    from allauth.account.internal.flows.login import (
+        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+        AUTHENTICATION_METHODS_SESSION_KEY,
+    )
+
+    client.force_login(user)
+    session = client.session
+    now = time.time()
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": now, "username": user.username},
+        {"method": "mfa", "at": now, "type": "totp"},
+    ]
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session.save()
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Tests make many users; a production-strength hash costs seconds the tests need not spend
     (the production hasher is configured in settings and is what a real sign-in uses)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def block(cast, **target):
+    """Block a course or a department for the cast's patient, as administration does on the
+    patient's written request."""
+    from patients.access import access_decide
+    from patients.services import blocking_create
+
+    access = access_decide(user=cast.administrator, patient=cast.patient, data_kind="blocking")
+    return blocking_create(access=access, requested_by_patient=True, **target)
 
 
 @pytest.fixture

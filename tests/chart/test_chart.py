@@ -12,7 +12,8 @@ from audit.models import AccessEvent
 from journal import services
 from journal.models import Note, NoteStatus, NoteType, SksCode, VitalSigns
 from patients.access import access_decide
-from patients.services import blocking_create, care_course_create
+from patients.services import care_course_create
+from tests.conftest import block
 
 
 def overview(patient):
@@ -154,8 +155,7 @@ def test_a_blocked_course_hides_its_notes_from_other_departments(cast, client):
         care_course=other_course,
     )
     services.note_sign(access=access, note=note)
-    admin_access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="x")
-    blocking_create(access=admin_access, care_course=other_course, requested_by_patient=True)
+    block(cast, care_course=other_course)
     client.force_login(cast.treating_doctor)
     assert "Hemmelig" not in client.get(timeline(cast.patient)).content.decode()
     note_url = reverse("journal:note", kwargs={"note_id": note.public_id})

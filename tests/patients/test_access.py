@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from audit.models import AccessEvent, LegalBasis
 from patients.models import BreakGlass, Patient
-from patients.services import blocking_create, break_glass_create, care_course_create
+from patients.services import break_glass_create, care_course_create
+from tests.conftest import block
 
 REASON = "Patienten er indlagt akut og bevidstløs på min afdeling"
 
@@ -130,10 +131,7 @@ def test_blocked_courses_stay_hidden_until_the_glass_is_broken(cast, client):
         title="Hemmeligt knæforløb",
         started_at=timezone.now() - timedelta(days=1),
     )
-    from patients.access import access_decide
-
-    access = access_decide(user=cast.other_doctor, patient=cast.patient, data_kind="blocking")
-    blocking_create(access=access, care_course=other_course, requested_by_patient=True)
+    block(cast, care_course=other_course)
 
     client.force_login(cast.treating_doctor)
     body = client.get(detail(cast.patient)).content.decode()

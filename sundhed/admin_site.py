@@ -1,0 +1,66 @@
+"""Django admin behind the same sign-in as everything else: allauth with the second factor.
+
+The stock admin login takes a password alone; here it sends the user to allauth's sign-in, and
+every admin page first asks the second-factor check that the access gate asks. The autocomplete
+of patient fields writes the access events that its answers disclose.
+"""
+
+from functools import wraps
+
+from django.contrib.admin import AdminSite
+from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+
+
+class AuditedAutocompleteJsonView(AutocompleteJsonView):
+    """The admin's search-as-you-type; a model admin with `audit_listed` logs what it shows."""
+
+    def get_context_data(self, *args, **kwargs):
+        context = super().get_context_data(*args, **kwargs)
+        audit_listed = getattr(self.model_admin, "audit_listed", None)
+        if audit_listed is not None:
+            audit_listed(self.request, list(context["object_list"]))
+        return context
+
+
+class SundhedAdminSite(AdminSite):
+    """The project's admin site: allauth sign-in, the second factor, audited autocomplete."""
+
+    site_header = "Sundhed"
+    site_title = "Sundhed"
+
+    def login(self, request, extra_context=None):
+        target = request.GET.get("next") or reverse("admin:index")
+        if not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            target = reverse("admin:index")
+        if request.user.is_authenticated and self.has_permission(request):
+            return redirect(target)
+        return redirect(f"{reverse('account_login')}?{urlencode({'next': target})}")
+
+    def admin_view(self, view, cacheable=False):
+        # Imported here: this module is loaded while the apps are still being set up.
+        from patients.access import no_store, second_factor_redirect
+
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(inner)
+        def wrapped(request, *args, **kwargs):
+            if request.user.is_authenticated and (detour := second_factor_redirect(request)):
+                return detour
+            return no_store(inner(request, *args, **kwargs))
+
+        return wrapped
+
+    def autocomplete_view(self, request):
+        return AuditedAutocompleteJsonView.as_view(admin_site=self)(request)
+
+
+class SundhedAdminConfig(AdminConfig):
+    """Installs `SundhedAdminSite` as `admin.site`."""
+
+    default_site = "sundhed.admin_site.SundhedAdminSite"
