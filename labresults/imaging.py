@@ -13,15 +13,17 @@ import numpy as np
 import pydicom
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from PIL import Image
 from pydicom.errors import InvalidDicomError
 
 from audit.models import Action
+from labresults.interpret import report_origin
 from labresults.models import DicomObject, LabReport
 from labresults.services import dispatch_on_commit
 from patients.access import access_patient_as_system
 from patients.cpr import parse_cpr
-from patients.models import Patient
+from patients.models import CareCourse, Patient
 
 THUMBNAIL_SIZE = (256, 256)
 
@@ -136,6 +138,23 @@ def _patient_for(patient_id: str) -> Patient | None:
         return None
 
 
+def _origin_set(row: DicomObject) -> None:
+    """The image belongs to the uploader's department, else to the patient's open course."""
+    if row.uploaded_by_id is None:
+        origin = report_origin("", row.patient)
+    else:
+        department_id = row.uploaded_by.active_department_id
+        course = (
+            CareCourse.objects.filter(patient=row.patient, department_id=department_id)
+            .order_by(F("ended_at").desc(nulls_first=True), "-started_at")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        origin = {"department_id": department_id, "care_course_id": course}
+    row.department_id = origin["department_id"]
+    row.care_course_id = origin["care_course_id"]
+
+
 def dicom_object_process(*, object_id: int) -> DicomObject | None:
     """Read the file's metadata and draw its thumbnail; idempotent (done ones are left)."""
     with transaction.atomic():
@@ -166,6 +185,8 @@ def dicom_object_process(*, object_id: int) -> DicomObject | None:
             return row
         if row.patient_id is None:
             row.patient = _patient_for(row.patient_id_in_file)
+        if row.patient_id is not None and row.department_id is None:
+            _origin_set(row)
         try:
             png = render_thumbnail(dataset)
         except Exception as error:  # noqa: BLE001 - any failure to draw is a reason, not a crash
@@ -202,13 +223,15 @@ def dicom_object_process(*, object_id: int) -> DicomObject | None:
 def studies_for_patient(access) -> list[dict]:
     """The patient's imaging studies: DICOM objects grouped by study, with their reports."""
     objects = list(
-        DicomObject.objects.filter(
-            patient=access.patient, status=DicomObject.Status.PROCESSED
+        access.unblocked(
+            DicomObject.objects.filter(patient=access.patient, status=DicomObject.Status.PROCESSED)
         ).order_by("-study_date", "study_uid", "series_uid", "id")
     )
     reports = {
         report.study_uid: report
-        for report in LabReport.objects.filter(patient=access.patient).exclude(study_uid="")
+        for report in access.unblocked(LabReport.objects.filter(patient=access.patient)).exclude(
+            study_uid=""
+        )
     }
     studies: dict[str, dict] = {}
     for obj in objects:

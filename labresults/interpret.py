@@ -75,16 +75,22 @@ def interpret(
     return "", True, critical
 
 
-def _recipient(report: LabReport, patient: Patient):
-    """Who should see the report: the ordering department and clinician, else the course's."""
-    if OUR_ORDER_NUMBER.fullmatch(report.placer_order_number):
+def report_origin(placer_order_number: str, patient: Patient) -> dict:
+    """Where a new report belongs: the order's department, course and clinician, else the
+    patient's open course (or the latest). A blocking of that course or department hides it.
+    """
+    if OUR_ORDER_NUMBER.fullmatch(placer_order_number):
         order = (
-            LabOrder.objects.filter(placer_number=report.placer_order_number, patient=patient)
-            .only("department_id", "ordered_by_id")
+            LabOrder.objects.filter(placer_number=placer_order_number, patient=patient)
+            .only("department_id", "care_course_id", "ordered_by_id")
             .first()
         )
         if order is not None:
-            return order.department_id, order.ordered_by_id
+            return {
+                "department_id": order.department_id,
+                "care_course_id": order.care_course_id,
+                "ordered_by_id": order.ordered_by_id,
+            }
     # An open course first (no end), else the latest: one query.
     chosen = (
         CareCourse.objects.filter(patient=patient)
@@ -92,7 +98,13 @@ def _recipient(report: LabReport, patient: Patient):
         .order_by(F("ended_at").desc(nulls_first=True), "-started_at")
         .first()
     )
-    return (chosen.department_id, None) if chosen else (None, None)
+    if chosen is None:
+        return {"department_id": None, "care_course_id": None, "ordered_by_id": None}
+    return {
+        "department_id": chosen.department_id,
+        "care_course_id": chosen.pk,
+        "ordered_by_id": None,
+    }
 
 
 def inbox_item_refresh(
@@ -115,9 +127,9 @@ def inbox_item_refresh(
     critical = any(r.is_critical for r in results)
     now = timezone.now()
     if item is None:
-        department_id, clinician_id = _recipient(report, patient)
-        if department_id is None:
+        if report.department_id is None:
             return None
+        department_id, clinician_id = report.department_id, report.ordered_by_id
         return InboxItem.objects.create(
             patient=patient,
             report=report,

@@ -128,6 +128,32 @@ class LabReport(BaseModel):
     source_message = models.ForeignKey(
         InboundMessage, on_delete=models.PROTECT, related_name="reports", null=True, blank=True
     )
+    # Where the report belongs (the order's department and course, else the patient's course
+    # at arrival): a blocking of either hides it, as it hides a note.
+    department = models.ForeignKey(
+        "organisation.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("department"),
+    )
+    care_course = models.ForeignKey(
+        "patients.CareCourse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("care course"),
+    )
+    ordered_by = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ordering clinician"),
+    )
 
     class Meta:
         verbose_name = _("laboratory report")
@@ -450,6 +476,24 @@ class DicomObject(BaseModel):
         null=True,
         blank=True,
         related_name="+",
+    )
+    # Where the report belongs (the order's department and course, else the patient's course
+    # at arrival): a blocking of either hides it, as it hides a note.
+    department = models.ForeignKey(
+        "organisation.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("department"),
+    )
+    care_course = models.ForeignKey(
+        "patients.CareCourse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("care course"),
     )
     patient_id_in_file = models.CharField(_("PatientID in the file"), max_length=64, blank=True)
     study_uid = models.CharField(_("study instance UID"), max_length=64, blank=True, db_index=True)

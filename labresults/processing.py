@@ -14,7 +14,7 @@ from audit.models import Action
 from labresults.fhir_bundle import FHIR, extract_fhir_results
 from labresults.hl7.oru import Observation, ResultMessage, extract_results
 from labresults.hl7.parser import Hl7Error, parse
-from labresults.interpret import catalogue_for, inbox_item_refresh, interpret
+from labresults.interpret import catalogue_for, inbox_item_refresh, interpret, report_origin
 from labresults.models import InboundMessage, LabReport, LabResult
 from patients.access import access_patient_as_system
 from patients.cpr import parse_cpr
@@ -66,14 +66,16 @@ def _result_fields(observation: Observation, order_status: str, *, analysis, pat
     }
 
 
-def _upsert(model, key: dict, fields: dict, *, on_create: dict | None = None):
+def _upsert(model, key: dict, fields: dict, *, on_create=None):
     """Create, or update only what changed (so an unchanged re-send writes no history).
 
+    `on_create` is a dict, or a function giving one, of fields set only on a new row.
     Returns (row, changed, created).
     """
     row = model.objects.filter(**key).first()
     if row is None:
-        return model.objects.create(**key, **fields, **(on_create or {})), True, True
+        extra = on_create() if callable(on_create) else (on_create or {})
+        return model.objects.create(**key, **fields, **extra), True, True
     changed = [name for name, value in fields.items() if getattr(row, name) != value]
     if changed:
         for name in changed:
@@ -134,7 +136,10 @@ def store_results(message: InboundMessage, results: ResultMessage, patient: Pati
                 "section": order.section[:10],
                 "study_uid": (order.study_uids[0] if order.study_uids else "")[:64],
             },
-            on_create={"source_message": message},
+            on_create=lambda order=order: {
+                "source_message": message,
+                **report_origin(order.placer_order[:100], patient),
+            },
         )
         if report_changed and not created and report.source_message_id != message.pk:
             report.source_message = message

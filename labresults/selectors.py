@@ -1,7 +1,8 @@
 """Reads of laboratory results. Every function takes what the access gate granted.
 
-Results are the patient's; a report is hidden where the ordering department is blocked for the
-viewer (results carry no course, so the department of the order decides).
+A report knows where it belongs (the order's department and course, else the patient's course
+when it arrived), so a blocking of that course or department hides the report, its results, its
+timeline item, its trend points and its imaging study, as it hides a note.
 """
 
 from dataclasses import dataclass, field
@@ -33,12 +34,14 @@ def _results(access: PatientAccess):
         .exclude(status="cancelled")
         .exclude(report__section__in=IMAGING_SECTIONS)
     )
-    if access.blocked_department_ids:
-        hidden = InboxItem.objects.filter(
-            patient=access.patient, department_id__in=access.blocked_department_ids
-        ).values("report_id")
-        results = results.exclude(report_id__in=hidden)
-    return results
+    return access.unblocked(
+        results, department="report__department_id", care_course="report__care_course_id"
+    )
+
+
+def reports_for_patient(access: PatientAccess):
+    """The patient's reports this viewer may see (blocked course or department left out)."""
+    return access.unblocked(LabReport.objects.filter(patient=access.patient))
 
 
 def _catalogue() -> dict[str, Analysis]:
@@ -191,11 +194,9 @@ def labs_text(access: PatientAccess) -> str:
 
 def timeline_reports(access, *, before, limit, departments):
     """Timeline items: laboratory reports."""
-    reports = LabReport.objects.filter(patient=access.patient, observed_at__lt=before)
-    if access.blocked_department_ids:
-        reports = reports.exclude(inbox_item__department_id__in=access.blocked_department_ids)
+    reports = reports_for_patient(access).filter(observed_at__lt=before)
     if departments:
-        reports = reports.filter(inbox_item__department_id__in=departments)
+        reports = reports.filter(department_id__in=departments)
     url = reverse("labresults:results", kwargs={"patient_id": access.patient.public_id})
     return [
         {
@@ -204,9 +205,9 @@ def timeline_reports(access, *, before, limit, departments):
             "title": report.service_name or report.service_code or _("Laboratory report"),
             "detail": f"{report.get_status_display()} · {report.sender}",
             "status": report.status,
-            "department_id": None,
+            "department_id": report.department_id,
             "department": _("Lab"),
-            "care_course_id": None,
+            "care_course_id": report.care_course_id,
             "url": url,
         }
         for report in reports.order_by("-observed_at", "-id")[:limit]
@@ -281,9 +282,5 @@ def is_abnormal(result: LabResult) -> bool:
 
 def imaging_reports(access: PatientAccess, *, limit: int = 50) -> list[LabReport]:
     """Radiology reports (by section or study UID) with their text, newest first."""
-    reports = LabReport.objects.filter(patient=access.patient).filter(
-        Q(section__in=IMAGING_SECTIONS) | ~Q(study_uid="")
-    )
-    if access.blocked_department_ids:
-        reports = reports.exclude(inbox_item__department_id__in=access.blocked_department_ids)
+    reports = reports_for_patient(access).filter(Q(section__in=IMAGING_SECTIONS) | ~Q(study_uid=""))
     return list(reports.prefetch_related("results").order_by("-observed_at")[:limit])

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -37,6 +39,16 @@ def patient_detail(request, access):
     return render(request, "patients/detail.html", context)
 
 
+def _safe_next(request) -> str:
+    """The page to return to, if it is one of ours; never another site (open redirect)."""
+    target = request.POST.get("next") or request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
 @require_http_methods(["GET", "POST"])
 @staff_view
 def break_glass(request, patient_id):
@@ -51,7 +63,7 @@ def break_glass(request, patient_id):
         except ValidationError as error:
             form_errors_attach(form, error)
         else:
-            return redirect(request.POST.get("next") or "patients:detail", patient_id=patient_id)
+            return redirect(_safe_next(request) or reverse("patients:detail", args=[patient_id]))
     # The refusal page discloses no data, so it writes no access event.
     return render(
         request,
@@ -60,7 +72,7 @@ def break_glass(request, patient_id):
             "form": form,
             "patient_public_id": patient_id,
             "hours": settings.SUNDHED_BREAK_THE_GLASS_HOURS,
-            "next": request.POST.get("next") or request.GET.get("next", ""),
+            "next": _safe_next(request),
         },
         status=400 if form.errors else 200,
     )

@@ -49,6 +49,8 @@ def envlist(name: str, default: str = "") -> list[str]:
 DEBUG = envbool("DEBUG")
 # SUNDHED_ENV=development is set only by make run / make test; it unlocks development defaults.
 DEVELOPMENT = env("SUNDHED_ENV", "production") == "development"
+# Behind the hospital's reverse proxy (TLS ends there): trust its forwarded headers, and only then.
+BEHIND_PROXY = envbool("BEHIND_PROXY")
 
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
@@ -197,16 +199,24 @@ AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "10")
 # allauth's own limits count per address by default: a whole ward behind one hospital address
 # would be stopped by one person's typos or by a shift change. Axes locks per user and address;
 # allauth keeps only generous limits per address and a per-user one.
+# Failures are also counted per address across all user names (password spraying): 300 in 15
+# minutes is far above what a ward's typos reach and far below what a spray needs.
 ACCOUNT_RATE_LIMITS = {
     "login": "600/m/ip",
-    "login_failed": "30/5m/key",
+    "login_failed": "30/5m/key,300/15m/ip",
     "reset_password": "60/m/ip,5/m/key",
 }
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # its INFO lines on every sign-in drown the useful ones
-AXES_IPWARE_PROXY_COUNT = envint("AXES_PROXY_COUNT", "0")
+# Behind the hospital's proxy the client's address is the one the proxy adds; without this, the
+# proxy's own address would be everybody's, and anyone could lock out a chosen user.
+AXES_IPWARE_PROXY_COUNT = envint("AXES_PROXY_COUNT", "1" if BEHIND_PROXY else "0")
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_PROXY else ["REMOTE_ADDR"]
+)
+ALLAUTH_TRUSTED_PROXY_COUNT = AXES_IPWARE_PROXY_COUNT
 
 # --- Internationalisation: Danish first, English second ---------------------------------------
 LANGUAGE_CODE = "da"
@@ -240,7 +250,14 @@ SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", str(8 * 3600))  # one shift
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY") else None
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# Production speaks HTTPS only: browsers are told to remember it (HSTS) and plain HTTP is
+# redirected; the health checks that a load balancer or compose sends over HTTP are exempt.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "False" if DEVELOPMENT else "True")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0" if DEVELOPMENT else "31536000")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "True")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

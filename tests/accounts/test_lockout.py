@@ -8,6 +8,7 @@ from accounts.models import User
 
 pytestmark = pytest.mark.django_db
 WARD_ADDRESS = "10.20.30.40"
+TOO_MANY = "Der er for mange mislykkede logonforsøg. Prøv igen senere."
 
 
 def sign_in(client, username, password):
@@ -40,3 +41,21 @@ def test_twenty_failures_by_one_user_do_not_stop_ninety_nine_others(client, sett
         signed_in += "_auth_user_id" in client.session
         client.logout()
     assert signed_in == 99
+
+
+def test_a_password_spray_from_one_address_is_stopped_across_user_names(client, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    User.objects.create_user("target", "target@ward.dk", "the-right-password-1")
+    # 300 different user names, one guess each: no user reaches its own lockout.
+    for n in range(300):
+        sign_in(client, f"guess{n:03d}", "Sommer2026!")
+    refused = sign_in(client, "target", "the-right-password-1")
+    assert "_auth_user_id" not in client.session
+    assert refused.context["form"].errors["__all__"] == [TOO_MANY]
+    # Another address is not affected.
+    other = client.post(
+        reverse("account_login"),
+        {"login": "target", "password": "the-right-password-1"},
+        REMOTE_ADDR="10.99.0.1",
+    )
+    assert other.status_code == 302 and "_auth_user_id" in client.session

@@ -56,3 +56,46 @@ def test_sessions_and_cache_live_in_postgresql_not_redis():
     assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
     assert settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache")
     assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def test_check_deploy_with_production_settings_has_no_https_warnings():
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "SUNDHED_ENV", "DEBUG")}
+    env.update(SECRET_KEY="k" * 64, ALLOWED_HOSTS="sundhed.example", BEHIND_PROXY="true")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning not in output, output
+
+
+def test_behind_a_proxy_the_forwarded_address_counts_and_not_otherwise():
+    script = (
+        "import sundhed.settings as s; print(s.AXES_IPWARE_PROXY_COUNT, "
+        "s.ALLAUTH_TRUSTED_PROXY_COUNT, s.AXES_IPWARE_META_PRECEDENCE_ORDER[0])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "SUNDHED_ENV", "DEBUG")}
+    env.update(SECRET_KEY="k" * 64)
+    plain = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**env, "BEHIND_PROXY": "false"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    proxied = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**env, "BEHIND_PROXY": "true"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert plain.stdout.split() == ["0", "0", "REMOTE_ADDR"]
+    assert proxied.stdout.split() == ["1", "1", "HTTP_X_FORWARDED_FOR"]
