@@ -7,7 +7,9 @@ message changes nothing, a preliminary result becomes final in place, a correcti
 the value and pghistory keeps the old one.
 """
 
-from django.db import transaction
+import logging
+
+from django.db import DataError, transaction
 from django.utils import timezone
 
 from audit.models import Action
@@ -21,6 +23,7 @@ from patients.cpr import parse_cpr
 from patients.models import Patient
 
 SYSTEM = "Laboratory integration"
+log = logging.getLogger(__name__)
 
 
 def _match_patient(results: ResultMessage) -> tuple[Patient | None, str]:
@@ -163,8 +166,29 @@ def store_results(message: InboundMessage, results: ResultMessage, patient: Pati
     return changed
 
 
+# A message whose processing raised this many times goes to the failed queue: it never loops.
+MAX_ATTEMPTS = 5
+
+
+def message_patient(message: InboundMessage) -> Patient | None:
+    """The known patient whose CPR a stored message carries, or None (unreadable, nobody)."""
+    try:
+        if message.message_type == FHIR:
+            results = extract_fhir_results(message.text_to_process())
+        else:
+            results = extract_results(parse(message.text_to_process()))
+    except (Hl7Error, ValueError, UnicodeError):
+        return None
+    return _match_patient(results)[0]
+
+
 def inbound_message_process(*, message_id: int) -> InboundMessage | None:
-    """Process one stored message if nobody else is; None when it is taken or already done."""
+    """Process one stored message if nobody else is; None when it is taken or already done.
+
+    The work runs in a savepoint: if it raises (a NUL byte the database refuses, a bug), the
+    attempt and its reason are still committed, and after MAX_ATTEMPTS the message is failed.
+    A value the database cannot store fails at once: trying again cannot help.
+    """
     with transaction.atomic():
         message = (
             InboundMessage.objects.select_for_update(skip_locked=True)
@@ -175,30 +199,50 @@ def inbound_message_process(*, message_id: int) -> InboundMessage | None:
             return None
         message.attempts += 1
         try:
-            if message.message_type == FHIR:
-                results = extract_fhir_results(message.text_to_process())
-            else:
-                results = extract_results(parse(message.text_to_process()))
-        except Hl7Error as error:
-            message.status, message.error = InboundMessage.Status.FAILED, error.reason
-        else:
-            if message.matched_patient_id:
-                patient, reason = message.matched_patient, ""
-            else:
-                patient, reason = _match_patient(results)
-            if patient is None:
-                message.status, message.error = InboundMessage.Status.UNMATCHED, reason
-            else:
-                store_results(message, results, patient)
-                access_patient_as_system(
-                    patient=patient,
-                    data_kind="lab_results",
-                    action=Action.CREATE,
-                    system=f"{SYSTEM}: {message.sender}",
-                    object_type="labresults.inboundmessage",
-                    object_id=str(message.public_id),
-                )
-                message.status, message.error = InboundMessage.Status.PROCESSED, ""
-                message.processed_at = timezone.now()
+            with transaction.atomic():
+                _process(message)
+        except DataError as error:
+            message.status = InboundMessage.Status.FAILED
+            message.error = _reason("The message holds a value the database cannot store", error)
+        except Exception as error:  # noqa: BLE001 - any failure is kept as the reason
+            log.exception("processing message %s failed", message.pk)
+            message.error = _reason(f"Processing failed (attempt {message.attempts})", error)
+            if message.attempts >= MAX_ATTEMPTS:
+                message.status = InboundMessage.Status.FAILED
         message.save(update_fields=["status", "error", "attempts", "processed_at", "updated_at"])
     return message
+
+
+def _reason(what: str, error: Exception) -> str:
+    detail = str(error).replace("\x00", "\\0").splitlines()[0] if str(error) else ""
+    return f"{what}: {type(error).__name__} {detail}".strip()[:1000]
+
+
+def _process(message: InboundMessage) -> None:
+    """Parse, match and store one message; sets its status and reason."""
+    try:
+        if message.message_type == FHIR:
+            results = extract_fhir_results(message.text_to_process())
+        else:
+            results = extract_results(parse(message.text_to_process()))
+    except Hl7Error as error:
+        message.status, message.error = InboundMessage.Status.FAILED, error.reason
+        return
+    if message.matched_patient_id:
+        patient, reason = message.matched_patient, ""
+    else:
+        patient, reason = _match_patient(results)
+    if patient is None:
+        message.status, message.error = InboundMessage.Status.UNMATCHED, reason
+        return
+    store_results(message, results, patient)
+    access_patient_as_system(
+        patient=patient,
+        data_kind="lab_results",
+        action=Action.CREATE,
+        system=f"{SYSTEM}: {message.sender}",
+        object_type="labresults.inboundmessage",
+        object_id=str(message.public_id),
+    )
+    message.status, message.error = InboundMessage.Status.PROCESSED, ""
+    message.processed_at = timezone.now()

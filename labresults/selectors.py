@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Q
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +18,7 @@ from labresults.interpret import ABNORMAL_FLAGS
 from labresults.models import (
     IMAGING_SECTIONS,
     Analysis,
+    InboundMessage,
     InboxItem,
     LabOrder,
     LabReport,
@@ -24,6 +26,8 @@ from labresults.models import (
 )
 from patients.access import PatientAccess
 
+# The queues show only what needs a person; a processed message is in the patient's record.
+WAITING_STATUSES = ("unmatched", "failed")
 CUMULATIVE_COLUMNS = 12
 TREND_POINTS = 400
 
@@ -284,3 +288,35 @@ def imaging_reports(access: PatientAccess, *, limit: int = 50) -> list[LabReport
     """Radiology reports (by section or study UID) with their text, newest first."""
     reports = reports_for_patient(access).filter(Q(section__in=IMAGING_SECTIONS) | ~Q(study_uid=""))
     return list(reports.prefetch_related("results").order_by("-observed_at")[:limit])
+
+
+def queue_list(*, status: str, limit: int = 200) -> list[InboundMessage]:
+    """Waiting messages of one status, newest first, without their text."""
+    return list(
+        InboundMessage.objects.filter(status=status)
+        .defer("raw", "fixed_text")
+        .order_by("-received_at")[:limit]
+    )
+
+
+def queue_message_get(*, public_id) -> InboundMessage:
+    """A waiting message; a processed (or still arriving) one is not browsable: 404."""
+    message = InboundMessage.objects.filter(
+        public_id=public_id, status__in=WAITING_STATUSES
+    ).first()
+    if message is None:
+        raise Http404(_("No such message in the queues."))
+    return message
+
+
+def inbound_message_patient(message: InboundMessage):
+    """The patient a raw message is about, where we know them: matched by hand, filed, or by
+    the CPR number it carries. None for a message of nobody we know."""
+    from labresults.processing import message_patient
+
+    if message.matched_patient_id:
+        return message.matched_patient
+    report = message.reports.select_related("patient").first()
+    if report is not None:
+        return report.patient
+    return message_patient(message)

@@ -51,14 +51,19 @@ def fhir_bundle_receive(*, raw: bytes, transport: str, sender: str) -> Receipt:
 
     A bundle that is not valid FHIR, or holds no report, is stored as failed with the reason.
     """
-    fields = {"raw": raw, "transport": transport, "sender": sender[:200], "message_type": FHIR}
+    fields = {
+        "raw": raw,
+        "transport": transport,
+        "sender": _storable(sender, 200),
+        "message_type": FHIR,
+    }
     try:
         bundle = bundle_parse(raw)
-        fields["control_id"] = bundle_identity(bundle)
+        fields["control_id"] = _storable(bundle_identity(bundle), 100)
         extract_fhir_results(raw)
     except Hl7Error as error:
         row = InboundMessage.objects.create(
-            **fields, status=InboundMessage.Status.FAILED, error=error.reason
+            **fields, status=InboundMessage.Status.FAILED, error=_storable(error.reason, 10_000)
         )
         return Receipt(b"", error.code, row)
     try:
@@ -68,6 +73,11 @@ def fhir_bundle_receive(*, raw: bytes, transport: str, sender: str) -> Receipt:
     except IntegrityError:
         return Receipt(b"", "AA", None, True)
     return Receipt(b"", "AA", row)
+
+
+def _storable(text: str, limit: int) -> str:
+    """Header text as PostgreSQL can store it: a NUL byte becomes U+FFFD (the raw bytes keep it)."""
+    return text.replace("\x00", "\ufffd")[:limit]
 
 
 def inbound_message_receive(*, raw: bytes, transport: str) -> Receipt:
@@ -80,7 +90,10 @@ def inbound_message_receive(*, raw: bytes, transport: str) -> Receipt:
         message = parse(raw)
     except Hl7Error as error:
         row = InboundMessage.objects.create(
-            raw=raw, transport=transport, status=InboundMessage.Status.FAILED, error=error.reason
+            raw=raw,
+            transport=transport,
+            status=InboundMessage.Status.FAILED,
+            error=_storable(error.reason, 10_000),
         )
         return Receipt(build_ack(None, error.code, error.reason), error.code, row)
 
@@ -92,11 +105,11 @@ def inbound_message_receive(*, raw: bytes, transport: str) -> Receipt:
     fields = {
         "raw": raw,
         "transport": transport,
-        "sender": message.sender[:200],
-        "control_id": message.control_id[:100],
-        "message_type": message.message_type[:30],
+        "sender": _storable(message.sender, 200),
+        "control_id": _storable(message.control_id, 100),
+        "message_type": _storable(message.message_type, 30),
         "status": InboundMessage.Status.FAILED if reason else InboundMessage.Status.RECEIVED,
-        "error": reason,
+        "error": _storable(reason, 10_000),
     }
     try:
         with transaction.atomic():

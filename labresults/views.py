@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,6 +14,7 @@ from labresults import selectors, services
 from labresults.forms import LabOrderForm
 from labresults.imaging import dicom_object_receive, studies_for_patient
 from labresults.models import DicomObject, InboundMessage, InboxItem
+from labresults.selectors import WAITING_STATUSES
 from labresults.services import inbound_message_reprocess, queue_counts
 from organisation.models import Role
 from patients.access import (
@@ -38,14 +39,15 @@ def _queue_staff(request):
 
 @staff_view
 def queues(request):
-    """Unmatched and failed messages, newest first, with counts."""
+    """Unmatched and failed messages, newest first, with counts; processed ones are not here."""
     _queue_staff(request)
     status = request.GET.get("status", InboundMessage.Status.UNMATCHED)
-    rows = list(
-        InboundMessage.objects.filter(status=status)
-        .defer("raw", "fixed_text")
-        .order_by("-received_at")[:200]
-    )
+    if status not in WAITING_STATUSES:
+        return HttpResponseBadRequest(
+            _("The parameter status must be one of: %(choices)s.")
+            % {"choices": ", ".join(WAITING_STATUSES)}
+        )
+    rows = selectors.queue_list(status=status)
     access_events_for_list(
         user=request.user,
         patients=[],
@@ -63,7 +65,7 @@ def queues(request):
 def queue_message(request, message_id):
     """One waiting message: read it, match the patient by CPR, or fix the text; then reprocess."""
     _queue_staff(request)
-    message = get_object_or_404(InboundMessage, public_id=message_id)
+    message = selectors.queue_message_get(public_id=message_id)
     error = ""
     if request.method == "POST":
         patient = None
@@ -84,10 +86,11 @@ def queue_message(request, message_id):
         else:
             messages.success(request, _("The message is queued for processing again."))
             return redirect("labresults:queues")
-    patient_ids = [message.matched_patient] if message.matched_patient_id else []
+    # The raw message names its patient: reading it is a disclosure of that patient.
+    patient = selectors.inbound_message_patient(message)
     access_events_for_list(
         user=request.user,
-        patients=patient_ids,
+        patients=[patient] if patient else [],
         data_kind="lab_queue",
         action=Action.VIEW,
         legal_basis=LegalBasis.ADMINISTRATION,
