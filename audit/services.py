@@ -79,6 +79,8 @@ def access_events_record_many(
     legal_basis: str,
     reason: str = "",
     path: str = "",
+    object_type: str = "",
+    object_id: str = "",
 ) -> list[AccessEvent]:
     """Write one event per patient of a list or search result, in one statement."""
     rows = [
@@ -90,6 +92,8 @@ def access_events_record_many(
             legal_basis=legal_basis,
             reason=reason,
             path=path,
+            object_type=object_type,
+            object_id=object_id,
         )
         for patient_id in patient_ids
     ]

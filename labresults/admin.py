@@ -14,15 +14,22 @@ from labresults.models import (
 )
 from patients.admin import AuditedPatientAdmin
 
+# The text of a message and its patient are patient data: admin shows how the integration is
+# doing, never what a message says. A waiting message is read in the queues, logged to its
+# patient; a processed one lives on in the patient's record.
+_MESSAGE_TEXT = {"raw", "fixed_text", "matched_patient"}
+
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
-    """Inbound messages with their status and reason."""
+    """Inbound messages: sender, status and reason, without their text or patient."""
 
     list_display = ("received_at", "sender", "control_id", "message_type", "status", "attempts")
     list_filter = ("status", "transport", "message_type")
     search_fields = ("=control_id", "sender")
-    readonly_fields = [f.name for f in InboundMessage._meta.fields]
+    fields = readonly_fields = [
+        f.name for f in InboundMessage._meta.fields if f.name not in _MESSAGE_TEXT
+    ]
     show_full_result_count = False
 
     def has_add_permission(self, request):

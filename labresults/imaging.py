@@ -7,13 +7,16 @@ file whose pixels cannot be decoded keeps its metadata and says why there is no 
 """
 
 import io
+import zlib
 from datetime import date
 
 import numpy as np
 import pydicom
+from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 from PIL import Image
 from pydicom.errors import InvalidDicomError
 
@@ -28,13 +31,31 @@ from patients.models import CareCourse, Patient
 THUMBNAIL_SIZE = (256, 256)
 
 
+def dicom_upload_problem(upload) -> str:
+    """Why an uploaded file is refused (too large, or not a DICOM file by its content), or "".
+
+    Only DICOM Part 10 files are taken by upload: 128 bytes of preamble, then "DICM".
+    """
+    if upload.size > settings.SUNDHED_DICOM_MAX_UPLOAD_BYTES:
+        return _("%(name)s is larger than %(limit)s MB.") % {
+            "name": upload.name,
+            "limit": settings.SUNDHED_DICOM_MAX_UPLOAD_BYTES // 2**20,
+        }
+    upload.seek(0)
+    head = upload.read(132)
+    upload.seek(0)
+    if len(head) < 132 or head[128:132] != b"DICM":
+        return _("%(name)s is not a DICOM file.") % {"name": upload.name}
+    return ""
+
+
 def dicom_object_receive(*, content: File, name: str, source: str, patient=None, staff=None):
     """Store one file as received and commit; a worker reads it after the commit."""
     with transaction.atomic():
         row = DicomObject(
             original_name=name[:255], source=source, patient=patient, uploaded_by=staff
         )
-        row.file.save(name[-100:] or "object.dcm", content, save=False)
+        row.file.save("object.dcm", content, save=False)
         row.save()
         dispatch_on_commit("labresults.process_dicom_object", row.pk)
     return row
@@ -101,17 +122,83 @@ def render_thumbnail(dataset) -> bytes:
     return out.getvalue()
 
 
+class TooLarge(Exception):
+    """A file over one of the limits: it fails with the reason and is never tried again."""
+
+
+DEFLATED = "1.2.840.10008.1.2.1.99"
+
+
+def _inflated_size_check(handle, limit: int) -> None:
+    """A deflated dataset is inflated in chunks and counted, never held: a 1 MB file that
+    inflates to 1 GiB (a decompression bomb) stops at the limit."""
+    # pydicom has no public call that reads the file meta from an open file and stops there.
+    pydicom.filereader.read_preamble(handle, False)
+    meta = pydicom.filereader._read_file_meta_info(handle)
+    if str(meta.get("TransferSyntaxUID", "")) != DEFLATED:
+        return
+    inflater, total = zlib.decompressobj(-zlib.MAX_WBITS), 0
+    while chunk := handle.read(1 << 16):
+        data = inflater.decompress(chunk, 1 << 20)
+        total += len(data)
+        while inflater.unconsumed_tail and total <= limit:
+            data = inflater.decompress(inflater.unconsumed_tail, 1 << 20)
+            total += len(data)
+        if total > limit:
+            raise TooLarge(
+                f"The deflated dataset inflates to more than {limit // 2**20} MB "
+                "(SUNDHED_DICOM_MAX_INFLATED_BYTES)."
+            )
+
+
+def _pixel_size_check(dataset) -> None:
+    """Rows × columns × frames × samples × bytes, from the header, before any pixel is read."""
+    if "PixelData" not in dataset and "FloatPixelData" not in dataset:
+        return
+    frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    if frames > settings.SUNDHED_DICOM_MAX_FRAMES:
+        raise TooLarge(
+            f"{frames} frames is more than {settings.SUNDHED_DICOM_MAX_FRAMES} "
+            "(SUNDHED_DICOM_MAX_FRAMES)."
+        )
+    pixels = int(dataset.get("Rows") or 0) * int(dataset.get("Columns") or 0) * frames
+    size = pixels * int(dataset.get("SamplesPerPixel", 1) or 1)
+    size *= max(1, int(dataset.get("BitsAllocated", 8) or 8) // 8)
+    if size > settings.SUNDHED_DICOM_MAX_PIXEL_BYTES:
+        raise TooLarge(
+            f"The pixel data would take {size // 2**20} MB decoded, more than "
+            f"{settings.SUNDHED_DICOM_MAX_PIXEL_BYTES // 2**20} MB "
+            "(SUNDHED_DICOM_MAX_PIXEL_BYTES)."
+        )
+
+
 def _read(row: DicomObject):
-    """The dataset; a file without the DICM preamble (old exports) is read if it has UIDs."""
+    """The dataset, read only once it is known to fit the limits (size, inflated size, pixels).
+
+    A file without the DICM preamble (old exports) is read if it has UIDs.
+    """
+    if row.file.size > settings.SUNDHED_DICOM_MAX_UPLOAD_BYTES:
+        raise TooLarge(
+            f"The file is {row.file.size // 2**20} MB, more than "
+            f"{settings.SUNDHED_DICOM_MAX_UPLOAD_BYTES // 2**20} MB "
+            "(SUNDHED_DICOM_MAX_UPLOAD_BYTES)."
+        )
     with row.file.open("rb") as handle:
         try:
-            return pydicom.dcmread(handle, force=False)
+            _inflated_size_check(handle, settings.SUNDHED_DICOM_MAX_INFLATED_BYTES)
+            handle.seek(0)
+            header = pydicom.dcmread(handle, force=False, stop_before_pixels=True)
+            forced = False
         except InvalidDicomError:
             handle.seek(0)
-            dataset = pydicom.dcmread(handle, force=True)
-            if "SOPClassUID" not in dataset and "StudyInstanceUID" not in dataset:
+            header = pydicom.dcmread(handle, force=True, stop_before_pixels=True)
+            if "SOPClassUID" not in header and "StudyInstanceUID" not in header:
                 raise InvalidDicomError("neither a DICOM preamble nor DICOM UIDs") from None
-            return dataset
+            forced = True
+        handle.seek(0)
+        dataset = pydicom.dcmread(handle, force=forced)
+        _pixel_size_check(dataset)
+        return dataset
 
 
 def _metadata(row: DicomObject, dataset) -> str:
@@ -155,8 +242,36 @@ def _origin_set(row: DicomObject) -> None:
     row.care_course_id = origin["care_course_id"]
 
 
+# A file whose reading was cut off this often (a worker killed by the kernel for memory) fails.
+MAX_ATTEMPTS = 3
+
+
+def _attempt_claim(object_id: int) -> bool:
+    """Count this attempt in its own committed transaction, before the file is read: a worker
+    killed while reading leaves the count behind, so a file that kills workers stops being
+    tried. Returns whether to go on."""
+    with transaction.atomic():
+        row = (
+            DicomObject.objects.select_for_update(skip_locked=True)
+            .filter(pk=object_id, status=DicomObject.Status.RECEIVED)
+            .first()
+        )
+        if row is None:
+            return False
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = DicomObject.Status.FAILED
+            row.error = f"Reading the file was interrupted {row.attempts} times; not tried again."
+            row.save(update_fields=["status", "error", "updated_at"])
+            return False
+        row.attempts += 1
+        row.save(update_fields=["attempts", "updated_at"])
+        return True
+
+
 def dicom_object_process(*, object_id: int) -> DicomObject | None:
     """Read the file's metadata and draw its thumbnail; idempotent (done ones are left)."""
+    if not _attempt_claim(object_id):
+        return DicomObject.objects.filter(pk=object_id).first()
     with transaction.atomic():
         row = (
             DicomObject.objects.select_for_update(skip_locked=True)
@@ -167,6 +282,10 @@ def dicom_object_process(*, object_id: int) -> DicomObject | None:
             return None
         try:
             dataset = _read(row)
+        except TooLarge as error:
+            row.status, row.error = DicomObject.Status.FAILED, f"Over a limit: {error}"[:1000]
+            row.save(update_fields=["status", "error", "updated_at"])
+            return row
         except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as error:
             row.status = DicomObject.Status.FAILED
             row.error = f"Not a readable DICOM file: {error}"[:1000]
@@ -192,7 +311,7 @@ def dicom_object_process(*, object_id: int) -> DicomObject | None:
         except Exception as error:  # noqa: BLE001 - any failure to draw is a reason, not a crash
             row.thumbnail_error = str(error)[:300] or type(error).__name__
         else:
-            row.thumbnail.save(f"{row.public_id}.png", ContentFile(png), save=False)
+            row.thumbnail.save("thumbnail.png", ContentFile(png), save=False)
         if row.patient_id is None:
             row.status = DicomObject.Status.UNMATCHED
             row.error = f"No patient with PatientID {row.patient_id_in_file or '(empty)'}."

@@ -1,5 +1,7 @@
 """Laboratory results: the inbox of raw messages, kept exactly as they arrived."""
 
+import uuid
+
 import pghistory
 from django.conf import settings
 from django.db import models
@@ -443,6 +445,16 @@ class FhirSource(BaseModel):
         return self.name
 
 
+def dicom_file_name(instance, filename: str) -> str:
+    """A random stored name for a DICOM file; the original name is kept on the row."""
+    return f"dicom/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.dcm"
+
+
+def dicom_thumbnail_name(instance, filename: str) -> str:
+    """A random stored name for a key-image thumbnail."""
+    return f"dicom-thumbs/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.png"
+
+
 @pghistory.track()
 class DicomObject(BaseModel):
     """One DICOM file (an image, a series' instance, a structured report) and what it says.
@@ -460,13 +472,16 @@ class DicomObject(BaseModel):
         UPLOAD = "upload", _("Uploaded")
         FOLDER = "folder", _("Dropped in the folder")
 
-    file = models.FileField(_("file"), upload_to="dicom/%Y/%m/%d/")
+    # Stored under a random name: never the uploader's name or extension (served only by a
+    # gated view, as an attachment).
+    file = models.FileField(_("file"), upload_to=dicom_file_name)
     original_name = models.CharField(_("file name"), max_length=255, blank=True)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED
     )
     error = models.TextField(_("why it failed"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("reading attempts"), default=0)
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -508,7 +523,7 @@ class DicomObject(BaseModel):
     rows = models.PositiveIntegerField(null=True, blank=True)
     columns = models.PositiveIntegerField(null=True, blank=True)
     frames = models.PositiveIntegerField(null=True, blank=True)
-    thumbnail = models.FileField(_("thumbnail"), upload_to="dicom-thumbs/%Y/%m/", blank=True)
+    thumbnail = models.FileField(_("thumbnail"), upload_to=dicom_thumbnail_name, blank=True)
     thumbnail_error = models.CharField(_("why there is no thumbnail"), max_length=300, blank=True)
 
     class Meta:

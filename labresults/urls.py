@@ -19,4 +19,5 @@ urlpatterns = [
     path("<uuid:patient_id>/orders/", views.order_create, name="order_create"),
     path("<uuid:patient_id>/imaging/", views.imaging, name="imaging"),
     path("imaging/<uuid:object_id>/thumbnail.png", views.dicom_thumbnail, name="dicom_thumbnail"),
+    path("imaging/<uuid:object_id>/file.dcm", views.dicom_file, name="dicom_file"),
 ]

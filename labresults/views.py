@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.models import Action, LegalBasis
 from labresults import selectors, services
 from labresults.forms import LabOrderForm
-from labresults.imaging import dicom_object_receive, studies_for_patient
+from labresults.imaging import dicom_object_receive, dicom_upload_problem, studies_for_patient
 from labresults.models import DicomObject, InboundMessage, InboxItem
 from labresults.selectors import WAITING_STATUSES
 from labresults.services import inbound_message_reprocess, queue_counts
@@ -225,17 +225,22 @@ def imaging(request, access):
     here too (a worker reads them)."""
     if request.method == "POST":
         files = request.FILES.getlist("files")
+        refused = [problem for upload in files if (problem := dicom_upload_problem(upload))]
         if not files:
             messages.error(request, _("Choose one or more DICOM files."))
-        for upload in files:
-            dicom_object_receive(
-                content=upload,
-                name=upload.name,
-                source=DicomObject.Source.UPLOAD,
-                patient=access.patient,
-                staff=access.staff,
-            )
-        if files:
+        elif refused:
+            # Nothing is stored when one file is refused: the user sends the right set again.
+            for problem in refused:
+                messages.error(request, problem)
+        else:
+            for upload in files:
+                dicom_object_receive(
+                    content=upload,
+                    name=upload.name,
+                    source=DicomObject.Source.UPLOAD,
+                    patient=access.patient,
+                    staff=access.staff,
+                )
             messages.success(
                 request, _("%(n)s file(s) received; they appear when read.") % {"n": len(files)}
             )
@@ -257,4 +262,20 @@ def dicom_thumbnail(request, access, obj):
     """The key-image thumbnail (PNG) of one DICOM object."""
     if not obj.thumbnail:
         raise Http404(_("No thumbnail."))
-    return FileResponse(obj.thumbnail.open("rb"), content_type="image/png")
+    return _attachment(obj.thumbnail, "image/png", f"{obj.public_id}.png")
+
+
+@require_GET
+@patient_object_view(DicomObject, "imaging", kwarg="object_id")
+def dicom_file(request, access, obj):
+    """The DICOM file as received, as a download (never shown in the browser)."""
+    return _attachment(obj.file, "application/dicom", f"{obj.public_id}.dcm")
+
+
+def _attachment(field, content_type: str, name: str) -> FileResponse:
+    """An uploaded or derived file, streamed by the gate: an attachment, never sniffed."""
+    response = FileResponse(
+        field.open("rb"), content_type=content_type, as_attachment=True, filename=name
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

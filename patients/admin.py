@@ -1,20 +1,23 @@
 """Admin for patients and their records: audited, and never deleting a clinical record."""
 
+import pghistory.models
 from django.contrib import admin
 
 from audit.models import Action, LegalBasis
-from audit.services import access_event_record, access_events_record_many
-from patients.access import actor_for
+from patients.access import access_events_for_list, response_discloses
 from patients.models import Blocking, BreakGlass, CareCourse, CaveEntry, Patient
 
 
 class AuditedPatientAdmin(admin.ModelAdmin):
-    """Every page of a patient's data in admin writes access events (legal basis administration).
+    """Every admin page that shows a patient's data writes its access events (administration).
 
+    The list and the autocomplete (`audit_listed`), the change page (also when a form comes back
+    with errors), the history page with the row's change history from pghistory, and a save.
     Deleting is refused: clinical records are corrected or marked, never removed (DESIGN.md).
     """
 
     data_kind = "admin"
+    object_history_template = "admin/audited_object_history.html"
 
     def _patient_id(self, obj):
         return obj.pk if isinstance(obj, Patient) else obj.patient_id
@@ -27,50 +30,63 @@ class AuditedPatientAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def audit_listed(self, request, objs) -> None:
+        """These rows were shown in a list or an autocomplete answer: one event per patient."""
+        ids = sorted({pid for pid in (self._patient_id(obj) for obj in objs) if pid})
+        access_events_for_list(
+            user=request.user,
+            patients=ids,
+            data_kind=self.data_kind,
+            action=Action.LIST,
+            legal_basis=LegalBasis.ADMINISTRATION,
+            path=request.path,
+        )
+
+    def _audit_object(self, request, obj, action=Action.VIEW) -> None:
+        patient_id = self._patient_id(obj)
+        if patient_id:
+            access_events_for_list(
+                user=request.user,
+                patients=[patient_id],
+                data_kind=self.data_kind,
+                action=action,
+                legal_basis=LegalBasis.ADMINISTRATION,
+                path=request.path,
+                obj=obj,
+            )
+
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}) or {}
         result = changelist.get("cl")
-        if response.status_code == 200 and result is not None:
-            rows = list(result.result_list)
-            access_events_record_many(
-                actor=actor_for(request.user),
-                patient_ids=sorted({self._patient_id(obj) for obj in rows}) or [None],
-                data_kind=self.data_kind,
-                action=Action.LIST,
-                legal_basis=LegalBasis.ADMINISTRATION,
-                path=request.path,
-            )
+        if result is not None and response_discloses(request, response):
+            self.audit_listed(request, list(result.result_list))
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         obj = (getattr(response, "context_data", {}) or {}).get("original")
-        if obj is not None and response.status_code == 200:
-            access_event_record(
-                actor=actor_for(request.user),
-                patient_id=self._patient_id(obj),
-                data_kind=self.data_kind,
-                action=Action.VIEW,
-                legal_basis=LegalBasis.ADMINISTRATION,
-                object_type=obj._meta.label_lower,
-                object_id=str(obj.public_id),
-                path=request.path,
+        if obj is not None and response_discloses(request, response):
+            self._audit_object(request, obj)
+        return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, admin.utils.unquote(object_id))
+        events = []
+        if obj is not None and self.has_view_or_change_permission(request, obj):
+            events = list(
+                pghistory.models.Events.objects.tracks(obj).order_by("-pgh_created_at")[:200]
             )
+        response = super().history_view(
+            request, object_id, {**(extra_context or {}), "change_history": events}
+        )
+        if obj is not None and response_discloses(request, response):
+            self._audit_object(request, obj)
         return response
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        access_event_record(
-            actor=actor_for(request.user),
-            patient_id=self._patient_id(obj),
-            data_kind=self.data_kind,
-            action=Action.UPDATE if change else Action.CREATE,
-            legal_basis=LegalBasis.ADMINISTRATION,
-            object_type=obj._meta.label_lower,
-            object_id=str(obj.public_id),
-            path=request.path,
-        )
+        self._audit_object(request, obj, Action.UPDATE if change else Action.CREATE)
 
 
 @admin.register(Patient)

@@ -77,7 +77,6 @@ INSTALLED_APPS = [
     "axes",
     "pgtrigger",
     "pghistory",
-    "pghistory.admin",
     "template_partials",
     "django_htmx",
     "csp",
@@ -303,6 +302,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Slow imaging work has a queue and a worker of its own, so a large or hostile DICOM file can
+# never hold up the results, escalations and orders on the default queue.
+CELERY_TASK_ROUTES = {"labresults.process_dicom_object": {"queue": "imaging"}}
 
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -365,3 +367,10 @@ SUNDHED_CRITICAL_ESCALATION_MINUTES = envint("SUNDHED_CRITICAL_ESCALATION_MINUTE
 # --- Laboratory results ------------------------------------------------------------------------
 # Dispatch each stored message to a worker at once (the sweeper catches any that are missed).
 SUNDHED_LAB_ENQUEUE = envbool("SUNDHED_LAB_ENQUEUE", "true")
+
+# DICOM limits, checked before anything is decoded; a file over one fails with the reason and
+# is never tried again.
+SUNDHED_DICOM_MAX_UPLOAD_BYTES = envint("SUNDHED_DICOM_MAX_UPLOAD_BYTES", str(200 * 2**20))
+SUNDHED_DICOM_MAX_INFLATED_BYTES = envint("SUNDHED_DICOM_MAX_INFLATED_BYTES", str(512 * 2**20))
+SUNDHED_DICOM_MAX_PIXEL_BYTES = envint("SUNDHED_DICOM_MAX_PIXEL_BYTES", str(512 * 2**20))
+SUNDHED_DICOM_MAX_FRAMES = envint("SUNDHED_DICOM_MAX_FRAMES", "3000")

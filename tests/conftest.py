@@ -249,6 +249,19 @@ class Cast:
         self.administrator = person(
             "administrator", "Adam", "Administrator", Role.ADMINISTRATOR, self.administration
         )
+        # Hospital IT: signs in to Django admin (is_staff) and may read patients there, audited.
+        self.it_administrator = person(
+            "it_administrator", "Ida", "Itdrift", Role.ADMINISTRATOR, self.administration
+        )
+        self.it_administrator.is_staff = True
+        self.it_administrator.save()
+        from django.contrib.auth.models import Permission
+
+        self.it_administrator.user_permissions.set(
+            Permission.objects.filter(
+                content_type__app_label="patients", codename__startswith="view_"
+            )
+        )
         self.patient_user = User.objects.create_user(
             username="patient_user",
             email="patient@example.dk",
@@ -293,6 +306,7 @@ class Cast:
             "nurse": self.nurse,
             "secretary": self.secretary,
             "administrator": self.administrator,
+            "it_administrator": self.it_administrator,
             "patient_user": self.patient_user,
         }
 

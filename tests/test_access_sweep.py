@@ -10,6 +10,8 @@ import uuid
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from audit.models import AccessEvent
+
 # Routes with parameters that are not a patient's data, and why.
 NOT_PATIENT_DATA = {
     "patients:break_glass": "the way into the gate: shows a form, no patient data",
@@ -18,6 +20,13 @@ NOT_PATIENT_DATA = {
     "set_language": "i18n",
 }
 ADMIN_PREFIX = "admin:"
+# Gated routes that take only a POST (a change); every other gated route is a page to open.
+POST_ONLY = {
+    "patients:cave_create",
+    "journal:note_new",
+    "journal:epikrise_new",
+    "labresults:order_create",
+}
 
 
 def walk(patterns=None, prefix="", namespace=""):
@@ -58,8 +67,11 @@ def build_url(route, converters, values):
         converter = type(converters[key]).__name__.lower().replace("converter", "")
         token_start = url.index("<")
         token_end = url.index(">", token_start)
-        url = url[:token_start] + str(values.get(key, uuid.uuid4())) + url[token_end + 1 :]
-        assert converter
+        value = values.get(key)
+        if value is None:
+            # A uuid route gets an unknown uuid; any other parameter a plain word.
+            value = uuid.uuid4() if converter == "uuid" else "NPU03429"
+        url = url[:token_start] + str(value) + url[token_end + 1 :]
     return url
 
 
@@ -97,7 +109,7 @@ def test_no_one_without_a_care_relation_sees_a_patient(cast, client, settings):
                 response = getattr(client, method)(url)
                 requests += 1
                 body = response.content.decode(errors="replace")
-                allowed_admin_log = who == "administrator" and name in {
+                allowed_admin_log = who in {"administrator", "it_administrator"} and name in {
                     "patients:access_log",
                     "patients:blockings",
                 }
@@ -108,23 +120,29 @@ def test_no_one_without_a_care_relation_sees_a_patient(cast, client, settings):
                 assert not 200 <= response.status_code < 300, (name, who, method)
                 assert not any(secret in body for secret in secrets), (name, who, method)
 
-    # The treating doctor, with a care relation, gets every GET page of the patient's own.
+    # The treating doctor, with a care relation, gets every GET page of the patient's own,
+    # and each writes exactly one access event (none for 204: a poll that found nothing new).
     client.force_login(cast.treating_doctor)
-    opened = 0
+    opened, post_only = set(), set()
     for route, name, converters in gated:
-        if set(converters) != {"patient_id"}:
+        if not set(converters) <= {"patient_id", "code"}:
             continue
-        response = client.get(build_url(route, converters, {"patient_id": cast.patient.public_id}))
+        url = build_url(route, converters, {"patient_id": cast.patient.public_id})
+        before = AccessEvent.objects.filter(patient_id=cast.patient.pk).count()
+        response = client.get(url)
+        written = AccessEvent.objects.filter(patient_id=cast.patient.pk).count() - before
         if response.status_code == 405:
+            post_only.add(name)
             continue
-        # 204: a poll that found nothing new (the live results panel) shows nothing.
         assert response.status_code in (200, 204), name
-        opened += 1
+        assert written == (0 if response.status_code == 204 else 1), (name, written)
+        opened.add(name)
     print(
         f"\naccess sweep: {len(gated)} gated routes, {requests} refused requests as "
-        f"{len(refused_as)} cast members, {opened} pages opened by the treating doctor"
+        f"{len(refused_as)} cast members, {len(opened)} pages opened by the treating doctor"
     )
-    assert opened >= 1
+    assert post_only == POST_ONLY, "a route changed between GET and POST-only: update POST_ONLY"
+    assert opened, "the treating doctor opened no page"
 
 
 @pytest.mark.django_db
@@ -169,4 +187,87 @@ def test_admin_pages_of_patient_data_refuse_everyone_but_admin_staff(cast, clien
                 else:
                     assert response.status_code == 302, (url, who)
                     assert response["Location"].startswith("/admin/login/"), (url, who)
-    assert checked == 49
+    assert checked == 7 * (len(cast.members) + 1)
+
+
+def _name_shown(response, patient) -> bool:
+    body = response.content.decode(errors="replace")
+    return patient.family_name in body or patient.cpr[:6] in body
+
+
+@pytest.mark.django_db
+def test_every_response_that_shows_the_patient_writes_one_event_and_no_other_does(cast, client):
+    """Whatever the method and status: HEAD and OPTIONS, a form sent back with errors (4xx),
+    a refusal, a redirect after a change."""
+    client.force_login(cast.treating_doctor)
+    patient = cast.patient
+    checked = 0
+    for route, name, callback, converters in walk():
+        if classify(route, name, callback) != "gated" or not set(converters) <= {
+            "patient_id",
+            "code",
+        }:
+            continue
+        url = build_url(route, converters, {"patient_id": patient.public_id})
+        for method in ("head", "options", "post"):
+            before = AccessEvent.objects.filter(patient_id=patient.pk).count()
+            response = getattr(client, method)(url)
+            written = AccessEvent.objects.filter(patient_id=patient.pk).count() - before
+            checked += 1
+            if method in ("head", "options"):
+                assert written == 0, (name, method)
+            elif 300 <= response.status_code < 400:
+                assert written <= 1, (name, method, written)  # the change's own event, if any
+            else:
+                expected = 1 if _name_shown(response, patient) else 0
+                assert written == expected, (name, method, response.status_code, written)
+    assert checked > 30
+
+
+ADMIN_PATIENT_MODELS = [
+    ("patients", "patient"),
+    ("patients", "carecourse"),
+    ("patients", "caveentry"),
+    ("patients", "blocking"),
+    ("patients", "breakglass"),
+    ("labresults", "labreport"),
+    ("labresults", "labresult"),
+]
+
+
+@pytest.mark.django_db
+def test_every_admin_page_that_shows_a_patient_is_on_their_log(cast, client):
+    from tests.conftest import block
+
+    block(cast, care_course=cast.course)
+    objects = {
+        "patient": cast.patient.pk,
+        "carecourse": cast.course.pk,
+        "caveentry": cast.patient.cave_entries.get().pk,
+        "blocking": cast.patient.blockings.get().pk,
+    }
+    client.force_login(cast.it_administrator)
+    pages = 0
+    for app, model in ADMIN_PATIENT_MODELS:
+        urls = [f"/admin/{app}/{model}/"]
+        if model in objects:
+            urls += [
+                f"/admin/{app}/{model}/{objects[model]}/change/",
+                f"/admin/{app}/{model}/{objects[model]}/history/",
+            ]
+        for url in urls:
+            before = AccessEvent.objects.filter(patient_id=cast.patient.pk).count()
+            response = client.get(url)
+            written = AccessEvent.objects.filter(patient_id=cast.patient.pk).count() - before
+            if response.status_code == 403:
+                assert not _name_shown(response, cast.patient), url
+                continue
+            assert response.status_code == 200, url
+            pages += 1
+            # A page of one of the patient's objects shows their record, named or not.
+            shown = url.endswith(("/change/", "/history/")) or _name_shown(response, cast.patient)
+            assert written == (1 if shown else 0), (url, written)
+            event = AccessEvent.objects.filter(patient_id=cast.patient.pk).first()
+            if written:
+                assert event.legal_basis == "administration", url
+    assert pages >= 10

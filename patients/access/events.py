@@ -123,11 +123,12 @@ def access_events_for_list(
     reason: str = "",
     path: str = "",
     legal_basis: str | None = None,
+    obj=None,
 ) -> None:
     """These patients were disclosed in a list or search result: one event each, one statement.
 
     Views call it with what they show; selectors never log. An empty list still writes one
-    event without a patient, so every search is on record.
+    event without a patient, so every search is on record. `obj` names the one object shown.
     """
     staff = staff_for(user)
     actor = actor_for(user, staff)
@@ -140,4 +141,6 @@ def access_events_for_list(
         legal_basis=legal_basis or (LegalBasis.TREATMENT if staff else LegalBasis.SELF),
         reason=reason,
         path=path,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(getattr(obj, "public_id", obj.pk)) if obj is not None else "",
     )

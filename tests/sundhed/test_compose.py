@@ -13,8 +13,17 @@ def _compose() -> dict:
 
 def test_the_stack_has_every_service_with_a_health_check():
     services = _compose()["services"]
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat", "mllp"}
-    for name in ("postgres", "redis", "web", "worker", "beat"):
+    assert set(services) == {
+        "postgres",
+        "redis",
+        "migrate",
+        "web",
+        "worker",
+        "imaging-worker",
+        "beat",
+        "mllp",
+    }
+    for name in ("postgres", "redis", "web", "worker", "imaging-worker", "beat"):
         assert "healthcheck" in services[name], name
 
 
