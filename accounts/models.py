@@ -16,6 +16,8 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # Giving rights is its own right: change_user alone edits names and e-mail addresses.
+        permissions = [("administer_access", _("Administer users' rights, roles and departments"))]
         constraints = [
             models.UniqueConstraint(
                 models.functions.Lower("email"),

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from audit.models import AccessEvent
+from audit.models import AccessEvent, RightsChange
 
 
 @admin.register(AccessEvent)
@@ -25,6 +25,35 @@ class AccessEventAdmin(admin.ModelAdmin):
     search_fields = ("user_display", "=patient_id", "=request_id", "reason")
     ordering = ("-occurred_at", "-id")
     show_full_result_count = False  # counting millions of rows makes the page slow
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RightsChange)
+class RightsChangeAdmin(admin.ModelAdmin):
+    """Who changed whose rights, roles and departments: read-only."""
+
+    list_display = (
+        "occurred_at",
+        "changed_by_display",
+        "target_display",
+        "what",
+        "before",
+        "after",
+    )
+    list_filter = ("what",)
+    search_fields = ("changed_by_display", "target_display", "=request_id")
+    ordering = ("-occurred_at", "-id")
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]

@@ -80,3 +80,40 @@ class AccessEvent(models.Model):
         return (
             f"{self.occurred_at:%Y-%m-%d %H:%M} {self.user_display} {self.action} {self.data_kind}"
         )
+
+
+class RightsChange(models.Model):
+    """A change of someone's rights: superuser, admin access, permissions, role, departments.
+
+    Written by the admin pages that make the change, in the same transaction; append-only like
+    the access log, so whoever gave themselves or others access stays on record.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    changed_by_display = models.CharField(_("changed by"), max_length=200)
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("whose rights"),
+    )
+    target_display = models.CharField(_("whose rights"), max_length=200)
+    what = models.CharField(_("what"), max_length=60)
+    before = models.TextField(_("before"), blank=True)
+    after = models.TextField(_("after"), blank=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("change of rights")
+        verbose_name_plural = _("changes of rights")
+        ordering = ["-occurred_at", "-id"]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.changed_by_display}: {self.what}"

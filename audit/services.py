@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from audit.models import AccessEvent
+from audit.models import AccessEvent, RightsChange
 from common.context import current_request_id
 
 
@@ -99,3 +99,27 @@ def access_events_record_many(
     ]
     with transaction.atomic():
         return AccessEvent.objects.bulk_create(rows)
+
+
+def rights_change_record(*, changed_by, target, what: str, before, after) -> RightsChange | None:
+    """Record one change of a user's rights (nothing when before and after are the same)."""
+    before, after = _rights_text(before), _rights_text(after)
+    if before == after:
+        return None
+    with transaction.atomic():
+        return RightsChange.objects.create(
+            changed_by=changed_by,
+            changed_by_display=(changed_by.get_full_name() or changed_by.get_username())[:200],
+            target=target,
+            target_display=(target.get_full_name() or target.get_username())[:200],
+            what=what[:60],
+            before=before,
+            after=after,
+            request_id=current_request_id(),
+        )
+
+
+def _rights_text(value) -> str:
+    if isinstance(value, set | frozenset | list | tuple):
+        return ", ".join(sorted(str(v) for v in value))
+    return "" if value is None else str(value)

@@ -214,10 +214,12 @@ def _build_staff(rng: random.Random, departments: dict) -> list[StaffMember]:
         from django.contrib.auth.models import Permission
 
         admin_user = user_model.objects.get(username="administrator")
+        # Not the right to change rights: that is its own permission (accounts.administer_access),
+        # given by a superuser to whoever administers access, never by anyone to themselves.
         admin_user.user_permissions.set(
             Permission.objects.filter(
                 content_type__app_label__in=["organisation", "audit", "accounts"]
-            )
+            ).exclude(codename="administer_access")
         )
     return staff_members
 
