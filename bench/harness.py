@@ -19,6 +19,20 @@ START, END = b"\x0b", b"\x1c\x0d"
 # The receiver keys messages by MSH-3@MSH-4.
 APPLICATION, FACILITY = "BENCHLAB", "KBA"
 SENDER = f"{APPLICATION}@{FACILITY}"
+
+
+def sender_register() -> None:
+    """Register the load generator as an MLLP sender from this machine (the receiver takes
+    only registered senders). Needs a database connection."""
+    from labresults.models import MllpSender
+
+    MllpSender.objects.get_or_create(
+        application=APPLICATION,
+        facility=FACILITY,
+        defaults={"name": "bench load generator", "allowed_addresses": "127.0.0.1"},
+    )
+
+
 # Ten common analyses with plausible values: about ten results per message, as the goal says.
 PANEL = [
     ("NPU03429", "P-Natrium", "mmol/L", 140),

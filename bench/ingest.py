@@ -23,7 +23,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from bench.harness import SENDER, Processes, oru, peak_memory_kib, send_all
+from bench.harness import SENDER, Processes, oru, peak_memory_kib, send_all, sender_register
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ANALYSES = 10
@@ -132,6 +132,7 @@ def run(*, requests: int = 0, messages: int = 5000, concurrency: int = 2) -> dic
     run_id = f"B{int(time.time())}"
     log_dir = Path(tempfile.mkdtemp(prefix="sundhed-bench-ingest-"))
     env = dict(os.environ, SUNDHED_LAB_ENQUEUE="true")
+    sender_register()
     processes = Processes(env, log_dir)
     report: dict = {
         "messages": messages,

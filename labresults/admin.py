@@ -8,6 +8,7 @@ from labresults.models import (
     InboundMessage,
     LabReport,
     LabResult,
+    MllpSender,
     Panel,
     ReferenceInterval,
     SystemClient,
@@ -71,6 +72,15 @@ class LabResultAdmin(AuditedPatientAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(MllpSender)
+class MllpSenderAdmin(admin.ModelAdmin):
+    """Laboratory systems allowed to send over MLLP, and from where."""
+
+    list_display = ("name", "application", "facility", "certificate_subject", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "application", "facility")
 
 
 @admin.register(SystemClient)

@@ -1,5 +1,6 @@
 """Laboratory results: the inbox of raw messages, kept exactly as they arrived."""
 
+import ipaddress
 import uuid
 
 import pghistory
@@ -219,6 +220,64 @@ class LabResult(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name or self.code}: {self.value_text} {self.unit}".strip()
+
+
+class MllpSender(BaseModel):
+    """A laboratory system allowed to send over MLLP: MSH-3 and MSH-4, and where from.
+
+    A message from anyone else is answered AR and stored as failed with the reason.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    application = models.CharField(_("sending application (MSH-3)"), max_length=100)
+    facility = models.CharField(_("sending facility (MSH-4)"), max_length=100)
+    allowed_addresses = models.TextField(
+        _("addresses it may connect from"),
+        blank=True,
+        help_text=_(
+            "One IP address or network (CIDR) per line. Empty: any address, but then only over "
+            "TLS with the client certificate named below."
+        ),
+    )
+    certificate_subject = models.CharField(
+        _("TLS client certificate common name"),
+        max_length=200,
+        blank=True,
+        help_text=_("When set, the sender must connect over TLS with this certificate."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("MLLP sender")
+        verbose_name_plural = _("MLLP senders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "facility"], name="labresults_mllpsender_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.application}@{self.facility})"
+
+    @property
+    def key(self) -> str:
+        """As messages name their sender: MSH-3@MSH-4."""
+        return f"{self.application}@{self.facility}"
+
+    def allows(self, address: str | None, certificate_subject: str | None) -> bool:
+        """Whether a connection from this address (with this client certificate) is it."""
+        if self.certificate_subject and self.certificate_subject != certificate_subject:
+            return False
+        networks = [line.strip() for line in self.allowed_addresses.split() if line.strip()]
+        if not networks:
+            return bool(self.certificate_subject)
+        if not address:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+            return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
+        except ValueError:
+            return False
 
 
 class SystemClient(BaseModel):

@@ -26,7 +26,7 @@ from labresults.hl7.ack import build_ack
 from labresults.hl7.orm import build_orm, send_mllp
 from labresults.hl7.oru import extract_results
 from labresults.hl7.parser import Hl7Error, parse
-from labresults.models import FhirSource, InboundMessage, InboxItem, LabOrder
+from labresults.models import FhirSource, InboundMessage, InboxItem, LabOrder, MllpSender
 from patients.access import access_change_record, access_patient_as_system
 
 logger = logging.getLogger(__name__)
@@ -80,11 +80,36 @@ def _storable(text: str, limit: int) -> str:
     return text.replace("\x00", "\ufffd")[:limit]
 
 
-def inbound_message_receive(*, raw: bytes, transport: str) -> Receipt:
+def mllp_sender_refusal(sender: str, *, address, certificate_subject) -> str:
+    """Why an MLLP message from this sender and address is refused, or "" when it is known."""
+    if not settings.SUNDHED_MLLP_REQUIRE_REGISTERED:
+        return ""
+    application, _at, facility = sender.partition("@")
+    known = MllpSender.objects.filter(
+        application=application, facility=facility, is_active=True
+    ).first()
+    if known is None:
+        return f"Unknown sender {sender or '(none)'}: register it as an MLLP sender."
+    if not known.allows(address, certificate_subject):
+        shown = address or "an unknown address"
+        return f"Sender {sender} may not send from {shown} (see its MLLP sender registration)."
+    return ""
+
+
+def inbound_message_receive(
+    *,
+    raw: bytes,
+    transport: str,
+    address: str | None = None,
+    certificate_subject: str | None = None,
+    check_sender: bool = False,
+) -> Receipt:
     """Store one HL7 v2 message and commit; only then build the ACK that says so.
 
     AA when stored for processing, AA for a duplicate of a stored one, AE/AR with the reason
     when it cannot be taken; a refused message is stored too (status failed), so nothing is lost.
+    The MLLP receiver asks `check_sender`: the sender must be registered for the address it
+    connects from (AR otherwise).
     """
     try:
         message = parse(raw)
@@ -98,6 +123,22 @@ def inbound_message_receive(*, raw: bytes, transport: str) -> Receipt:
         return Receipt(build_ack(None, error.code, error.reason), error.code, row)
 
     reason, code = "", "AA"
+    if check_sender and (
+        refusal := mllp_sender_refusal(
+            message.sender, address=address, certificate_subject=certificate_subject
+        )
+    ):
+        # Kept, without its control id: when the sender is registered and sends it again, it
+        # must not be taken for a duplicate of this refused copy.
+        row = InboundMessage.objects.create(
+            raw=raw,
+            transport=transport,
+            sender=_storable(message.sender, 200),
+            message_type=_storable(message.message_type, 30),
+            status=InboundMessage.Status.FAILED,
+            error=_storable(f"{refusal} Control id {message.control_id}.", 10_000),
+        )
+        return Receipt(build_ack(message, "AR", refusal), "AR", row)
     try:
         extract_results(message)
     except Hl7Error as error:

@@ -16,7 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from labresults.models import FhirSource
+from labresults.models import FhirSource, MllpSender
 from organisation.models import Department, Hospital, Membership, Region, Role, StaffMember
 from patients.cpr import century_for, parse_cpr, passes_modulus11
 from patients.models import CareCourse, CaveEntry, Patient
@@ -351,6 +351,13 @@ def _portal_user(patient: Patient):
 def seed_demo(*, patients: int = 2000, seed: int = SEED) -> bool:
     """Build the demo data unless it exists; True when it was built now. Deterministic."""
     user_model = get_user_model()
+    # labsim sends from this machine as LABSIM@KBA RH; registered also in data seeded before
+    # the receiver took only registered senders.
+    MllpSender.objects.get_or_create(
+        application="LABSIM",
+        facility="KBA RH",
+        defaults={"name": "labsim (KBA Rigshospitalet)", "allowed_addresses": "127.0.0.1\n::1"},
+    )
     if Region.objects.filter(code="1084").exists():
         return False
     rng = random.Random(seed)

@@ -9,7 +9,7 @@ import time
 import pytest
 from django.db.models import Count
 
-from bench.harness import SENDER, Processes, oru, send_all
+from bench.harness import SENDER, Processes, oru, send_all, sender_register
 from labresults.models import InboundMessage, LabResult
 from tests.conftest import _test_database_url
 
@@ -27,6 +27,7 @@ def test_every_message_is_processed_exactly_once_through_crashes(cast, tmp_path)
         SUNDHED_LAB_SWEEP_AFTER="3",
         SUNDHED_LAB_SWEEP_INTERVAL="1",
     )
+    sender_register()
     processes = Processes(env, tmp_path / "logs")
     events = []
     try:
