@@ -5,7 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
-    """Users, sign-in (django-allauth) and the second factor."""
+    """Layer accounts: owns the User, sign-in (allauth) and the second factor; registers nothing.
+
+    The map of all apps: docs/architecture.md.
+    """
 
     name = "accounts"
     verbose_name = _("Accounts")

@@ -4,6 +4,9 @@ from django.apps import AppConfig
 
 
 class AuditConfig(AppConfig):
-    """See DESIGN.md for this app's place in the layers."""
+    """Layer audit: owns the append-only access log and record of rights changes; registers nothing.
+
+    The map of all apps: docs/architecture.md.
+    """
 
     name = "audit"

@@ -4,6 +4,9 @@ from django.apps import AppConfig
 
 
 class BookingConfig(AppConfig):
-    """See DESIGN.md for this app's place in the layers."""
+    """Clinical layer: will own calendars and bookings (coming); registers nothing yet.
+
+    The map of all apps: docs/architecture.md.
+    """
 
     name = "booking"

@@ -5,7 +5,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ChartConfig(AppConfig):
-    """See DESIGN.md for this app's place in the layers."""
+    """Composition layer: owns the work list, overview and timeline, composed from the registries;
+    registers nothing.
+
+    The map of all apps: docs/architecture.md.
+    """
 
     name = "chart"
     verbose_name = _("Chart")

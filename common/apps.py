@@ -4,6 +4,9 @@ from django.apps import AppConfig
 
 
 class CommonConfig(AppConfig):
-    """The bottom layer."""
+    """Bottom layer: owns BaseModel, the request id context and small helpers; registers nothing.
+
+    The map of all apps: docs/architecture.md.
+    """
 
     name = "common"

@@ -8,6 +8,9 @@ from django.apps import AppConfig
 
 
 class FhirConfig(AppConfig):
-    """See DESIGN.md for this app's place in the layers."""
+    """Composition layer: will own the FHIR R4 facade (coming); registers nothing yet.
+
+    The map of all apps: docs/architecture.md.
+    """
 
     name = "fhirfacade"

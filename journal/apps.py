@@ -5,7 +5,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class JournalConfig(AppConfig):
-    """See DESIGN.md for this app's place in the layers."""
+    """Clinical layer: owns notes, SKS diagnoses and vital signs; registers tabs, overview panels,
+    timeline sources and macros.
+
+    The map of all apps: docs/architecture.md.
+    """
 
     name = "journal"
     verbose_name = _("Journal")

@@ -5,7 +5,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class LabresultsConfig(AppConfig):
-    """See DESIGN.md for this app's place in the layers."""
+    """Clinical layer: owns inbound messages, results, orders, the inbox and imaging;
+    registers tabs, a panel, a timeline source and .labs.
+
+    The map of all apps: docs/architecture.md.
+    """
 
     name = "labresults"
     verbose_name = _("Laboratory results")

@@ -4,6 +4,9 @@ from django.apps import AppConfig
 
 
 class MedicinkortConfig(AppConfig):
-    """See DESIGN.md for this app's place in the layers."""
+    """Clinical layer: will own medication and FMK (coming); registers nothing yet.
+
+    The map of all apps: docs/architecture.md.
+    """
 
     name = "medicinkort"

@@ -4,6 +4,9 @@ from django.apps import AppConfig
 
 
 class OrganisationConfig(AppConfig):
-    """See DESIGN.md for this app's place in the layers."""
+    """Layer organisation: owns regions, hospitals, departments, staff, rights; registers nothing.
+
+    The map of all apps: docs/architecture.md.
+    """
 
     name = "organisation"

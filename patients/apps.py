@@ -5,7 +5,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PatientsConfig(AppConfig):
-    """See DESIGN.md for this app's place in the layers."""
+    """Layer patients: owns patients, courses, CAVE, blockings, the access gate and registries;
+    registers tabs and a timeline source.
+
+    The map of all apps: docs/architecture.md.
+    """
 
     name = "patients"
     verbose_name = _("Patients")

@@ -4,6 +4,9 @@ from django.apps import AppConfig
 
 
 class PortalConfig(AppConfig):
-    """See DESIGN.md for this app's place in the layers."""
+    """Composition layer: will own Min Sundhedsplatform (coming); registers nothing yet.
+
+    The map of all apps: docs/architecture.md.
+    """
 
     name = "portal"
