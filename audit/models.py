@@ -17,6 +17,39 @@ class LegalBasis(models.TextChoices):
     SYSTEM = "system", _("System integration")
 
 
+class DataKind(models.TextChoices):
+    """What kind of a patient's data was shown or changed, in the words the patient reads.
+
+    The patient's "who has looked" shows the label; every gate, list and service names its
+    kind with one of these, never with a free string.
+    """
+
+    SUMMARY = "summary", _("the patient page")
+    OVERVIEW = "overview", _("the overview of the record")
+    TIMELINE = "timeline", _("the timeline of the record")
+    JOURNAL = "journal", _("notes")
+    JOURNAL_SEARCH = "journal_search", _("a search in the notes")
+    DIAGNOSES = "diagnoses", _("diagnoses")
+    VITALS = "vitals", _("vital signs")
+    MACRO = "macro", _("data inserted in a note")
+    CAVE = "cave", _("CAVE (allergies and other warnings)")
+    BLOCKING = "blocking", _("blockings")
+    BREAK_GLASS = "break_glass", _("break the glass")
+    BREAK_GLASS_REVIEW = "break_glass_review", _("review of break the glass")
+    ACCESS_LOG = "access_log", _("the log of who has looked")
+    DEMOGRAPHICS = "demographics", _("personal details")
+    CARE_COURSE = "care_course", _("care courses")
+    LAB_RESULTS = "lab_results", _("laboratory results")
+    LAB_ORDERS = "lab_orders", _("laboratory orders")
+    LAB_QUEUE = "lab_queue", _("a message from the laboratory")
+    LAB_INBOX = "lab_inbox", _("the results inbox")
+    IMAGING = "imaging", _("scans and X-rays")
+    WORKLIST = "worklist", _("the department's work list")
+    SEARCH = "search", _("a patient search")
+    COSIGN_QUEUE = "cosign_queue", _("notes awaiting co-signature")
+    ADMIN = "admin", _("hospital administration")
+
+
 class Action(models.TextChoices):
     """What happened to the data."""
 
@@ -54,7 +87,7 @@ class AccessEvent(models.Model):
     department_code = models.CharField(_("department SOR code"), max_length=20, blank=True)
     department_name = models.CharField(_("department"), max_length=200, blank=True)
     patient_id = models.BigIntegerField(_("patient"), null=True, blank=True)
-    data_kind = models.CharField(_("kind of data"), max_length=40)
+    data_kind = models.CharField(_("kind of data"), max_length=40, choices=DataKind.choices)
     object_type = models.CharField(_("object type"), max_length=60, blank=True)
     object_id = models.CharField(_("object"), max_length=64, blank=True)
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)

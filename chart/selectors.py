@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from journal.selectors import unsigned_note_counts
-from patients.access import PatientAccess, access_events_for_list
+from patients.access import PatientAccess
 from patients.registry import overview_panels, timeline_sources
 from patients.selectors import worklist_for_department
 
@@ -108,16 +108,12 @@ def timeline_for_patient(
     return page, cursor
 
 
-def worklist(*, user, department_id, path: str = "") -> list[dict]:
+def worklist(*, user, department_id) -> list[dict]:
     """Open courses of the department with each patient's unsigned notes counted.
 
-    Showing the list discloses who is in the department: one access event per patient.
+    Showing the list discloses who is in the department: the view logs one event per patient.
     """
     courses = worklist_for_department(user=user, department_id=department_id)
-    if courses:
-        access_events_for_list(
-            user=user, patients=[c.patient for c in courses], data_kind="worklist", path=path
-        )
     unsigned = unsigned_note_counts(
         patient_ids=[c.patient_id for c in courses], department_id=department_id
     )

@@ -6,15 +6,15 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from audit.models import Action
+from audit.models import Action, DataKind
 from chart import selectors
-from patients.access import patient_view, staff_view
+from patients.access import access_events_for_list, patient_view, staff_view
 from patients.registry import timeline_sources
 from patients.selectors import patient_banner
 
 
 @require_GET
-@patient_view("overview")
+@patient_view(DataKind.OVERVIEW)
 def overview(request, access):
     """Everything that matters first, on one screen."""
     banner = patient_banner(access)
@@ -30,7 +30,7 @@ def _int_list(values) -> list[int]:
 
 
 @require_GET
-@patient_view("timeline", action=Action.LIST)
+@patient_view(DataKind.TIMELINE, action=Action.LIST)
 def timeline(request, access):
     """The patient's timeline, newest first; htmx asks for the next page as the list scrolls."""
     kinds = request.GET.getlist("kind")
@@ -63,5 +63,17 @@ def timeline(request, access):
 def worklist(request):
     """The active department's patients with open courses; unsigned notes are marked."""
     department_id = request.staff.active_department_id
-    rows = selectors.worklist(user=request.user, department_id=department_id, path=request.path)
+    rows = selectors.worklist(user=request.user, department_id=department_id)
+    worklist_disclose(request, rows)
     return render(request, "chart/worklist.html", {"rows": rows})
+
+
+def worklist_disclose(request, rows) -> None:
+    """Showing the work list discloses who is in the department: one event per patient."""
+    if rows:
+        access_events_for_list(
+            user=request.user,
+            patients=[row["course"].patient for row in rows],
+            data_kind=DataKind.WORKLIST,
+            path=request.path,
+        )

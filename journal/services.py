@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.models import Action
+from audit.models import Action, DataKind
 from journal.models import (
     Diagnosis,
     Note,
@@ -89,7 +89,7 @@ def note_create(
     with transaction.atomic():
         note.full_clean(exclude=["search_vector"])
         note.save()
-        access_change_record(access, data_kind="journal", action=Action.CREATE, obj=note)
+        access_change_record(access, data_kind=DataKind.JOURNAL, action=Action.CREATE, obj=note)
     return note
 
 
@@ -106,7 +106,7 @@ def note_draft_save(*, access: PatientAccess, note: Note, text: str, title: str 
         ).update(**fields)
         if not changed:
             raise ValidationError(_("This note is no longer a draft you can edit."))
-        access_change_record(access, data_kind="journal", action=Action.UPDATE, obj=note)
+        access_change_record(access, data_kind=DataKind.JOURNAL, action=Action.UPDATE, obj=note)
     note.refresh_from_db()
     return note
 
@@ -142,7 +142,7 @@ def note_sign(*, access: PatientAccess, note: Note) -> Note:
             Note.objects.filter(pk=note.supersedes_id).update(
                 status=NoteStatus.SUPERSEDED, updated_at=now
             )
-        access_change_record(access, data_kind="journal", action=Action.UPDATE, obj=note)
+        access_change_record(access, data_kind=DataKind.JOURNAL, action=Action.UPDATE, obj=note)
     return note
 
 
@@ -160,7 +160,7 @@ def note_cosign(*, access: PatientAccess, note: Note) -> Note:
         note.status = NoteStatus.SIGNED
         note.cosigned_at, note.cosigned_by = timezone.now(), cosigner
         note.save(update_fields=["status", "cosigned_at", "cosigned_by", "updated_at"])
-        access_change_record(access, data_kind="journal", action=Action.UPDATE, obj=note)
+        access_change_record(access, data_kind=DataKind.JOURNAL, action=Action.UPDATE, obj=note)
     return note
 
 
@@ -196,7 +196,7 @@ def note_correct(*, access: PatientAccess, note: Note, reason: str) -> Note:
             written_at=note.written_at,
         )
         access_change_record(
-            access, data_kind="journal", action=Action.CREATE, obj=correction, reason=reason
+            access, data_kind=DataKind.JOURNAL, action=Action.CREATE, obj=correction, reason=reason
         )
     return correction
 
@@ -225,7 +225,7 @@ def note_mark_error(*, access: PatientAccess, note: Note, reason: str) -> Note:
             ]
         )
         access_change_record(
-            access, data_kind="journal", action=Action.UPDATE, obj=note, reason=reason
+            access, data_kind=DataKind.JOURNAL, action=Action.UPDATE, obj=note, reason=reason
         )
     return note
 
@@ -294,7 +294,9 @@ def diagnosis_add(
             recorded_at=timezone.now(),
             recorded_by=staff,
         )
-        access_change_record(access, data_kind="diagnoses", action=Action.CREATE, obj=diagnosis)
+        access_change_record(
+            access, data_kind=DataKind.DIAGNOSES, action=Action.CREATE, obj=diagnosis
+        )
     return diagnosis
 
 
@@ -307,7 +309,9 @@ def diagnosis_resolve(*, access: PatientAccess, diagnosis: Diagnosis) -> Diagnos
         ).update(status=Diagnosis.Status.RESOLVED, resolved_at=timezone.now())
         if not changed:
             raise ValidationError(_("Only an active diagnosis can be resolved."))
-        access_change_record(access, data_kind="diagnoses", action=Action.UPDATE, obj=diagnosis)
+        access_change_record(
+            access, data_kind=DataKind.DIAGNOSES, action=Action.UPDATE, obj=diagnosis
+        )
     diagnosis.refresh_from_db()
     return diagnosis
 
@@ -341,7 +345,7 @@ def diagnosis_mark_error(*, access: PatientAccess, diagnosis: Diagnosis, reason:
         access,
         diagnosis,
         reason=reason,
-        data_kind="diagnoses",
+        data_kind=DataKind.DIAGNOSES,
         live={"status__in": [Diagnosis.Status.ACTIVE, Diagnosis.Status.RESOLVED]},
     )
 
@@ -378,7 +382,7 @@ def vital_signs_record(
     with transaction.atomic():
         vitals.full_clean()
         vitals.save()
-        access_change_record(access, data_kind="vitals", action=Action.CREATE, obj=vitals)
+        access_change_record(access, data_kind=DataKind.VITALS, action=Action.CREATE, obj=vitals)
     return vitals
 
 
@@ -388,6 +392,6 @@ def vital_signs_mark_error(*, access: PatientAccess, vitals: VitalSigns, reason:
         access,
         vitals,
         reason=reason,
-        data_kind="vitals",
+        data_kind=DataKind.VITALS,
         live={"status": VitalSigns.Status.VALID},
     )

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audit.models import Action
+from audit.models import Action, DataKind
 from common.forms import form_errors_attach
 from journal import selectors, services
 from journal.forms import DiagnosisForm, NoteEditForm, NoteNewForm, ReasonForm, VitalSignsForm
@@ -53,7 +53,7 @@ def _open_course(access):
 
 
 @require_GET
-@patient_view("journal", action=Action.LIST)
+@patient_view(DataKind.JOURNAL, action=Action.LIST)
 def note_list(request, access):
     """The patient's notes, newest first, with the form that starts a new one."""
     note_type = request.GET.get("type", "")
@@ -67,7 +67,7 @@ def note_list(request, access):
 
 
 @require_POST
-@patient_view("journal", action=Action.CREATE)
+@patient_view(DataKind.JOURNAL, action=Action.CREATE)
 def note_new(request, access):
     """Start a draft from the chosen template and open it for writing."""
     form = _new_note_form(access, request.POST)
@@ -97,7 +97,7 @@ def _note_context(access, note, **extra):
 
 
 @require_GET
-@patient_object_view(Note, "journal", kwarg="note_id")
+@patient_object_view(Note, DataKind.JOURNAL, kwarg="note_id")
 def note_detail(request, access, obj):
     """One note with all its versions and the difference between them."""
     if obj.status == NoteStatus.DRAFT and obj.author_id != getattr(access.staff, "pk", None):
@@ -106,7 +106,7 @@ def note_detail(request, access, obj):
 
 
 @require_http_methods(["GET", "POST"])
-@patient_object_view(Note, "journal", kwarg="note_id", action=Action.UPDATE)
+@patient_object_view(Note, DataKind.JOURNAL, kwarg="note_id", action=Action.UPDATE)
 def note_edit(request, access, obj):
     """Write a draft; the page saves as the clinician types, and signs on request."""
     if not obj.is_editable or obj.author_id != getattr(access.staff, "pk", None):
@@ -134,7 +134,7 @@ def note_edit(request, access, obj):
 
 
 @require_POST
-@patient_object_view(Note, "journal", kwarg="note_id", action=Action.UPDATE)
+@patient_object_view(Note, DataKind.JOURNAL, kwarg="note_id", action=Action.UPDATE)
 def note_autosave(request, access, obj):
     """Save a draft's text while it is typed (htmx) or when the tab closes (sendBeacon)."""
     try:
@@ -167,7 +167,7 @@ def _note_action(request, access, obj, action, success):
 
 
 @require_POST
-@patient_object_view(Note, "journal", kwarg="note_id", action=Action.UPDATE)
+@patient_object_view(Note, DataKind.JOURNAL, kwarg="note_id", action=Action.UPDATE)
 def note_sign(request, access, obj):
     """Sign a draft."""
     return _note_action(
@@ -180,7 +180,7 @@ def note_sign(request, access, obj):
 
 
 @require_POST
-@patient_object_view(Note, "journal", kwarg="note_id", action=Action.UPDATE)
+@patient_object_view(Note, DataKind.JOURNAL, kwarg="note_id", action=Action.UPDATE)
 def note_cosign(request, access, obj):
     """Co-sign a junior's note."""
     return _note_action(
@@ -193,7 +193,7 @@ def note_cosign(request, access, obj):
 
 
 @require_POST
-@patient_object_view(Note, "journal", kwarg="note_id", action=Action.CREATE)
+@patient_object_view(Note, DataKind.JOURNAL, kwarg="note_id", action=Action.CREATE)
 def note_correct(request, access, obj):
     """Start a correction of a signed note, with the reason."""
     return _note_action(
@@ -206,7 +206,7 @@ def note_correct(request, access, obj):
 
 
 @require_POST
-@patient_object_view(Note, "journal", kwarg="note_id", action=Action.UPDATE)
+@patient_object_view(Note, DataKind.JOURNAL, kwarg="note_id", action=Action.UPDATE)
 def note_mark_error(request, access, obj):
     """Mark a note as entered in error."""
     return _note_action(
@@ -221,7 +221,7 @@ def note_mark_error(request, access, obj):
 
 
 @require_GET
-@patient_object_view(Note, "journal", kwarg="note_id", action=Action.PRINT)
+@patient_object_view(Note, DataKind.JOURNAL, kwarg="note_id", action=Action.PRINT)
 def note_print(request, access, obj):
     """A clean page for printing (or saving as PDF from the browser): the epikrise above all."""
     if obj.status == NoteStatus.DRAFT and obj.author_id != getattr(access.staff, "pk", None):
@@ -238,7 +238,7 @@ def note_print(request, access, obj):
 
 
 @require_GET
-@patient_view("journal_search", action=Action.SEARCH)
+@patient_view(DataKind.JOURNAL_SEARCH, action=Action.SEARCH)
 def note_search(request, access):
     """Search the patient's journal with Danish stemming; hits are highlighted."""
     query = request.GET.get("q", "")
@@ -251,7 +251,7 @@ def note_search(request, access):
 
 
 @require_POST
-@patient_view("journal", action=Action.CREATE)
+@patient_view(DataKind.JOURNAL, action=Action.CREATE)
 def epikrise_new(request, access):
     """Start a discharge summary for a course."""
     course = get_object_or_404(_courses(access), public_id=request.POST.get("care_course"))
@@ -260,7 +260,7 @@ def epikrise_new(request, access):
 
 
 @require_GET
-@patient_view("macro")
+@patient_view(DataKind.MACRO)
 def macro_expand(request, access, name):
     """The text a macro (`.cave`, `.diag`, `.vitale`, `.labs`) inserts into a note."""
     macro = text_macros.get(name)
@@ -270,7 +270,7 @@ def macro_expand(request, access, name):
 
 
 @require_http_methods(["GET", "POST"])
-@patient_view("diagnoses")
+@patient_view(DataKind.DIAGNOSES)
 def diagnoses(request, access):
     """The patient's diagnoses per course, and the form that codes a new one."""
     form = DiagnosisForm(
@@ -295,7 +295,7 @@ def diagnoses(request, access):
 
 
 @require_POST
-@patient_view("diagnoses", action=Action.UPDATE)
+@patient_view(DataKind.DIAGNOSES, action=Action.UPDATE)
 def diagnosis_change(request, access, diagnosis_id, change):
     """Resolve a diagnosis, or mark it as entered in error with the reason."""
     mine = Diagnosis.objects.filter(patient=access.patient)
@@ -323,7 +323,7 @@ def sks_search(request):
 
 
 @require_http_methods(["GET", "POST"])
-@patient_view("vitals")
+@patient_view(DataKind.VITALS)
 def vitals(request, access):
     """Vital signs: the form, the score, a trend chart and the table of the same numbers."""
     form = VitalSignsForm(request.POST or None)
@@ -365,7 +365,7 @@ def _vitals_series(rows):
 
 
 @require_POST
-@patient_view("vitals", action=Action.UPDATE)
+@patient_view(DataKind.VITALS, action=Action.UPDATE)
 def vitals_mark_error(request, access, vitals_id):
     """Mark a set of vital signs as entered in error."""
     mine = access.unblocked(VitalSigns.objects.filter(patient=access.patient))
@@ -387,7 +387,7 @@ def cosign_queue(request):
     access_events_for_list(
         user=request.user,
         patients=[note.patient for note in notes],
-        data_kind="cosign_queue",
+        data_kind=DataKind.COSIGN_QUEUE,
         path=request.path,
     )
     return render(request, "journal/cosign_queue.html", {"notes": notes})

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from audit.models import DataKind
 from labresults.models import (
     Analysis,
     FhirSource,
@@ -44,7 +45,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
 class LabReportAdmin(AuditedPatientAdmin):
     """Reports as received; read-only (corrections come from the laboratory)."""
 
-    data_kind = "lab_results"
+    data_kind = DataKind.LAB_RESULTS
     list_display = ("observed_at", "patient", "service_name", "filler_order_number", "status")
     list_filter = ("status", "sender")
     search_fields = ("=patient__cpr", "=filler_order_number", "=placer_order_number")
@@ -61,7 +62,7 @@ class LabReportAdmin(AuditedPatientAdmin):
 class LabResultAdmin(AuditedPatientAdmin):
     """Results as received; read-only, their history in pghistory."""
 
-    data_kind = "lab_results"
+    data_kind = DataKind.LAB_RESULTS
     list_display = ("observed_at", "patient", "code", "name", "value_text", "unit", "flag")
     list_filter = ("status", "flag")
     search_fields = ("=patient__cpr", "=code")

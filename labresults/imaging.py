@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from PIL import Image
 from pydicom.errors import InvalidDicomError
 
-from audit.models import Action
+from audit.models import Action, DataKind
 from labresults.interpret import report_origin
 from labresults.models import DicomObject, LabReport
 from labresults.services import dispatch_on_commit
@@ -330,7 +330,7 @@ def dicom_object_process(*, object_id: int) -> DicomObject | None:
         if row.patient_id is not None:
             access_patient_as_system(
                 patient=row.patient,
-                data_kind="imaging",
+                data_kind=DataKind.IMAGING,
                 action=Action.CREATE,
                 system=f"DICOM import ({row.get_source_display()})",
                 object_type="labresults.dicomobject",

@@ -12,7 +12,7 @@ import logging
 from django.db import DataError, transaction
 from django.utils import timezone
 
-from audit.models import Action
+from audit.models import Action, DataKind
 from labresults.fhir_bundle import FHIR, extract_fhir_results
 from labresults.hl7.oru import Observation, ResultMessage, extract_results
 from labresults.hl7.parser import Hl7Error, parse
@@ -238,7 +238,7 @@ def _process(message: InboundMessage) -> None:
     store_results(message, results, patient)
     access_patient_as_system(
         patient=patient,
-        data_kind="lab_results",
+        data_kind=DataKind.LAB_RESULTS,
         action=Action.CREATE,
         system=f"{SYSTEM}: {message.sender}",
         object_type="labresults.inboundmessage",

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.models import Action
+from audit.models import Action, DataKind, LegalBasis
 from labresults.fhir_bundle import (
     FHIR,
     bundle_identity,
@@ -27,7 +27,7 @@ from labresults.hl7.orm import build_orm, send_mllp
 from labresults.hl7.oru import extract_results
 from labresults.hl7.parser import Hl7Error, parse
 from labresults.models import FhirSource, InboundMessage, InboxItem, LabOrder, MllpSender
-from patients.access import access_change_record, access_patient_as_system
+from patients.access import access_change_record, access_events_for_list, access_patient_as_system
 
 logger = logging.getLogger(__name__)
 PROCESS_MESSAGE = "labresults.process_inbound_message"
@@ -204,10 +204,6 @@ def inbound_message_reprocess(
     The original bytes stay as received; the fix and the match are stored beside them, with who
     did it, and the access log records the match for the patient.
     """
-    from audit.models import Action, LegalBasis
-    from audit.services import access_event_record
-    from patients.access import actor_for
-
     with transaction.atomic():
         message = InboundMessage.objects.select_for_update().get(pk=message.pk)
         if message.status not in (InboundMessage.Status.UNMATCHED, InboundMessage.Status.FAILED):
@@ -232,15 +228,14 @@ def inbound_message_reprocess(
             ]
         )
         if patient is not None:
-            access_event_record(
-                actor=actor_for(user),
-                patient_id=patient.pk,
-                data_kind="lab_results",
+            access_events_for_list(
+                user=user,
+                patients=[patient],
+                data_kind=DataKind.LAB_RESULTS,
                 action=Action.UPDATE,
                 legal_basis=LegalBasis.ADMINISTRATION,
-                object_type="labresults.inboundmessage",
-                object_id=str(message.public_id),
                 reason="Matched a laboratory message by hand",
+                obj=message,
             )
         dispatch_on_commit(PROCESS_MESSAGE, message.pk)
     return message
@@ -272,7 +267,7 @@ def lab_order_create(
         order.placer_number = "S" + order.public_id.hex[:11].upper()
         order.save()
         order.analyses.set(analyses)
-        access_change_record(access, data_kind="lab_orders", action=Action.CREATE, obj=order)
+        access_change_record(access, data_kind=DataKind.LAB_ORDERS, action=Action.CREATE, obj=order)
         if settings.SUNDHED_LAB_ORDER_ENDPOINT:
             dispatch_on_commit("labresults.send_lab_order", order.pk)
     return order
@@ -364,7 +359,7 @@ def lab_order_send(*, order_id: int) -> bool:
         # The order carried the patient's CPR and name out of the house: that is on record.
         access_patient_as_system(
             patient=order.patient,
-            data_kind="lab_orders",
+            data_kind=DataKind.LAB_ORDERS,
             action=Action.EXPORT,
             system=f"Laboratory order to {endpoint}",
             object_type="labresults.laborder",

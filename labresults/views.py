@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audit.models import Action, LegalBasis
+from audit.models import Action, DataKind, LegalBasis
 from labresults import selectors, services
 from labresults.forms import LabOrderForm
 from labresults.imaging import dicom_object_receive, dicom_upload_problem, studies_for_patient
@@ -51,7 +51,7 @@ def queues(request):
     access_events_for_list(
         user=request.user,
         patients=[],
-        data_kind="lab_queue",
+        data_kind=DataKind.LAB_QUEUE,
         action=Action.LIST,
         legal_basis=LegalBasis.ADMINISTRATION,
         path=request.path,
@@ -91,7 +91,7 @@ def queue_message(request, message_id):
     access_events_for_list(
         user=request.user,
         patients=[patient] if patient else [],
-        data_kind="lab_queue",
+        data_kind=DataKind.LAB_QUEUE,
         action=Action.VIEW,
         legal_basis=LegalBasis.ADMINISTRATION,
         path=request.path,
@@ -102,7 +102,7 @@ def queue_message(request, message_id):
 
 # --- results for the clinician ------------------------------------------------------------
 @require_GET
-@patient_view("lab_results", action=Action.LIST)
+@patient_view(DataKind.LAB_RESULTS, action=Action.LIST)
 def results(request, access):
     """The results tab: the cumulative table (analyses down, time across) and the orders."""
     before = request.GET.get("before")
@@ -119,7 +119,7 @@ def results(request, access):
 
 
 @require_GET
-@patient_view("lab_results")
+@patient_view(DataKind.LAB_RESULTS)
 def trend(request, access, code):
     """One analysis over time: chart with the reference band, and the same numbers in a table."""
     context = {"banner": patient_banner(access), "trend": selectors.trend_for_patient(access, code)}
@@ -127,7 +127,7 @@ def trend(request, access, code):
 
 
 @require_POST
-@patient_view("lab_orders", action=Action.CREATE)
+@patient_view(DataKind.LAB_ORDERS, action=Action.CREATE)
 def order_create(request, access):
     """Order analyses or panels (rekvisition) from the chart."""
     form = LabOrderForm(request.POST)
@@ -153,7 +153,7 @@ def order_create(request, access):
 
 
 @require_GET
-@patient_view("lab_results")
+@patient_view(DataKind.LAB_RESULTS)
 def live_panel(request, access):
     """The overview's results panel, polled by htmx: 204 (nothing sent) while nothing changed."""
     since = request.GET.get("since", "")
@@ -176,7 +176,7 @@ def inbox(request):
     access_events_for_list(
         user=request.user,
         patients=[item.patient for item in items],
-        data_kind="lab_inbox",
+        data_kind=DataKind.LAB_INBOX,
         path=request.path,
     )
     return render(request, "labresults/inbox.html", {"items": items, "show_all": show_all})
@@ -219,7 +219,7 @@ def panel_results(access) -> dict:
 
 # --- imaging ------------------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
-@patient_view("imaging")
+@patient_view(DataKind.IMAGING)
 def imaging(request, access):
     """Imaging studies with their key images and radiology reports; DICOM files are uploaded
     here too (a worker reads them)."""
@@ -257,7 +257,7 @@ def imaging(request, access):
 
 
 @require_GET
-@patient_object_view(DicomObject, "imaging", kwarg="object_id")
+@patient_object_view(DicomObject, DataKind.IMAGING, kwarg="object_id")
 def dicom_thumbnail(request, access, obj):
     """The key-image thumbnail (PNG) of one DICOM object."""
     if not obj.thumbnail:
@@ -266,7 +266,7 @@ def dicom_thumbnail(request, access, obj):
 
 
 @require_GET
-@patient_object_view(DicomObject, "imaging", kwarg="object_id")
+@patient_object_view(DicomObject, DataKind.IMAGING, kwarg="object_id")
 def dicom_file(request, access, obj):
     """The DICOM file as received, as a download (never shown in the browser)."""
     return _attachment(obj.file, "application/dicom", f"{obj.public_id}.dcm")

@@ -3,7 +3,7 @@
 import pghistory.models
 from django.contrib import admin
 
-from audit.models import Action, LegalBasis
+from audit.models import Action, DataKind, LegalBasis
 from patients.access import access_events_for_list, response_discloses
 from patients.models import Blocking, BreakGlass, CareCourse, CaveEntry, Patient
 
@@ -16,7 +16,7 @@ class AuditedPatientAdmin(admin.ModelAdmin):
     Deleting is refused: clinical records are corrected or marked, never removed (DESIGN.md).
     """
 
-    data_kind = "admin"
+    data_kind = DataKind.ADMIN
     object_history_template = "admin/audited_object_history.html"
 
     def _patient_id(self, obj):
@@ -93,7 +93,7 @@ class AuditedPatientAdmin(admin.ModelAdmin):
 class PatientAdmin(AuditedPatientAdmin):
     """Patients: identity and contact details."""
 
-    data_kind = "demographics"
+    data_kind = DataKind.DEMOGRAPHICS
     list_display = ("cpr", "family_name", "given_names", "birth_date", "sex", "deceased_date")
     search_fields = ("=cpr", "family_name", "given_names")
     list_filter = ("sex", "is_replacement_cpr", "protected_address")
@@ -106,7 +106,7 @@ class PatientAdmin(AuditedPatientAdmin):
 class CareCourseAdmin(AuditedPatientAdmin):
     """Care courses (forløb)."""
 
-    data_kind = "care_course"
+    data_kind = DataKind.CARE_COURSE
     list_display = ("title", "patient", "department", "kind", "started_at", "ended_at")
     list_filter = ("kind", "department")
     search_fields = ("=patient__cpr", "title")
@@ -118,7 +118,7 @@ class CareCourseAdmin(AuditedPatientAdmin):
 class CaveEntryAdmin(AuditedPatientAdmin):
     """CAVE entries; wrong ones are marked entered in error, with who and why."""
 
-    data_kind = "cave"
+    data_kind = DataKind.CAVE
     list_display = ("substance", "patient", "severity", "status", "source")
     list_filter = ("status", "severity", "kind", "source")
     search_fields = ("=patient__cpr", "substance", "atc_code")
@@ -131,7 +131,7 @@ class CaveEntryAdmin(AuditedPatientAdmin):
 class BlockingAdmin(AuditedPatientAdmin):
     """The patients' blockings (spærringer)."""
 
-    data_kind = "blocking"
+    data_kind = DataKind.BLOCKING
     list_display = ("patient", "care_course", "department", "requested_by_patient", "revoked_at")
     list_filter = ("requested_by_patient",)
     search_fields = ("=patient__cpr",)
@@ -149,7 +149,7 @@ class BlockingAdmin(AuditedPatientAdmin):
 class BreakGlassAdmin(AuditedPatientAdmin):
     """Break-the-glass grants: read-only here; reviewed in the review queue."""
 
-    data_kind = "break_glass"
+    data_kind = DataKind.BREAK_GLASS
     list_display = ("started_at", "user", "patient", "department", "expires_at", "reviewed_at")
     list_filter = ("reviewed_at", "department")
     search_fields = ("=patient__cpr", "user__username", "reason")

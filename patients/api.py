@@ -8,7 +8,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.models import Action
+from audit.models import Action, DataKind
 from patients import selectors
 from patients.access import (
     STAFF,
@@ -91,7 +91,7 @@ class CaveOutput(serializers.ModelSerializer):
 class PatientDetailApi(PatientApiMixin, APIView):
     """The patient's identity, active CAVE and active course (what the banner shows)."""
 
-    data_kind = "summary"
+    data_kind = DataKind.SUMMARY
 
     class Output(serializers.Serializer):
         id = serializers.UUIDField(source="patient.public_id")
@@ -112,7 +112,7 @@ class PatientDetailApi(PatientApiMixin, APIView):
 class CaveListApi(PatientApiMixin, APIView):
     """All CAVE entries of the patient, including inactive and entered in error."""
 
-    data_kind = "cave"
+    data_kind = DataKind.CAVE
 
     def get(self, request, patient_id):
         entries = selectors.cave_list_for_patient(request.patient_access)

@@ -9,8 +9,8 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.models import AccessEvent, Action, LegalBasis
-from patients.access import PatientAccess, access_events_for_list, staff_for
+from audit.models import AccessEvent, LegalBasis
+from patients.access import PatientAccess, staff_for
 from patients.cpr import looks_like_cpr, parse_cpr
 from patients.models import BreakGlass, CareCourse, CaveEntry, Patient
 
@@ -29,12 +29,12 @@ def _parse_date(text: str):
         return None
 
 
-def patient_search(*, user, query: str, path: str = "") -> list[Patient]:
+def patient_search(*, user, query: str) -> list[Patient]:
     """Search by exact CPR, by birth date (D.M.YYYY) or by name (trigram, typo tolerant).
 
     An exact CPR finds the person even without a care relation, because the clinician then
     needs to break the glass; names and dates search only the patients the user may open.
-    Every search is logged: one event per patient shown, or one without a patient.
+    The view logs what it shows (`patient_search_record`); a selector never logs.
     """
     query = (query or "").strip()
     staff = staff_for(user)
@@ -77,15 +77,6 @@ def patient_search(*, user, query: str, path: str = "") -> list[Patient]:
                     :SEARCH_LIMIT
                 ]
             )
-    if staff is not None:
-        access_events_for_list(
-            user=user,
-            patients=results,
-            data_kind="search",
-            action=Action.SEARCH,
-            reason=query[:200],
-            path=path,
-        )
     return results
 
 

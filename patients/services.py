@@ -10,13 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.models import Action, LegalBasis
-from audit.services import access_event_record
+from audit.models import Action, DataKind, LegalBasis
 from patients.access import (
     BREAK_GLASS_ROLES,
     PatientAccess,
     access_change_record,
-    actor_for,
+    access_decide,
     staff_for,
 )
 from patients.cpr import parse_cpr
@@ -94,16 +93,14 @@ def break_glass_create(*, user, patient: Patient, reason: str, at=None) -> Break
             started_at=at,
             expires_at=at + timedelta(hours=settings.SUNDHED_BREAK_THE_GLASS_HOURS),
         )
-        access_event_record(
-            actor=actor_for(user, staff),
-            patient_id=patient.pk,
-            data_kind="break_glass",
+        # The new grant is now the basis: the event is flagged for review like every use of it.
+        access = access_decide(user=user, patient=patient, data_kind=DataKind.BREAK_GLASS, at=at)
+        access_change_record(
+            access,
+            data_kind=DataKind.BREAK_GLASS,
             action=Action.CREATE,
-            legal_basis=LegalBasis.BREAK_GLASS,
-            object_type="patients.breakglass",
-            object_id=str(grant.public_id),
+            obj=grant,
             reason=grant.reason,
-            flagged=True,
         )
     return grant
 
@@ -129,7 +126,7 @@ def cave_entry_create(*, access: PatientAccess, **fields) -> CaveEntry:
         entry = CaveEntry(patient=access.patient, recorded_by=access.user, **fields)
         entry.full_clean()
         entry.save()
-        access_change_record(access, data_kind="cave", action=Action.CREATE, obj=entry)
+        access_change_record(access, data_kind=DataKind.CAVE, action=Action.CREATE, obj=entry)
     return entry
 
 
@@ -145,7 +142,7 @@ def cave_entry_mark_error(*, access: PatientAccess, entry: CaveEntry, reason: st
         entry.error_at = timezone.now()
         entry.save(update_fields=["status", "error_by", "error_reason", "error_at", "updated_at"])
         access_change_record(
-            access, data_kind="cave", action=Action.UPDATE, obj=entry, reason=reason
+            access, data_kind=DataKind.CAVE, action=Action.UPDATE, obj=entry, reason=reason
         )
     return entry
 
@@ -193,7 +190,9 @@ def blocking_create(
             created_by=access.user,
             note=note,
         )
-        access_change_record(access, data_kind="blocking", action=Action.CREATE, obj=blocking)
+        access_change_record(
+            access, data_kind=DataKind.BLOCKING, action=Action.CREATE, obj=blocking
+        )
     return blocking
 
 
@@ -208,7 +207,9 @@ def blocking_revoke(
             blocking.revoked_at = timezone.now()
             blocking.revoked_by = access.user
             blocking.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
-            access_change_record(access, data_kind="blocking", action=Action.UPDATE, obj=blocking)
+            access_change_record(
+                access, data_kind=DataKind.BLOCKING, action=Action.UPDATE, obj=blocking
+            )
     return blocking
 
 

@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.models import Action, LegalBasis
+from audit.models import Action, DataKind, LegalBasis
 from common.forms import form_errors_attach
 from patients import selectors, services
 from patients.access import access_events_for_list, patient_view, staff_view
@@ -21,12 +21,21 @@ from patients.models import Blocking, BreakGlass, CaveEntry, Patient
 def search(request):
     """Top-bar search; htmx asks for the result list only."""
     query = request.GET.get("q", "")
-    results = selectors.patient_search(user=request.user, query=query, path=request.path)
+    results = selectors.patient_search(user=request.user, query=query)
+    # Every search is on record: one event per patient shown, or one without a patient.
+    access_events_for_list(
+        user=request.user,
+        patients=results,
+        data_kind=DataKind.SEARCH,
+        action=Action.SEARCH,
+        reason=query.strip()[:200],
+        path=request.path,
+    )
     template = "patients/search.html#results" if request.htmx else "patients/search.html"
     return render(request, template, {"query": query, "results": results})
 
 
-@patient_view("summary")
+@patient_view(DataKind.SUMMARY)
 def patient_detail(request, access):
     """The patient page: banner, courses (blocked ones as 'spærret'), CAVE and blockings."""
     context = {
@@ -78,7 +87,7 @@ def break_glass(request, patient_id):
     )
 
 
-@patient_view("access_log")
+@patient_view(DataKind.ACCESS_LOG)
 def access_log(request, access):
     """Who has looked at this patient (the same log the patient sees in the portal)."""
     events = selectors.access_log_for_patient(access)
@@ -87,7 +96,7 @@ def access_log(request, access):
 
 
 @require_POST
-@patient_view("cave", action=Action.CREATE)
+@patient_view(DataKind.CAVE, action=Action.CREATE)
 def cave_create(request, access):
     """Add a CAVE entry."""
     form = CaveEntryForm(request.POST)
@@ -110,7 +119,7 @@ def cave_create(request, access):
 
 
 @require_POST
-@patient_view("cave", action=Action.UPDATE)
+@patient_view(DataKind.CAVE, action=Action.UPDATE)
 def cave_mark_error(request, access, entry_id):
     """Mark a CAVE entry as entered in error."""
     entry = get_object_or_404(CaveEntry, public_id=entry_id, patient=access.patient)
@@ -126,7 +135,7 @@ def cave_mark_error(request, access, entry_id):
 
 
 @require_http_methods(["GET", "POST"])
-@patient_view("blocking")
+@patient_view(DataKind.BLOCKING)
 def blockings(request, access):
     """The patient's blockings (spærringer); administration adds them on the patient's request."""
     courses, departments = selectors.blocking_targets_for_patient(access)
@@ -157,7 +166,7 @@ def blockings(request, access):
 
 
 @require_POST
-@patient_view("blocking", action=Action.UPDATE)
+@patient_view(DataKind.BLOCKING, action=Action.UPDATE)
 def blocking_revoke(request, access, blocking_id):
     """Lift a blocking, on the patient's written request."""
     if not selectors.blocking_may_manage(access):
@@ -204,7 +213,7 @@ def review_queue(request):
     access_events_for_list(
         user=request.user,
         patients=[g.patient for g in grants],
-        data_kind="break_glass_review",
+        data_kind=DataKind.BREAK_GLASS_REVIEW,
         legal_basis=LegalBasis.ADMINISTRATION,
         path=request.path,
     )

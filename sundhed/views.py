@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from chart.selectors import worklist
+from chart.views import worklist_disclose
 from labresults.selectors import inbox_counts
 from labresults.services import queue_counts
 from labresults.views import QUEUE_ROLES
@@ -17,9 +18,8 @@ def home(request):
     rows = dashboard = None
     second_factor_passed = second_factor_redirect(request) is None
     if staff is not None and staff.active_department_id and second_factor_passed:
-        rows = worklist(
-            user=request.user, department_id=staff.active_department_id, path=request.path
-        )
+        rows = worklist(user=request.user, department_id=staff.active_department_id)
+        worklist_disclose(request, rows)
         dashboard = {
             "inbox": inbox_counts(staff=staff, department_id=staff.active_department_id),
             # The queues hold raw messages of any patient: only their roles see the counts.

@@ -1,8 +1,9 @@
 """The gate's events: the one access event per disclosure, and the rule for what discloses.
 
-Every access event of a patient is written here: a page or API response (`disclosure_record`),
-a change inside a service's transaction (`access_change_record`), a list or search
-(`access_events_for_list`) and a task acting for an integration (`access_patient_as_system`).
+Every access event of a patient is written through one of four doors: a page or API response
+(`disclosure_record`, after the gate), a change inside a service's transaction
+(`access_change_record`), a list, search or admin page (`access_events_for_list`, called by the
+view with what it shows) and a task acting for an integration (`access_patient_as_system`).
 """
 
 from audit.models import Action, LegalBasis
@@ -72,23 +73,6 @@ def access_change_record(
         reason=reason,
         flagged=access.legal_basis == LegalBasis.BREAK_GLASS,
     )
-
-
-def access_patient(
-    *,
-    user,
-    patient,
-    data_kind: str,
-    action: str = Action.VIEW,
-    audience: str = "staff",
-    path: str = "",
-) -> PatientAccess:
-    """Decide and write the event at once (for code that discloses right after, e.g. exports)."""
-    from patients.access.policy import access_decide
-
-    access = access_decide(user=user, patient=patient, data_kind=data_kind, audience=audience)
-    access_record(access, action=action, path=path)
-    return access
 
 
 def access_patient_as_system(

@@ -13,7 +13,7 @@ from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Subquery, 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from audit.models import LegalBasis
+from audit.models import DataKind, LegalBasis
 from audit.services import Actor
 from organisation.models import (
     ADMINISTRATION_ROLES,
@@ -25,7 +25,7 @@ from organisation.services import staff_member_departments_today
 from patients.models import Blocking, BreakGlass, CareCourse, Patient
 
 # Kinds of data that hospital administration may open without a care relation.
-ADMINISTRATIVE_KINDS = frozenset({"demographics", "access_log", "blocking"})
+ADMINISTRATIVE_KINDS = frozenset({DataKind.DEMOGRAPHICS, DataKind.ACCESS_LOG, DataKind.BLOCKING})
 # Roles allowed to break the glass: those who take clinical decisions on their own authority.
 BREAK_GLASS_ROLES = frozenset({Role.LAEGE, Role.SYGEPLEJERSKE, Role.BIOANALYTIKER})
 
