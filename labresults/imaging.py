@@ -13,6 +13,7 @@ from datetime import date
 import numpy as np
 import pydicom
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -25,8 +26,8 @@ from labresults.interpret import report_origin
 from labresults.models import DicomObject, LabReport
 from labresults.services import dispatch_on_commit
 from patients.access import access_patient_as_system
-from patients.cpr import parse_cpr
 from patients.models import CareCourse, Patient
+from patients.selectors import patient_by_cpr
 
 THUMBNAIL_SIZE = (256, 256)
 
@@ -220,8 +221,8 @@ def _metadata(row: DicomObject, dataset) -> str:
 
 def _patient_for(patient_id: str) -> Patient | None:
     try:
-        return Patient.objects.filter(cpr=parse_cpr(patient_id).value).first()
-    except Exception:  # noqa: BLE001 - a PatientID that is not a CPR number matches no one
+        return patient_by_cpr(patient_id)
+    except ValidationError:  # a PatientID that is no CPR number, or nobody's, matches no one
         return None
 
 

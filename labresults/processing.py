@@ -9,6 +9,7 @@ the value and pghistory keeps the old one.
 
 import logging
 
+from django.core.exceptions import ValidationError
 from django.db import DataError, transaction
 from django.utils import timezone
 
@@ -19,8 +20,8 @@ from labresults.hl7.parser import Hl7Error, parse
 from labresults.interpret import catalogue_for, inbox_item_refresh, interpret, report_origin
 from labresults.models import InboundMessage, LabReport, LabResult
 from patients.access import access_patient_as_system
-from patients.cpr import parse_cpr
 from patients.models import Patient
+from patients.selectors import patient_by_cpr
 
 SYSTEM = "Laboratory integration"
 log = logging.getLogger(__name__)
@@ -28,19 +29,16 @@ log = logging.getLogger(__name__)
 
 def _match_patient(results: ResultMessage) -> tuple[Patient | None, str]:
     """The patient whose CPR the message carries (PID-3), or None with the reason."""
-    candidates = []
+    reasons = []
     for identifier, _kind in results.patient_ids:
         try:
-            candidates.append(parse_cpr(identifier).value)
-        except Exception:  # noqa: BLE001, S112 - other identifiers (MRNs) are simply not CPRs
-            continue
-    if not candidates:
+            return patient_by_cpr(identifier), ""
+        except ValidationError as error:
+            if error.code == "unknown":
+                reasons.append(" ".join(error.messages))
+    if not reasons:
         return None, "The message carries no CPR number (PID-3, or a FHIR Patient identifier)."
-    patient = Patient.objects.filter(cpr__in=candidates).first()
-    if patient is None:
-        shown = ", ".join(f"{c[:6]}-{c[6:]}" for c in candidates)
-        return None, f"No patient with CPR {shown}."
-    return patient, ""
+    return None, " ".join(reasons)
 
 
 def _result_fields(observation: Observation, order_status: str, *, analysis, patient, at):

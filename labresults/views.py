@@ -24,9 +24,7 @@ from patients.access import (
     staff_department_ids,
     staff_view,
 )
-from patients.cpr import parse_cpr
-from patients.models import Patient
-from patients.selectors import patient_banner
+from patients.selectors import patient_banner, patient_by_cpr
 
 # Raw messages carry patients' data of any department: only the laboratory and IT see them.
 QUEUE_ROLES = {Role.BIOANALYTIKER, Role.ADMINISTRATOR}
@@ -72,9 +70,7 @@ def queue_message(request, message_id):
         cpr = request.POST.get("cpr", "").strip()
         try:
             if cpr:
-                patient = Patient.objects.filter(cpr=parse_cpr(cpr).value).first()
-                if patient is None:
-                    raise ValidationError(_("No patient with that CPR number."))
+                patient = patient_by_cpr(cpr)
             inbound_message_reprocess(
                 message=message,
                 user=request.user,

@@ -4,6 +4,7 @@ import re
 from datetime import datetime
 
 from django.contrib.postgres.search import TrigramWordSimilarity
+from django.core.exceptions import ValidationError
 from django.db.models import F, Q, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -11,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import AccessEvent, LegalBasis
 from patients.access import PatientAccess, staff_for
-from patients.cpr import looks_like_cpr, parse_cpr
+from patients.cpr import format_cpr, looks_like_cpr, parse_cpr
 from patients.models import BreakGlass, CareCourse, CaveEntry, Patient
 
 SEARCH_LIMIT = 25
@@ -27,6 +28,22 @@ def _parse_date(text: str):
         return datetime(year, month, day).date()
     except ValueError:
         return None
+
+
+def patient_by_cpr(raw: str) -> Patient:
+    """The patient with this CPR number (with or without the dash, or a replacement number).
+
+    The one way from a CPR number to a patient: processing of results, DICOM imports, the lab
+    queues and the search use it. Raises ValidationError saying why: not a CPR number, or no
+    patient with it. It finds the person without deciding access (the gate does that next).
+    """
+    value = parse_cpr(raw).value
+    patient = Patient.objects.filter(cpr=value).first()
+    if patient is None:
+        raise ValidationError(
+            _("No patient with CPR number %(cpr)s.") % {"cpr": format_cpr(value)}, code="unknown"
+        )
+    return patient
 
 
 def patient_search(*, user, query: str) -> list[Patient]:
@@ -53,10 +70,9 @@ def patient_search(*, user, query: str) -> list[Patient]:
         )
         if looks_like_cpr(query):
             try:
-                value = parse_cpr(query).value
-            except Exception:  # noqa: BLE001 - a malformed CPR simply finds no one
-                value = query.replace("-", "").replace(" ", "").upper()
-            results = list(base.filter(cpr=value)[:1])
+                results = [patient_by_cpr(query)]
+            except ValidationError:  # a malformed or unknown CPR simply finds no one
+                results = []
         elif (birth_date := _parse_date(query)) is not None:
             results = list(base.visible_to(user).filter(birth_date=birth_date)[:SEARCH_LIMIT])
         elif len(query) >= 2:
