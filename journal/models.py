@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel
+from patients.models import EnteredInError, entered_in_error_has_who_and_why
 
 
 class NoteType(models.TextChoices):
@@ -75,32 +76,6 @@ class NoteTemplateSection(models.Model):
 
     def __str__(self) -> str:
         return self.heading
-
-
-class EnteredInError(models.Model):
-    """Who marked a clinical entry as entered in error, when and why (it is never deleted)."""
-
-    error_at = models.DateTimeField(null=True, blank=True)
-    error_by = models.ForeignKey(
-        "organisation.StaffMember",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    error_reason = models.TextField(_("why entered in error"), blank=True)
-
-    class Meta:
-        abstract = True
-
-
-def entered_in_error_has_who_and_why(name: str) -> models.CheckConstraint:
-    """The database's guarantee that an entry marked in error names who, when and why."""
-    return models.CheckConstraint(
-        condition=~Q(status="entered_in_error")
-        | (Q(error_by__isnull=False) & ~Q(error_reason="") & Q(error_at__isnull=False)),
-        name=name,
-    )
 
 
 class NoteStatus(models.TextChoices):

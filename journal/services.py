@@ -6,6 +6,7 @@ access event inside it; django-pghistory records the row change with the same re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,7 @@ from journal.news2 import news2
 from organisation.models import Role, StaffMember
 from patients.access import PatientAccess, access_change_record
 from patients.models import CareCourse
+from patients.services import entry_mark_error
 
 
 def _writer(access: PatientAccess) -> StaffMember:
@@ -202,32 +204,23 @@ def note_correct(*, access: PatientAccess, note: Note, reason: str) -> Note:
 
 
 def note_mark_error(*, access: PatientAccess, note: Note, reason: str) -> Note:
-    """Mark a note as entered in error (wrong patient, wrong time) with who and why."""
+    """Mark a note as entered in error (wrong patient, wrong time) with who and why.
+
+    Only the current version is marked (not one superseded by a correction); only its author
+    discards a draft.
+    """
     staff = _writer(access)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Say why the note is wrong.")})
-    with transaction.atomic():
-        note = Note.objects.select_for_update().get(pk=note.pk, patient=access.patient)
-        if note.status in (NoteStatus.SUPERSEDED, NoteStatus.ENTERED_IN_ERROR):
-            raise ValidationError(_("Only the current version can be marked as entered in error."))
-        if note.status == NoteStatus.DRAFT and note.author_id != staff.pk:
-            raise PermissionDenied(_("Only the author can discard a draft."))
-        note.status = NoteStatus.ENTERED_IN_ERROR
-        note.error_at, note.error_by, note.error_reason = timezone.now(), staff, reason
-        note.save(
-            update_fields=[
-                "status",
-                "error_at",
-                "error_by",
-                "error_reason",
-                "updated_at",
-            ]
-        )
-        access_change_record(
-            access, data_kind=DataKind.JOURNAL, action=Action.UPDATE, obj=note, reason=reason
-        )
-    return note
+    if note.status == NoteStatus.SUPERSEDED:
+        raise ValidationError(_("Only the current version can be marked as entered in error."))
+    if note.status == NoteStatus.DRAFT and note.author_id != staff.pk:
+        raise PermissionDenied(_("Only the author can discard a draft."))
+    return entry_mark_error(
+        access=access,
+        obj=note,
+        reason=reason,
+        data_kind=DataKind.JOURNAL,
+        live=~Q(status=NoteStatus.SUPERSEDED),
+    )
 
 
 def epikrise_create(*, access: PatientAccess, care_course: CareCourse) -> Note:
@@ -316,37 +309,15 @@ def diagnosis_resolve(*, access: PatientAccess, diagnosis: Diagnosis) -> Diagnos
     return diagnosis
 
 
-def _entered_in_error(access: PatientAccess, obj, *, reason: str, data_kind: str, live: dict):
-    """Mark a diagnosis or a measurement as entered in error with who and why, once.
-
-    `live` is the filter of rows that may still be marked (a conditional UPDATE is the lock).
-    """
-    staff = _writer(access)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Say why the entry is wrong.")})
-    model = type(obj)
-    with transaction.atomic():
-        changed = model.objects.filter(pk=obj.pk, patient=access.patient, **live).update(
-            status="entered_in_error", error_at=timezone.now(), error_by=staff, error_reason=reason
-        )
-        if not changed:
-            raise ValidationError(_("The entry is already marked as entered in error."))
-        access_change_record(
-            access, data_kind=data_kind, action=Action.UPDATE, obj=obj, reason=reason
-        )
-    obj.refresh_from_db()
-    return obj
-
-
 def diagnosis_mark_error(*, access: PatientAccess, diagnosis: Diagnosis, reason: str):
     """Mark a diagnosis as entered in error with who and why."""
-    return _entered_in_error(
-        access,
-        diagnosis,
+    _writer(access)
+    return entry_mark_error(
+        access=access,
+        obj=diagnosis,
         reason=reason,
         data_kind=DataKind.DIAGNOSES,
-        live={"status__in": [Diagnosis.Status.ACTIVE, Diagnosis.Status.RESOLVED]},
+        live=Q(status__in=[Diagnosis.Status.ACTIVE, Diagnosis.Status.RESOLVED]),
     )
 
 
@@ -388,10 +359,11 @@ def vital_signs_record(
 
 def vital_signs_mark_error(*, access: PatientAccess, vitals: VitalSigns, reason: str):
     """Mark a set of vital signs as entered in error with who and why."""
-    return _entered_in_error(
-        access,
-        vitals,
+    _writer(access)
+    return entry_mark_error(
+        access=access,
+        obj=vitals,
         reason=reason,
         data_kind=DataKind.VITALS,
-        live={"status": VitalSigns.Status.VALID},
+        live=Q(status=VitalSigns.Status.VALID),
     )

@@ -175,8 +175,38 @@ class CareCourse(BaseModel):
         return self.ended_at is None
 
 
+class EnteredInError(models.Model):
+    """Who marked a clinical entry as entered in error, when and why (it is never deleted).
+
+    Notes, diagnoses, vital signs and CAVE entries use it, with the constraint below and the
+    one service that marks an entry (`patients.services.entry_mark_error`), once.
+    """
+
+    error_at = models.DateTimeField(null=True, blank=True)
+    error_by = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    error_reason = models.TextField(_("why entered in error"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
+def entered_in_error_has_who_and_why(name: str) -> models.CheckConstraint:
+    """The database's guarantee that an entry marked in error names who, when and why."""
+    return models.CheckConstraint(
+        condition=~Q(status="entered_in_error")
+        | (Q(error_by__isnull=False) & ~Q(error_reason="") & Q(error_at__isnull=False)),
+        name=name,
+    )
+
+
 @pghistory.track()
-class CaveEntry(BaseModel):
+class CaveEntry(EnteredInError, BaseModel):
     """CAVE: an allergy, intolerance or other critical fact shown on every page of the patient."""
 
     class Kind(models.TextChoices):
@@ -213,22 +243,13 @@ class CaveEntry(BaseModel):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    error_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    error_reason = models.TextField(_("why entered in error"), blank=True)
-    error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("CAVE entry")
         verbose_name_plural = _("CAVE entries")
         ordering = ["-severity", "substance"]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(status="entered_in_error")
-                | (Q(error_by__isnull=False) & ~Q(error_reason="") & Q(error_at__isnull=False)),
-                name="patients_cave_error_has_who_and_why",
-            ),
+            entered_in_error_has_who_and_why("patients_cave_error_has_who_and_why"),
             models.CheckConstraint(
                 condition=Q(atc_code="")
                 | Q(atc_code__regex=r"^[A-Z][0-9]{2}[A-Z]{0,2}[0-9]{0,2}$"),

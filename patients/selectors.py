@@ -149,7 +149,7 @@ def care_course_list_for_patient(access: PatientAccess) -> list[dict]:
 
 def cave_list_for_patient(access: PatientAccess) -> list[CaveEntry]:
     """All CAVE entries, including inactive and entered in error (shown struck through)."""
-    return list(access.patient.cave_entries.select_related("recorded_by", "error_by"))
+    return list(access.patient.cave_entries.select_related("recorded_by", "error_by__user"))
 
 
 def access_log_for_patient(access: PatientAccess, *, limit: int = 300) -> list[AccessEvent]:

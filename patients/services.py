@@ -7,6 +7,7 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -130,21 +131,46 @@ def cave_entry_create(*, access: PatientAccess, **fields) -> CaveEntry:
     return entry
 
 
+def entry_mark_error(
+    *, access: PatientAccess, obj, reason: str, data_kind: str, live: Q | None = None
+):
+    """Mark a clinical entry (note, diagnosis, vital signs, CAVE) as entered in error, once.
+
+    Who (the clinician), when and why are kept; the row is never deleted. `live` narrows which
+    rows may still be marked (a conditional UPDATE is the lock): an entry already marked, or
+    outside `live`, is refused with a message. The change and its access event commit together.
+    """
+    if access.staff is None or not access.staff.is_clinical:
+        raise PermissionDenied(_("Only clinical staff mark entries as entered in error."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the entry is wrong.")})
+    model = type(obj)
+    rows = model.objects.filter(pk=obj.pk, patient=access.patient).exclude(
+        status="entered_in_error"
+    )
+    if live is not None:
+        rows = rows.filter(live)
+    with transaction.atomic():
+        changed = rows.update(
+            status="entered_in_error",
+            error_at=timezone.now(),
+            error_by=access.staff,
+            error_reason=reason,
+            updated_at=timezone.now(),
+        )
+        if not changed:
+            raise ValidationError(_("The entry is already marked as entered in error."))
+        access_change_record(
+            access, data_kind=data_kind, action=Action.UPDATE, obj=obj, reason=reason
+        )
+    obj.refresh_from_db()
+    return obj
+
+
 def cave_entry_mark_error(*, access: PatientAccess, entry: CaveEntry, reason: str) -> CaveEntry:
     """Mark a CAVE entry as entered in error, with who and why; it is never deleted."""
-    if not (reason or "").strip():
-        raise ValidationError({"error_reason": _("Say why the entry is wrong.")})
-    with transaction.atomic():
-        entry = CaveEntry.objects.select_for_update().get(pk=entry.pk, patient=access.patient)
-        entry.status = CaveEntry.Status.ENTERED_IN_ERROR
-        entry.error_by = access.user
-        entry.error_reason = reason.strip()
-        entry.error_at = timezone.now()
-        entry.save(update_fields=["status", "error_by", "error_reason", "error_at", "updated_at"])
-        access_change_record(
-            access, data_kind=DataKind.CAVE, action=Action.UPDATE, obj=entry, reason=reason
-        )
-    return entry
+    return entry_mark_error(access=access, obj=entry, reason=reason, data_kind=DataKind.CAVE)
 
 
 def _blocking_authority_check(access: PatientAccess, *, requested_by_patient: bool) -> None:
