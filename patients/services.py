@@ -160,7 +160,9 @@ def entry_mark_error(
             updated_at=timezone.now(),
         )
         if not changed:
-            raise ValidationError(_("The entry is already marked as entered in error."))
+            raise ValidationError(
+                _("The entry is already marked as entered in error."), code="marked"
+            )
         access_change_record(
             access, data_kind=data_kind, action=Action.UPDATE, obj=obj, reason=reason
         )
