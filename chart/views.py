@@ -1,13 +1,12 @@
 """The clinician's chart: overview, timeline (htmx pages) and the work list."""
 
-from datetime import datetime
-
 from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from audit.models import Action, DataKind
 from chart import selectors
+from common.params import query_choice_list, query_datetime, query_int_list
 from patients.access import access_events_for_list, patient_view, staff_view
 from patients.registry import timeline_sources
 from patients.selectors import patient_banner
@@ -25,18 +24,13 @@ def overview(request, access):
     return render(request, "chart/overview.html", context)
 
 
-def _int_list(values) -> list[int]:
-    return [int(v) for v in values if v.isdigit()]
-
-
 @require_GET
 @patient_view(DataKind.TIMELINE, action=Action.LIST)
 def timeline(request, access):
     """The patient's timeline, newest first; htmx asks for the next page as the list scrolls."""
-    kinds = request.GET.getlist("kind")
-    departments = _int_list(request.GET.getlist("department"))
-    before = request.GET.get("before")
-    before = datetime.fromisoformat(before) if before else None
+    kinds = query_choice_list(request, "kind", [source.kind for source in timeline_sources.all()])
+    departments = query_int_list(request, "department")
+    before = query_datetime(request, "before")
     items, cursor = selectors.timeline_for_patient(
         access, before=before, kinds=kinds, departments=departments
     )

@@ -15,9 +15,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.models import Action, DataKind
 from common.forms import form_errors_attach
+from common.params import query_choice
 from journal import selectors, services
 from journal.forms import DiagnosisForm, NoteEditForm, NoteNewForm, ReasonForm, VitalSignsForm
-from journal.models import Diagnosis, Note, NoteStatus, VitalSigns
+from journal.models import Diagnosis, Note, NoteStatus, NoteType, VitalSigns
 from patients.access import (
     access_events_for_list,
     patient_object_view,
@@ -56,7 +57,7 @@ def _open_course(access):
 @patient_view(DataKind.JOURNAL, action=Action.LIST)
 def note_list(request, access):
     """The patient's notes, newest first, with the form that starts a new one."""
-    note_type = request.GET.get("type", "")
+    note_type = query_choice(request, "type", NoteType.values, "")
     context = {
         "banner": patient_banner(access),
         "notes": selectors.note_list_for_patient(access, note_type=note_type),

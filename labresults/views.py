@@ -1,15 +1,14 @@
 """The laboratory queues: messages that wait for a person (unmatched patient, failed)."""
 
-from datetime import datetime
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, DataKind, LegalBasis
+from common.params import query_choice, query_datetime, query_flag
 from labresults import selectors, services
 from labresults.forms import LabOrderForm
 from labresults.imaging import dicom_object_receive, dicom_upload_problem, studies_for_patient
@@ -39,12 +38,7 @@ def _queue_staff(request):
 def queues(request):
     """Unmatched and failed messages, newest first, with counts; processed ones are not here."""
     _queue_staff(request)
-    status = request.GET.get("status", InboundMessage.Status.UNMATCHED)
-    if status not in WAITING_STATUSES:
-        return HttpResponseBadRequest(
-            _("The parameter status must be one of: %(choices)s.")
-            % {"choices": ", ".join(WAITING_STATUSES)}
-        )
+    status = query_choice(request, "status", WAITING_STATUSES, InboundMessage.Status.UNMATCHED)
     rows = selectors.queue_list(status=status)
     access_events_for_list(
         user=request.user,
@@ -101,10 +95,7 @@ def queue_message(request, message_id):
 @patient_view(DataKind.LAB_RESULTS, action=Action.LIST)
 def results(request, access):
     """The results tab: the cumulative table (analyses down, time across) and the orders."""
-    before = request.GET.get("before")
-    table = selectors.cumulative_table(
-        access, before=datetime.fromisoformat(before) if before else None
-    )
+    table = selectors.cumulative_table(access, before=query_datetime(request, "before"))
     context = {
         "banner": patient_banner(access),
         "table": table,
@@ -152,9 +143,9 @@ def order_create(request, access):
 @patient_view(DataKind.LAB_RESULTS)
 def live_panel(request, access):
     """The overview's results panel, polled by htmx: 204 (nothing sent) while nothing changed."""
-    since = request.GET.get("since", "")
+    since = query_datetime(request, "since")
     latest = selectors.latest_result_at(access)
-    if latest is None or (since and latest.isoformat() <= since):
+    if latest is None or (since is not None and latest <= since):
         return HttpResponse(status=204)
     context = {"p": panel_results(access), "patient": access.patient}
     return render(request, "labresults/panels/results.html", context)
@@ -165,7 +156,7 @@ def live_panel(request, access):
 def inbox(request):
     """The clinician's inbox: new reports for the active department and for orders they made."""
     staff = request.staff
-    show_all = request.GET.get("all") == "1"
+    show_all = query_flag(request, "all")
     items = selectors.inbox_for(
         staff=staff, department_id=staff.active_department_id, include_acknowledged=show_all
     )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import Action, DataKind, LegalBasis
 from common.forms import form_errors_attach
+from common.params import query_flag
 from patients import selectors, services
 from patients.access import access_events_for_list, patient_view, staff_view
 from patients.forms import BlockingForm, BreakGlassForm, CaveEntryForm, CaveErrorForm, ReviewForm
@@ -206,7 +207,7 @@ def review_queue(request):
             else:
                 messages.success(request, _("Marked as reviewed."))
         return redirect("patients:review_queue")
-    show_all = request.GET.get("all") == "1"
+    show_all = query_flag(request, "all")
     grants = list(
         selectors.break_glass_review_queue(reviewer=request.user, include_reviewed=show_all)[:200]
     )

@@ -1,5 +1,6 @@
 """Project middleware."""
 
+from django.utils.translation import gettext as _
 from pghistory.middleware import HistoryMiddleware
 
 from common.context import new_request_id, request_id_var
@@ -33,3 +34,37 @@ class HistoryContextMiddleware(HistoryMiddleware):
         context = super().get_context(request)
         context["request_id"] = getattr(request, "request_id", "")
         return context
+
+
+class BadParameterMiddleware:
+    """A query parameter a view cannot read is the client's mistake: 400 naming it, never 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from common.params import BadParameter
+
+        # No text in the database may hold a NUL byte: refuse it at the door, for every view.
+        for name, values in request.GET.lists():
+            for value in values:
+                if "\x00" in value or "\x00" in name:
+                    return self._bad(
+                        request, BadParameter(name, value, _("text without NUL bytes"))
+                    )
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from common.params import BadParameter
+
+        if not isinstance(exception, BadParameter):
+            return None
+        return self._bad(request, exception)
+
+    @staticmethod
+    def _bad(request, exception):
+        from django.http import HttpResponseBadRequest, JsonResponse
+
+        if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
+            return JsonResponse({"detail": str(exception), "parameter": exception.name}, status=400)
+        return HttpResponseBadRequest(str(exception), content_type="text/plain; charset=utf-8")

@@ -111,6 +111,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "sundhed.middleware.HistoryContextMiddleware",
+    "sundhed.middleware.BadParameterMiddleware",
     # Last, so that it sees the authenticated user and sits closest to the view.
     "axes.middleware.AxesMiddleware",
 ]
