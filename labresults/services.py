@@ -27,13 +27,14 @@ from labresults.hl7.orm import build_orm, send_mllp
 from labresults.hl7.oru import extract_results
 from labresults.hl7.parser import Hl7Error, parse
 from labresults.models import FhirSource, InboundMessage, InboxItem, LabOrder, MllpSender
+from organisation.models import Role
 from patients.access import access_change_record, access_events_for_list, access_patient_as_system
 
 logger = logging.getLogger(__name__)
 PROCESS_MESSAGE = "labresults.process_inbound_message"
 
 # Who orders analyses: doctors and nurses (nurses order by standing instructions).
-ORDER_ROLES = frozenset({"laege", "sygeplejerske"})
+ORDER_ROLES = frozenset({Role.LAEGE, Role.SYGEPLEJERSKE})
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -188,8 +189,15 @@ def labsim_fhir(cast, tmp_path):
             break
         except OSError:
             time.sleep(0.1)
-    time.sleep(0.6)  # a few reports
-    yield f"http://127.0.0.1:{port}/fhir"
+    base = f"http://127.0.0.1:{port}/fhir"
+    # Wait until labsim has made a few reports, however fast or slow the machine is.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{base}/DiagnosticReport", timeout=5) as answer:  # noqa: S310
+            if json.load(answer).get("total", 0) >= 2:
+                break
+        time.sleep(0.1)
+    yield base
     process.terminate()
     process.wait(timeout=10)
 
@@ -204,9 +212,13 @@ def test_the_pull_source_asks_since_the_last_pull_and_stores_reports(cast, labsi
     assert inbound_message_process(message_id=first.message.pk).status == "processed"
     reports = cast.patient.lab_reports.count()
     assert reports >= 2
-    time.sleep(0.5)
-    second = fhir_source_pull(source=source)
-    inbound_message_process(message_id=second.message.pk)
+    # Pull again until labsim has made a new report (a deadline, not a fixed wait).
+    deadline, second = time.monotonic() + 20, None
+    while time.monotonic() < deadline and cast.patient.lab_reports.count() <= reports:
+        second = fhir_source_pull(source=source) or second
+        if second is not None and second.message is not None:
+            inbound_message_process(message_id=second.message.pk)
+        time.sleep(0.1)
     # Only reports made since the first pull (plus the small overlap) came the second time.
     assert cast.patient.lab_reports.count() > reports
     assert b'"total"' in bytes(second.message.raw)
