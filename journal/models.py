@@ -305,7 +305,7 @@ class Risk(models.TextChoices):
 
 @pghistory.track()
 class VitalSigns(EnteredInError, BaseModel):
-    """One set of vital signs with its early-warning score (NEWS2), computed on save."""
+    """One set of vital signs with its early-warning score (NEWS2), computed by the service."""
 
     class Status(models.TextChoices):
         VALID = "valid", _("Valid")

@@ -1,4 +1,7 @@
-"""Admin for the laboratory inbox: read-only; the raw message is never edited."""
+"""Admin for labresults: the catalogue (editable), MLLP senders and HTTP system clients, FHIR
+sources, and read-only, audited views of reports and results; inbound messages without their
+text (that is read in the queues, logged to its patient).
+"""
 
 from django.contrib import admin
 

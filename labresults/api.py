@@ -1,7 +1,4 @@
-"""The HTTP receiver: laboratory systems post HL7 v2 messages with a token."""
-
-import hashlib
-import secrets
+"""The HTTP receiver: laboratory systems post HL7 v2 or a FHIR R4 Bundle with a token."""
 
 from django.utils.translation import gettext as _
 from rest_framework import status
@@ -14,18 +11,7 @@ from rest_framework.views import APIView
 
 from labresults.fhir_bundle import looks_like_fhir
 from labresults.models import InboundMessage, SystemClient
-from labresults.services import fhir_bundle_receive, inbound_message_receive
-
-
-def token_hash(token: str) -> str:
-    """The stored form of a token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def system_client_create(*, name: str) -> tuple[SystemClient, str]:
-    """Register a system; return it and its token, which is shown once and never stored."""
-    token = secrets.token_urlsafe(32)
-    return SystemClient.objects.create(name=name, token_hash=token_hash(token)), token
+from labresults.services import fhir_bundle_receive, inbound_message_receive, token_hash
 
 
 class SystemTokenAuthentication(BaseAuthentication):

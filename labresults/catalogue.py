@@ -1,452 +1,53 @@
-"""The bundled analysis catalogue: common analyses with NPU code, Danish name, unit, reference
-intervals by sex and age, and critical limits (kritiske værdier).
+"""The bundled analysis catalogue, loaded from `labresults/data/analyses.json`.
 
-Written for Sundhed from the intervals Danish clinical biochemistry departments publish; codes
-and intervals must be checked against the hospital's own laboratory manual before clinical use,
-and administrators edit them in admin. Loaded by a migration; `manage.py load_analyses` adds new
-ones without touching what administrators have changed.
+Common analyses with NPU code, Danish name, unit, reference intervals by sex and age and
+critical limits (kritiske værdier), and panels. Loaded by a migration on a new site;
+`manage.py load_analyses [FILE]` adds analyses and panels that are missing (from the bundled
+file, or a hospital's own file of the same shape) without touching what administrators changed.
 """
 
-# (code, name, short name, unit, decimals, key result, critical low, critical high,
-#  [(sex "" | "F" | "M", age from, age to or None, low, high)])
-ANALYSES = [
-    (
-        "NPU02319",
-        "B-Hæmoglobin",
-        "Hb",
-        "mmol/L",
-        1,
-        True,
-        4.0,
-        13.0,
-        [("F", 18, None, 7.3, 9.5), ("M", 18, None, 8.3, 10.5), ("", 1, 18, 6.8, 9.0)],
-    ),
-    (
-        "NPU02593",
-        "B-Leukocytter",
-        "Leuko",
-        "10^9/L",
-        1,
-        True,
-        1.0,
-        30.0,
-        [("", 18, None, 3.5, 10.0), ("", 1, 18, 4.5, 13.0)],
-    ),
-    (
-        "NPU03568",
-        "B-Trombocytter",
-        "Trombo",
-        "10^9/L",
-        0,
-        True,
-        20,
-        1000,
-        [("F", 18, None, 165, 400), ("M", 18, None, 145, 350), ("", 0, 18, 150, 450)],
-    ),
-    (
-        "NPU01960",
-        "B-Erytrocytter",
-        "Ery",
-        "10^12/L",
-        2,
-        False,
-        None,
-        None,
-        [("F", 18, None, 3.9, 5.2), ("M", 18, None, 4.3, 5.7)],
-    ),
-    (
-        "NPU01961",
-        "B-Hæmatokrit",
-        "Hct",
-        "",
-        2,
-        False,
-        0.20,
-        0.60,
-        [("F", 18, None, 0.35, 0.46), ("M", 18, None, 0.40, 0.50)],
-    ),
-    ("NPU01944", "Ery-Volumen (MCV)", "MCV", "fL", 0, False, None, None, [("", 18, None, 82, 98)]),
-    (
-        "NPU02636",
-        "B-Neutrofilocytter",
-        "Neutro",
-        "10^9/L",
-        1,
-        False,
-        0.5,
-        None,
-        [("", 18, None, 1.6, 5.9)],
-    ),
-    (
-        "NPU02902",
-        "B-Lymfocytter",
-        "Lymfo",
-        "10^9/L",
-        1,
-        False,
-        None,
-        None,
-        [("", 18, None, 1.3, 3.5)],
-    ),
-    ("NPU03429", "P-Natrium", "Na", "mmol/L", 0, True, 120, 160, [("", 0, None, 137, 145)]),
-    ("NPU03230", "P-Kalium", "K", "mmol/L", 1, True, 2.5, 6.5, [("", 0, None, 3.5, 4.4)]),
-    (
-        "NPU18016",
-        "P-Kreatinin",
-        "Krea",
-        "umol/L",
-        0,
-        True,
-        None,
-        600,
-        [("F", 18, None, 45, 90), ("M", 18, None, 60, 105), ("", 1, 18, 20, 80)],
-    ),
-    (
-        "NPU01459",
-        "P-Carbamid",
-        "Carb",
-        "mmol/L",
-        1,
-        False,
-        None,
-        40,
-        [("", 18, 50, 2.6, 6.4), ("", 50, None, 3.1, 7.9)],
-    ),
-    (
-        "DNK35302",
-        "eGFR (CKD-EPI)",
-        "eGFR",
-        "mL/min/1,73m2",
-        0,
-        False,
-        None,
-        None,
-        [("", 18, None, 60, 200)],
-    ),
-    ("NPU19748", "P-C-reaktivt protein", "CRP", "mg/L", 0, True, None, 300, [("", 0, None, 0, 8)]),
-    ("NPU22089", "P-Glukose", "Gluk", "mmol/L", 1, True, 2.5, 25.0, [("", 0, None, 4.2, 7.8)]),
-    (
-        "NPU27300",
-        "Hb(B)-Hæmoglobin A1c (IFCC)",
-        "HbA1c",
-        "mmol/mol",
-        0,
-        False,
-        None,
-        None,
-        [("", 18, None, 20, 48)],
-    ),
-    (
-        "NPU19651",
-        "P-Alanintransaminase",
-        "ALAT",
-        "U/L",
-        0,
-        True,
-        None,
-        1000,
-        [("F", 18, None, 10, 45), ("M", 18, None, 10, 70)],
-    ),
-    (
-        "NPU19654",
-        "P-Aspartattransaminase",
-        "ASAT",
-        "U/L",
-        0,
-        False,
-        None,
-        1000,
-        [("F", 18, None, 15, 35), ("M", 18, None, 15, 45)],
-    ),
-    (
-        "NPU27783",
-        "P-Basisk fosfatase",
-        "BASP",
-        "U/L",
-        0,
-        False,
-        None,
-        None,
-        [("", 18, None, 35, 105)],
-    ),
-    ("NPU01370", "P-Bilirubiner", "Bili", "umol/L", 0, False, None, 300, [("", 18, None, 5, 25)]),
-    (
-        "NPU19656",
-        "P-Gamma-glutamyltransferase",
-        "GGT",
-        "U/L",
-        0,
-        False,
-        None,
-        None,
-        [("F", 18, None, 10, 45), ("M", 18, None, 10, 80)],
-    ),
-    (
-        "NPU19673",
-        "P-Albumin",
-        "Alb",
-        "g/L",
-        0,
-        True,
-        15,
-        None,
-        [("", 18, 40, 36, 48), ("", 40, 70, 34, 45), ("", 70, None, 34, 45)],
-    ),
-    (
-        "NPU01685",
-        "P-Koagulationsfaktor II+VII+X (INR)",
-        "INR",
-        "",
-        1,
-        True,
-        None,
-        5.0,
-        [("", 0, None, 0.8, 1.2)],
-    ),
-    (
-        "NPU04208",
-        "P-Fibrin D-dimer",
-        "D-dimer",
-        "mg/L FEU",
-        2,
-        False,
-        None,
-        None,
-        [("", 18, None, 0.0, 0.5)],
-    ),
-    (
-        "NPU03569",
-        "P-Koagulationsfaktor, APTT",
-        "APTT",
-        "s",
-        0,
-        False,
-        None,
-        100,
-        [("", 0, None, 22, 33)],
-    ),
-    ("NPU27357", "P-Troponin T", "TnT", "ng/L", 0, True, None, 1000, [("", 18, None, 0, 14)]),
-    (
-        "NPU21571",
-        "P-Natriuretisk peptid B prohormon (NT-proBNP)",
-        "NT-proBNP",
-        "pmol/L",
-        0,
-        False,
-        None,
-        None,
-        [("", 18, 75, 0, 15), ("", 75, None, 0, 50)],
-    ),
-    (
-        "NPU19705",
-        "P-Creatinkinase",
-        "CK",
-        "U/L",
-        0,
-        False,
-        None,
-        10000,
-        [("F", 18, None, 40, 210), ("M", 18, None, 50, 400)],
-    ),
-    (
-        "NPU03607",
-        "P-Thyrotropin (TSH)",
-        "TSH",
-        "x10^-3 IU/L",
-        2,
-        False,
-        None,
-        None,
-        [("", 18, None, 0.3, 4.0)],
-    ),
-    (
-        "NPU03579",
-        "P-Thyroxin (frit)",
-        "fT4",
-        "pmol/L",
-        0,
-        False,
-        None,
-        None,
-        [("", 18, None, 12, 22)],
-    ),
-    ("NPU01443", "P-Calcium", "Ca", "mmol/L", 2, True, 1.6, 3.2, [("", 18, None, 2.15, 2.51)]),
-    (
-        "NPU01446",
-        "P-Calcium-ion frit (pH 7,4)",
-        "Ca-ion",
-        "mmol/L",
-        2,
-        False,
-        0.8,
-        1.6,
-        [("", 18, None, 1.18, 1.32)],
-    ),
-    ("NPU03081", "P-Magnesium", "Mg", "mmol/L", 2, False, 0.4, 2.0, [("", 18, None, 0.71, 0.94)]),
-    (
-        "NPU03096",
-        "P-Phosphat",
-        "Fosfat",
-        "mmol/L",
-        2,
-        False,
-        0.3,
-        None,
-        [("", 18, None, 0.76, 1.41)],
-    ),
-    ("NPU02508", "P-Jern", "Fe", "umol/L", 0, False, None, None, [("", 18, None, 9, 34)]),
-    (
-        "NPU19763",
-        "P-Ferritin",
-        "Ferritin",
-        "ug/L",
-        0,
-        False,
-        None,
-        None,
-        [("F", 18, 50, 12, 150), ("F", 50, None, 12, 300), ("M", 18, None, 30, 400)],
-    ),
-    (
-        "NPU01700",
-        "P-Cobalamin (B12)",
-        "B12",
-        "pmol/L",
-        0,
-        False,
-        None,
-        None,
-        [("", 18, None, 200, 600)],
-    ),
-    ("NPU02070", "P-Folat", "Folat", "nmol/L", 0, False, None, None, [("", 18, None, 8, 40)]),
-    ("NPU01566", "P-Kolesterol", "Kol", "mmol/L", 1, False, None, None, [("", 18, None, 0, 5.0)]),
-    (
-        "NPU01567",
-        "P-Kolesterol LDL",
-        "LDL",
-        "mmol/L",
-        1,
-        False,
-        None,
-        None,
-        [("", 18, None, 0, 3.0)],
-    ),
-    (
-        "NPU01568",
-        "P-Kolesterol HDL",
-        "HDL",
-        "mmol/L",
-        1,
-        False,
-        None,
-        None,
-        [("F", 18, None, 1.2, 3.0), ("M", 18, None, 1.0, 3.0)],
-    ),
-    (
-        "NPU04094",
-        "P-Triglycerid",
-        "TG",
-        "mmol/L",
-        1,
-        False,
-        None,
-        None,
-        [("", 18, None, 0.45, 2.0)],
-    ),
-    ("NPU19717", "P-Laktat", "Laktat", "mmol/L", 1, True, None, 4.0, [("", 0, None, 0.5, 2.0)]),
-    (
-        "NPU12519",
-        "P-Procalcitonin",
-        "PCT",
-        "ug/L",
-        2,
-        False,
-        None,
-        None,
-        [("", 0, None, 0.0, 0.05)],
-    ),
-    (
-        "NPU03688",
-        "P-Urat",
-        "Urat",
-        "mmol/L",
-        2,
-        False,
-        None,
-        None,
-        [("F", 18, None, 0.15, 0.35), ("M", 18, None, 0.23, 0.48)],
-    ),
-    (
-        "NPU19650",
-        "P-Amylase (pankreas)",
-        "P-Amyl",
-        "U/L",
-        0,
-        False,
-        None,
-        None,
-        [("", 18, None, 10, 65)],
-    ),
-    ("NPU10267", "aB-pH", "pH", "", 2, True, 7.2, 7.6, [("", 0, None, 7.35, 7.45)]),
-    (
-        "NPU21533",
-        "aB-Carbondioxid (pCO2)",
-        "pCO2",
-        "kPa",
-        1,
-        False,
-        2.5,
-        8.0,
-        [("", 0, None, 4.7, 6.0)],
-    ),
-    ("NPU21577", "aB-Oxygen (pO2)", "pO2", "kPa", 1, False, 6.0, None, [("", 0, None, 10.0, 13.3)]),
-]
+import json
+from pathlib import Path
 
-# (name, analyses): the panels clinicians order with one click.
-PANELS = [
-    ("Væsketal", ["NPU03429", "NPU03230", "NPU18016", "DNK35302", "NPU01459"]),
-    ("Hæmatologi", ["NPU02319", "NPU02593", "NPU03568"]),
-    ("Infektionstal", ["NPU19748", "NPU02593", "NPU02636"]),
-    ("Levertal", ["NPU19651", "NPU27783", "NPU01370", "NPU19656", "NPU19673", "NPU01685"]),
-    ("AMI-pakke", ["NPU27357", "NPU19705", "NPU03230"]),
-    ("Koagulation", ["NPU01685", "NPU03569", "NPU04208"]),
-    ("Diabetes", ["NPU22089", "NPU27300"]),
-    ("Lipider", ["NPU01566", "NPU01567", "NPU01568", "NPU04094"]),
-    ("Anæmiudredning", ["NPU02319", "NPU01944", "NPU19763", "NPU02508", "NPU01700", "NPU02070"]),
-    ("Elektrolytter", ["NPU03429", "NPU03230", "NPU01443", "NPU03081", "NPU03096"]),
-    ("Syre-base", ["NPU10267", "NPU21533", "NPU21577", "NPU19717"]),
-]
+DATA_FILE = Path(__file__).resolve().parent / "data" / "analyses.json"
 
 
-def analyses_load(analysis_model, interval_model, panel_model) -> int:
-    """Create the analyses and panels that do not exist; returns how many analyses were made."""
+def catalogue_data(path: Path = DATA_FILE) -> dict:
+    """The catalogue file: {"analyses": [...], "panels": [...]}."""
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def analyses_load(analysis_model, interval_model, panel_model, *, path: Path = DATA_FILE) -> int:
+    """Create the analyses and panels that do not exist; returns how many analyses were made.
+
+    Takes the models as arguments so that a migration can pass its historical ones.
+    """
+    data = catalogue_data(path)
     made = 0
-    for order, row in enumerate(ANALYSES):
-        code, name, short, unit, decimals, key, crit_low, crit_high, intervals = row
+    for order, row in enumerate(data["analyses"]):
         analysis, created = analysis_model.objects.get_or_create(
-            code=code,
+            code=row["code"],
             defaults={
-                "name": name,
-                "short_name": short,
-                "unit": unit,
-                "decimals": decimals,
-                "is_key": key,
-                "critical_low": crit_low,
-                "critical_high": crit_high,
+                "name": row["name"],
+                "short_name": row["short_name"],
+                "unit": row["unit"],
+                "decimals": row["decimals"],
+                "is_key": row["is_key"],
+                "critical_low": row["critical_low"],
+                "critical_high": row["critical_high"],
                 "position": order,
             },
         )
         if created:
             made += 1
             interval_model.objects.bulk_create(
-                interval_model(
-                    analysis=analysis, sex=sex, age_from=age_from, age_to=age_to, low=low, high=high
-                )
-                for sex, age_from, age_to, low, high in intervals
+                interval_model(analysis=analysis, **interval) for interval in row["intervals"]
             )
-    for name, codes in PANELS:
-        panel, created = panel_model.objects.get_or_create(name=name)
+    for panel_row in data["panels"]:
+        panel, created = panel_model.objects.get_or_create(name=panel_row["name"])
         if created:
-            panel.analyses.set(analysis_model.objects.filter(code__in=codes))
+            panel.analyses.set(analysis_model.objects.filter(code__in=panel_row["analyses"]))
     return made
 
 

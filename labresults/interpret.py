@@ -9,11 +9,10 @@ import re
 import time
 from decimal import Decimal
 
-from django.db.models import F
 from django.utils import timezone
 
-from labresults.models import Analysis, InboxItem, LabOrder, LabReport, LabResult
-from patients.models import CareCourse, Patient
+from labresults.models import Analysis
+from patients.models import Patient
 
 # Our order numbers (LabOrder.placer_number): only those can match one of our orders.
 OUR_ORDER_NUMBER = re.compile(r"S[0-9A-F]{11}")
@@ -73,74 +72,3 @@ def interpret(
     if value > interval.high:
         return "H", True, critical
     return "", True, critical
-
-
-def report_origin(placer_order_number: str, patient: Patient) -> dict:
-    """Where a new report belongs: the order's department, course and clinician, else the
-    patient's open course (or the latest). A blocking of that course or department hides it.
-    """
-    if OUR_ORDER_NUMBER.fullmatch(placer_order_number):
-        order = (
-            LabOrder.objects.filter(placer_number=placer_order_number, patient=patient)
-            .only("department_id", "care_course_id", "ordered_by_id")
-            .first()
-        )
-        if order is not None:
-            return {
-                "department_id": order.department_id,
-                "care_course_id": order.care_course_id,
-                "ordered_by_id": order.ordered_by_id,
-            }
-    # An open course first (no end), else the latest: one query.
-    chosen = (
-        CareCourse.objects.filter(patient=patient)
-        .only("department_id")
-        .order_by(F("ended_at").desc(nulls_first=True), "-started_at")
-        .first()
-    )
-    if chosen is None:
-        return {"department_id": None, "care_course_id": None, "ordered_by_id": None}
-    return {
-        "department_id": chosen.department_id,
-        "care_course_id": chosen.pk,
-        "ordered_by_id": None,
-    }
-
-
-def inbox_item_refresh(
-    report: LabReport, patient: Patient, *, new_results: list | None = None
-) -> InboxItem | None:
-    """Create or update the report's inbox item; new information needs a new acknowledgement.
-
-    The caller holds the transaction that changed the report's results. For a report created
-    in that transaction it passes the results it wrote (`new_results`): no item can exist yet
-    and nothing needs to be read back.
-    """
-    if new_results is None:
-        results = list(LabResult.objects.filter(report=report).only("flag", "is_critical"))
-        item = InboxItem.objects.select_for_update().filter(report=report).first()
-    else:
-        results, item = new_results, None
-    abnormal = sum(
-        1 for r in results if ABNORMAL_FLAGS.intersection(r.flag.split(",")) or r.is_critical
-    )
-    critical = any(r.is_critical for r in results)
-    now = timezone.now()
-    if item is None:
-        if report.department_id is None:
-            return None
-        department_id, clinician_id = report.department_id, report.ordered_by_id
-        return InboxItem.objects.create(
-            patient=patient,
-            report=report,
-            department_id=department_id,
-            clinician_id=clinician_id,
-            is_critical=critical,
-            abnormal_count=abnormal,
-            arrived_at=now,
-        )
-    item.is_critical, item.abnormal_count, item.arrived_at = critical, abnormal, now
-    item.acknowledged_at = item.acknowledged_by = None
-    item.escalation_level, item.escalated_at = 0, None
-    item.save()
-    return item

@@ -8,16 +8,21 @@ timeline item, its trend points and its imaging study, as it hides a note.
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q
+from django.core.exceptions import ValidationError
+from django.db.models import F, Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from labresults.interpret import ABNORMAL_FLAGS
+from labresults.fhir_bundle import FHIR, extract_fhir_results
+from labresults.hl7.oru import ResultMessage, extract_results
+from labresults.hl7.parser import Hl7Error, parse
+from labresults.interpret import ABNORMAL_FLAGS, OUR_ORDER_NUMBER
 from labresults.models import (
     IMAGING_SECTIONS,
     Analysis,
+    DicomObject,
     InboundMessage,
     InboxItem,
     LabOrder,
@@ -25,6 +30,8 @@ from labresults.models import (
     LabResult,
 )
 from patients.access import PatientAccess
+from patients.models import CareCourse, Patient
+from patients.selectors import patient_by_cpr
 
 # The queues show only what needs a person; a processed message is in the patient's record.
 WAITING_STATUSES = ("unmatched", "failed")
@@ -312,11 +319,118 @@ def queue_message_get(*, public_id) -> InboundMessage:
 def inbound_message_patient(message: InboundMessage):
     """The patient a raw message is about, where we know them: matched by hand, filed, or by
     the CPR number it carries. None for a message of nobody we know."""
-    from labresults.processing import message_patient
-
     if message.matched_patient_id:
         return message.matched_patient
     report = message.reports.select_related("patient").first()
     if report is not None:
         return report.patient
     return message_patient(message)
+
+
+def queue_counts() -> dict:
+    """How many messages wait for staff: unmatched and failed."""
+    from django.db.models import Count
+
+    counts = dict(
+        InboundMessage.objects.filter(
+            status__in=[InboundMessage.Status.UNMATCHED, InboundMessage.Status.FAILED]
+        )
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    return {"unmatched": counts.get("unmatched", 0), "failed": counts.get("failed", 0)}
+
+
+def report_origin(placer_order_number: str, patient: Patient) -> dict:
+    """Where a new report belongs: the order's department, course and clinician, else the
+    patient's open course (or the latest). A blocking of that course or department hides it.
+    """
+    if OUR_ORDER_NUMBER.fullmatch(placer_order_number):
+        order = (
+            LabOrder.objects.filter(placer_number=placer_order_number, patient=patient)
+            .only("department_id", "care_course_id", "ordered_by_id")
+            .first()
+        )
+        if order is not None:
+            return {
+                "department_id": order.department_id,
+                "care_course_id": order.care_course_id,
+                "ordered_by_id": order.ordered_by_id,
+            }
+    # An open course first (no end), else the latest: one query.
+    chosen = (
+        CareCourse.objects.filter(patient=patient)
+        .only("department_id")
+        .order_by(F("ended_at").desc(nulls_first=True), "-started_at")
+        .first()
+    )
+    if chosen is None:
+        return {"department_id": None, "care_course_id": None, "ordered_by_id": None}
+    return {
+        "department_id": chosen.department_id,
+        "care_course_id": chosen.pk,
+        "ordered_by_id": None,
+    }
+
+
+def studies_for_patient(access) -> list[dict]:
+    """The patient's imaging studies: DICOM objects grouped by study, with their reports."""
+    objects = list(
+        access.unblocked(
+            DicomObject.objects.filter(patient=access.patient, status=DicomObject.Status.PROCESSED)
+        ).order_by("-study_date", "study_uid", "series_uid", "id")
+    )
+    reports = {
+        report.study_uid: report
+        for report in access.unblocked(LabReport.objects.filter(patient=access.patient)).exclude(
+            study_uid=""
+        )
+    }
+    studies: dict[str, dict] = {}
+    for obj in objects:
+        study = studies.setdefault(
+            obj.study_uid,
+            {
+                "study_uid": obj.study_uid,
+                "date": obj.study_date,
+                "modality": obj.modality,
+                "body_part": obj.body_part,
+                "description": obj.study_description,
+                "accession": obj.accession_number,
+                "series": set(),
+                "objects": [],
+                "key": None,
+                "report": reports.get(obj.study_uid),
+            },
+        )
+        study["series"].add(obj.series_uid)
+        study["objects"].append(obj)
+        if study["key"] is None and obj.thumbnail:
+            study["key"] = obj
+    return list(studies.values())
+
+
+def message_patient_match(results: ResultMessage) -> tuple[Patient | None, str]:
+    """The patient whose CPR the message carries (PID-3), or None with the reason."""
+    reasons = []
+    for identifier, _kind in results.patient_ids:
+        try:
+            return patient_by_cpr(identifier), ""
+        except ValidationError as error:
+            if error.code == "unknown":
+                reasons.append(" ".join(error.messages))
+    if not reasons:
+        return None, "The message carries no CPR number (PID-3, or a FHIR Patient identifier)."
+    return None, " ".join(reasons)
+
+
+def message_patient(message: InboundMessage) -> Patient | None:
+    """The known patient whose CPR a stored message carries, or None (unreadable, nobody)."""
+    try:
+        if message.message_type == FHIR:
+            results = extract_fhir_results(message.text_to_process())
+        else:
+            results = extract_results(parse(message.text_to_process()))
+    except (Hl7Error, ValueError, UnicodeError):
+        return None
+    return message_patient_match(results)[0]

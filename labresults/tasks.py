@@ -7,8 +7,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from labresults.models import DicomObject, FhirSource, InboundMessage, LabOrder
-from labresults.processing import inbound_message_process
-from labresults.services import critical_results_escalate, fhir_source_pull, lab_order_send
+from labresults.services import (
+    critical_results_escalate,
+    fhir_source_pull,
+    inbound_message_process,
+    lab_order_send,
+)
 
 
 @shared_task(name="labresults.process_inbound_message")
@@ -68,7 +72,7 @@ def pull_fhir_sources() -> int:
 @shared_task(name="labresults.process_dicom_object")
 def process_dicom_object(object_id: int) -> str:
     """Read one stored DICOM file's metadata and draw its thumbnail (idempotent)."""
-    from labresults.imaging import dicom_object_process
+    from labresults.services import dicom_object_process
 
     row = dicom_object_process(object_id=object_id)
     return row.status if row else "skipped"

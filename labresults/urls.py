@@ -1,4 +1,5 @@
-"""Laboratory pages: the queues, the results tab, orders and the inbox."""
+"""Laboratory pages: the queues, the HTTP receiver, the inbox, the results tab, trends, the live
+panel, orders, imaging and the gated DICOM files."""
 
 from django.urls import path
 

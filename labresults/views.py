@@ -1,4 +1,6 @@
-"""The laboratory queues: messages that wait for a person (unmatched patient, failed)."""
+"""Laboratory pages: the queues for laboratory staff, the results tab, trends, orders, the
+live results panel, the inbox and imaging. Thin: reads through selectors, writes through services.
+"""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,10 +13,13 @@ from audit.models import Action, DataKind, LegalBasis
 from common.params import query_choice, query_datetime, query_flag
 from labresults import selectors, services
 from labresults.forms import LabOrderForm
-from labresults.imaging import dicom_object_receive, dicom_upload_problem, studies_for_patient
 from labresults.models import DicomObject, InboundMessage, InboxItem
-from labresults.selectors import WAITING_STATUSES
-from labresults.services import inbound_message_reprocess, queue_counts
+from labresults.selectors import WAITING_STATUSES, queue_counts, studies_for_patient
+from labresults.services import (
+    dicom_object_receive,
+    dicom_upload_problem,
+    inbound_message_reprocess,
+)
 from organisation.models import Role
 from patients.access import (
     access_events_for_list,

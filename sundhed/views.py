@@ -5,8 +5,7 @@ from django.shortcuts import render
 
 from chart.selectors import worklist
 from chart.views import worklist_disclose
-from labresults.selectors import inbox_counts
-from labresults.services import queue_counts
+from labresults.selectors import inbox_counts, queue_counts
 from labresults.views import QUEUE_ROLES
 from patients.access import second_factor_redirect, staff_for
 

@@ -13,10 +13,13 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from labresults.imaging import dicom_object_process, dicom_object_receive
 from labresults.models import DicomObject, LabReport
-from labresults.processing import inbound_message_process
-from labresults.services import inbound_message_receive
+from labresults.services import (
+    dicom_object_process,
+    dicom_object_receive,
+    inbound_message_process,
+    inbound_message_receive,
+)
 from patients.services import care_course_create
 from tests.conftest import block
 

@@ -14,8 +14,8 @@ from django.urls import reverse
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from labresults.imaging import dicom_object_process, dicom_object_receive
 from labresults.models import DicomObject
+from labresults.services import dicom_object_process, dicom_object_receive
 
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 DEFLATED = "1.2.840.10008.1.2.1.99"

@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from labresults.api import system_client_create
 from labresults.models import FhirSource, InboundMessage, LabResult
-from labresults.processing import inbound_message_process
-from labresults.services import fhir_source_pull
+from labresults.services import fhir_source_pull, inbound_message_process, system_client_create
 from sundhed.devstack import ROOT
 
 URL = "/lab/api/messages/"

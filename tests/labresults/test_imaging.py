@@ -12,11 +12,14 @@ from django.core.management import call_command
 from django.urls import reverse
 from PIL import Image
 
-from labresults.api import system_client_create
-from labresults.imaging import dicom_object_process, dicom_object_receive
 from labresults.models import DicomObject, InboundMessage, LabResult
-from labresults.processing import inbound_message_process
-from labresults.services import inbound_message_receive
+from labresults.services import (
+    dicom_object_process,
+    dicom_object_receive,
+    inbound_message_process,
+    inbound_message_receive,
+    system_client_create,
+)
 
 pytestmark = pytest.mark.django_db
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"

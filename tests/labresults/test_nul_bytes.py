@@ -2,10 +2,13 @@
 
 import pytest
 
-from labresults.api import system_client_create
 from labresults.models import InboundMessage
-from labresults.processing import MAX_ATTEMPTS, inbound_message_process
-from labresults.services import inbound_message_receive
+from labresults.services import (
+    MAX_ATTEMPTS,
+    inbound_message_process,
+    inbound_message_receive,
+    system_client_create,
+)
 from tests.labresults.test_receive_http import post
 from tests.labresults.test_receive_mllp import send
 
@@ -51,7 +54,7 @@ def test_a_nul_in_a_value_fails_with_the_reason_and_does_not_stay_received(cast)
 
 @pytest.mark.django_db
 def test_a_message_whose_processing_keeps_raising_is_failed_after_the_limit(cast, monkeypatch):
-    import labresults.processing as processing
+    import labresults.services.processing as processing
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in processing")

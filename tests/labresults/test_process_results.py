@@ -6,8 +6,7 @@ import pytest
 
 from audit.models import AccessEvent, LegalBasis
 from labresults.models import InboundMessage, LabReport, LabResult
-from labresults.processing import inbound_message_process
-from labresults.services import inbound_message_receive
+from labresults.services import inbound_message_process, inbound_message_receive
 
 pytestmark = pytest.mark.django_db
 

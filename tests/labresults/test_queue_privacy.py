@@ -4,8 +4,7 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AccessEvent
-from labresults.processing import inbound_message_process
-from labresults.services import inbound_message_receive
+from labresults.services import inbound_message_process, inbound_message_receive
 from organisation.models import Role, StaffMember
 from tests.labresults.test_nul_bytes import oru
 

@@ -6,8 +6,7 @@ from django.urls import reverse
 from accounts.models import User
 from audit.models import AccessEvent
 from labresults.models import InboundMessage, LabResult
-from labresults.processing import inbound_message_process
-from labresults.services import inbound_message_receive
+from labresults.services import inbound_message_process, inbound_message_receive
 from organisation.models import Role, StaffMember
 from organisation.services import membership_add
 

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from labresults.api import system_client_create
 from labresults.models import InboundMessage
+from labresults.services import system_client_create
 
 pytestmark = pytest.mark.django_db
 URL = "/lab/api/messages/"

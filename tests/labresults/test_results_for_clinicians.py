@@ -9,9 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from labresults.models import Analysis, InboxItem, LabOrder, LabResult
-from labresults.processing import inbound_message_process
 from labresults.selectors import downsample
-from labresults.services import critical_results_escalate, inbound_message_receive
+from labresults.services import (
+    critical_results_escalate,
+    inbound_message_process,
+    inbound_message_receive,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +225,29 @@ def test_the_dashboard_counts_new_results_and_the_queues_for_those_who_handle_th
     client.force_login(cast.administrator)
     dashboard = client.get(reverse("home")).context["dashboard"]
     assert dashboard["queues"]["failed"] == 1
+
+
+def test_load_analyses_adds_what_is_missing_and_leaves_the_rest(cast, tmp_path):
+    import json
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from labresults.catalogue import DATA_FILE
+
+    sodium = Analysis.objects.get(code="NPU03429")
+    sodium.name = "P-Natrium (lokalt navn)"
+    sodium.save()
+    data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    data["analyses"].append(
+        {**data["analyses"][0], "code": "DNK99999", "name": "P-Nyt stof", "intervals": []}
+    )
+    own = tmp_path / "analyses.json"
+    own.write_text(json.dumps(data), encoding="utf-8")
+    call_command("load_analyses", str(own))
+    assert Analysis.objects.get(code="DNK99999").name == "P-Nyt stof"
+    assert Analysis.objects.get(code="NPU03429").name == "P-Natrium (lokalt navn)"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"analyses": [{"code": "X"}]}', encoding="utf-8")
+    with pytest.raises(CommandError):
+        call_command("load_analyses", str(bad))

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from labresults.models import InboundMessage
-from labresults.processing import inbound_message_process
+from labresults.services import inbound_message_process
 from sundhed.devstack import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)

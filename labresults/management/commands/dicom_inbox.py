@@ -10,8 +10,8 @@ from pathlib import Path
 from django.core.files import File
 from django.core.management.base import BaseCommand
 
-from labresults.imaging import dicom_object_receive
 from labresults.models import DicomObject
+from labresults.services import dicom_object_receive
 
 
 class Command(BaseCommand):

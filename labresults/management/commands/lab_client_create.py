@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from labresults.api import system_client_create
+from labresults.services import system_client_create
 
 
 class Command(BaseCommand):

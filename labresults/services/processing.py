@@ -4,41 +4,31 @@ Everything happens in one transaction that holds the message row locked, so a ki
 leaves the message `received` for the sweeper, and two workers never process one message.
 Upserts use stable keys (sender + filler order number; report + analysis code): a re-sent
 message changes nothing, a preliminary result becomes final in place, a correction replaces
-the value and pghistory keeps the old one.
-"""
+the value and pghistory keeps the old one."""
 
 import logging
 
-from django.core.exceptions import ValidationError
 from django.db import DataError, transaction
 from django.utils import timezone
 
 from audit.models import Action, DataKind
-from labresults.fhir_bundle import FHIR, extract_fhir_results
+from labresults.fhir_bundle import (
+    FHIR,
+    extract_fhir_results,
+)
 from labresults.hl7.oru import Observation, ResultMessage, extract_results
 from labresults.hl7.parser import Hl7Error, parse
-from labresults.interpret import catalogue_for, inbox_item_refresh, interpret, report_origin
+from labresults.interpret import catalogue_for, interpret
 from labresults.models import InboundMessage, LabReport, LabResult
+from labresults.selectors import message_patient_match, report_origin
+from labresults.services.inbox import inbox_item_refresh
 from patients.access import access_patient_as_system
 from patients.models import Patient
-from patients.selectors import patient_by_cpr
 
 SYSTEM = "Laboratory integration"
+
+
 log = logging.getLogger(__name__)
-
-
-def _match_patient(results: ResultMessage) -> tuple[Patient | None, str]:
-    """The patient whose CPR the message carries (PID-3), or None with the reason."""
-    reasons = []
-    for identifier, _kind in results.patient_ids:
-        try:
-            return patient_by_cpr(identifier), ""
-        except ValidationError as error:
-            if error.code == "unknown":
-                reasons.append(" ".join(error.messages))
-    if not reasons:
-        return None, "The message carries no CPR number (PID-3, or a FHIR Patient identifier)."
-    return None, " ".join(reasons)
 
 
 def _result_fields(observation: Observation, order_status: str, *, analysis, patient, at):
@@ -168,18 +158,6 @@ def store_results(message: InboundMessage, results: ResultMessage, patient: Pati
 MAX_ATTEMPTS = 5
 
 
-def message_patient(message: InboundMessage) -> Patient | None:
-    """The known patient whose CPR a stored message carries, or None (unreadable, nobody)."""
-    try:
-        if message.message_type == FHIR:
-            results = extract_fhir_results(message.text_to_process())
-        else:
-            results = extract_results(parse(message.text_to_process()))
-    except (Hl7Error, ValueError, UnicodeError):
-        return None
-    return _match_patient(results)[0]
-
-
 def inbound_message_process(*, message_id: int) -> InboundMessage | None:
     """Process one stored message if nobody else is; None when it is taken or already done.
 
@@ -229,7 +207,7 @@ def _process(message: InboundMessage) -> None:
     if message.matched_patient_id:
         patient, reason = message.matched_patient, ""
     else:
-        patient, reason = _match_patient(results)
+        patient, reason = message_patient_match(results)
     if patient is None:
         message.status, message.error = InboundMessage.Status.UNMATCHED, reason
         return

@@ -1,19 +1,16 @@
-"""Writes of labresults: taking in messages from laboratories."""
+"""Taking in what laboratories send: store first, answer after the commit, never lose a message."""
 
-import logging
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.error import URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
-from celery import current_app
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from audit.models import Action, DataKind, LegalBasis
 from labresults.fhir_bundle import (
@@ -23,18 +20,16 @@ from labresults.fhir_bundle import (
     extract_fhir_results,
 )
 from labresults.hl7.ack import build_ack
-from labresults.hl7.orm import build_orm, send_mllp
 from labresults.hl7.oru import extract_results
 from labresults.hl7.parser import Hl7Error, parse
-from labresults.models import FhirSource, InboundMessage, InboxItem, LabOrder, MllpSender
-from organisation.models import Role
-from patients.access import access_change_record, access_events_for_list, access_patient_as_system
-
-logger = logging.getLogger(__name__)
-PROCESS_MESSAGE = "labresults.process_inbound_message"
-
-# Who orders analyses: doctors and nurses (nurses order by standing instructions).
-ORDER_ROLES = frozenset({Role.LAEGE, Role.SYGEPLEJERSKE})
+from labresults.models import (
+    FhirSource,
+    InboundMessage,
+    MllpSender,
+    SystemClient,
+)
+from labresults.services.dispatch import PROCESS_MESSAGE, dispatch_on_commit
+from patients.access import access_events_for_list
 
 
 @dataclass(frozen=True)
@@ -165,38 +160,6 @@ def inbound_message_receive(
     return Receipt(build_ack(message, code, reason), code, row)
 
 
-def dispatch_on_commit(task_name: str, object_id: int) -> None:
-    """Once the caller's transaction commits, hand the row to a worker by task name.
-
-    A broker that is down (or dispatch switched off) loses nothing: the row stays in its waiting
-    state and the sweeper hands it over later.
-    """
-    transaction.on_commit(lambda: _dispatch(task_name, object_id))
-
-
-def _dispatch(task_name: str, object_id: int) -> None:
-    if not settings.SUNDHED_LAB_ENQUEUE:
-        return  # the sweeper (or a person) processes it later
-    try:
-        current_app.send_task(task_name, args=[object_id])
-    except Exception:  # noqa: BLE001 - the broker may be down; the sweeper picks the row up
-        logger.warning("could not hand %s %s to a worker", task_name, object_id)
-
-
-def queue_counts() -> dict:
-    """How many messages wait for staff: unmatched and failed."""
-    from django.db.models import Count
-
-    counts = dict(
-        InboundMessage.objects.filter(
-            status__in=[InboundMessage.Status.UNMATCHED, InboundMessage.Status.FAILED]
-        )
-        .values_list("status")
-        .annotate(n=Count("id"))
-    )
-    return {"unmatched": counts.get("unmatched", 0), "failed": counts.get("failed", 0)}
-
-
 def inbound_message_reprocess(
     *, message: InboundMessage, user, patient=None, fixed_text: str = ""
 ) -> InboundMessage:
@@ -242,58 +205,6 @@ def inbound_message_reprocess(
     return message
 
 
-def lab_order_create(
-    *, access, analyses, priority: str = "routine", comment: str = "", care_course=None
-):
-    """Order analyses for the patient the gate granted; the order number links the results."""
-    staff = access.staff
-    if staff is None or staff.role not in ORDER_ROLES:
-        raise PermissionDenied(_("Only doctors and nurses order analyses."))
-    analyses = list(analyses)
-    if not analyses:
-        raise ValidationError({"analyses": _("Choose at least one analysis or panel.")})
-    department_id = staff.active_department_id or (care_course and care_course.department_id)
-    if not department_id:
-        raise ValidationError(_("Choose your active department before ordering."))
-    with transaction.atomic():
-        order = LabOrder(
-            patient=access.patient,
-            care_course=care_course,
-            department_id=department_id,
-            ordered_by=staff,
-            ordered_at=timezone.now(),
-            priority=priority,
-            comment=comment,
-        )
-        order.placer_number = "S" + order.public_id.hex[:11].upper()
-        order.save()
-        order.analyses.set(analyses)
-        access_change_record(access, data_kind=DataKind.LAB_ORDERS, action=Action.CREATE, obj=order)
-        if settings.SUNDHED_LAB_ORDER_ENDPOINT:
-            dispatch_on_commit("labresults.send_lab_order", order.pk)
-    return order
-
-
-def inbox_item_acknowledge(*, staff, item):
-    """Acknowledge a report in the inbox (one click); the first to do it is recorded."""
-    with transaction.atomic():
-        changed = InboxItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
-            acknowledged_at=timezone.now(), acknowledged_by=staff
-        )
-    item.refresh_from_db()
-    return bool(changed)
-
-
-def critical_results_escalate(*, after_minutes: int) -> int:
-    """Raise the escalation level of critical results nobody acknowledged in time."""
-    now = timezone.now()
-    cutoff = now - timedelta(minutes=after_minutes)
-    due = InboxItem.objects.filter(is_critical=True, acknowledged_at__isnull=True).filter(
-        Q(escalated_at__isnull=True, arrived_at__lt=cutoff) | Q(escalated_at__lt=cutoff)
-    )
-    return due.update(escalation_level=F("escalation_level") + 1, escalated_at=now)
-
-
 def fhir_source_pull(*, source, timeout: float = 10.0) -> Receipt | None:
     """Ask a FHIR source for reports updated since the last successful pull and store them.
 
@@ -328,44 +239,12 @@ def fhir_source_pull(*, source, timeout: float = 10.0) -> Receipt | None:
     return receipt
 
 
-def lab_order_send(*, order_id: int) -> bool:
-    """Send an unsent order to the laboratory; True when it acknowledged (AA or CA).
+def token_hash(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
-    The row is locked while sending, so two workers never send one order; an order that fails
-    to send stays unsent and the sweeper tries again.
-    """
-    endpoint = settings.SUNDHED_LAB_ORDER_ENDPOINT
-    if not endpoint:
-        return False
-    host, _, port = endpoint.rpartition(":")
-    with transaction.atomic():
-        order = (
-            LabOrder.objects.select_for_update(skip_locked=True)
-            .select_related("patient", "ordered_by__user", "department")
-            .filter(pk=order_id, sent_at__isnull=True, status=LabOrder.Status.ORDERED)
-            .first()
-        )
-        if order is None:
-            return False
-        message = build_orm(
-            order=order,
-            patient=order.patient,
-            analyses=list(order.analyses.all()),
-            ordered_by=order.ordered_by.user.get_full_name(),
-            department_code=order.department.sor_code,
-        )
-        code = send_mllp(host or "127.0.0.1", int(port), message)
-        if code not in ("AA", "CA"):
-            raise ConnectionError(f"the laboratory answered {code}")
-        # The order carried the patient's CPR and name out of the house: that is on record.
-        access_patient_as_system(
-            patient=order.patient,
-            data_kind=DataKind.LAB_ORDERS,
-            action=Action.EXPORT,
-            system=f"Laboratory order to {endpoint}",
-            object_type="labresults.laborder",
-            object_id=str(order.public_id),
-        )
-        order.sent_at = timezone.now()
-        order.save(update_fields=["sent_at", "updated_at"])
-    return True
+
+def system_client_create(*, name: str) -> tuple[SystemClient, str]:
+    """Register a system; return it and its token, which is shown once and never stored."""
+    token = secrets.token_urlsafe(32)
+    return SystemClient.objects.create(name=name, token_hash=token_hash(token)), token

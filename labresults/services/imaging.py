@@ -3,8 +3,7 @@
 Files come from an upload on the patient's imaging tab or from a folder that a modality or a
 PACS export drops them into (`manage.py dicom_inbox`). Every file is kept as received; the task
 reads it with pydicom. A file that is not DICOM, or lacks a study UID, fails with the reason; a
-file whose pixels cannot be decoded keeps its metadata and says why there is no thumbnail.
-"""
+file whose pixels cannot be decoded keeps its metadata and says why there is no thumbnail."""
 
 import io
 import zlib
@@ -22,9 +21,9 @@ from PIL import Image
 from pydicom.errors import InvalidDicomError
 
 from audit.models import Action, DataKind
-from labresults.interpret import report_origin
-from labresults.models import DicomObject, LabReport
-from labresults.services import dispatch_on_commit
+from labresults.models import DicomObject
+from labresults.selectors import report_origin
+from labresults.services.dispatch import dispatch_on_commit
 from patients.access import access_patient_as_system
 from patients.models import CareCourse, Patient
 from patients.selectors import patient_by_cpr
@@ -338,40 +337,3 @@ def dicom_object_process(*, object_id: int) -> DicomObject | None:
                 object_id=str(row.public_id),
             )
     return row
-
-
-def studies_for_patient(access) -> list[dict]:
-    """The patient's imaging studies: DICOM objects grouped by study, with their reports."""
-    objects = list(
-        access.unblocked(
-            DicomObject.objects.filter(patient=access.patient, status=DicomObject.Status.PROCESSED)
-        ).order_by("-study_date", "study_uid", "series_uid", "id")
-    )
-    reports = {
-        report.study_uid: report
-        for report in access.unblocked(LabReport.objects.filter(patient=access.patient)).exclude(
-            study_uid=""
-        )
-    }
-    studies: dict[str, dict] = {}
-    for obj in objects:
-        study = studies.setdefault(
-            obj.study_uid,
-            {
-                "study_uid": obj.study_uid,
-                "date": obj.study_date,
-                "modality": obj.modality,
-                "body_part": obj.body_part,
-                "description": obj.study_description,
-                "accession": obj.accession_number,
-                "series": set(),
-                "objects": [],
-                "key": None,
-                "report": reports.get(obj.study_uid),
-            },
-        )
-        study["series"].add(obj.series_uid)
-        study["objects"].append(obj)
-        if study["key"] is None and obj.thumbnail:
-            study["key"] = obj
-    return list(studies.values())

@@ -1,0 +1,134 @@
+"""Reports and their results, keyed by stable keys; corrected in place with history."""
+
+import pghistory
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from common.models import BaseModel
+from labresults.models.intake import InboundMessage
+
+# Diagnostic service sections (HL7 table 0074 and FHIR categories) that are imaging.
+IMAGING_SECTIONS = frozenset({"RAD", "CT", "MR", "RX", "US", "NMR", "NMS", "CUS", "XR", "IMG"})
+
+
+class ResultStatus(models.TextChoices):
+    """Where a result is in its life: preliminary, final, corrected or cancelled."""
+
+    PRELIMINARY = "preliminary", _("Preliminary")
+    FINAL = "final", _("Final")
+    CORRECTED = "corrected", _("Corrected")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+@pghistory.track()
+class LabReport(BaseModel):
+    """A laboratory's answer to one order (OBR), keyed by sender and filler order number."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="lab_reports"
+    )
+    sender = models.CharField(_("sender"), max_length=200)
+    filler_order_number = models.CharField(_("filler order number"), max_length=100)
+    placer_order_number = models.CharField(_("placer order number"), max_length=100, blank=True)
+    service_code = models.CharField(_("analysis or panel code"), max_length=60, blank=True)
+    service_name = models.CharField(_("analysis or panel"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=ResultStatus.choices)
+    observed_at = models.DateTimeField(_("sampled"), null=True, blank=True)
+    reported_at = models.DateTimeField(_("reported"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    # The diagnostic service section (OBR-24 or the FHIR category): RAD, CT, MR, CH, HM, ...
+    section = models.CharField(_("section"), max_length=10, blank=True)
+    # The DICOM study the report is about, when the sender names it.
+    study_uid = models.CharField(_("study instance UID"), max_length=64, blank=True)
+    source_message = models.ForeignKey(
+        InboundMessage, on_delete=models.PROTECT, related_name="reports", null=True, blank=True
+    )
+    # Where the report belongs (the order's department and course, else the patient's course
+    # at arrival): a blocking of either hides it, as it hides a note.
+    department = models.ForeignKey(
+        "organisation.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("department"),
+    )
+    care_course = models.ForeignKey(
+        "patients.CareCourse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("care course"),
+    )
+    ordered_by = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ordering clinician"),
+    )
+
+    class Meta:
+        verbose_name = _("laboratory report")
+        verbose_name_plural = _("laboratory reports")
+        ordering = ["-observed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "filler_order_number"], name="labresults_report_stable_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_name or self.service_code} {self.filler_order_number}"
+
+    @property
+    def is_imaging(self) -> bool:
+        """Whether this is a radiology report rather than a laboratory one."""
+        return self.section in IMAGING_SECTIONS or bool(self.study_uid)
+
+
+@pghistory.track()
+class LabResult(BaseModel):
+    """One measured value (OBX), keyed by its report and analysis code; corrected in place.
+
+    The history (pghistory) keeps every earlier value of a corrected result.
+    """
+
+    report = models.ForeignKey(LabReport, on_delete=models.PROTECT, related_name="results")
+    # Copied from the report so the cumulative table reads one table by patient and time.
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="lab_results"
+    )
+    code = models.CharField(_("analysis code"), max_length=60)
+    name = models.CharField(_("analysis"), max_length=200, blank=True)
+    coding_system = models.CharField(_("coding system"), max_length=30, blank=True)
+    value_numeric = models.DecimalField(
+        _("value"), max_digits=18, decimal_places=6, null=True, blank=True
+    )
+    value_text = models.TextField(_("value as sent"), blank=True)
+    unit = models.CharField(_("unit"), max_length=40, blank=True)
+    reference_range = models.CharField(_("reference interval"), max_length=60, blank=True)
+    flag = models.CharField(_("flag"), max_length=10, blank=True)
+    # True when the flag was computed from our catalogue because the sender sent none.
+    flag_computed = models.BooleanField(_("flag computed"), default=False)
+    is_critical = models.BooleanField(_("critical value"), default=False)
+    status = models.CharField(_("status"), max_length=12, choices=ResultStatus.choices)
+    observed_at = models.DateTimeField(_("sampled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("laboratory result")
+        verbose_name_plural = _("laboratory results")
+        ordering = ["-observed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "code"], name="labresults_result_stable_key"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["patient", "code", "-observed_at"], name="labresults_result_series"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.code}: {self.value_text} {self.unit}".strip()

@@ -1,0 +1,59 @@
+"""Every write of labresults, one module per part; the names callers use are here.
+
+- intake: receive HL7 v2 and FHIR (store, then answer), the MLLP sender check, reprocess a
+  queued message, pull a FHIR source, register an HTTP system client
+- processing: file a stored message's reports and results (a Celery task calls it)
+- inbox: the inbox item of a report, acknowledgement, escalation of critical values
+- orders: create an order, send it to the laboratory
+- imaging: receive a DICOM file, read it within limits, draw its key image
+- dispatch: hand work to Celery after the commit
+"""
+
+from labresults.services.dispatch import PROCESS_MESSAGE, dispatch_on_commit
+from labresults.services.imaging import (
+    dicom_object_process,
+    dicom_object_receive,
+    dicom_upload_problem,
+)
+from labresults.services.inbox import (
+    critical_results_escalate,
+    inbox_item_acknowledge,
+    inbox_item_refresh,
+)
+from labresults.services.intake import (
+    Receipt,
+    fhir_bundle_receive,
+    fhir_source_pull,
+    inbound_message_receive,
+    inbound_message_reprocess,
+    mllp_sender_refusal,
+    system_client_create,
+    token_hash,
+)
+from labresults.services.orders import ORDER_ROLES, lab_order_create, lab_order_send
+from labresults.services.processing import MAX_ATTEMPTS, inbound_message_process, store_results
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "ORDER_ROLES",
+    "PROCESS_MESSAGE",
+    "Receipt",
+    "critical_results_escalate",
+    "dicom_object_process",
+    "dicom_object_receive",
+    "dicom_upload_problem",
+    "dispatch_on_commit",
+    "fhir_bundle_receive",
+    "fhir_source_pull",
+    "inbound_message_process",
+    "inbound_message_receive",
+    "inbound_message_reprocess",
+    "inbox_item_acknowledge",
+    "inbox_item_refresh",
+    "lab_order_create",
+    "lab_order_send",
+    "mllp_sender_refusal",
+    "store_results",
+    "system_client_create",
+    "token_hash",
+]

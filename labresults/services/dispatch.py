@@ -1,0 +1,30 @@
+"""Handing work to Celery after the commit; the sweepers pick up what a broker outage loses."""
+
+import logging
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+PROCESS_MESSAGE = "labresults.process_inbound_message"
+
+
+def dispatch_on_commit(task_name: str, object_id: int) -> None:
+    """Once the caller's transaction commits, hand the row to a worker by task name.
+
+    A broker that is down (or dispatch switched off) loses nothing: the row stays in its waiting
+    state and the sweeper hands it over later.
+    """
+    transaction.on_commit(lambda: _dispatch(task_name, object_id))
+
+
+def _dispatch(task_name: str, object_id: int) -> None:
+    if not settings.SUNDHED_LAB_ENQUEUE:
+        return  # the sweeper (or a person) processes it later
+    try:
+        current_app.send_task(task_name, args=[object_id])
+    except Exception:  # noqa: BLE001 - the broker may be down; the sweeper picks the row up
+        logger.warning("could not hand %s %s to a worker", task_name, object_id)

@@ -1,0 +1,70 @@
+"""The clinicians' inbox: an item per new report, acknowledged once, escalated while critical."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from labresults.interpret import ABNORMAL_FLAGS
+from labresults.models import InboxItem, LabReport, LabResult
+from patients.models import Patient
+
+
+def inbox_item_refresh(
+    report: LabReport, patient: Patient, *, new_results: list | None = None
+) -> InboxItem | None:
+    """Create or update the report's inbox item; new information needs a new acknowledgement.
+
+    The caller holds the transaction that changed the report's results. For a report created
+    in that transaction it passes the results it wrote (`new_results`): no item can exist yet
+    and nothing needs to be read back.
+    """
+    if new_results is None:
+        results = list(LabResult.objects.filter(report=report).only("flag", "is_critical"))
+        item = InboxItem.objects.select_for_update().filter(report=report).first()
+    else:
+        results, item = new_results, None
+    abnormal = sum(
+        1 for r in results if ABNORMAL_FLAGS.intersection(r.flag.split(",")) or r.is_critical
+    )
+    critical = any(r.is_critical for r in results)
+    now = timezone.now()
+    if item is None:
+        if report.department_id is None:
+            return None
+        department_id, clinician_id = report.department_id, report.ordered_by_id
+        return InboxItem.objects.create(
+            patient=patient,
+            report=report,
+            department_id=department_id,
+            clinician_id=clinician_id,
+            is_critical=critical,
+            abnormal_count=abnormal,
+            arrived_at=now,
+        )
+    item.is_critical, item.abnormal_count, item.arrived_at = critical, abnormal, now
+    item.acknowledged_at = item.acknowledged_by = None
+    item.escalation_level, item.escalated_at = 0, None
+    item.save()
+    return item
+
+
+def inbox_item_acknowledge(*, staff, item):
+    """Acknowledge a report in the inbox (one click); the first to do it is recorded."""
+    with transaction.atomic():
+        changed = InboxItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
+            acknowledged_at=timezone.now(), acknowledged_by=staff
+        )
+    item.refresh_from_db()
+    return bool(changed)
+
+
+def critical_results_escalate(*, after_minutes: int) -> int:
+    """Raise the escalation level of critical results nobody acknowledged in time."""
+    now = timezone.now()
+    cutoff = now - timedelta(minutes=after_minutes)
+    due = InboxItem.objects.filter(is_critical=True, acknowledged_at__isnull=True).filter(
+        Q(escalated_at__isnull=True, arrived_at__lt=cutoff) | Q(escalated_at__lt=cutoff)
+    )
+    return due.update(escalation_level=F("escalation_level") + 1, escalated_at=now)
