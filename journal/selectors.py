@@ -30,6 +30,7 @@ from journal.models import (
     VitalSigns,
 )
 from patients.access import PatientAccess
+from patients.selectors import object_get_for_patient
 
 # Control characters no note contains mark the hits, so the text can be escaped around them.
 _MARK_START, _MARK_STOP = "\x02", "\x03"
@@ -307,3 +308,33 @@ def timeline_vitals(access, *, before, limit, departments):
         }
         for v in vitals.select_related("department").order_by("-measured_at", "-id")[:limit]
     ]
+
+
+def care_courses_for_patient(access: PatientAccess):
+    """The patient's courses this viewer may see (a blocked one is left out), newest first."""
+    return access.unblocked(
+        access.patient.care_courses.select_related("department"), care_course="id"
+    ).order_by("-started_at")
+
+
+def diagnosis_get_for_patient(access: PatientAccess, public_id) -> Diagnosis:
+    """One diagnosis of the patient, or 404 (also when its course is blocked for the viewer)."""
+    return object_get_for_patient(
+        access, Diagnosis, public_id, department="care_course__department_id"
+    )
+
+
+def vital_signs_get_for_patient(access: PatientAccess, public_id) -> VitalSigns:
+    """One set of vital signs of the patient, or 404 (also when blocked for the viewer)."""
+    return object_get_for_patient(access, VitalSigns, public_id)
+
+
+def diagnoses_active_for_course(access: PatientAccess, course) -> list[Diagnosis]:
+    """The active diagnoses of one course of the patient (for the epikrise's print view)."""
+    if course is None or course.patient_id != access.patient.pk:
+        return []
+    return list(
+        course.diagnoses.filter(status=Diagnosis.Status.ACTIVE)
+        .select_related("code")
+        .order_by("kind", "recorded_at")
+    )

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, DataKind
-from common.forms import form_errors_attach
+from common.forms import error_messages_add, form_errors_attach
 from common.params import query_choice
 from journal import selectors, services
 from journal.forms import DiagnosisForm, NoteEditForm, NoteNewForm, ReasonForm, VitalSignsForm
@@ -30,10 +30,7 @@ from patients.selectors import patient_banner
 
 
 def _courses(access):
-    return access.unblocked(
-        access.patient.care_courses.select_related("department"),
-        care_course="id",
-    ).order_by("-started_at")
+    return selectors.care_courses_for_patient(access)
 
 
 def _new_note_form(access, data=None):
@@ -76,7 +73,9 @@ def note_new(request, access):
         try:
             note = services.note_create(access=access, **form.cleaned_data)
         except (ValidationError, PermissionDenied) as error:
-            form.add_error(None, getattr(error, "messages", [str(error)]))
+            if isinstance(error, PermissionDenied):
+                error = ValidationError(str(error))
+            form_errors_attach(form, error)
         else:
             return redirect("journal:note_edit", note_id=note.public_id)
     context = {"banner": patient_banner(access), "notes": [], "form": form}
@@ -156,7 +155,7 @@ def _note_action(request, access, obj, action, success):
     try:
         note = action()
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        error_messages_add(request, error)
         return redirect("journal:note", note_id=obj.public_id)
     except PermissionDenied as error:
         messages.error(request, str(error))
@@ -227,13 +226,7 @@ def note_print(request, access, obj):
     """A clean page for printing (or saving as PDF from the browser): the epikrise above all."""
     if obj.status == NoteStatus.DRAFT and obj.author_id != getattr(access.staff, "pk", None):
         raise Http404(_("Not found."))
-    diagnoses = (
-        obj.care_course.diagnoses.filter(status=Diagnosis.Status.ACTIVE)
-        .select_related("code")
-        .order_by("kind", "recorded_at")
-        if obj.care_course_id
-        else []
-    )
+    diagnoses = selectors.diagnoses_active_for_course(access, obj.care_course)
     context = {"note": obj, "patient": access.patient, "diagnoses": diagnoses}
     return render(request, "journal/note_print.html", context)
 
@@ -283,7 +276,7 @@ def diagnoses(request, access):
         try:
             services.diagnosis_add(access=access, **form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, getattr(error, "messages", [str(error)]))
+            form_errors_attach(form, error)
         else:
             messages.success(request, _("The diagnosis is coded."))
             return redirect("journal:diagnoses", patient_id=access.patient.public_id)
@@ -299,10 +292,7 @@ def diagnoses(request, access):
 @patient_view(DataKind.DIAGNOSES, action=Action.UPDATE)
 def diagnosis_change(request, access, diagnosis_id, change):
     """Resolve a diagnosis, or mark it as entered in error with the reason."""
-    mine = Diagnosis.objects.filter(patient=access.patient)
-    diagnosis = get_object_or_404(
-        access.unblocked(mine, department="care_course__department_id"), public_id=diagnosis_id
-    )
+    diagnosis = selectors.diagnosis_get_for_patient(access, diagnosis_id)
     try:
         if change == "error":
             services.diagnosis_mark_error(
@@ -311,7 +301,7 @@ def diagnosis_change(request, access, diagnosis_id, change):
         else:
             services.diagnosis_resolve(access=access, diagnosis=diagnosis)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        error_messages_add(request, error)
     return redirect("journal:diagnoses", patient_id=access.patient.public_id)
 
 
@@ -335,7 +325,7 @@ def vitals(request, access):
                 access=access, care_course=course, **form.cleaned_data
             )
         except ValidationError as error:
-            form.add_error(None, error.messages)
+            form_errors_attach(form, error)
         else:
             messages.success(request, _("NEWS2 is %(score)s.") % {"score": recorded.score})
             return redirect("journal:vitals", patient_id=access.patient.public_id)
@@ -369,14 +359,13 @@ def _vitals_series(rows):
 @patient_view(DataKind.VITALS, action=Action.UPDATE)
 def vitals_mark_error(request, access, vitals_id):
     """Mark a set of vital signs as entered in error."""
-    mine = access.unblocked(VitalSigns.objects.filter(patient=access.patient))
-    row = get_object_or_404(mine, public_id=vitals_id)
+    row = selectors.vital_signs_get_for_patient(access, vitals_id)
     try:
         services.vital_signs_mark_error(
             access=access, vitals=row, reason=request.POST.get("reason")
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        error_messages_add(request, error)
     return redirect("journal:vitals", patient_id=access.patient.public_id)
 
 

@@ -35,3 +35,14 @@ class LabOrderForm(forms.Form):
             raise forms.ValidationError(_("Choose at least one analysis or panel."))
         cleaned["analyses"] = list(chosen.values())
         return cleaned
+
+
+class QueueMessageForm(forms.Form):
+    """A person's fix of a waiting message: the patient by CPR number, and/or corrected text."""
+
+    cpr = forms.CharField(label=_("Match to the patient with CPR number"), required=False)
+    fixed_text = forms.CharField(
+        label=_("Corrected message (leave empty to keep it as received)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )

@@ -434,3 +434,27 @@ def message_patient(message: InboundMessage) -> Patient | None:
     except (Hl7Error, ValueError, UnicodeError):
         return None
     return message_patient_match(results)[0]
+
+
+def inbox_item_get_for_staff(*, staff, public_id) -> InboxItem:
+    """An inbox item of the staff member's departments or their own orders, else 404 / 403."""
+    from django.core.exceptions import PermissionDenied
+
+    from patients.access import staff_department_ids
+
+    item = InboxItem.objects.filter(public_id=public_id).first()
+    if item is None:
+        raise Http404(_("Not found."))
+    if item.department_id not in staff_department_ids(staff) and item.clinician_id != staff.pk:
+        raise PermissionDenied(_("This result is for another department."))
+    return item
+
+
+def dicom_waiting_for_patient(access: PatientAccess, *, limit: int = 20) -> list[DicomObject]:
+    """The patient's DICOM files not (yet) read, with why, that this viewer may see."""
+    waiting = access.unblocked(
+        DicomObject.objects.filter(patient=access.patient).exclude(
+            status=DicomObject.Status.PROCESSED
+        )
+    )
+    return list(waiting.order_by("-created_at")[:limit])

@@ -5,15 +5,16 @@ live results panel, the inbox and imaging. Thin: reads through selectors, writes
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, DataKind, LegalBasis
+from common.forms import error_messages_add, form_errors_attach
 from common.params import query_choice, query_datetime, query_flag
 from labresults import selectors, services
-from labresults.forms import LabOrderForm
-from labresults.models import DicomObject, InboundMessage, InboxItem
+from labresults.forms import LabOrderForm, QueueMessageForm
+from labresults.models import DicomObject, InboundMessage
 from labresults.selectors import WAITING_STATUSES, queue_counts, studies_for_patient
 from labresults.services import (
     dicom_object_receive,
@@ -25,10 +26,9 @@ from patients.access import (
     access_events_for_list,
     patient_object_view,
     patient_view,
-    staff_department_ids,
     staff_view,
 )
-from patients.selectors import patient_banner, patient_by_cpr
+from patients.selectors import patient_banner
 
 # Raw messages carry patients' data of any department: only the laboratory and IT see them.
 QUEUE_ROLES = {Role.BIOANALYTIKER, Role.ADMINISTRATOR}
@@ -63,21 +63,12 @@ def queue_message(request, message_id):
     """One waiting message: read it, match the patient by CPR, or fix the text; then reprocess."""
     _queue_staff(request)
     message = selectors.queue_message_get(public_id=message_id)
-    error = ""
-    if request.method == "POST":
-        patient = None
-        cpr = request.POST.get("cpr", "").strip()
+    form = QueueMessageForm(request.POST or None, initial={"fixed_text": message.fixed_text})
+    if request.method == "POST" and form.is_valid():
         try:
-            if cpr:
-                patient = patient_by_cpr(cpr)
-            inbound_message_reprocess(
-                message=message,
-                user=request.user,
-                patient=patient,
-                fixed_text=request.POST.get("fixed_text", "").strip(),
-            )
-        except ValidationError as problem:
-            error = " ".join(problem.messages)
+            inbound_message_reprocess(message=message, user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form_errors_attach(form, error)
         else:
             messages.success(request, _("The message is queued for processing again."))
             return redirect("labresults:queues")
@@ -91,8 +82,10 @@ def queue_message(request, message_id):
         legal_basis=LegalBasis.ADMINISTRATION,
         path=request.path,
     )
-    context = {"message": message, "error": error}
-    return render(request, "labresults/queue_message.html", context, status=400 if error else 200)
+    context = {"message": message, "form": form}
+    return render(
+        request, "labresults/queue_message.html", context, status=400 if form.errors else 200
+    )
 
 
 # --- results for the clinician ------------------------------------------------------------
@@ -123,23 +116,15 @@ def trend(request, access, code):
 def order_create(request, access):
     """Order analyses or panels (rekvisition) from the chart."""
     form = LabOrderForm(request.POST)
-    if form.is_valid():
-        try:
-            order = services.lab_order_create(access=access, **form.cleaned_data)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(
-                request, _("Ordered with number %(number)s.") % {"number": order.placer_number}
-            )
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        order = services.lab_order_create(access=access, **form.cleaned_data)
+    except ValidationError as error:
+        error_messages_add(request, error, form)
     else:
-        messages.error(
-            request,
-            " ".join(
-                f"{form.fields[name].label}: {error}" if name in form.fields else error
-                for name, errors in form.errors.items()
-                for error in errors
-            ),
+        messages.success(
+            request, _("Ordered with number %(number)s.") % {"number": order.placer_number}
         )
     return redirect("labresults:results", patient_id=access.patient.public_id)
 
@@ -179,9 +164,7 @@ def inbox(request):
 def inbox_acknowledge(request, item_id):
     """Acknowledge one report; only staff of its department or its ordering clinician may."""
     staff = request.staff
-    item = get_object_or_404(InboxItem, public_id=item_id)
-    if item.department_id not in staff_department_ids(staff) and item.clinician_id != staff.pk:
-        raise PermissionDenied(_("This result is for another department."))
+    item = selectors.inbox_item_get_for_staff(staff=staff, public_id=item_id)
     services.inbox_item_acknowledge(staff=staff, item=item)
     if request.htmx:
         return HttpResponse("")
@@ -216,36 +199,39 @@ def imaging(request, access):
     """Imaging studies with their key images and radiology reports; DICOM files are uploaded
     here too (a worker reads them)."""
     if request.method == "POST":
-        files = request.FILES.getlist("files")
-        refused = [problem for upload in files if (problem := dicom_upload_problem(upload))]
-        if not files:
-            messages.error(request, _("Choose one or more DICOM files."))
-        elif refused:
-            # Nothing is stored when one file is refused: the user sends the right set again.
-            for problem in refused:
-                messages.error(request, problem)
-        else:
-            for upload in files:
-                dicom_object_receive(
-                    content=upload,
-                    name=upload.name,
-                    source=DicomObject.Source.UPLOAD,
-                    patient=access.patient,
-                    staff=access.staff,
-                )
-            messages.success(
-                request, _("%(n)s file(s) received; they appear when read.") % {"n": len(files)}
-            )
+        _imaging_upload(request, access)
         return redirect("labresults:imaging", patient_id=access.patient.public_id)
     context = {
         "banner": patient_banner(access),
         "studies": studies_for_patient(access),
         "reports": selectors.imaging_reports(access),
-        "waiting": DicomObject.objects.filter(patient=access.patient)
-        .exclude(status=DicomObject.Status.PROCESSED)
-        .order_by("-created_at")[:20],
+        "waiting": selectors.dicom_waiting_for_patient(access),
     }
     return render(request, "labresults/imaging.html", context)
+
+
+def _imaging_upload(request, access) -> None:
+    """Take the uploaded DICOM files, or none of them when one is refused (with why)."""
+    files = request.FILES.getlist("files")
+    refused = [problem for upload in files if (problem := dicom_upload_problem(upload))]
+    if not files:
+        messages.error(request, _("Choose one or more DICOM files."))
+    elif refused:
+        # Nothing is stored when one file is refused: the user sends the right set again.
+        for problem in refused:
+            messages.error(request, problem)
+    else:
+        for upload in files:
+            dicom_object_receive(
+                content=upload,
+                name=upload.name,
+                source=DicomObject.Source.UPLOAD,
+                patient=access.patient,
+                staff=access.staff,
+            )
+        messages.success(
+            request, _("%(n)s file(s) received; they appear when read.") % {"n": len(files)}
+        )
 
 
 @require_GET

@@ -7,6 +7,7 @@ from django.contrib.postgres.search import TrigramWordSimilarity
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q, Subquery
 from django.db.models.functions import Greatest
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +29,75 @@ def _parse_date(text: str):
         return datetime(year, month, day).date()
     except ValueError:
         return None
+
+
+def patient_get(public_id) -> Patient:
+    """A patient by public id, or 404; for pages outside the gate that name a patient (the way
+    into break the glass), which must show nothing of them."""
+    patient = Patient.objects.filter(public_id=public_id).only("id", "public_id").first()
+    if patient is None:
+        raise Http404(_("No such patient."))
+    return patient
+
+
+def object_get_for_patient(
+    access: PatientAccess,
+    model_or_queryset,
+    public_id,
+    *,
+    department="department_id",
+    care_course="care_course_id",
+):
+    """One object of the granted patient by its public id, or 404; blocked ones are not found.
+
+    The one way a view reaches an object of its patient (`<entity>_get_for_patient` call it);
+    `department` and `care_course` name the fields a blocking is checked on (None: neither).
+    """
+    queryset = (
+        model_or_queryset.objects.all()
+        if hasattr(model_or_queryset, "objects")
+        else model_or_queryset
+    )
+    queryset = access.unblocked(
+        queryset.filter(patient=access.patient), department=department, care_course=care_course
+    )
+    found = queryset.filter(public_id=public_id).first() if _is_uuid(public_id) else None
+    if found is None:
+        raise Http404(_("Not found."))
+    return found
+
+
+def _is_uuid(value) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def cave_entry_get_for_patient(access: PatientAccess, public_id) -> CaveEntry:
+    """One CAVE entry of the patient (CAVE is never blocked: it keeps the patient safe)."""
+    return object_get_for_patient(access, CaveEntry, public_id, department=None, care_course=None)
+
+
+def blocking_get_for_patient(access: PatientAccess, public_id):
+    """One blocking of the patient (for the patient and administration)."""
+    from patients.models import Blocking
+
+    return object_get_for_patient(access, Blocking, public_id, department=None, care_course=None)
+
+
+def break_glass_get_for_review(*, reviewer, public_id) -> BreakGlass:
+    """A grant in the reviewer's queue, or 404."""
+    grant = break_glass_review_queue(reviewer=reviewer, include_reviewed=True).filter(
+        public_id=public_id if _is_uuid(public_id) else None
+    )
+    found = grant.first()
+    if found is None:
+        raise Http404(_("Not found."))
+    return found
 
 
 def patient_by_cpr(raw: str) -> Patient:

@@ -3,19 +3,18 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import Action, DataKind, LegalBasis
-from common.forms import form_errors_attach
+from common.forms import error_messages_add, form_errors_attach
 from common.params import query_flag
 from patients import selectors, services
 from patients.access import access_events_for_list, patient_view, staff_view
 from patients.forms import BlockingForm, BreakGlassForm, CaveEntryForm, CaveErrorForm, ReviewForm
-from patients.models import Blocking, BreakGlass, CaveEntry, Patient
 
 
 @staff_view
@@ -63,7 +62,7 @@ def _safe_next(request) -> str:
 @staff_view
 def break_glass(request, patient_id):
     """Værdispring: ask for a reason, grant time-limited access, then open the patient."""
-    patient = get_object_or_404(Patient, public_id=patient_id)
+    patient = selectors.patient_get(patient_id)
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -123,14 +122,17 @@ def cave_create(request, access):
 @patient_view(DataKind.CAVE, action=Action.UPDATE)
 def cave_mark_error(request, access, entry_id):
     """Mark a CAVE entry as entered in error."""
-    entry = get_object_or_404(CaveEntry, public_id=entry_id, patient=access.patient)
+    entry = selectors.cave_entry_get_for_patient(access, entry_id)
     form = CaveErrorForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Say why the entry is wrong."))
-    else:
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
         services.cave_entry_mark_error(
             access=access, entry=entry, reason=form.cleaned_data["error_reason"]
         )
+    except ValidationError as error:
+        error_messages_add(request, error, form)
+    else:
         messages.success(request, _("The entry is marked as entered in error."))
     return redirect("patients:detail", patient_id=access.patient.public_id)
 
@@ -174,7 +176,7 @@ def blocking_revoke(request, access, blocking_id):
         raise PermissionDenied(
             _("Only the patient, or administration on the patient's request, may do this.")
         )
-    blocking = get_object_or_404(Blocking, public_id=blocking_id, patient=access.patient)
+    blocking = selectors.blocking_get_for_patient(access, blocking_id)
     try:
         services.blocking_revoke(
             access=access,
@@ -182,7 +184,7 @@ def blocking_revoke(request, access, blocking_id):
             requested_by_patient=request.POST.get("requested_by_patient") == "on",
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        error_messages_add(request, error)
     else:
         messages.success(request, _("The blocking is lifted."))
     return redirect("patients:blockings", patient_id=access.patient.public_id)
@@ -195,17 +197,7 @@ def review_queue(request):
     if not request.staff.is_access_reviewer:
         raise PermissionDenied(_("Only access reviewers may see the review queue."))
     if request.method == "POST":
-        grant = get_object_or_404(BreakGlass, public_id=request.POST.get("grant"))
-        form = ReviewForm(request.POST)
-        if form.is_valid():
-            try:
-                services.break_glass_review(
-                    grant=grant, reviewer=request.user, note=form.cleaned_data["note"]
-                )
-            except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
-            else:
-                messages.success(request, _("Marked as reviewed."))
+        _review_mark(request)
         return redirect("patients:review_queue")
     show_all = query_flag(request, "all")
     grants = list(
@@ -219,3 +211,21 @@ def review_queue(request):
         path=request.path,
     )
     return render(request, "patients/review_queue.html", {"grants": grants, "show_all": show_all})
+
+
+def _review_mark(request) -> None:
+    """The reviewer's verdict on one grant of the queue."""
+    grant = selectors.break_glass_get_for_review(
+        reviewer=request.user, public_id=request.POST.get("grant", "")
+    )
+    form = ReviewForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        services.break_glass_review(
+            grant=grant, reviewer=request.user, note=form.cleaned_data["note"]
+        )
+    except ValidationError as error:
+        error_messages_add(request, error, form)
+    else:
+        messages.success(request, _("Marked as reviewed."))

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -30,6 +31,7 @@ from labresults.models import (
 )
 from labresults.services.dispatch import PROCESS_MESSAGE, dispatch_on_commit
 from patients.access import access_events_for_list
+from patients.selectors import patient_by_cpr
 
 
 @dataclass(frozen=True)
@@ -161,13 +163,20 @@ def inbound_message_receive(
 
 
 def inbound_message_reprocess(
-    *, message: InboundMessage, user, patient=None, fixed_text: str = ""
+    *, message: InboundMessage, user, patient=None, cpr: str = "", fixed_text: str = ""
 ) -> InboundMessage:
-    """Staff matched a patient by hand or fixed the text: queue the message again.
+    """Staff matched a patient by hand (or by `cpr`) or fixed the text: queue it again.
 
     The original bytes stay as received; the fix and the match are stored beside them, with who
-    did it, and the access log records the match for the patient.
+    did it, and the access log records the match for the patient. An unknown or malformed CPR
+    number is a ValidationError on `cpr`.
     """
+    if cpr.strip():
+        try:
+            patient = patient_by_cpr(cpr)
+        except ValidationError as error:
+            raise ValidationError({"cpr": error.messages}) from None
+    fixed_text = fixed_text.strip()
     with transaction.atomic():
         message = InboundMessage.objects.select_for_update().get(pk=message.pk)
         if message.status not in (InboundMessage.Status.UNMATCHED, InboundMessage.Status.FAILED):
