@@ -68,6 +68,7 @@ class CumulativeRow:
     unit: str
     interval: str
     cells: list = field(default_factory=list)
+    position: int = 10_000
 
 
 def cumulative_table(access: PatientAccess, *, before: datetime | None = None) -> dict:
@@ -106,8 +107,8 @@ def cumulative_table(access: PatientAccess, *, before: datetime | None = None) -
                     unit=result.unit or (analysis.unit if analysis else ""),
                     interval=result.reference_range,
                     cells=[None] * len(times),
+                    position=analysis.position if analysis else 10_000,
                 )
-                row.position = analysis.position if analysis else 10_000
             row.cells[index[result.observed_at]] = result
         ordered = sorted(rows.values(), key=lambda r: (r.position, r.name))
     else:

@@ -25,7 +25,7 @@ def staff_member_departments_today(staff: StaffMember, *, day=None) -> list[Depa
     The access gate and the top bar both need them on every page: one query serves both.
     """
     day = day or timezone.localdate()
-    cached = getattr(staff, "_departments_today", None)
+    cached = staff.__dict__.get("_departments_today")
     if cached is not None and cached[0] == day:
         return cached[1]
     departments = list(
@@ -35,7 +35,7 @@ def staff_member_departments_today(staff: StaffMember, *, day=None) -> list[Depa
         .distinct()
         .order_by("name")
     )
-    staff._departments_today = (day, departments)
+    staff.__dict__["_departments_today"] = (day, departments)
     return departments
 
 

@@ -227,12 +227,14 @@ def _patient_for(patient_id: str) -> Patient | None:
 
 def _origin_set(row: DicomObject) -> None:
     """The image belongs to the uploader's department, else to the patient's open course."""
-    if row.uploaded_by_id is None:
-        origin = report_origin("", row.patient)
+    patient, uploader = row.patient, row.uploaded_by
+    assert patient is not None  # the caller matched the patient first
+    if uploader is None or uploader.active_department_id is None:
+        origin = report_origin("", patient)
     else:
-        department_id = row.uploaded_by.active_department_id
+        department_id = uploader.active_department_id
         course = (
-            CareCourse.objects.filter(patient=row.patient, department_id=department_id)
+            CareCourse.objects.filter(patient=patient, department_id=department_id)
             .order_by(F("ended_at").desc(nulls_first=True), "-started_at")
             .values_list("pk", flat=True)
             .first()

@@ -133,7 +133,8 @@ def _gate(view, *, data_kind, action, audience, find_patient):
             return _audit_failed_response(request)
         return no_store(response)
 
-    wrapped.patient_gate = {"data_kind": data_kind, "audience": audience}
+    # Read by the access sweep: which routes are gated, and for what.
+    wrapped.__dict__["patient_gate"] = {"data_kind": data_kind, "audience": audience}
     return wrapped
 
 
@@ -157,7 +158,7 @@ def staff_view(view):
         request.staff = staff
         return no_store(view(request, *args, **kwargs))
 
-    wrapped.staff_view = True
+    wrapped.__dict__["staff_view"] = True
     return wrapped
 
 

@@ -8,6 +8,7 @@ event and `patients.access.http` adapts both to views.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
@@ -63,6 +64,9 @@ def _course_relation(department_ids, at) -> Q:
     return Q(Exists(courses))
 
 
+_NOT_FETCHED = object()
+
+
 def staff_for(user) -> StaffMember | None:
     """The user's staff member row with the active department, or None (patients, systems).
 
@@ -70,9 +74,9 @@ def staff_for(user) -> StaffMember | None:
     """
     if not getattr(user, "is_authenticated", False):
         return None
-    cached = getattr(user, "_sundhed_staff", False)
-    if cached is not False:
-        return cached
+    cached = getattr(user, "_sundhed_staff", _NOT_FETCHED)
+    if cached is not _NOT_FETCHED:
+        return cast("StaffMember | None", cached)
     from allauth.mfa.models import Authenticator
 
     # Whether a second factor is set up rides along: the gate asks on every request.
@@ -139,7 +143,7 @@ class PatientAccess:
     """What the gate granted: the patient, on which basis, and what stays hidden (spærret)."""
 
     patient: Patient
-    user: object
+    user: Any
     staff: StaffMember | None
     legal_basis: str
     data_kind: str
@@ -189,8 +193,9 @@ def _blocked_for(patient: Patient, staff: StaffMember | None, *, at) -> tuple[fr
     own = set(staff_department_ids(staff, at=at)) if staff else set()
     courses, departments = set(), set()
     for blocking in blockings:
-        if blocking.care_course_id and blocking.care_course.department_id not in own:
-            courses.add(blocking.care_course_id)
+        course = blocking.care_course
+        if course is not None and course.department_id not in own:
+            courses.add(course.pk)
         if blocking.department_id and blocking.department_id not in own:
             departments.add(blocking.department_id)
     return frozenset(courses), frozenset(departments)
