@@ -313,22 +313,9 @@ class Cast:
 
 def force_login_with_second_factor(client, user) -> None:
     """Sign a test client in as allauth would after password and TOTP, without the forms."""
-    import time
+    from sundhed.testing.factories import sign_in_with_second_factor
 
-    from allauth.account.internal.flows.login import (
-        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
-        AUTHENTICATION_METHODS_SESSION_KEY,
-    )
-
-    client.force_login(user)
-    session = client.session
-    now = time.time()
-    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
-        {"method": "password", "at": now, "username": user.username},
-        {"method": "mfa", "at": now, "type": "totp"},
-    ]
-    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
-    session.save()
+    sign_in_with_second_factor(client, user)
 
 
 @pytest.fixture(autouse=True)

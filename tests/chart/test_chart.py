@@ -2,7 +2,6 @@
 
 import re
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -10,9 +9,10 @@ from django.utils import timezone
 
 from audit.models import AccessEvent
 from journal import services
-from journal.models import Note, NoteStatus, NoteType, SksCode, VitalSigns
+from journal.models import NoteType, SksCode
 from patients.access import access_decide
 from patients.services import care_course_create
+from sundhed.testing.factories import history_build
 from tests.conftest import block
 
 
@@ -26,51 +26,14 @@ def timeline(patient):
 
 def history(cast, *, notes, vitals, courses=1):
     """Give the cast's patient a history, built in bulk like a migrated record."""
-    staff = cast.treating_doctor.staff
-    now = timezone.now()
-    course_rows = [cast.course] + [
-        care_course_create(
-            patient=cast.patient,
-            department=cast.cardiology,
-            kind="outpatient",
-            title=f"Kontrol {i}",
-            started_at=now - timedelta(days=30 * (i + 1)),
-            ended_at=now - timedelta(days=30 * (i + 1) - 1),
-        )
-        for i in range(courses - 1)
-    ]
-    Note.objects.bulk_create(
-        Note(
-            patient=cast.patient,
-            department=cast.cardiology,
-            care_course=course_rows[i % len(course_rows)],
-            note_type=NoteType.CONTINUATION,
-            title=f"Notat {i}",
-            text="Stabil.",
-            status=NoteStatus.SIGNED,
-            author=staff,
-            written_at=now - timedelta(hours=i + 1),
-            signed_at=now - timedelta(hours=i),
-            signed_by=staff,
-        )
-        for i in range(notes)
-    )
-    VitalSigns.objects.bulk_create(
-        VitalSigns(
-            patient=cast.patient,
-            department=cast.cardiology,
-            measured_at=now - timedelta(hours=i, minutes=30),
-            recorded_by=staff,
-            respiration_rate=16,
-            spo2=97,
-            systolic=130,
-            diastolic=80,
-            pulse=70,
-            temperature=Decimal("37.0"),
-            score=0,
-            risk="low",
-        )
-        for i in range(vitals)
+    history_build(
+        cast.patient,
+        department=cast.cardiology,
+        author=cast.treating_doctor.staff,
+        courses=courses,
+        notes=notes,
+        vitals=vitals,
+        results=notes,
     )
 
 
