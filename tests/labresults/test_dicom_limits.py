@@ -118,7 +118,7 @@ def test_the_upload_takes_only_dicom_by_content_and_stores_random_names(cast, cl
     url = reverse("labresults:imaging", kwargs={"patient_id": cast.patient.public_id})
     page = SimpleUploadedFile("evil.html", b"<script>alert(1)</script>", "text/html")
     response = client.post(url, {"files": [page]}, follow=True)
-    assert "evil.html is not a DICOM file" in response.content.decode()
+    assert "evil.html er ikke en DICOM-fil" in response.content.decode()
     assert not DicomObject.objects.exists()
     ct = SimpleUploadedFile("scan.html", (TEST_FILES / "CT_small.dcm").read_bytes())
     client.post(url, {"files": [ct]})

@@ -89,7 +89,7 @@ def test_administration_blocks_and_lifts_on_the_patients_written_request(cast, c
     target = f"course:{cast.course.public_id}"
     refused = client.post(blockings_page(cast), {"target": target})
     assert refused.status_code == 400
-    assert "written request" in refused.content.decode()
+    assert "skriftlige anmodning" in refused.content.decode()  # the Danish page names why
     assert not Blocking.objects.exists()
     response = client.post(blockings_page(cast), {"target": target, "requested_by_patient": "on"})
     assert response.status_code == 302
