@@ -83,10 +83,12 @@ def test_one_address_holds_only_a_few_connections(mllp_receiver, settings):
     settings.SUNDHED_MLLP_MAX_CONNECTIONS_PER_ADDRESS = 3
     held = [socket.create_connection(("127.0.0.1", mllp_receiver), timeout=10) for _ in range(3)]
     try:
-        time.sleep(0.3)
+        # An answer on each proves the receiver holds all three (no waiting on a guess).
+        for number, conn in enumerate(held):
+            assert exchange(conn, message(f"C{number}")).get(1) == "AA"
         with socket.create_connection(("127.0.0.1", mllp_receiver), timeout=10) as extra:
             assert extra.recv(10) == b""  # closed at once
-        assert exchange(held[0], message("C1")).get(1) == "AA"  # the others still work
+        assert exchange(held[0], message("C9")).get(1) == "AA"  # the others still work
     finally:
         for conn in held:
             conn.close()
