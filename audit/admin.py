@@ -5,8 +5,24 @@ from django.contrib import admin
 from audit.models import AccessEvent, RightsChange
 
 
+class AppendOnlyAdmin(admin.ModelAdmin):
+    """An append-only log: read in admin, never added to, changed or deleted there."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AccessEvent)
-class AccessEventAdmin(admin.ModelAdmin):
+class AccessEventAdmin(AppendOnlyAdmin):
     """Access events, read-only, with the filters an access reviewer needs."""
 
     list_display = (
@@ -26,21 +42,9 @@ class AccessEventAdmin(admin.ModelAdmin):
     ordering = ("-occurred_at", "-id")
     show_full_result_count = False  # counting millions of rows makes the page slow
 
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(RightsChange)
-class RightsChangeAdmin(admin.ModelAdmin):
+class RightsChangeAdmin(AppendOnlyAdmin):
     """Who changed whose rights, roles and departments: read-only."""
 
     list_display = (
@@ -54,15 +58,3 @@ class RightsChangeAdmin(admin.ModelAdmin):
     list_filter = ("what",)
     search_fields = ("changed_by_display", "target_display", "=request_id")
     ordering = ("-occurred_at", "-id")
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -34,6 +34,17 @@ def _memberships(staff) -> set:
     }
 
 
+def _departments_recorded(request, staff, before: set) -> None:
+    """Record the change of a staff member's departments (nothing if none)."""
+    rights_change_record(
+        changed_by=request.user,
+        target=staff.user,
+        what="staff.departments",
+        before=before,
+        after=_memberships(staff),
+    )
+
+
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
     """Regions."""
@@ -122,13 +133,7 @@ class StaffMemberAdmin(admin.ModelAdmin):
         staff = form.instance
         before = _memberships(staff) if change else set()
         super().save_related(request, form, formsets, change)
-        rights_change_record(
-            changed_by=request.user,
-            target=staff.user,
-            what="staff.departments",
-            before=before,
-            after=_memberships(staff),
-        )
+        _departments_recorded(request, staff, before)
 
 
 class MembershipForm(forms.ModelForm):
@@ -176,24 +181,12 @@ class MembershipAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         before = _memberships(obj.staff) if obj.staff_id else set()
         super().save_model(request, obj, form, change)
-        rights_change_record(
-            changed_by=request.user,
-            target=obj.staff.user,
-            what="staff.departments",
-            before=before,
-            after=_memberships(obj.staff),
-        )
+        _departments_recorded(request, obj.staff, before)
 
     def delete_model(self, request, obj):
         staff, before = obj.staff, _memberships(obj.staff)
         super().delete_model(request, obj)
-        rights_change_record(
-            changed_by=request.user,
-            target=staff.user,
-            what="staff.departments",
-            before=before,
-            after=_memberships(staff),
-        )
+        _departments_recorded(request, staff, before)
 
 
 admin.site.unregister(User)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel
+from labresults.models.results import Origin
 
 
 def dicom_file_name(instance, filename: str) -> str:
@@ -22,7 +23,7 @@ def dicom_thumbnail_name(instance, filename: str) -> str:
 
 
 @pghistory.track()
-class DicomObject(BaseModel):
+class DicomObject(Origin, BaseModel):
     """One DICOM file (an image, a series' instance, a structured report) and what it says.
 
     The file is kept as received; metadata and a key-image thumbnail are read by a task.
@@ -57,24 +58,6 @@ class DicomObject(BaseModel):
         null=True,
         blank=True,
         related_name="+",
-    )
-    # Where the report belongs (the order's department and course, else the patient's course
-    # at arrival): a blocking of either hides it, as it hides a note.
-    department = models.ForeignKey(
-        "organisation.Department",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("department"),
-    )
-    care_course = models.ForeignKey(
-        "patients.CareCourse",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("care course"),
     )
     patient_id_in_file = models.CharField(_("PatientID in the file"), max_length=64, blank=True)
     study_uid = models.CharField(_("study instance UID"), max_length=64, blank=True, db_index=True)

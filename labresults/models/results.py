@@ -20,8 +20,36 @@ class ResultStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class Origin(models.Model):
+    """Where a report or an image belongs: a department and a course of the patient.
+
+    A blocking of either hides the row from other departments, as it hides a note; set when
+    the row arrives (the order's department and course, else the patient's course then).
+    """
+
+    department = models.ForeignKey(
+        "organisation.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("department"),
+    )
+    care_course = models.ForeignKey(
+        "patients.CareCourse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("care course"),
+    )
+
+    class Meta:
+        abstract = True
+
+
 @pghistory.track()
-class LabReport(BaseModel):
+class LabReport(Origin, BaseModel):
     """A laboratory's answer to one order (OBR), keyed by sender and filler order number."""
 
     patient = models.ForeignKey(
@@ -42,24 +70,6 @@ class LabReport(BaseModel):
     study_uid = models.CharField(_("study instance UID"), max_length=64, blank=True)
     source_message = models.ForeignKey(
         InboundMessage, on_delete=models.PROTECT, related_name="reports", null=True, blank=True
-    )
-    # Where the report belongs (the order's department and course, else the patient's course
-    # at arrival): a blocking of either hides it, as it hides a note.
-    department = models.ForeignKey(
-        "organisation.Department",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("department"),
-    )
-    care_course = models.ForeignKey(
-        "patients.CareCourse",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("care course"),
     )
     ordered_by = models.ForeignKey(
         "organisation.StaffMember",

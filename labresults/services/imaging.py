@@ -248,22 +248,32 @@ def _origin_set(row: DicomObject) -> None:
 MAX_ATTEMPTS = 3
 
 
+def _failed(row: DicomObject, reason: str) -> DicomObject:
+    """The file failed with the reason; a failed file is never tried again."""
+    row.status, row.error = DicomObject.Status.FAILED, reason[:1000]
+    row.save(update_fields=["status", "error", "updated_at"])
+    return row
+
+
+def _received_locked(object_id: int) -> DicomObject | None:
+    """The file if it still waits and nobody else holds it (the caller holds a transaction)."""
+    return (
+        DicomObject.objects.select_for_update(skip_locked=True)
+        .filter(pk=object_id, status=DicomObject.Status.RECEIVED)
+        .first()
+    )
+
+
 def _attempt_claim(object_id: int) -> bool:
     """Count this attempt in its own committed transaction, before the file is read: a worker
     killed while reading leaves the count behind, so a file that kills workers stops being
     tried. Returns whether to go on."""
     with transaction.atomic():
-        row = (
-            DicomObject.objects.select_for_update(skip_locked=True)
-            .filter(pk=object_id, status=DicomObject.Status.RECEIVED)
-            .first()
-        )
+        row = _received_locked(object_id)
         if row is None:
             return False
         if row.attempts >= MAX_ATTEMPTS:
-            row.status = DicomObject.Status.FAILED
-            row.error = f"Reading the file was interrupted {row.attempts} times; not tried again."
-            row.save(update_fields=["status", "error", "updated_at"])
+            _failed(row, f"Reading the file was interrupted {row.attempts} times; not tried again.")
             return False
         row.attempts += 1
         row.save(update_fields=["attempts", "updated_at"])
@@ -275,35 +285,21 @@ def dicom_object_process(*, object_id: int) -> DicomObject | None:
     if not _attempt_claim(object_id):
         return DicomObject.objects.filter(pk=object_id).first()
     with transaction.atomic():
-        row = (
-            DicomObject.objects.select_for_update(skip_locked=True)
-            .filter(pk=object_id, status=DicomObject.Status.RECEIVED)
-            .first()
-        )
+        row = _received_locked(object_id)
         if row is None:
             return None
         try:
             dataset = _read(row)
         except TooLarge as error:
-            row.status, row.error = DicomObject.Status.FAILED, f"Over a limit: {error}"[:1000]
-            row.save(update_fields=["status", "error", "updated_at"])
-            return row
+            return _failed(row, f"Over a limit: {error}")
         except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as error:
-            row.status = DicomObject.Status.FAILED
-            row.error = f"Not a readable DICOM file: {error}"[:1000]
-            row.save(update_fields=["status", "error", "updated_at"])
-            return row
+            return _failed(row, f"Not a readable DICOM file: {error}")
         try:
             sop_uid = _metadata(row, dataset)
         except Exception as error:  # noqa: BLE001 - broken tags in real files; the reason is kept
-            row.status = DicomObject.Status.FAILED
-            row.error = f"Unreadable DICOM metadata: {error}"[:1000]
-            row.save(update_fields=["status", "error", "updated_at"])
-            return row
+            return _failed(row, f"Unreadable DICOM metadata: {error}")
         if not row.study_uid:
-            row.status, row.error = DicomObject.Status.FAILED, "The file has no StudyInstanceUID."
-            row.save(update_fields=["status", "error", "updated_at"])
-            return row
+            return _failed(row, "The file has no StudyInstanceUID.")
         if row.patient_id is None:
             row.patient = _patient_for(row.patient_id_in_file)
         if row.patient_id is not None and row.department_id is None:

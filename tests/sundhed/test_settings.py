@@ -10,15 +10,14 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _import_settings(**overrides) -> subprocess.CompletedProcess:
+def _import_settings(
+    script="import sundhed.settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE)", **overrides
+) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh process with this environment, outside development."""
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "SUNDHED_ENV", "DEBUG")}
     env.update(overrides)
     return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sundhed.settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE)",
-        ],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -79,23 +78,7 @@ def test_behind_a_proxy_the_forwarded_address_counts_and_not_otherwise():
         "import sundhed.settings as s; print(s.AXES_IPWARE_PROXY_COUNT, "
         "s.ALLAUTH_TRUSTED_PROXY_COUNT, s.AXES_IPWARE_META_PRECEDENCE_ORDER[0])"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "SUNDHED_ENV", "DEBUG")}
-    env.update(SECRET_KEY="k" * 64)
-    plain = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**env, "BEHIND_PROXY": "false"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    proxied = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**env, "BEHIND_PROXY": "true"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    plain = _import_settings(script, SECRET_KEY="k" * 64, BEHIND_PROXY="false")
+    proxied = _import_settings(script, SECRET_KEY="k" * 64, BEHIND_PROXY="true")
     assert plain.stdout.split() == ["0", "0", "REMOTE_ADDR"]
     assert proxied.stdout.split() == ["1", "1", "HTTP_X_FORWARDED_FOR"]
