@@ -317,6 +317,15 @@ def care_courses_for_patient(access: PatientAccess):
     ).order_by("-started_at")
 
 
+def care_course_get_for_patient(access: PatientAccess, public_id):
+    """One course of the patient, or 404 (also when blocked for the viewer)."""
+    from patients.models import CareCourse
+
+    return object_get_for_patient(
+        access, CareCourse, public_id, department="department_id", care_course="id"
+    )
+
+
 def diagnosis_get_for_patient(access: PatientAccess, public_id) -> Diagnosis:
     """One diagnosis of the patient, or 404 (also when its course is blocked for the viewer)."""
     return object_get_for_patient(

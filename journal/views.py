@@ -8,7 +8,7 @@ import itertools
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -248,7 +248,7 @@ def note_search(request, access):
 @patient_view(DataKind.JOURNAL, action=Action.CREATE)
 def epikrise_new(request, access):
     """Start a discharge summary for a course."""
-    course = get_object_or_404(_courses(access), public_id=request.POST.get("care_course"))
+    course = selectors.care_course_get_for_patient(access, request.POST.get("care_course", ""))
     note = services.epikrise_create(access=access, care_course=course)
     return redirect("journal:note_edit", note_id=note.public_id)
 

@@ -342,6 +342,15 @@ def queue_counts() -> dict:
     return {"unmatched": counts.get("unmatched", 0), "failed": counts.get("failed", 0)}
 
 
+def open_course_in_department(patient: Patient, department_id) -> CareCourse | None:
+    """The patient's course in a department: the open one, else the latest."""
+    return (
+        CareCourse.objects.filter(patient=patient, department_id=department_id)
+        .order_by(F("ended_at").desc(nulls_first=True), "-started_at")
+        .first()
+    )
+
+
 def report_origin(placer_order_number: str, patient: Patient) -> dict:
     """Where a new report belongs: the order's department, course and clinician, else the
     patient's open course (or the latest). A blocking of that course or department hides it.
@@ -353,9 +362,13 @@ def report_origin(placer_order_number: str, patient: Patient) -> dict:
             .first()
         )
         if order is not None:
+            course_id = order.care_course_id
+            if course_id is None:
+                course = open_course_in_department(patient, order.department_id)
+                course_id = course.pk if course else None
             return {
                 "department_id": order.department_id,
-                "care_course_id": order.care_course_id,
+                "care_course_id": course_id,
                 "ordered_by_id": order.ordered_by_id,
             }
     # An open course first (no end), else the latest: one query.

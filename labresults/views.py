@@ -223,11 +223,7 @@ def _imaging_upload(request, access) -> None:
     else:
         for upload in files:
             dicom_object_receive(
-                content=upload,
-                name=upload.name,
-                source=DicomObject.Source.UPLOAD,
-                patient=access.patient,
-                staff=access.staff,
+                content=upload, name=upload.name, source=DicomObject.Source.UPLOAD, access=access
             )
         messages.success(
             request, _("%(n)s file(s) received; they appear when read.") % {"n": len(files)}

@@ -5,8 +5,11 @@ superuser, admin access, permissions, role or departments; only a superuser make
 nobody changes their own. Every such change is written to `audit.RightsChange`.
 """
 
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
@@ -91,6 +94,28 @@ class MembershipInline(admin.TabularInline):
         return self._allowed(request, obj) and super().has_delete_permission(request, obj)
 
 
+class StaffMemberForm(forms.ModelForm):
+    """A staff member; nobody makes a staff member of their own user."""
+
+    class Meta:
+        model = StaffMember
+        fields = [
+            "user",
+            "role",
+            "title",
+            "authorisation_id",
+            "requires_cosign",
+            "is_access_reviewer",
+            "active_department",
+        ]
+
+    def clean_user(self):
+        user = self.cleaned_data["user"]
+        if user is not None and user.pk == self.request_user.pk:
+            raise forms.ValidationError(_("Nobody changes their own rights."))
+        return user
+
+
 @admin.register(StaffMember)
 class StaffMemberAdmin(admin.ModelAdmin):
     """Staff members: role, authorisation id, departments."""
@@ -108,6 +133,12 @@ class StaffMemberAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user", "active_department")
     inlines = [MembershipInline]
     list_select_related = ("user", "active_department")
+    form = StaffMemberForm
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.request_user = request.user
+        return form
 
     def has_add_permission(self, request):
         return may_administer_access(request) and super().has_add_permission(request)
@@ -194,7 +225,21 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class UserRightsAdmin(SundhedUserAdmin):
-    """Users; their rights change only by holders of `administer_access`, and never their own."""
+    """Users; their rights change only by holders of `administer_access`, and never their own.
+
+    A superuser or a holder of `administer_access` is changed (password, e-mail) only by a
+    superuser: otherwise `change_user` alone would take over the accounts that hold the keys.
+    """
+
+    def has_change_permission(self, request, obj=None):
+        if (
+            obj is not None
+            and not request.user.is_superuser
+            and obj.pk != request.user.pk
+            and (obj.is_superuser or obj.has_perm(RIGHTS_PERMISSION))
+        ):
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         fields = tuple(super().get_readonly_fields(request, obj))
@@ -241,3 +286,68 @@ class UserRightsAdmin(SundhedUserAdmin):
                 before=before[what],
                 after=after[what],
             )
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupRightsAdmin(GroupAdmin):
+    """Groups carry permissions: the same rule as a user's rights, and never one's own group."""
+
+    def _allowed(self, request, obj=None) -> bool:
+        if obj is not None and request.user.groups.filter(pk=obj.pk).exists():
+            return False
+        return may_administer_access(request)
+
+    def has_add_permission(self, request):
+        return self._allowed(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request, obj) and super().has_delete_permission(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        group = form.instance
+        before = {p.codename for p in group.permissions.all()} if change else set()
+        super().save_related(request, form, formsets, change)
+        for member in group.user_set.all():
+            rights_change_record(
+                changed_by=request.user,
+                target=member,
+                what=f"group.{group.name}",
+                before=before,
+                after={p.codename for p in group.permissions.all()},
+            )
+
+
+if Authenticator in admin.site._registry:
+    admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    """Second factors: seen and removed only by superusers (removing one opens the account to a
+    password alone until its owner sets up a new one)."""
+
+    list_display = ("user", "type", "created_at", "last_used_at")
+    list_filter = ("type",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("data",)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

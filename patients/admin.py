@@ -136,13 +136,15 @@ class BlockingAdmin(AuditedPatientAdmin):
     list_filter = ("requested_by_patient",)
     search_fields = ("=patient__cpr",)
     autocomplete_fields = ("patient", "care_course", "department")
-    readonly_fields = ("created_by", "revoked_by")
     list_select_related = ("patient", "care_course", "department")
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+    # A blocking is the patient's: set and lifted on the patient's blockings page (by the
+    # patient, or administration on the patient's written request), never edited here.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(BreakGlass)

@@ -37,7 +37,7 @@ class PatientAccessPermission(BasePermission):
         if not user or not user.is_authenticated:
             raise NotAuthenticated()
         audience = getattr(view, "audience", STAFF)
-        if audience == STAFF and staff_for(user) is not None:
+        if audience == STAFF and (staff_for(user) is not None or user.is_staff):
             if mfa_setup_needed(user):
                 raise PermissionDenied(_("Set up a second factor before opening patient data."))
             if not session_used_second_factor(request):

@@ -10,9 +10,11 @@ from functools import wraps
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 
 
 class AuditedAutocompleteJsonView(AutocompleteJsonView):
@@ -38,18 +40,23 @@ class SundhedAdminSite(AdminSite):
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             target = reverse("admin:index")
-        if request.user.is_authenticated and self.has_permission(request):
+        if request.user.is_authenticated:
+            if not self.has_permission(request):
+                # Signed in, but not admin staff: allauth would only send them back here.
+                raise PermissionDenied(_("Your account has no access to administration."))
             return redirect(target)
         return redirect(f"{reverse('account_login')}?{urlencode({'next': target})}")
 
     def admin_view(self, view, cacheable=False):
         # Imported here: this module is loaded while the apps are still being set up.
-        from patients.access import no_store, second_factor_redirect
+        from patients.access import no_store, options_response, second_factor_redirect
 
         inner = super().admin_view(view, cacheable)
 
         @wraps(inner)
         def wrapped(request, *args, **kwargs):
+            if request.method == "OPTIONS":
+                return options_response()
             if request.user.is_authenticated and (detour := second_factor_redirect(request)):
                 return detour
             return no_store(inner(request, *args, **kwargs))

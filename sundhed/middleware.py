@@ -45,13 +45,22 @@ class BadParameterMiddleware:
     def __call__(self, request):
         from common.params import BadParameter
 
-        # No text in the database may hold a NUL byte: refuse it at the door, for every view.
-        for name, values in request.GET.lists():
-            for value in values:
-                if "\x00" in value or "\x00" in name:
-                    return self._bad(
-                        request, BadParameter(name, value, _("text without NUL bytes"))
-                    )
+        # No text in the database may hold a NUL byte: refuse it at the door, for every view,
+        # in the address, the query and a form (an HL7 body to the receiver is bytes: kept).
+        no_nul = _("text without NUL bytes")
+        if "\x00" in request.path_info:
+            return self._bad(request, BadParameter("path", request.path_info, no_nul))
+        forms = [request.GET]
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            forms.append(request.POST)
+        for form in forms:
+            for name, values in form.lists():
+                for value in values:
+                    if "\x00" in value or "\x00" in name:
+                        return self._bad(request, BadParameter(name, value, no_nul))
         return self.get_response(request)
 
     def process_exception(self, request, exception):

@@ -7,7 +7,7 @@ from chart.selectors import worklist
 from chart.views import worklist_disclose
 from labresults.selectors import inbox_counts, queue_counts
 from labresults.views import QUEUE_ROLES
-from patients.access import second_factor_redirect, staff_for
+from patients.access import no_store, second_factor_redirect, staff_for
 
 
 @login_required
@@ -24,4 +24,4 @@ def home(request):
             # The queues hold raw messages of any patient: only their roles see the counts.
             "queues": queue_counts() if staff.role in QUEUE_ROLES else None,
         }
-    return render(request, "home.html", {"rows": rows, "dashboard": dashboard})
+    return no_store(render(request, "home.html", {"rows": rows, "dashboard": dashboard}))

@@ -40,6 +40,9 @@ class InboundMessage(BaseModel):
     )
     error = models.TextField(_("why it failed"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("processing attempts"), default=0)
+    # From a sender that is not registered (or not from its addresses): answered AR and kept,
+    # but never filed by a click in the queue; the laboratory sends it again once registered.
+    sender_refused = models.BooleanField(_("sender refused"), default=False)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     # Set by staff in the queues: the patient matched by hand, and a corrected text. The raw
     # bytes as received are kept unchanged beside them.

@@ -15,17 +15,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils.translation import gettext as _
 from PIL import Image
 from pydicom.errors import InvalidDicomError
 
 from audit.models import Action, DataKind
 from labresults.models import DicomObject
-from labresults.selectors import report_origin
+from labresults.selectors import open_course_in_department, report_origin
 from labresults.services.dispatch import dispatch_on_commit
-from patients.access import access_patient_as_system
-from patients.models import CareCourse, Patient
+from patients.access import access_change_record, access_patient_as_system
+from patients.models import Patient
 from patients.selectors import patient_by_cpr
 
 THUMBNAIL_SIZE = (256, 256)
@@ -49,14 +48,24 @@ def dicom_upload_problem(upload) -> str:
     return ""
 
 
-def dicom_object_receive(*, content: File, name: str, source: str, patient=None, staff=None):
-    """Store one file as received and commit; a worker reads it after the commit."""
+def dicom_object_receive(
+    *, content: File, name: str, source: str, patient=None, staff=None, access=None
+):
+    """Store one file as received and commit; a worker reads it after the commit.
+
+    An upload by a clinician (`access`) is on the patient's log with who uploaded it; a file
+    from the folder is logged as the system when it is read and matched.
+    """
+    if access is not None:
+        patient, staff = access.patient, access.staff
     with transaction.atomic():
         row = DicomObject(
             original_name=name[:255], source=source, patient=patient, uploaded_by=staff
         )
         row.file.save("object.dcm", content, save=False)
         row.save()
+        if access is not None:
+            access_change_record(access, data_kind=DataKind.IMAGING, action=Action.CREATE, obj=row)
         dispatch_on_commit("labresults.process_dicom_object", row.pk)
     return row
 
@@ -133,7 +142,8 @@ def _inflated_size_check(handle, limit: int) -> None:
     """A deflated dataset is inflated in chunks and counted, never held: a 1 MB file that
     inflates to 1 GiB (a decompression bomb) stops at the limit."""
     # pydicom has no public call that reads the file meta from an open file and stops there.
-    pydicom.filereader.read_preamble(handle, False)
+    # force: a file without the preamble may still carry a (deflated) file meta group.
+    pydicom.filereader.read_preamble(handle, True)
     meta = pydicom.filereader._read_file_meta_info(handle)
     if str(meta.get("TransferSyntaxUID", "")) != DEFLATED:
         return
@@ -233,13 +243,8 @@ def _origin_set(row: DicomObject) -> None:
         origin = report_origin("", patient)
     else:
         department_id = uploader.active_department_id
-        course = (
-            CareCourse.objects.filter(patient=patient, department_id=department_id)
-            .order_by(F("ended_at").desc(nulls_first=True), "-started_at")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        origin = {"department_id": department_id, "care_course_id": course}
+        course = open_course_in_department(patient, department_id)
+        origin = {"department_id": department_id, "care_course_id": course.pk if course else None}
     row.department_id = origin["department_id"]
     row.care_course_id = origin["care_course_id"]
 

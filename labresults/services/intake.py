@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.models import Action, DataKind, LegalBasis
 from labresults.fhir_bundle import (
@@ -135,6 +136,7 @@ def inbound_message_receive(
             message_type=_storable(message.message_type, 30),
             status=InboundMessage.Status.FAILED,
             error=_storable(f"{refusal} Control id {message.control_id}.", 10_000),
+            sender_refused=True,
         )
         return Receipt(build_ack(message, "AR", refusal), "AR", row)
     try:
@@ -171,6 +173,14 @@ def inbound_message_reprocess(
     did it, and the access log records the match for the patient. An unknown or malformed CPR
     number is a ValidationError on `cpr`.
     """
+    if message.sender_refused:
+        raise ValidationError(
+            _(
+                "The sender of this message is not registered: register it, and the laboratory "
+                "sends the message again."
+            ),
+            code="sender",
+        )
     if cpr.strip():
         try:
             patient = patient_by_cpr(cpr)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from audit.models import Action, DataKind
 from labresults.hl7.orm import build_orm, send_mllp
 from labresults.models import LabOrder
+from labresults.selectors import open_course_in_department
 from labresults.services.dispatch import dispatch_on_commit
 from organisation.models import Role
 from patients.access import access_change_record, access_patient_as_system
@@ -30,6 +31,9 @@ def lab_order_create(
     department_id = staff.active_department_id or (care_course and care_course.department_id)
     if not department_id:
         raise ValidationError(_("Choose your active department before ordering."))
+    # The order belongs to a course (the patient's course in the ordering department), so a
+    # blocking of that course hides its results too.
+    care_course = care_course or open_course_in_department(access.patient, department_id)
     with transaction.atomic():
         order = LabOrder(
             patient=access.patient,

@@ -23,6 +23,7 @@ from patients.access.events import (
 from patients.access.http import (
     mfa_setup_needed,
     no_store,
+    options_response,
     patient_object_view,
     patient_view,
     second_factor_redirect,
@@ -63,6 +64,7 @@ __all__ = [
     "disclosure_record",
     "mfa_setup_needed",
     "no_store",
+    "options_response",
     "patient_object_view",
     "patient_view",
     "relation_source_register",

@@ -61,7 +61,11 @@ def access_record(access: PatientAccess, *, action: str = Action.VIEW, path: str
 def access_change_record(
     access: PatientAccess, *, data_kind: str, action: str, obj, reason: str = ""
 ) -> None:
-    """Write the access event of a change, inside the caller's transaction (services call it)."""
+    """Write the access event of a change, inside the caller's transaction (services call it).
+
+    The change is what the response shows (an autosave's "saved", a re-rendered page after a
+    write): it counts as the request's one event, so the gate writes no second one.
+    """
     access_event_record(
         actor=access.actor,
         patient_id=access.patient.pk,
@@ -73,6 +77,7 @@ def access_change_record(
         reason=reason,
         flagged=access.legal_basis == LegalBasis.BREAK_GLASS,
     )
+    access.recorded = True
 
 
 def access_patient_as_system(

@@ -9,7 +9,7 @@ from functools import wraps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -70,6 +70,14 @@ def second_factor_redirect(request):
     return None
 
 
+def options_response() -> HttpResponse:
+    """OPTIONS is answered here, empty: a function view would render the whole GET page."""
+    response = HttpResponse(status=200)
+    response["Allow"] = "GET, HEAD, POST, OPTIONS"
+    response["Content-Length"] = "0"
+    return response
+
+
 def no_store(response):
     """Patient data must not stay in a browser's or a proxy's cache."""
     patch_cache_control(response, no_store=True, private=True)
@@ -101,6 +109,8 @@ def _audit_failed_response(request):
 def _gate(view, *, data_kind, action, audience, find_patient):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
+        if request.method == "OPTIONS":
+            return options_response()
         if audience == STAFF and (detour := second_factor_redirect(request)):
             return detour
         patient, extra = find_patient(kwargs)
@@ -205,7 +215,10 @@ def patient_object_view(
             obj = model.objects.select_related(patient_field).get(public_id=kwargs.pop(kwarg))
         except (model.DoesNotExist, ValueError):
             raise Http404(_("Not found.")) from None
-        return getattr(obj, patient_field), obj
+        patient = getattr(obj, patient_field)
+        if patient is None:  # not matched to anyone yet (an unmatched DICOM file)
+            raise Http404(_("Not found."))
+        return patient, obj
 
     def decorator(view):
         return _gate(view, data_kind=data_kind, action=action, audience=audience, find_patient=find)

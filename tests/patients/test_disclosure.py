@@ -30,8 +30,10 @@ def test_an_invalid_form_re_rendered_with_400_writes_one_view_event(cast, client
 @pytest.mark.parametrize("method", ["head", "options"])
 def test_head_and_options_show_nothing_and_are_not_logged(cast, client, method):
     client.force_login(cast.treating_doctor)
-    response = getattr(client, method)(detail(cast))
-    assert response.status_code in (200, 405)
+    for url in (detail(cast), reverse("patients:access_log", args=[cast.patient.public_id])):
+        response = getattr(client, method)(url)
+        assert response.status_code in (200, 405)
+        assert response.content == b"", url  # nothing of the page
     assert not events(cast).exists()
 
 
