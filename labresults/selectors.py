@@ -342,6 +342,23 @@ def queue_counts() -> dict:
     return {"unmatched": counts.get("unmatched", 0), "failed": counts.get("failed", 0)}
 
 
+def control_id_reuse_by_sender() -> list[dict]:
+    """Senders that sent one control id with different content, and how many ids: the
+    laboratory should be told (each such message was stored and processed on its own)."""
+    from django.db.models import Count
+
+    reused = (
+        InboundMessage.objects.exclude(control_id="")
+        .values("sender", "control_id")
+        .annotate(versions=Count("content_digest", distinct=True))
+        .filter(versions__gt=1)
+    )
+    counts: dict[str, int] = {}
+    for row in reused:
+        counts[row["sender"]] = counts.get(row["sender"], 0) + 1
+    return [{"sender": sender, "reused": n} for sender, n in sorted(counts.items())]
+
+
 def open_course_in_department(patient: Patient, department_id) -> CareCourse | None:
     """The patient's course in a department: the open one, else the latest."""
     return (

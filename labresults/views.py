@@ -53,7 +53,12 @@ def queues(request):
         legal_basis=LegalBasis.ADMINISTRATION,
         path=request.path,
     )
-    context = {"rows": rows, "status": status, "counts": queue_counts()}
+    context = {
+        "rows": rows,
+        "status": status,
+        "counts": queue_counts(),
+        "reused": selectors.control_id_reuse_by_sender(),
+    }
     return render(request, "labresults/queues.html", context)
 
 

@@ -1,5 +1,6 @@
 """What arrives from laboratories: raw messages, and who may send them (MLLP, HTTP, FHIR pull)."""
 
+import hashlib
 import ipaddress
 
 from django.conf import settings
@@ -33,6 +34,9 @@ class InboundMessage(BaseModel):
     transport = models.CharField(_("transport"), max_length=10, choices=Transport.choices)
     sender = models.CharField(_("sender"), max_length=200, blank=True)
     control_id = models.CharField(_("message control id"), max_length=100, blank=True)
+    # SHA-256 of the message with its segment separators normalised: a re-send is the same
+    # sender, control id AND content; a reused control id with other content is a new message.
+    content_digest = models.CharField(_("content digest"), max_length=64, blank=True)
     message_type = models.CharField(_("message type"), max_length=30, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     status = models.CharField(
@@ -71,7 +75,7 @@ class InboundMessage(BaseModel):
         constraints = [
             # A re-sent message (same sender, same MSH-10) is acknowledged, not stored twice.
             models.UniqueConstraint(
-                fields=["sender", "control_id"],
+                fields=["sender", "control_id", "content_digest"],
                 condition=~Q(control_id=""),
                 name="labresults_inbound_unique_control_id",
             ),
@@ -82,6 +86,12 @@ class InboundMessage(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.message_type or '?'} {self.control_id or self.public_id} ({self.status})"
+
+    @staticmethod
+    def digest_of(raw: bytes) -> str:
+        """The content digest: segment separators (CR, LF, CRLF) as CR, trailing ones dropped."""
+        normal = raw.replace(b"\r\n", b"\r").replace(b"\n", b"\r").rstrip(b"\r")
+        return hashlib.sha256(normal).hexdigest()
 
     def text_to_process(self) -> bytes:
         """The corrected text when staff fixed it, else the bytes as received."""

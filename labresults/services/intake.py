@@ -55,6 +55,7 @@ def fhir_bundle_receive(*, raw: bytes, transport: str, sender: str) -> Receipt:
         "transport": transport,
         "sender": _storable(sender, 200),
         "message_type": FHIR,
+        "content_digest": InboundMessage.digest_of(raw),
     }
     try:
         bundle = bundle_parse(raw)
@@ -148,6 +149,7 @@ def inbound_message_receive(
         "transport": transport,
         "sender": _storable(message.sender, 200),
         "control_id": _storable(message.control_id, 100),
+        "content_digest": InboundMessage.digest_of(raw),
         "message_type": _storable(message.message_type, 30),
         "status": InboundMessage.Status.FAILED if reason else InboundMessage.Status.RECEIVED,
         "error": _storable(reason, 10_000),
@@ -159,7 +161,8 @@ def inbound_message_receive(
                 # Only once the row is committed may a worker look for it.
                 dispatch_on_commit(PROCESS_MESSAGE, row.pk)
     except IntegrityError:
-        # The same sender sent this control id before: it is safe with us already.
+        # The same sender sent this message before (control id and content): it is safe with
+        # us already. The same control id with other content is stored as a message of its own.
         return Receipt(build_ack(message, "AA", "Duplicate; already received"), "AA", None, True)
     return Receipt(build_ack(message, code, reason), code, row)
 
