@@ -34,7 +34,7 @@ from patients.models import CareCourse, Patient
 from patients.selectors import patient_by_cpr
 
 # The queues show only what needs a person; a processed message is in the patient's record.
-WAITING_STATUSES = ("unmatched", "failed")
+WAITING_STATUSES = ("unmatched", "failed", "conflict")
 CUMULATIVE_COLUMNS = 12
 TREND_POINTS = 400
 
@@ -329,17 +329,15 @@ def inbound_message_patient(message: InboundMessage):
 
 
 def queue_counts() -> dict:
-    """How many messages wait for staff: unmatched and failed."""
+    """How many messages wait for staff: unmatched, failed, and report-number conflicts."""
     from django.db.models import Count
 
     counts = dict(
-        InboundMessage.objects.filter(
-            status__in=[InboundMessage.Status.UNMATCHED, InboundMessage.Status.FAILED]
-        )
+        InboundMessage.objects.filter(status__in=WAITING_STATUSES)
         .values_list("status")
         .annotate(n=Count("id"))
     )
-    return {"unmatched": counts.get("unmatched", 0), "failed": counts.get("failed", 0)}
+    return {status: counts.get(status, 0) for status in WAITING_STATUSES}
 
 
 def control_id_reuse_by_sender() -> list[dict]:

@@ -69,6 +69,8 @@ def queue_message(request, message_id):
     _queue_staff(request)
     message = selectors.queue_message_get(public_id=message_id)
     form = QueueMessageForm(request.POST or None, initial={"fixed_text": message.fixed_text})
+    if request.method == "POST" and message.status == InboundMessage.Status.CONFLICT:
+        return _conflict_resolve(request, message)
     if request.method == "POST" and form.is_valid():
         try:
             inbound_message_reprocess(message=message, user=request.user, **form.cleaned_data)
@@ -77,11 +79,13 @@ def queue_message(request, message_id):
         else:
             messages.success(request, _("The message is queued for processing again."))
             return redirect("labresults:queues")
-    # The raw message names its patient: reading it is a disclosure of that patient.
+    # The raw message names its patient (and a conflict the other patient too): reading it is
+    # a disclosure of each.
     patient = selectors.inbound_message_patient(message)
+    shown = [p for p in (patient, message.conflict_patient) if p is not None]
     access_events_for_list(
         user=request.user,
-        patients=[patient] if patient else [],
+        patients=shown,
         data_kind=DataKind.LAB_QUEUE,
         action=Action.VIEW,
         legal_basis=LegalBasis.ADMINISTRATION,
@@ -91,6 +95,19 @@ def queue_message(request, message_id):
     return render(
         request, "labresults/queue_message.html", context, status=400 if form.errors else 200
     )
+
+
+def _conflict_resolve(request, message):
+    """File a conflicting message as a new report, or reject it."""
+    try:
+        services.inbound_message_conflict_resolve(
+            message=message, user=request.user, action=request.POST.get("action", "")
+        )
+    except ValidationError as error:
+        error_messages_add(request, error)
+        return redirect("labresults:queue_message", message_id=message.public_id)
+    messages.success(request, _("The conflict is resolved."))
+    return redirect("labresults:queues")
 
 
 # --- results for the clinician ------------------------------------------------------------

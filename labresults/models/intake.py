@@ -29,6 +29,10 @@ class InboundMessage(BaseModel):
         PROCESSED = "processed", _("Processed")
         UNMATCHED = "unmatched", _("Patient not matched")
         FAILED = "failed", _("Failed")
+        # Its report key (sender + filler order number) is another patient's report: nothing
+        # is changed in either record until laboratory staff decide.
+        CONFLICT = "conflict", _("Report number of another patient")
+        REJECTED = "rejected", _("Rejected")
 
     raw = models.BinaryField(_("message as received"))
     transport = models.CharField(_("transport"), max_length=10, choices=Transport.choices)
@@ -59,6 +63,17 @@ class InboundMessage(BaseModel):
         verbose_name=_("patient matched by hand"),
     )
     fixed_text = models.TextField(_("corrected message"), blank=True)
+    # A conflict: the patient whose report has the same key, and, when staff file the message
+    # as a new report, the suffix that keeps its reports apart from that patient's.
+    conflict_patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("patient with the same report number"),
+    )
+    report_key_suffix = models.CharField(_("report number suffix"), max_length=20, blank=True)
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -227,6 +227,41 @@ def inbound_message_reprocess(
     return message
 
 
+def inbound_message_conflict_resolve(*, message: InboundMessage, user, action: str):
+    """Staff decide a report-number conflict: file the message as a new report of its own
+    patient (`new_report`: its report numbers get a suffix, so the other patient's report stays
+    as it is), or `reject` it. Audited for the message's patient."""
+    if action not in ("new_report", "reject"):
+        raise ValidationError({"action": _("Choose: file as a new report, or reject.")})
+    with transaction.atomic():
+        message = InboundMessage.objects.select_for_update().get(pk=message.pk)
+        if message.status != InboundMessage.Status.CONFLICT:
+            raise ValidationError(_("This message is no longer a conflict."), code="state")
+        if action == "new_report":
+            message.report_key_suffix = message.public_id.hex[:8]
+            message.status, message.error = InboundMessage.Status.RECEIVED, ""
+        else:
+            message.status = InboundMessage.Status.REJECTED
+            message.error = f"Rejected by {user.get_username()}: report number of another patient."
+        message.handled_by = user
+        message.save(
+            update_fields=["report_key_suffix", "status", "error", "handled_by", "updated_at"]
+        )
+        if message.matched_patient_id:
+            access_events_for_list(
+                user=user,
+                patients=[message.matched_patient_id],
+                data_kind=DataKind.LAB_RESULTS,
+                action=Action.UPDATE,
+                legal_basis=LegalBasis.ADMINISTRATION,
+                reason=f"Report-number conflict resolved: {action}",
+                obj=message,
+            )
+        if message.status == InboundMessage.Status.RECEIVED:
+            dispatch_on_commit(PROCESS_MESSAGE, message.pk)
+    return message
+
+
 def fhir_source_pull(*, source, timeout: float = 10.0) -> Receipt | None:
     """Ask a FHIR source for reports updated since the last successful pull and store them.
 

@@ -107,14 +107,47 @@ def _upsert_results(report: LabReport, rows: dict[str, dict], *, created: bool) 
     return new + changed
 
 
+class ReportConflict(Exception):
+    """A report key of the message is another patient's report: change nothing in either."""
+
+    def __init__(self, key: str, other_patient_id: int):
+        super().__init__(key)
+        self.key, self.other_patient_id = key, other_patient_id
+
+
+def report_key_conflict(message: InboundMessage, results: ResultMessage, patient: Patient):
+    """Raise ReportConflict when any report key of the message belongs to another patient.
+
+    Filler numbers collide in real life (ranges reset, two analysers behind one facility, test
+    traffic on a production link); a match must never move a report to another record.
+    """
+    fillers = [_filler(message, order) for order in results.orders]
+    other = (
+        LabReport.objects.filter(sender=message.sender, filler_order_number__in=fillers)
+        .exclude(patient=patient)
+        .values_list("filler_order_number", "patient_id")
+        .first()
+    )
+    if other is not None:
+        raise ReportConflict(f"{message.sender} / {other[0]}", other[1])
+
+
+def _filler(message: InboundMessage, order) -> str:
+    suffix = f"~{message.report_key_suffix}" if message.report_key_suffix else ""
+    return (order.filler_order[: 100 - len(suffix)] + suffix)[:100]
+
+
 def store_results(message: InboundMessage, results: ResultMessage, patient: Patient) -> int:
-    """Upsert the message's reports and results for the patient; return how many changed."""
+    """Upsert the message's reports and results for the patient; return how many changed.
+
+    The caller checked `report_key_conflict` first: every key here is this patient's or new.
+    """
     changed = 0
     catalogue = catalogue_for(o.code[:60] for order in results.orders for o in order.observations)
     for order in results.orders:
         report, report_changed, created = _upsert(
             LabReport,
-            {"sender": message.sender, "filler_order_number": order.filler_order[:100]},
+            {"sender": message.sender, "filler_order_number": _filler(message, order)},
             {
                 "patient": patient,
                 "placer_order_number": order.placer_order[:100],
@@ -185,7 +218,17 @@ def inbound_message_process(*, message_id: int) -> InboundMessage | None:
             message.error = _reason(f"Processing failed (attempt {message.attempts})", error)
             if message.attempts >= MAX_ATTEMPTS:
                 message.status = InboundMessage.Status.FAILED
-        message.save(update_fields=["status", "error", "attempts", "processed_at", "updated_at"])
+        message.save(
+            update_fields=[
+                "status",
+                "error",
+                "attempts",
+                "processed_at",
+                "matched_patient",
+                "conflict_patient",
+                "updated_at",
+            ]
+        )
     return message
 
 
@@ -210,6 +253,16 @@ def _process(message: InboundMessage) -> None:
         patient, reason = message_patient_match(results)
     if patient is None:
         message.status, message.error = InboundMessage.Status.UNMATCHED, reason
+        return
+    try:
+        report_key_conflict(message, results, patient)
+    except ReportConflict as conflict:
+        message.status = InboundMessage.Status.CONFLICT
+        message.matched_patient, message.conflict_patient_id = patient, conflict.other_patient_id
+        message.error = (
+            f"The report number {conflict.key} belongs to another patient's report; nothing was "
+            "changed. File the message as a new report for its patient, or reject it."
+        )
         return
     store_results(message, results, patient)
     access_patient_as_system(
