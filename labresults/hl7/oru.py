@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -92,6 +93,26 @@ class ResultMessage:
     orders: list[Order]
 
 
+_EXPONENT = re.compile(r"^[0-9]+$")
+
+
+def _unit(obx) -> str:
+    """OBX-6 in full: an escaped `10\\S\\9/L`, UCUM `10*9/L`, a coded unit (identifier, text,
+    system), and the unescaped `10^9/L` some laboratories send, which reads as two components:
+    a number, then the rest of an exponent (`9/L`), with no coding system."""
+    parts = obx.components(6)
+    if not parts:
+        return ""
+    if (
+        len(parts) >= 2
+        and _EXPONENT.match(parts[0])
+        and parts[1][:1].isdigit()
+        and not (len(parts) > 2 and parts[2])
+    ):
+        return f"{parts[0]}^{parts[1]}"
+    return (parts[0] or (parts[1] if len(parts) > 1 else "")).strip()
+
+
 def _observation(obx: Segment) -> Observation:
     value_type = obx.get(2)
     values = []
@@ -110,7 +131,7 @@ def _observation(obx: Segment) -> Observation:
         name=obx.get(3, 2),
         coding_system=obx.get(3, 3),
         values=values,
-        unit=obx.get(6, 1),
+        unit=_unit(obx),
         reference_range=obx.get(7),
         flags=[obx.get(8, 1, i) for i in range(len(obx.repetitions(8))) if obx.get(8, 1, i)],
         status=STATUS.get(obx.get(11), "final" if not obx.get(11) else "preliminary"),

@@ -37,6 +37,17 @@ PANELS = {
 BY_CODE = {a.code: a for a in ANALYSES}
 
 
+def _escaped(text: str) -> str:
+    """HL7 v2 escapes: a unit like 10^9/L must not read as two components."""
+    return (
+        text.replace("\\", "\\E\\")
+        .replace("|", "\\F\\")
+        .replace("^", "\\S\\")
+        .replace("&", "\\T\\")
+        .replace("~", "\\R\\")
+    )
+
+
 def _value(rng: random.Random, analysis: Analysis) -> tuple[str, str]:
     middle = (analysis.low + analysis.high) / 2
     spread = (analysis.high - analysis.low) / 3 or 1
@@ -89,7 +100,7 @@ def oru(order: Order, control_id: str, *, status: str, now: datetime) -> bytes:
     for set_id, (code, (value, flag)) in enumerate(order.values.items(), start=1):
         analysis = BY_CODE.get(code)
         shown = "" if status == "P" and set_id > 1 else value
-        name, unit = (analysis.name, analysis.unit) if analysis else (code, "")
+        name, unit = (analysis.name, _escaped(analysis.unit)) if analysis else (code, "")
         interval = f"{analysis.low:g}-{analysis.high:g}" if analysis else ""
         segments.append(
             f"OBX|{set_id}|NM|{code}^{name}^NPU||{shown}|{unit}|"

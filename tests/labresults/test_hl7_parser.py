@@ -191,3 +191,43 @@ def test_other_reference_messages_parse_and_are_refused_as_not_results(reference
             assert message.control_id, path.name
             with pytest.raises(Hl7Error, match="not a result message"):
                 extract_results(message)
+
+
+@pytest.mark.parametrize(
+    ("obx6", "unit"),
+    [
+        ("10\\S\\9/L", "10^9/L"),  # escaped, as the standard wants
+        ("10^9/L", "10^9/L"),  # unescaped, as some laboratories send it
+        ("10*9/L", "10*9/L"),  # UCUM
+        ("mmol/L^millimol per liter^UCUM", "mmol/L"),  # coded
+        ("^mmol/L", "mmol/L"),  # text only
+        ("", ""),
+    ],
+)
+def test_the_unit_is_read_in_full(obx6, unit):
+    from labresults.hl7.oru import extract_results
+    from labresults.hl7.parser import parse
+
+    raw = (
+        "MSH|^~\\&|LAB|KBA|SUNDHED|RH|20261124101500||ORU^R01|U1|P|2.5\r"
+        "PID|1||0707614048^^^CPR^CPR||Jensen^Karen\r"
+        "OBR|1||F1|NPU02593^B-Leukocytter|||20261124093000\r"
+        f"OBX|1|NM|NPU02593^B-Leukocytter^NPU||7.1|{obx6}|3.5-10.0|N|||F\r"
+    )
+    (order,) = extract_results(parse(raw.encode())).orders
+    assert order.observations[0].unit == unit
+
+
+def test_labsim_sends_units_escaped():
+    from labresults.hl7.oru import extract_results
+    from labresults.hl7.parser import parse
+    from simulators.labsim.messages import _escaped
+
+    assert _escaped("10^9/L") == "10\\S\\9/L"
+    raw = (
+        "MSH|^~\\&|LAB|KBA|SUNDHED|RH|20261124101500||ORU^R01|U2|P|2.5\r"
+        "PID|1||0707614048^^^CPR^CPR||Jensen^Karen\r"
+        "OBR|1||F2|NPU02593^B-Leukocytter|||20261124093000\r"
+        f"OBX|1|NM|NPU02593^B-Leukocytter^NPU||7.1|{_escaped('10^9/L')}|3.5-10.0|N|||F\r"
+    )
+    assert extract_results(parse(raw.encode())).orders[0].observations[0].unit == "10^9/L"
