@@ -172,11 +172,13 @@ def trend_for_patient(access: PatientAccess, code: str) -> dict:
 
 
 def latest_key_results(access: PatientAccess) -> list[LabResult]:
-    """The newest value of each key analysis (one query with DISTINCT ON)."""
+    """The newest value of each key analysis, and of any analysis with a critical value nobody
+    has acknowledged yet: those must always be on the overview (one query, DISTINCT ON)."""
     key_codes = Analysis.objects.filter(is_key=True).values("code")
+    unacknowledged_critical = Q(is_critical=True, report__inbox_item__acknowledged_at__isnull=True)
     return list(
         _results(access)
-        .filter(code__in=key_codes)
+        .filter(Q(code__in=key_codes) | unacknowledged_critical)
         .order_by("code", "-observed_at")
         .distinct("code")
         .only(

@@ -251,3 +251,29 @@ def test_load_analyses_adds_what_is_missing_and_leaves_the_rest(cast, tmp_path):
     bad.write_text('{"analyses": [{"code": "X"}]}', encoding="utf-8")
     with pytest.raises(CommandError):
         call_command("load_analyses", str(bad))
+
+
+def test_an_unacknowledged_critical_value_is_always_on_the_overview(cast, client):
+    from labresults.models import Analysis
+
+    carbamid = Analysis.objects.get(code="NPU01459")
+    carbamid.is_key = False
+    carbamid.save()
+    raw = (
+        "MSH|^~\\&|LABSYS|KBA RH|SUNDHED|RH|20261124101500||ORU^R01|CRIT1|P|2.5\r"
+        "PID|1||0707614048^^^CPR^CPR||Jensen^Karen\r"
+        "OBR|1||FCRIT1|NPU01459^P-Carbamid|||20261124093000\r"
+        "OBX|1|NM|NPU01459^P-Carbamid^NPU||53.1|mmol/L|2.6-6.4|HH|||F\r"
+    )
+    receipt = inbound_message_receive(raw=raw.encode(), transport="mllp")
+    inbound_message_process(message_id=receipt.message.pk)
+    client.force_login(cast.treating_doctor)
+    overview = reverse("chart:overview", kwargs={"patient_id": cast.patient.public_id})
+    assert (
+        "53,1" in client.get(overview).content.decode()
+        or "53.1" in client.get(overview).content.decode()
+    )
+    item = InboxItem.objects.get()
+    client.post(reverse("labresults:inbox_acknowledge", kwargs={"item_id": item.public_id}))
+    page = client.get(overview).content.decode()
+    assert "53,1" not in page and "53.1" not in page  # acknowledged, and not a key analysis
