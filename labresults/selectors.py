@@ -455,13 +455,18 @@ def message_patient_match(results: ResultMessage) -> tuple[Patient | None, str]:
     return None, " ".join(reasons)
 
 
+def message_results(message: InboundMessage) -> ResultMessage:
+    """The reports and results a stored message carries (HL7 v2 or a FHIR bundle, the corrected
+    text when staff fixed it); raises Hl7Error saying why it cannot be read."""
+    if message.message_type == FHIR:
+        return extract_fhir_results(message.text_to_process())
+    return extract_results(parse(message.text_to_process()))
+
+
 def message_patient(message: InboundMessage) -> Patient | None:
     """The known patient whose CPR a stored message carries, or None (unreadable, nobody)."""
     try:
-        if message.message_type == FHIR:
-            results = extract_fhir_results(message.text_to_process())
-        else:
-            results = extract_results(parse(message.text_to_process()))
+        results = message_results(message)
     except (Hl7Error, ValueError, UnicodeError):
         return None
     return message_patient_match(results)[0]

@@ -3,7 +3,7 @@
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from rest_framework import serializers
-from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,10 +17,11 @@ from patients.access import (
     disclosure_record,
     mfa_setup_needed,
     no_store,
+    patient_by_public_id,
     session_used_second_factor,
     staff_for,
 )
-from patients.models import CaveEntry, Patient
+from patients.models import CaveEntry
 
 
 class PatientAccessPermission(BasePermission):
@@ -42,10 +43,7 @@ class PatientAccessPermission(BasePermission):
                 raise PermissionDenied(_("Set up a second factor before opening patient data."))
             if not session_used_second_factor(request):
                 raise PermissionDenied(_("Sign in with your second factor to open patient data."))
-        try:
-            patient = Patient.objects.get(public_id=view.kwargs["patient_id"])
-        except Patient.DoesNotExist:
-            raise NotFound(_("No such patient.")) from None
+        patient = patient_by_public_id(view.kwargs["patient_id"])
         try:
             request.patient_access = access_decide(
                 user=user, patient=patient, data_kind=view.data_kind, audience=audience

@@ -31,15 +31,6 @@ def _parse_date(text: str):
         return None
 
 
-def patient_get(public_id) -> Patient:
-    """A patient by public id, or 404; for pages outside the gate that name a patient (the way
-    into break the glass), which must show nothing of them."""
-    patient = Patient.objects.filter(public_id=public_id).only("id", "public_id").first()
-    if patient is None:
-        raise Http404(_("No such patient."))
-    return patient
-
-
 def object_get_for_patient(
     access: PatientAccess,
     model_or_queryset,

@@ -13,7 +13,7 @@ from audit.models import Action, DataKind, LegalBasis
 from common.forms import error_messages_add, form_errors_attach
 from common.params import query_flag
 from patients import selectors, services
-from patients.access import access_events_for_list, patient_view, staff_view
+from patients.access import access_events_for_list, patient_by_public_id, patient_view, staff_view
 from patients.forms import BlockingForm, BreakGlassForm, CaveEntryForm, CaveErrorForm, ReviewForm
 
 
@@ -62,7 +62,7 @@ def _safe_next(request) -> str:
 @staff_view
 def break_glass(request, patient_id):
     """Værdispring: ask for a reason, grant time-limited access, then open the patient."""
-    patient = selectors.patient_get(patient_id)
+    patient = patient_by_public_id(patient_id)
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -12,15 +12,11 @@ from django.db import DataError, transaction
 from django.utils import timezone
 
 from audit.models import Action, DataKind
-from labresults.fhir_bundle import (
-    FHIR,
-    extract_fhir_results,
-)
-from labresults.hl7.oru import Observation, ResultMessage, extract_results
-from labresults.hl7.parser import Hl7Error, parse
+from labresults.hl7.oru import Observation, ResultMessage
+from labresults.hl7.parser import Hl7Error
 from labresults.interpret import catalogue_for, interpret
 from labresults.models import InboundMessage, LabReport, LabResult
-from labresults.selectors import message_patient_match, report_origin
+from labresults.selectors import message_patient_match, message_results, report_origin
 from labresults.services.inbox import inbox_item_refresh
 from patients.access import access_patient_as_system
 from patients.models import Patient
@@ -240,10 +236,7 @@ def _reason(what: str, error: Exception) -> str:
 def _process(message: InboundMessage) -> None:
     """Parse, match and store one message; sets its status and reason."""
     try:
-        if message.message_type == FHIR:
-            results = extract_fhir_results(message.text_to_process())
-        else:
-            results = extract_results(parse(message.text_to_process()))
+        results = message_results(message)
     except Hl7Error as error:
         message.status, message.error = InboundMessage.Status.FAILED, error.reason
         return

@@ -172,7 +172,9 @@ def staff_view(view):
     return wrapped
 
 
-def _patient_by_public_id(public_id) -> Patient:
+def patient_by_public_id(public_id) -> Patient:
+    """The patient a URL names, or 404 (before the gate decides; for the way into break the
+    glass too, which must show nothing of them)."""
     try:
         return Patient.objects.get(public_id=public_id)
     except (Patient.DoesNotExist, ValueError):
@@ -187,7 +189,7 @@ def patient_view(data_kind: str, *, action: str = Action.VIEW, audience: str = S
     """
 
     def find(kwargs):
-        return _patient_by_public_id(kwargs.pop("patient_id")), None
+        return patient_by_public_id(kwargs.pop("patient_id")), None
 
     def decorator(view):
         return _gate(view, data_kind=data_kind, action=action, audience=audience, find_patient=find)

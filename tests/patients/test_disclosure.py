@@ -61,3 +61,11 @@ def test_break_the_glass_returns_to_a_page_of_ours(cast, client):
     back = reverse("patients:access_log", args=[cast.stranger.public_id])
     response = client.post(url, {"reason": REASON, "next": back})
     assert response["Location"] == back
+
+
+def test_the_api_answers_an_unknown_patient_with_a_404_and_a_body(cast, client):
+    import uuid
+
+    client.force_login(cast.treating_doctor)
+    response = client.get(f"/api/patients/{uuid.uuid4()}/")
+    assert response.status_code == 404 and response.json()["detail"]
