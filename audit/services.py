@@ -101,6 +101,34 @@ def access_events_record_many(
         return AccessEvent.objects.bulk_create(rows)
 
 
+def access_events_record_each(
+    *,
+    events: list[tuple[Actor, int | None, str]],
+    data_kind: str,
+    action: str,
+    legal_basis: str,
+    object_type: str = "",
+    reason: str = "",
+) -> list[AccessEvent]:
+    """Write one event per (actor, patient, object id), in one statement: an integration that
+    filed a batch of messages, each for its own patient."""
+    rows = [
+        _event(
+            actor,
+            patient_id,
+            data_kind=data_kind,
+            action=action,
+            legal_basis=legal_basis,
+            reason=reason,
+            object_type=object_type,
+            object_id=object_id,
+        )
+        for actor, patient_id, object_id in events
+    ]
+    with transaction.atomic():
+        return AccessEvent.objects.bulk_create(rows)
+
+
 def rights_change_record(*, changed_by, target, what: str, before, after) -> RightsChange | None:
     """Record one change of a user's rights (nothing when before and after are the same)."""
     before, after = _rights_text(before), _rights_text(after)

@@ -1,39 +1,108 @@
-"""The MLLP receiver: one asyncio server, the database work in threads.
+"""The MLLP receiver: one asyncio server, the database work in one thread.
 
 Each message is stored and committed before its ACK is written back (services), so an ACK
-always means "safe with us". Only registered senders are taken (by MSH-3/MSH-4 and the address
-they connect from, and their client certificate over TLS); an idle connection is closed, and
-one address holds at most a few connections at a time, so nobody can tie the receiver up.
+always means "safe with us"; what arrives on all connections at once is committed together.
+Only registered senders are taken (by MSH-3/MSH-4 and the address they connect from, and their
+client certificate over TLS); an idle connection is closed, and one address holds at most a few
+connections at a time, so nobody can tie the receiver up.
 """
 
 import asyncio
+import functools
 import logging
 import ssl
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import close_old_connections
 
 from labresults.hl7.mllp import Deframer, frame
 from labresults.models import InboundMessage
-from labresults.services import inbound_message_receive
+from labresults.services import Incoming, inbound_messages_receive
 
 log = logging.getLogger(__name__)
 _open_by_address: Counter = Counter()
 
 
-def _receive(raw: bytes, address: str | None, certificate_subject: str | None) -> bytes:
+def _receive_group(group: list[Incoming]) -> list[bytes | Exception]:
+    """Store the group; should it fail as a whole, each message on its own, so that one
+    message that cannot be stored never holds back the others' ACKs."""
     close_old_connections()
     try:
-        return inbound_message_receive(
-            raw=raw,
-            transport=InboundMessage.Transport.MLLP,
-            address=address,
-            certificate_subject=certificate_subject,
-            check_sender=True,
-        ).ack
+        return [receipt.ack for receipt in inbound_messages_receive(messages=group)]
+    except Exception:  # noqa: BLE001 - tried again one by one, each failure its own
+        if len(group) == 1:
+            raise
+        log.exception("storing a group of %s MLLP messages failed; one by one", len(group))
+        return [_receive_alone(incoming) for incoming in group]
     finally:
         close_old_connections()
+
+
+def _receive_alone(incoming: Incoming) -> bytes | Exception:
+    try:
+        return inbound_messages_receive(messages=[incoming])[0].ack
+    except Exception as error:  # noqa: BLE001 - this sender gets no ACK and sends again
+        log.exception("storing an MLLP message failed")
+        return error
+
+
+class GroupCommit:
+    """Messages from every connection are stored in groups, one transaction per group.
+
+    One thread does the database work, so what arrives while a group is being committed waits
+    and forms the next group (group commit). When fewer messages wait than connections are
+    open, it waits a moment (SUNDHED_MLLP_GROUP_WAIT_MS) for the others. Each connection still
+    gets its ACK only after its message's row is committed.
+    """
+
+    MAX_GROUP = 500
+
+    def __init__(self):
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mllp-store")
+        self.connections = 0
+
+    async def receive(self, incoming: Incoming) -> bytes:
+        """Store one message with its group; its ACK once the group is committed."""
+        answer = asyncio.get_running_loop().create_future()
+        await self.queue.put((incoming, answer))
+        return await answer
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            group = [await self.queue.get()]
+            deadline = loop.time() + settings.SUNDHED_MLLP_GROUP_WAIT_MS / 1000
+            while len(group) < self.MAX_GROUP:
+                if not self.queue.empty():
+                    group.append(self.queue.get_nowait())
+                    continue
+                left = deadline - loop.time()
+                if len(group) >= self.connections or left <= 0:
+                    break
+                try:
+                    group.append(await asyncio.wait_for(self.queue.get(), left))
+                except TimeoutError:
+                    break
+            try:
+                acks = await loop.run_in_executor(
+                    self.executor, _receive_group, [incoming for incoming, _a in group]
+                )
+            except Exception as error:  # noqa: BLE001 - nothing stored: no ACK, the sender resends
+                log.exception("storing a group of %s MLLP messages failed", len(group))
+                for _incoming, answer in group:
+                    if not answer.done():
+                        answer.set_exception(ConnectionError(f"not stored: {error}"))
+                continue
+            for (_incoming, answer), ack in zip(group, acks, strict=True):
+                if answer.done():
+                    continue
+                if isinstance(ack, Exception):
+                    answer.set_exception(ConnectionError(f"not stored: {ack}"))
+                else:
+                    answer.set_result(ack)
 
 
 def _certificate_subject(writer) -> str | None:
@@ -46,7 +115,9 @@ def _certificate_subject(writer) -> str | None:
     return None
 
 
-async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def handle_connection(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, store: GroupCommit
+) -> None:
     """Read framed messages from one laboratory connection and answer each in order."""
     peer = writer.get_extra_info("peername")
     address = peer[0] if isinstance(peer, tuple) else None
@@ -55,6 +126,7 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
         writer.close()
         return
     _open_by_address[address] += 1
+    store.connections += 1
     subject = _certificate_subject(writer)
     deframer = Deframer()
     try:
@@ -65,7 +137,14 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
             if not data:
                 break
             for raw in deframer.feed(data):
-                ack = await asyncio.to_thread(_receive, raw, address, subject)
+                incoming = Incoming(
+                    raw,
+                    InboundMessage.Transport.MLLP,
+                    address=address,
+                    certificate_subject=subject,
+                    check_sender=True,
+                )
+                ack = await store.receive(incoming)
                 writer.write(frame(ack))
                 await writer.drain()
     except TimeoutError:
@@ -77,6 +156,7 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
     except (ConnectionError, ValueError, ssl.SSLError) as error:
         log.warning("MLLP connection from %s ended: %s", peer, error)
     finally:
+        store.connections -= 1
         _open_by_address[address] -= 1
         if _open_by_address[address] <= 0:
             del _open_by_address[address]
@@ -100,9 +180,17 @@ def tls_context() -> ssl.SSLContext | None:
 async def serve(host: str, port: int, started: asyncio.Event | None = None) -> None:
     """Listen until cancelled."""
     context = tls_context()
-    server = await asyncio.start_server(handle_connection, host, port, ssl=context)
+    store = GroupCommit()
+    committer = asyncio.create_task(store.run())
+    server = await asyncio.start_server(
+        functools.partial(handle_connection, store=store), host, port, ssl=context
+    )
     log.info("MLLP receiver listening on %s:%s%s", host, port, " (TLS)" if context else "")
     if started is not None:
         started.set()
-    async with server:
-        await server.serve_forever()
+    try:
+        async with server:
+            await server.serve_forever()
+    finally:
+        committer.cancel()
+        store.executor.shutdown(wait=False)

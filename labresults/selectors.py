@@ -372,36 +372,61 @@ def report_origin(placer_order_number: str, patient: Patient) -> dict:
     """Where a new report belongs: the order's department, course and clinician, else the
     patient's open course (or the latest). A blocking of that course or department hides it.
     """
-    if OUR_ORDER_NUMBER.fullmatch(placer_order_number):
-        order = (
-            LabOrder.objects.filter(placer_number=placer_order_number, patient=patient)
-            .only("department_id", "care_course_id", "ordered_by_id")
-            .first()
+    return report_origins([(placer_order_number, patient)])[0]
+
+
+_NO_ORIGIN = {"department_id": None, "care_course_id": None, "ordered_by_id": None}
+
+
+def report_origins(wanted: list[tuple[str, Patient]]) -> list[dict]:
+    """`report_origin` for many new reports at once (a batch of messages), in two queries:
+    our orders by number and patient, and each patient's open (else latest) course."""
+    ours = {
+        (placer, patient.pk) for placer, patient in wanted if OUR_ORDER_NUMBER.fullmatch(placer)
+    }
+    orders = {}
+    if ours:
+        for order in LabOrder.objects.filter(
+            placer_number__in={placer for placer, _id in ours},
+            patient_id__in={patient_id for _placer, patient_id in ours},
+        ).only("placer_number", "patient_id", "department_id", "care_course_id", "ordered_by_id"):
+            orders[(order.placer_number, order.patient_id)] = order
+    # An open course first (no end), else the latest: one row per patient.
+    courses = {
+        course.patient_id: course
+        for course in CareCourse.objects.filter(
+            patient_id__in={patient.pk for _placer, patient in wanted}
         )
+        .only("patient_id", "department_id")
+        .order_by("patient_id", F("ended_at").desc(nulls_first=True), "-started_at")
+        .distinct("patient_id")
+    }
+    origins = []
+    for placer, patient in wanted:
+        order = orders.get((placer, patient.pk))
         if order is not None:
             course_id = order.care_course_id
             if course_id is None:
                 course = open_course_in_department(patient, order.department_id)
                 course_id = course.pk if course else None
-            return {
-                "department_id": order.department_id,
-                "care_course_id": course_id,
-                "ordered_by_id": order.ordered_by_id,
-            }
-    # An open course first (no end), else the latest: one query.
-    chosen = (
-        CareCourse.objects.filter(patient=patient)
-        .only("department_id")
-        .order_by(F("ended_at").desc(nulls_first=True), "-started_at")
-        .first()
-    )
-    if chosen is None:
-        return {"department_id": None, "care_course_id": None, "ordered_by_id": None}
-    return {
-        "department_id": chosen.department_id,
-        "care_course_id": chosen.pk,
-        "ordered_by_id": None,
-    }
+            origins.append(
+                {
+                    "department_id": order.department_id,
+                    "care_course_id": course_id,
+                    "ordered_by_id": order.ordered_by_id,
+                }
+            )
+        elif (chosen := courses.get(patient.pk)) is not None:
+            origins.append(
+                {
+                    "department_id": chosen.department_id,
+                    "care_course_id": chosen.pk,
+                    "ordered_by_id": None,
+                }
+            )
+        else:
+            origins.append(dict(_NO_ORIGIN))
+    return origins
 
 
 def studies_for_patient(access) -> list[dict]:

@@ -10,16 +10,25 @@ from labresults.models import DicomObject, FhirSource, InboundMessage, LabOrder
 from labresults.services import (
     critical_results_escalate,
     fhir_source_pull,
-    inbound_message_process,
+    inbound_messages_process,
     lab_order_send,
 )
 
 
 @shared_task(name="labresults.process_inbound_message")
-def process_inbound_message(message_id: int) -> str:
-    """Process one stored message (idempotent: a processed one is left alone)."""
-    message = inbound_message_process(message_id=message_id)
-    return message.status if message else "skipped"
+def process_inbound_message(message_id: int) -> int:
+    """Process one stored message, and others waiting with it (idempotent: a processed one is
+    left alone); how many were filed."""
+    return process_inbound_messages(message_ids=[message_id])
+
+
+@shared_task(name="labresults.process_inbound_messages")
+def process_inbound_messages(message_ids: list[int]) -> int:
+    """Process a group of stored messages, topped up with others waiting, up to a batch."""
+    done = inbound_messages_process(
+        message_ids=message_ids, fill_to=settings.SUNDHED_LAB_BATCH_SIZE
+    )
+    return len(done)
 
 
 @shared_task(name="labresults.sweep_inbound_messages")
@@ -32,8 +41,8 @@ def sweep_inbound_messages() -> int:
             status=InboundMessage.Status.RECEIVED, received_at__lt=cutoff
         ).values_list("id", flat=True)[:5000]
     )
-    for message_id in ids:
-        process_inbound_message.delay(message_id)
+    for start in range(0, len(ids), settings.SUNDHED_LAB_BATCH_SIZE):
+        process_inbound_messages.delay(ids[start : start + settings.SUNDHED_LAB_BATCH_SIZE])
     files = list(
         DicomObject.objects.filter(
             status=DicomObject.Status.RECEIVED, created_at__lt=cutoff

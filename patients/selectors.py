@@ -107,6 +107,22 @@ def patient_by_cpr(raw: str) -> Patient:
     return patient
 
 
+def patients_by_cpr(raws) -> dict[str, Patient]:
+    """The known patients among these CPR numbers, in one query: {number as given: patient}.
+
+    For a batch of laboratory messages. A number that is no CPR number, or nobody's, is simply
+    absent; `patient_by_cpr` says why for the one that needs a reason.
+    """
+    values: dict[str, str] = {}
+    for raw in raws:
+        try:
+            values[raw] = parse_cpr(raw).value
+        except ValidationError:
+            continue
+    found = {p.cpr: p for p in Patient.objects.filter(cpr__in=set(values.values()))}
+    return {raw: found[value] for raw, value in values.items() if value in found}
+
+
 def patient_search(*, user, query: str) -> list[Patient]:
     """Search by exact CPR, by birth date (D.M.YYYY) or by name (trigram, typo tolerant).
 

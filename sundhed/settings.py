@@ -357,6 +357,8 @@ SUNDHED_BREAK_THE_GLASS_HOURS = envint("SUNDHED_BREAK_THE_GLASS_HOURS", "4")
 # queue entry, a killed worker); the sweeper runs every SUNDHED_LAB_SWEEP_INTERVAL seconds.
 SUNDHED_LAB_SWEEP_AFTER = envint("SUNDHED_LAB_SWEEP_AFTER", "60")
 SUNDHED_LAB_SWEEP_INTERVAL = envint("SUNDHED_LAB_SWEEP_INTERVAL", "30")
+# At most this many stored messages are filed together in one transaction by one task.
+SUNDHED_LAB_BATCH_SIZE = envint("SUNDHED_LAB_BATCH_SIZE", "200")
 # Where orders (ORM^O01) go over MLLP, host:port; empty: orders are not sent electronically.
 # make run points it at labsim's order port.
 SUNDHED_LAB_ORDER_ENDPOINT = env(
@@ -380,6 +382,9 @@ SUNDHED_DICOM_MAX_FRAMES = envint("SUNDHED_DICOM_MAX_FRAMES", "3000")
 SUNDHED_MLLP_REQUIRE_REGISTERED = envbool("SUNDHED_MLLP_REQUIRE_REGISTERED", "True")
 SUNDHED_MLLP_IDLE_TIMEOUT = envint("SUNDHED_MLLP_IDLE_TIMEOUT", "300")
 SUNDHED_MLLP_MAX_CONNECTIONS_PER_ADDRESS = envint("SUNDHED_MLLP_MAX_CONNECTIONS_PER_ADDRESS", "16")
+# Group commit: the receiver waits at most this many milliseconds for messages from other
+# open connections, so that they are stored in one transaction (0: never wait).
+SUNDHED_MLLP_GROUP_WAIT_MS = envint("SUNDHED_MLLP_GROUP_WAIT_MS", "2")
 SUNDHED_MLLP_TLS_CERT = env("SUNDHED_MLLP_TLS_CERT", "")
 SUNDHED_MLLP_TLS_KEY = env("SUNDHED_MLLP_TLS_KEY", "")
 SUNDHED_MLLP_TLS_CLIENT_CA = env("SUNDHED_MLLP_TLS_CLIENT_CA", "")

@@ -9,7 +9,7 @@
 - dispatch: hand work to Celery after the commit
 """
 
-from labresults.services.dispatch import PROCESS_MESSAGE, dispatch_on_commit
+from labresults.services.dispatch import PROCESS_MESSAGE, PROCESS_MESSAGES, dispatch_on_commit
 from labresults.services.imaging import (
     dicom_object_process,
     dicom_object_receive,
@@ -21,23 +21,31 @@ from labresults.services.inbox import (
     inbox_item_refresh,
 )
 from labresults.services.intake import (
+    Incoming,
     Receipt,
     fhir_bundle_receive,
     fhir_source_pull,
     inbound_message_conflict_resolve,
     inbound_message_receive,
     inbound_message_reprocess,
+    inbound_messages_receive,
     mllp_sender_refusal,
     system_client_create,
     token_hash,
 )
 from labresults.services.orders import ORDER_ROLES, lab_order_create, lab_order_send
-from labresults.services.processing import MAX_ATTEMPTS, inbound_message_process, store_results
+from labresults.services.processing import (
+    MAX_ATTEMPTS,
+    inbound_message_process,
+    inbound_messages_process,
+)
 
 __all__ = [
     "MAX_ATTEMPTS",
     "ORDER_ROLES",
     "PROCESS_MESSAGE",
+    "PROCESS_MESSAGES",
+    "Incoming",
     "Receipt",
     "critical_results_escalate",
     "dicom_object_process",
@@ -50,12 +58,13 @@ __all__ = [
     "inbound_message_conflict_resolve",
     "inbound_message_receive",
     "inbound_message_reprocess",
+    "inbound_messages_receive",
     "inbox_item_acknowledge",
     "inbox_item_refresh",
     "lab_order_create",
     "lab_order_send",
     "mllp_sender_refusal",
-    "store_results",
+    "inbound_messages_process",
     "system_client_create",
     "token_hash",
 ]

@@ -10,10 +10,12 @@ logger = logging.getLogger(__name__)
 
 
 PROCESS_MESSAGE = "labresults.process_inbound_message"
+# A group of messages stored together; the task files them (and others waiting) in one batch.
+PROCESS_MESSAGES = "labresults.process_inbound_messages"
 
 
-def dispatch_on_commit(task_name: str, object_id: int) -> None:
-    """Once the caller's transaction commits, hand the row to a worker by task name.
+def dispatch_on_commit(task_name: str, object_id: int | list[int]) -> None:
+    """Once the caller's transaction commits, hand the row (or rows) to a worker by task name.
 
     A broker that is down (or dispatch switched off) loses nothing: the row stays in its waiting
     state and the sweeper hands it over later.
@@ -21,7 +23,7 @@ def dispatch_on_commit(task_name: str, object_id: int) -> None:
     transaction.on_commit(lambda: _dispatch(task_name, object_id))
 
 
-def _dispatch(task_name: str, object_id: int) -> None:
+def _dispatch(task_name: str, object_id: int | list[int]) -> None:
     if not settings.SUNDHED_LAB_ENQUEUE:
         return  # the sweeper (or a person) processes it later
     try:

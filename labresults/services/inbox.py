@@ -11,6 +11,42 @@ from labresults.models import InboxItem, LabReport, LabResult
 from patients.models import Patient
 
 
+def _weight(results) -> tuple[int, bool]:
+    """(abnormal values, any critical) of a report's results."""
+    abnormal = sum(
+        1 for r in results if ABNORMAL_FLAGS.intersection(r.flag.split(",")) or r.is_critical
+    )
+    return abnormal, any(r.is_critical for r in results)
+
+
+def _new_item(report: LabReport, patient_id: int, results, now) -> InboxItem | None:
+    if report.department_id is None:
+        return None
+    abnormal, critical = _weight(results)
+    return InboxItem(
+        patient_id=patient_id,
+        report=report,
+        department_id=report.department_id,
+        clinician_id=report.ordered_by_id,
+        is_critical=critical,
+        abnormal_count=abnormal,
+        arrived_at=now,
+    )
+
+
+def inbox_items_for_new_reports(reports: list[tuple[LabReport, list]]) -> list[InboxItem]:
+    """The inbox items of reports created in the caller's transaction, from the results just
+    written (nothing to read back), in one statement. A report without a department (a patient
+    with no course) has no inbox to go to."""
+    now = timezone.now()
+    items = [
+        item
+        for report, results in reports
+        if (item := _new_item(report, report.patient_id, results, now)) is not None
+    ]
+    return InboxItem.objects.bulk_create(items) if items else []
+
+
 def inbox_item_refresh(
     report: LabReport, patient: Patient, *, new_results: list | None = None
 ) -> InboxItem | None:
@@ -20,30 +56,19 @@ def inbox_item_refresh(
     in that transaction it passes the results it wrote (`new_results`): no item can exist yet
     and nothing needs to be read back.
     """
-    if new_results is None:
-        results = list(LabResult.objects.filter(report=report).only("flag", "is_critical"))
-        item = InboxItem.objects.select_for_update().filter(report=report).first()
-    else:
-        results, item = new_results, None
-    abnormal = sum(
-        1 for r in results if ABNORMAL_FLAGS.intersection(r.flag.split(",")) or r.is_critical
-    )
-    critical = any(r.is_critical for r in results)
+    if new_results is not None:
+        created = inbox_items_for_new_reports([(report, new_results)])
+        return created[0] if created else None
+    results = list(LabResult.objects.filter(report=report).only("flag", "is_critical"))
+    item = InboxItem.objects.select_for_update().filter(report=report).first()
     now = timezone.now()
     if item is None:
-        if report.department_id is None:
-            return None
-        department_id, clinician_id = report.department_id, report.ordered_by_id
-        return InboxItem.objects.create(
-            patient=patient,
-            report=report,
-            department_id=department_id,
-            clinician_id=clinician_id,
-            is_critical=critical,
-            abnormal_count=abnormal,
-            arrived_at=now,
-        )
-    item.is_critical, item.abnormal_count, item.arrived_at = critical, abnormal, now
+        item = _new_item(report, patient.pk, results, now)
+        if item is not None:
+            item.save(force_insert=True)
+        return item
+    item.abnormal_count, item.is_critical = _weight(results)
+    item.arrived_at = now
     item.acknowledged_at = item.acknowledged_by = None
     item.escalation_level, item.escalated_at = 0, None
     item.save()

@@ -23,14 +23,14 @@ from labresults.fhir_bundle import (
 )
 from labresults.hl7.ack import build_ack
 from labresults.hl7.oru import extract_results
-from labresults.hl7.parser import Hl7Error, parse
+from labresults.hl7.parser import Hl7Error, Message, parse
 from labresults.models import (
     FhirSource,
     InboundMessage,
     MllpSender,
     SystemClient,
 )
-from labresults.services.dispatch import PROCESS_MESSAGE, dispatch_on_commit
+from labresults.services.dispatch import PROCESS_MESSAGE, PROCESS_MESSAGES, dispatch_on_commit
 from patients.access import access_events_for_list
 from patients.selectors import patient_by_cpr
 
@@ -80,20 +80,108 @@ def _storable(text: str, limit: int) -> str:
     return text.replace("\x00", "\ufffd")[:limit]
 
 
-def mllp_sender_refusal(sender: str, *, address, certificate_subject) -> str:
-    """Why an MLLP message from this sender and address is refused, or "" when it is known."""
+def mllp_sender_refusal(
+    sender: str, *, address, certificate_subject, known: dict | None = None
+) -> str:
+    """Why an MLLP message from this sender and address is refused, or "" when it is known.
+
+    `known` remembers the registrations already looked up (one group of messages)."""
     if not settings.SUNDHED_MLLP_REQUIRE_REGISTERED:
         return ""
-    application, _at, facility = sender.partition("@")
-    known = MllpSender.objects.filter(
-        application=application, facility=facility, is_active=True
-    ).first()
-    if known is None:
+    if known is None or sender not in known:
+        application, _at, facility = sender.partition("@")
+        registration = MllpSender.objects.filter(
+            application=application, facility=facility, is_active=True
+        ).first()
+        if known is None:
+            known = {}
+        known[sender] = registration
+    registration = known[sender]
+    if registration is None:
         return f"Unknown sender {sender or '(none)'}: register it as an MLLP sender."
-    if not known.allows(address, certificate_subject):
+    if not registration.allows(address, certificate_subject):
         shown = address or "an unknown address"
         return f"Sender {sender} may not send from {shown} (see its MLLP sender registration)."
     return ""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One HL7 v2 message as it arrived: the bytes and where from."""
+
+    raw: bytes
+    transport: str
+    address: str | None = None
+    certificate_subject: str | None = None
+    check_sender: bool = False
+
+
+@dataclass
+class _Reading:
+    """A message read before it is stored: its row's fields and what the ACK will say."""
+
+    fields: dict
+    message: Message | None
+    code: str
+    reason: str
+    # A row that cannot be a duplicate (unreadable, or from a refused sender: no control id).
+    plain: bool
+
+    def receipt(self, row: InboundMessage | None) -> Receipt:
+        if row is None:
+            ack = build_ack(self.message, "AA", "Duplicate; already received")
+            return Receipt(ack, "AA", None, True)
+        return Receipt(build_ack(self.message, self.code, self.reason), self.code, row)
+
+
+def _read(incoming: Incoming, known: dict | None = None) -> _Reading:
+    """Parse and check one message; nothing is written."""
+    try:
+        message = parse(incoming.raw)
+    except Hl7Error as error:
+        fields = {
+            "raw": incoming.raw,
+            "transport": incoming.transport,
+            "status": InboundMessage.Status.FAILED,
+            "error": _storable(error.reason, 10_000),
+        }
+        return _Reading(fields, None, error.code, error.reason, plain=True)
+    if incoming.check_sender and (
+        refusal := mllp_sender_refusal(
+            message.sender,
+            address=incoming.address,
+            certificate_subject=incoming.certificate_subject,
+            known=known,
+        )
+    ):
+        # Kept, without its control id: when the sender is registered and sends it again, it
+        # must not be taken for a duplicate of this refused copy.
+        fields = {
+            "raw": incoming.raw,
+            "transport": incoming.transport,
+            "sender": _storable(message.sender, 200),
+            "message_type": _storable(message.message_type, 30),
+            "status": InboundMessage.Status.FAILED,
+            "error": _storable(f"{refusal} Control id {message.control_id}.", 10_000),
+            "sender_refused": True,
+        }
+        return _Reading(fields, message, "AR", refusal, plain=True)
+    reason, code = "", "AA"
+    try:
+        extract_results(message)
+    except Hl7Error as error:
+        reason, code = error.reason, error.code
+    fields = {
+        "raw": incoming.raw,
+        "transport": incoming.transport,
+        "sender": _storable(message.sender, 200),
+        "control_id": _storable(message.control_id, 100),
+        "content_digest": InboundMessage.digest_of(incoming.raw),
+        "message_type": _storable(message.message_type, 30),
+        "status": InboundMessage.Status.FAILED if reason else InboundMessage.Status.RECEIVED,
+        "error": _storable(reason, 10_000),
+    }
+    return _Reading(fields, message, code, reason, plain=False)
 
 
 def inbound_message_receive(
@@ -111,60 +199,78 @@ def inbound_message_receive(
     The MLLP receiver asks `check_sender`: the sender must be registered for the address it
     connects from (AR otherwise).
     """
-    try:
-        message = parse(raw)
-    except Hl7Error as error:
-        row = InboundMessage.objects.create(
-            raw=raw,
-            transport=transport,
-            status=InboundMessage.Status.FAILED,
-            error=_storable(error.reason, 10_000),
-        )
-        return Receipt(build_ack(None, error.code, error.reason), error.code, row)
-
-    reason, code = "", "AA"
-    if check_sender and (
-        refusal := mllp_sender_refusal(
-            message.sender, address=address, certificate_subject=certificate_subject
-        )
-    ):
-        # Kept, without its control id: when the sender is registered and sends it again, it
-        # must not be taken for a duplicate of this refused copy.
-        row = InboundMessage.objects.create(
-            raw=raw,
-            transport=transport,
-            sender=_storable(message.sender, 200),
-            message_type=_storable(message.message_type, 30),
-            status=InboundMessage.Status.FAILED,
-            error=_storable(f"{refusal} Control id {message.control_id}.", 10_000),
-            sender_refused=True,
-        )
-        return Receipt(build_ack(message, "AR", refusal), "AR", row)
-    try:
-        extract_results(message)
-    except Hl7Error as error:
-        reason, code = error.reason, error.code
-    fields = {
-        "raw": raw,
-        "transport": transport,
-        "sender": _storable(message.sender, 200),
-        "control_id": _storable(message.control_id, 100),
-        "content_digest": InboundMessage.digest_of(raw),
-        "message_type": _storable(message.message_type, 30),
-        "status": InboundMessage.Status.FAILED if reason else InboundMessage.Status.RECEIVED,
-        "error": _storable(reason, 10_000),
-    }
+    reading = _read(Incoming(raw, transport, address, certificate_subject, check_sender))
+    if reading.plain:
+        return reading.receipt(InboundMessage.objects.create(**reading.fields))
     try:
         with transaction.atomic():
-            row = InboundMessage.objects.create(**fields)
+            row = InboundMessage.objects.create(**reading.fields)
             if row.status == InboundMessage.Status.RECEIVED:
                 # Only once the row is committed may a worker look for it.
                 dispatch_on_commit(PROCESS_MESSAGE, row.pk)
     except IntegrityError:
         # The same sender sent this message before (control id and content): it is safe with
         # us already. The same control id with other content is stored as a message of its own.
-        return Receipt(build_ack(message, "AA", "Duplicate; already received"), "AA", None, True)
-    return Receipt(build_ack(message, code, reason), code, row)
+        return reading.receipt(None)
+    return reading.receipt(row)
+
+
+def inbound_messages_receive(*, messages: list[Incoming]) -> list[Receipt]:
+    """Store a group of messages in one transaction (group commit), then answer each.
+
+    What arrives on all connections while the previous group is being committed is stored
+    together: one commit instead of one per message. Every ACK still leaves only after its
+    row is committed. Duplicates (within the group too) are found before the insert; should
+    another process store one of them meanwhile, the group is stored one message at a time.
+    """
+    known: dict = {}
+    readings = [_read(incoming, known) for incoming in messages]
+    keys = {
+        (r.fields["sender"], r.fields["control_id"])
+        for r in readings
+        if not r.plain and r.fields["control_id"]
+    }
+    try:
+        with transaction.atomic():
+            stored = set()
+            if keys:
+                stored = set(
+                    InboundMessage.objects.filter(
+                        sender__in={s for s, _c in keys},
+                        control_id__in={c for _s, c in keys},
+                        content_digest__in={r.fields.get("content_digest") for r in readings},
+                    ).values_list("sender", "control_id", "content_digest")
+                )
+            rows: list[InboundMessage | None] = []
+            for reading in readings:
+                fields = reading.fields
+                key = (fields.get("sender"), fields.get("control_id"), fields.get("content_digest"))
+                if not reading.plain and key[1] and key in stored:
+                    rows.append(None)
+                    continue
+                if not reading.plain and key[1]:
+                    stored.add(key)
+                rows.append(InboundMessage(**fields))
+            InboundMessage.objects.bulk_create([row for row in rows if row is not None])
+            waiting = [
+                row.pk
+                for row in rows
+                if row is not None and row.status == InboundMessage.Status.RECEIVED
+            ]
+            if waiting:
+                dispatch_on_commit(PROCESS_MESSAGES, waiting)
+    except IntegrityError:
+        return [
+            inbound_message_receive(
+                raw=m.raw,
+                transport=m.transport,
+                address=m.address,
+                certificate_subject=m.certificate_subject,
+                check_sender=m.check_sender,
+            )
+            for m in messages
+        ]
+    return [reading.receipt(row) for reading, row in zip(readings, rows, strict=True)]
 
 
 def inbound_message_reprocess(

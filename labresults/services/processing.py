@@ -1,12 +1,13 @@
-"""Processing a stored message: parse, match the patient by CPR, upsert reports and results.
+"""Processing stored messages: parse, match the patient by CPR, upsert reports and results.
 
-Everything happens in one transaction that holds the message row locked, so a killed worker
-leaves the message `received` for the sweeper, and two workers never process one message.
+A batch of messages is filed in one transaction that holds their rows locked, so a killed
+worker leaves them `received` for the sweeper, and two workers never process one message.
 Upserts use stable keys (sender + filler order number; report + analysis code): a re-sent
 message changes nothing, a preliminary result becomes final in place, a correction replaces
 the value and pghistory keeps the old one."""
 
 import logging
+from dataclasses import dataclass, field
 
 from django.db import DataError, transaction
 from django.utils import timezone
@@ -16,10 +17,11 @@ from labresults.hl7.oru import Observation, ResultMessage
 from labresults.hl7.parser import Hl7Error
 from labresults.interpret import catalogue_for, interpret
 from labresults.models import InboundMessage, LabReport, LabResult
-from labresults.selectors import message_patient_match, message_results, report_origin
-from labresults.services.inbox import inbox_item_refresh
-from patients.access import access_patient_as_system
+from labresults.selectors import message_patient_match, message_results, report_origins
+from labresults.services.inbox import inbox_item_refresh, inbox_items_for_new_reports
+from patients.access import access_patients_as_system
 from patients.models import Patient
+from patients.selectors import patients_by_cpr
 
 SYSTEM = "Laboratory integration"
 
@@ -53,56 +55,6 @@ def _result_fields(observation: Observation, order_status: str, *, analysis, pat
     }
 
 
-def _upsert(model, key: dict, fields: dict, *, on_create=None):
-    """Create, or update only what changed (so an unchanged re-send writes no history).
-
-    `on_create` is a dict, or a function giving one, of fields set only on a new row.
-    Returns (row, changed, created).
-    """
-    row = model.objects.filter(**key).first()
-    if row is None:
-        extra = on_create() if callable(on_create) else (on_create or {})
-        return model.objects.create(**key, **fields, **extra), True, True
-    changed = [name for name, value in fields.items() if getattr(row, name) != value]
-    if changed:
-        for name in changed:
-            setattr(row, name, fields[name])
-        row.save(update_fields=[*changed, "updated_at"])
-    return row, bool(changed), False
-
-
-def _upsert_results(report: LabReport, rows: dict[str, dict], *, created: bool) -> list:
-    """Upsert a report's results by analysis code in a few statements; return those changed.
-
-    A new report has no results yet, so nothing is looked up; otherwise one query finds the
-    existing ones, new ones are inserted together and changed ones updated together.
-    """
-    existing = (
-        {}
-        if created
-        else {r.code: r for r in LabResult.objects.filter(report=report, code__in=list(rows))}
-    )
-    now = timezone.now()
-    new, changed, fields_changed = [], [], set()
-    for code, fields in rows.items():
-        row = existing.get(code)
-        if row is None:
-            new.append(LabResult(report=report, code=code, **fields))
-            continue
-        different = [name for name, value in fields.items() if getattr(row, name) != value]
-        if different:
-            for name in different:
-                setattr(row, name, fields[name])
-            row.updated_at = now
-            changed.append(row)
-            fields_changed.update(different)
-    if new:
-        LabResult.objects.bulk_create(new)
-    if changed:
-        LabResult.objects.bulk_update(changed, [*sorted(fields_changed), "updated_at"])
-    return new + changed
-
-
 class ReportConflict(Exception):
     """A report key of the message is another patient's report: change nothing in either."""
 
@@ -111,160 +63,325 @@ class ReportConflict(Exception):
         self.key, self.other_patient_id = key, other_patient_id
 
 
-def report_key_conflict(message: InboundMessage, results: ResultMessage, patient: Patient):
-    """Raise ReportConflict when any report key of the message belongs to another patient.
-
-    Filler numbers collide in real life (ranges reset, two analysers behind one facility, test
-    traffic on a production link); a match must never move a report to another record.
-    """
-    fillers = [_filler(message, order) for order in results.orders]
-    other = (
-        LabReport.objects.filter(sender=message.sender, filler_order_number__in=fillers)
-        .exclude(patient=patient)
-        .values_list("filler_order_number", "patient_id")
-        .first()
-    )
-    if other is not None:
-        raise ReportConflict(f"{message.sender} / {other[0]}", other[1])
-
-
 def _filler(message: InboundMessage, order) -> str:
     suffix = f"~{message.report_key_suffix}" if message.report_key_suffix else ""
     return (order.filler_order[: 100 - len(suffix)] + suffix)[:100]
 
 
-def store_results(message: InboundMessage, results: ResultMessage, patient: Patient) -> int:
-    """Upsert the message's reports and results for the patient; return how many changed.
+def _report_fields(order, patient: Patient) -> dict:
+    return {
+        "patient": patient,
+        "placer_order_number": order.placer_order[:100],
+        "service_code": order.service_code[:60],
+        "service_name": order.service_name[:200],
+        "status": order.status,
+        "observed_at": order.observed_at,
+        "reported_at": order.reported_at,
+        "notes": "\n".join(order.notes),
+        "section": order.section[:10],
+        "study_uid": (order.study_uids[0] if order.study_uids else "")[:64],
+    }
 
-    The caller checked `report_key_conflict` first: every key here is this patient's or new.
+
+@dataclass
+class _Filing:
+    """One message on its way into the record: what it carries, for whom, what it wrote."""
+
+    message: InboundMessage
+    results: ResultMessage
+    patient: Patient
+    changed: int = 0
+    reports: list = field(default_factory=list)  # (report, created, order)
+
+
+def _file(messages: list[InboundMessage]) -> None:
+    """File these claimed messages together; sets each one's status and reason.
+
+    Parsing, matching by CPR, the report-key check and the upserts are done for the whole batch
+    in a few statements. Messages that share a report key (a preliminary and its final in one
+    batch) are filed in rounds, in the order they arrived, so the later one sees the earlier.
     """
-    changed = 0
-    catalogue = catalogue_for(o.code[:60] for order in results.orders for o in order.observations)
-    for order in results.orders:
-        report, report_changed, created = _upsert(
-            LabReport,
-            {"sender": message.sender, "filler_order_number": _filler(message, order)},
-            {
-                "patient": patient,
-                "placer_order_number": order.placer_order[:100],
-                "service_code": order.service_code[:60],
-                "service_name": order.service_name[:200],
-                "status": order.status,
-                "observed_at": order.observed_at,
-                "reported_at": order.reported_at,
-                "notes": "\n".join(order.notes),
-                "section": order.section[:10],
-                "study_uid": (order.study_uids[0] if order.study_uids else "")[:64],
-            },
-            on_create=lambda order=order: {
-                "source_message": message,
-                **report_origin(order.placer_order[:100], patient),
-            },
+    filings = [f for f in _match(messages) if f is not None]
+    while filings:
+        round_, later, keys = [], [], set()
+        for filing in filings:
+            message = filing.message
+            mine = {(message.sender, _filler(message, o)) for o in filing.results.orders}
+            if mine & keys:
+                later.append(filing)
+            else:
+                round_.append(filing)
+                keys |= mine
+        _file_round(round_)
+        filings = later
+
+
+def _match(messages: list[InboundMessage]) -> list[_Filing | None]:
+    """Parse each message and find its patient: by hand-matched patient, else by CPR (one
+    query for the batch); a message that cannot be read or matched gets its status here."""
+    parsed = []
+    for message in messages:
+        try:
+            parsed.append((message, message_results(message)))
+        except Hl7Error as error:
+            message.status, message.error = InboundMessage.Status.FAILED, error.reason
+    hand_ids = {m.matched_patient_id for m, _r in parsed if m.matched_patient_id}
+    by_hand = {p.pk: p for p in Patient.objects.filter(pk__in=hand_ids)} if hand_ids else {}
+    by_cpr = patients_by_cpr(
+        {i for m, r in parsed if not m.matched_patient_id for i, _kind in r.patient_ids}
+    )
+    filings: list[_Filing | None] = []
+    for message, results in parsed:
+        if message.matched_patient_id:
+            patient, reason = by_hand[message.matched_patient_id], ""
+        else:
+            found = [by_cpr[i] for i, _kind in results.patient_ids if i in by_cpr]
+            patient, reason = (found[0], "") if found else message_patient_match(results)
+        if patient is None:
+            message.status, message.error = InboundMessage.Status.UNMATCHED, reason
+            filings.append(None)
+            continue
+        filings.append(_Filing(message, results, patient))
+    return filings
+
+
+def _file_round(filings: list[_Filing]) -> None:
+    """Upsert the reports and results of messages whose report keys are all different."""
+    wanted = {(f.message.sender, _filler(f.message, o)) for f in filings for o in f.results.orders}
+    existing = {
+        (r.sender, r.filler_order_number): r
+        for r in LabReport.objects.filter(
+            sender__in={s for s, _n in wanted}, filler_order_number__in={n for _s, n in wanted}
         )
-        if report_changed and not created and report.source_message_id != message.pk:
-            report.source_message = message
-            report.save(update_fields=["source_message", "updated_at"])
-        rows: dict[str, dict] = {}
-        for observation in order.observations:
-            fields = _result_fields(
-                observation,
-                order.status,
-                analysis=catalogue.get(observation.code[:60]),
-                patient=patient,
-                at=order.observed_at,
+        if (r.sender, r.filler_order_number) in wanted
+    }
+    filings = [f for f in filings if not _conflict(f, existing)]
+    fresh = [
+        (f, order)
+        for f in filings
+        for order in f.results.orders
+        if (f.message.sender, _filler(f.message, order)) not in existing
+    ]
+    origins = report_origins([(order.placer_order[:100], f.patient) for f, order in fresh])
+    origin_of = {id(order): origin for (_f, order), origin in zip(fresh, origins, strict=True)}
+    now = timezone.now()
+    created, updated, update_fields = [], {}, set()
+    is_new: set[int] = set()  # id() of the reports made in this round
+    for f in filings:
+        for order in f.results.orders:
+            key = (f.message.sender, _filler(f.message, order))
+            fields = _report_fields(order, f.patient)
+            report = existing.get(key)
+            if report is None:
+                report = LabReport(
+                    sender=key[0],
+                    filler_order_number=key[1],
+                    source_message=f.message,
+                    **fields,
+                    **origin_of[id(order)],
+                )
+                # Two orders with one key in one message: the second updates the first.
+                existing[key] = report
+                created.append(report)
+                is_new.add(id(report))
+                f.reports.append((report, True, order))
+                f.changed += 1
+                continue
+            different = [name for name, value in fields.items() if getattr(report, name) != value]
+            made_now = id(report) in is_new
+            if different:
+                for name in different:
+                    setattr(report, name, fields[name])
+                if not made_now:
+                    report.source_message, report.updated_at = f.message, now
+                    update_fields.update([*different, "source_message", "updated_at"])
+                    updated[report.pk] = report
+                f.changed += 1
+            f.reports.append((report, made_now, order))
+    LabReport.objects.bulk_create(created)
+    if updated:
+        LabReport.objects.bulk_update(list(updated.values()), sorted(update_fields))
+    _file_results(filings)
+    access_patients_as_system(
+        touched=[
+            (f"{SYSTEM}: {f.message.sender}", f.patient.pk, str(f.message.public_id))
+            for f in filings
+        ],
+        data_kind=DataKind.LAB_RESULTS,
+        action=Action.CREATE,
+        object_type="labresults.inboundmessage",
+    )
+    processed_at = timezone.now()
+    for f in filings:
+        f.message.status, f.message.error = InboundMessage.Status.PROCESSED, ""
+        f.message.processed_at = processed_at
+
+
+def _conflict(filing: _Filing, existing: dict) -> bool:
+    """Whether a report key of the message is another patient's report; then the message waits
+    for laboratory staff, and nothing changes in either record.
+
+    Filler numbers collide in real life (ranges reset, two analysers behind one facility, test
+    traffic on a production link); a match must never move a report to another record.
+    """
+    message = filing.message
+    for order in filing.results.orders:
+        key = (message.sender, _filler(message, order))
+        report = existing.get(key)
+        if report is not None and report.patient_id != filing.patient.pk:
+            message.status = InboundMessage.Status.CONFLICT
+            message.matched_patient, message.conflict_patient_id = filing.patient, report.patient_id
+            message.error = (
+                f"The report number {key[0]} / {key[1]} belongs to another patient's report; "
+                "nothing was changed. File the message as a new report for its patient, or "
+                "reject it."
             )
-            fields["patient"] = patient
-            fields["observed_at"] = fields["observed_at"] or order.observed_at
-            rows[observation.code[:60]] = fields
-        written = _upsert_results(report, rows, created=created)
-        if report_changed or written:
-            inbox_item_refresh(report, patient, new_results=written if created else None)
-        changed += report_changed + len(written)
-    return changed
+            return True
+    return False
+
+
+def _file_results(filings: list[_Filing]) -> None:
+    """Upsert the results of the round's reports by analysis code, in a few statements; then
+    their inbox items (new reports from the results just written, nothing read back)."""
+    catalogue = catalogue_for(
+        o.code[:60] for f in filings for order in f.results.orders for o in order.observations
+    )
+    old_reports = [report.pk for f in filings for report, created, _o in f.reports if not created]
+    existing = (
+        {(r.report_id, r.code): r for r in LabResult.objects.filter(report_id__in=old_reports)}
+        if old_reports
+        else {}
+    )
+    now = timezone.now()
+    new, changed, fields_changed = [], [], set()
+    fresh_items, refresh = [], []
+    for f in filings:
+        for report, created, order in f.reports:
+            rows: dict[str, dict] = {}
+            for observation in order.observations:
+                fields = _result_fields(
+                    observation,
+                    order.status,
+                    analysis=catalogue.get(observation.code[:60]),
+                    patient=f.patient,
+                    at=order.observed_at,
+                )
+                fields["patient"] = f.patient
+                fields["observed_at"] = fields["observed_at"] or order.observed_at
+                rows[observation.code[:60]] = fields
+            written = []
+            for code, fields in rows.items():
+                row = existing.get((report.pk, code))
+                if row is None:
+                    row = LabResult(report=report, code=code, **fields)
+                    existing[(report.pk, code)] = row
+                    new.append(row)
+                    written.append(row)
+                    continue
+                different = [n for n, v in fields.items() if getattr(row, n) != v]
+                if different:
+                    for name in different:
+                        setattr(row, name, fields[name])
+                    row.updated_at = now
+                    changed.append(row)
+                    fields_changed.update(different)
+                    written.append(row)
+            f.changed += len(written)
+            if created:
+                fresh_items.append((report, written))
+            elif written:
+                refresh.append((report, f.patient))
+    LabResult.objects.bulk_create(new)
+    if changed:
+        # A result made in this round and changed again (one key twice in a message) was
+        # inserted with its last value; updating it once more is what a re-send would do.
+        rows = list({id(r): r for r in changed}.values())
+        LabResult.objects.bulk_update(rows, [*sorted(fields_changed), "updated_at"])
+    inbox_items_for_new_reports(fresh_items)
+    for report, patient in dict.fromkeys(refresh):
+        inbox_item_refresh(report, patient)
 
 
 # A message whose processing raised this many times goes to the failed queue: it never loops.
 MAX_ATTEMPTS = 5
+_SAVED = [
+    "status",
+    "error",
+    "attempts",
+    "processed_at",
+    "matched_patient",
+    "conflict_patient",
+    "updated_at",
+]
 
 
 def inbound_message_process(*, message_id: int) -> InboundMessage | None:
-    """Process one stored message if nobody else is; None when it is taken or already done.
+    """Process one stored message if nobody else is; None when it is taken or already done."""
+    done = inbound_messages_process(message_ids=[message_id])
+    return done[0] if done else None
 
-    The work runs in a savepoint: if it raises (a NUL byte the database refuses, a bug), the
-    attempt and its reason are still committed, and after MAX_ATTEMPTS the message is failed.
-    A value the database cannot store fails at once: trying again cannot help.
+
+def inbound_messages_process(*, message_ids: list[int], fill_to: int = 0) -> list[InboundMessage]:
+    """Claim these messages where they still wait (skipping those another worker holds) and,
+    with `fill_to`, the oldest other waiting ones up to that many; file them in one transaction.
+
+    Under load one task thus files a batch and the tasks of the messages it took find nothing
+    left to do; at low traffic a batch is one message. When the batch raises, it is rolled back
+    and each message is filed on its own in a savepoint, so the attempt and its reason are
+    committed, a message that keeps failing is failed after MAX_ATTEMPTS, and one bad message
+    never holds up the others. A value the database cannot store fails at once.
     """
     with transaction.atomic():
-        message = (
+        claimed = list(
             InboundMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk=message_id, status=InboundMessage.Status.RECEIVED)
-            .first()
+            .filter(pk__in=message_ids, status=InboundMessage.Status.RECEIVED)
+            .order_by("received_at", "pk")
         )
-        if message is None:
-            return None
-        message.attempts += 1
+        if fill_to > len(claimed):
+            claimed += list(
+                InboundMessage.objects.select_for_update(skip_locked=True)
+                .filter(status=InboundMessage.Status.RECEIVED)
+                .exclude(pk__in=[m.pk for m in claimed])
+                .order_by("received_at", "pk")[: fill_to - len(claimed)]
+            )
+        if not claimed:
+            return []
         try:
             with transaction.atomic():
-                _process(message)
-        except DataError as error:
+                for message in claimed:
+                    message.attempts += 1
+                _file(claimed)
+        except Exception:  # noqa: BLE001 - filed one by one below, each failure with its reason
+            if len(claimed) > 1:
+                log.warning("a batch of %s messages failed; filing them one by one", len(claimed))
+            for message in claimed:
+                message.refresh_from_db()
+                _file_alone(message)
+            return claimed
+        now = timezone.now()
+        for message in claimed:
+            message.updated_at = now
+        InboundMessage.objects.bulk_update(claimed, _SAVED)
+    return claimed
+
+
+def _file_alone(message: InboundMessage) -> None:
+    """File one message in a savepoint; the caller holds its row lock."""
+    message.attempts += 1
+    try:
+        with transaction.atomic():
+            _file([message])
+    except DataError as error:
+        message.status = InboundMessage.Status.FAILED
+        message.error = _reason("The message holds a value the database cannot store", error)
+    except Exception as error:  # noqa: BLE001 - any failure is kept as the reason
+        log.exception("processing message %s failed", message.pk)
+        message.error = _reason(f"Processing failed (attempt {message.attempts})", error)
+        if message.attempts >= MAX_ATTEMPTS:
             message.status = InboundMessage.Status.FAILED
-            message.error = _reason("The message holds a value the database cannot store", error)
-        except Exception as error:  # noqa: BLE001 - any failure is kept as the reason
-            log.exception("processing message %s failed", message.pk)
-            message.error = _reason(f"Processing failed (attempt {message.attempts})", error)
-            if message.attempts >= MAX_ATTEMPTS:
-                message.status = InboundMessage.Status.FAILED
-        message.save(
-            update_fields=[
-                "status",
-                "error",
-                "attempts",
-                "processed_at",
-                "matched_patient",
-                "conflict_patient",
-                "updated_at",
-            ]
-        )
-    return message
+    message.save(update_fields=_SAVED)
 
 
 def _reason(what: str, error: Exception) -> str:
     detail = str(error).replace("\x00", "\\0").splitlines()[0] if str(error) else ""
     return f"{what}: {type(error).__name__} {detail}".strip()[:1000]
-
-
-def _process(message: InboundMessage) -> None:
-    """Parse, match and store one message; sets its status and reason."""
-    try:
-        results = message_results(message)
-    except Hl7Error as error:
-        message.status, message.error = InboundMessage.Status.FAILED, error.reason
-        return
-    if message.matched_patient_id:
-        patient, reason = message.matched_patient, ""
-    else:
-        patient, reason = message_patient_match(results)
-    if patient is None:
-        message.status, message.error = InboundMessage.Status.UNMATCHED, reason
-        return
-    try:
-        report_key_conflict(message, results, patient)
-    except ReportConflict as conflict:
-        message.status = InboundMessage.Status.CONFLICT
-        message.matched_patient, message.conflict_patient_id = patient, conflict.other_patient_id
-        message.error = (
-            f"The report number {conflict.key} belongs to another patient's report; nothing was "
-            "changed. File the message as a new report for its patient, or reject it."
-        )
-        return
-    store_results(message, results, patient)
-    access_patient_as_system(
-        patient=patient,
-        data_kind=DataKind.LAB_RESULTS,
-        action=Action.CREATE,
-        system=f"{SYSTEM}: {message.sender}",
-        object_type="labresults.inboundmessage",
-        object_id=str(message.public_id),
-    )
-    message.status, message.error = InboundMessage.Status.PROCESSED, ""
-    message.processed_at = timezone.now()

@@ -7,7 +7,12 @@ view with what it shows) and a task acting for an integration (`access_patient_a
 """
 
 from audit.models import Action, LegalBasis
-from audit.services import Actor, access_event_record, access_events_record_many
+from audit.services import (
+    Actor,
+    access_event_record,
+    access_events_record_each,
+    access_events_record_many,
+)
 from patients.access.policy import PatientAccess, actor_for, staff_for
 
 # Methods that never show a body: HEAD is answered by the GET view, then emptied.
@@ -91,14 +96,33 @@ def access_patient_as_system(
     reason: str = "",
 ) -> None:
     """A task touches a patient's data on behalf of an integration: log it as the system."""
-    access_event_record(
-        actor=Actor(user_id=None, display=system, role="system"),
-        patient_id=patient.pk,
+    access_patients_as_system(
+        touched=[(system, patient.pk, object_id)],
+        data_kind=data_kind,
+        action=action,
+        object_type=object_type,
+        reason=reason,
+    )
+
+
+def access_patients_as_system(
+    *,
+    touched: list[tuple[str, int, str]],
+    data_kind: str,
+    action: str,
+    object_type: str = "",
+    reason: str = "",
+) -> None:
+    """The same door for a batch: one event per (system, patient id, object id), one statement."""
+    access_events_record_each(
+        events=[
+            (Actor(user_id=None, display=system, role="system"), patient_id, object_id)
+            for system, patient_id, object_id in touched
+        ],
         data_kind=data_kind,
         action=action,
         legal_basis=LegalBasis.SYSTEM,
         object_type=object_type,
-        object_id=object_id,
         reason=reason,
     )
 

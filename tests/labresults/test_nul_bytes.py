@@ -59,7 +59,7 @@ def test_a_message_whose_processing_keeps_raising_is_failed_after_the_limit(cast
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in processing")
 
-    monkeypatch.setattr(processing, "store_results", broken)
+    monkeypatch.setattr(processing, "_file_round", broken)
     receipt = inbound_message_receive(raw=oru("N4"), transport="mllp")
     for attempt in range(1, MAX_ATTEMPTS + 1):
         message = inbound_message_process(message_id=receipt.message.pk)
