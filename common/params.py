@@ -5,6 +5,7 @@ middleware (`sundhed.middleware.BadParameterMiddleware`), which answers 400 with
 in the user's language. Nothing is shown and nothing is logged as a disclosure.
 """
 
+import uuid
 from datetime import datetime
 
 from django.utils import timezone
@@ -68,3 +69,14 @@ def query_int_list(request, name: str) -> list[int]:
 def query_flag(request, name: str) -> bool:
     """A switch: 1 (on) or 0 (off); absent is off."""
     return query_choice(request, name, ("0", "1"), "0") == "1"
+
+
+def query_uuid_list(request, name: str, *, source=None) -> list[uuid.UUID]:
+    """Repeated public ids (UUIDs), from the query or, with `source=request.POST`, a form."""
+    values = []
+    for raw in (request.GET if source is None else source).getlist(name):
+        try:
+            values.append(uuid.UUID(raw))
+        except ValueError:
+            raise BadParameter(name, raw, _("an id (UUID)")) from None
+    return values

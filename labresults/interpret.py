@@ -1,7 +1,7 @@
 """Interpreting results with the catalogue: computed flags, critical values, the inbox item.
 
-A sender's own flags win; only when a laboratory sends none do we compute one from the
-reference interval for the patient's sex and age at sampling. Critical limits are ours (the
+A sender's own abnormal flags win; when a laboratory sends none, or says normal, the reference
+interval for the patient's sex and age at sampling decides. Critical limits are ours (the
 hospital's), so they apply whatever the sender says, as do the sender's own LL/HH flags.
 """
 
@@ -59,8 +59,11 @@ def interpret(
             critical = True
         if analysis.critical_high is not None and value > analysis.critical_high:
             critical = True
-    if flags or any(f.upper() == "N" for f in sender_flags if f):
+    if flags:
         return ",".join(flags)[:10], False, critical
+    # The sender said normal (N) or nothing. A laboratory that flags by one interval for both
+    # sexes calls Hb 7.6 normal for a man of 68, while the interval shown beside it (his, 8.3 to
+    # 10.5) says low: our interval for the patient's sex and age at sampling decides then.
     if analysis is None or value is None:
         return "", False, critical
     day = timezone.localdate(observed_at) if observed_at else timezone.localdate()

@@ -233,10 +233,72 @@ def inbox_for(*, staff, department_id, include_acknowledged: bool = False, limit
     items = InboxItem.objects.filter(Q(department_id=department_id) | Q(clinician=staff))
     if not include_acknowledged:
         items = items.filter(acknowledged_at__isnull=True)
-    return list(
+    return _inbox_labelled(
         items.select_related("patient", "report", "clinician__user", "acknowledged_by__user")
         .prefetch_related("report__results")
         .order_by("acknowledged_at", "-is_critical", "-arrived_at")[:limit]
+    )
+
+
+def _inbox_labelled(items) -> list[InboxItem]:
+    """The items with each result's name and unit from the catalogue where the laboratory sent
+    only a code (`label`, `unit_shown`): a clinician reads "eGFR 51,9 mL/min", not a code."""
+    items = list(items)
+    catalogue = _catalogue() if items else {}
+    for item in items:
+        for result in item.report.results.all():
+            analysis = catalogue.get(result.code)
+            named = result.name and result.name != result.code
+            result.label = (analysis.short_name if analysis else "") or (
+                result.name if named else result.code
+            )
+            result.title = analysis.name if analysis else result.name
+            result.unit_shown = result.unit or (analysis.unit if analysis else "")
+    return items
+
+
+@dataclass
+class InboxGroup:
+    """One patient's new reports in the inbox."""
+
+    patient: Patient
+    items: list = field(default_factory=list)
+
+    @property
+    def critical(self) -> int:
+        return sum(1 for item in self.items if item.is_critical and not item.acknowledged_at)
+
+    @property
+    def open(self) -> list:
+        return [item for item in self.items if not item.acknowledged_at]
+
+
+def inbox_groups(items: list[InboxItem]) -> list[InboxGroup]:
+    """The inbox by patient, in the order of each patient's most urgent item (critical first,
+    then newest), so a ward's results are read patient by patient."""
+    groups: dict[int, InboxGroup] = {}
+    for item in items:
+        groups.setdefault(item.patient_id, InboxGroup(item.patient)).items.append(item)
+    return list(groups.values())
+
+
+def inbox_items_for_patient(access: PatientAccess, *, staff) -> list[InboxItem]:
+    """The patient's reports this staff member may acknowledge (their departments' or their own
+    orders') and nobody has yet; blocked courses and departments left out."""
+    from patients.access import staff_department_ids
+
+    items = InboxItem.objects.filter(
+        Q(department_id__in=staff_department_ids(staff)) | Q(clinician=staff),
+        patient=access.patient,
+        acknowledged_at__isnull=True,
+    )
+    items = access.unblocked(
+        items, department="report__department_id", care_course="report__care_course_id"
+    )
+    return _inbox_labelled(
+        items.select_related("report", "patient")
+        .prefetch_related("report__results")
+        .order_by("-is_critical", "-arrived_at")[:50]
     )
 
 

@@ -16,6 +16,11 @@ urlpatterns = [
     path("inbox/<uuid:item_id>/acknowledge/", views.inbox_acknowledge, name="inbox_acknowledge"),
     path("<uuid:patient_id>/results/", views.results, name="results"),
     path("<uuid:patient_id>/results/live/", views.live_panel, name="live_panel"),
+    path(
+        "<uuid:patient_id>/results/acknowledge/",
+        views.results_acknowledge,
+        name="results_acknowledge",
+    ),
     path("<uuid:patient_id>/results/<str:code>/", views.trend, name="trend"),
     path("<uuid:patient_id>/orders/", views.order_create, name="order_create"),
     path("<uuid:patient_id>/imaging/", views.imaging, name="imaging"),

@@ -7,11 +7,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, DataKind, LegalBasis
 from common.forms import error_messages_add, form_errors_attach
-from common.params import query_choice, query_datetime, query_flag
+from common.params import query_choice, query_datetime, query_flag, query_uuid_list
 from labresults import selectors, services
 from labresults.forms import LabOrderForm, QueueMessageForm
 from labresults.models import DicomObject, InboundMessage
@@ -121,8 +122,32 @@ def results(request, access):
         "table": table,
         "orders": selectors.order_list_for_patient(access),
         "order_form": LabOrderForm(),
+        "to_acknowledge": _to_acknowledge(request, access),
     }
     return render(request, "labresults/results.html", context)
+
+
+def _to_acknowledge(request, access) -> list:
+    staff = getattr(request, "staff", None)
+    if staff is None or access.legal_basis == LegalBasis.ADMINISTRATION:
+        return []
+    return selectors.inbox_items_for_patient(access, staff=staff)
+
+
+@require_POST
+@patient_view(DataKind.LAB_RESULTS, action=Action.UPDATE)
+def results_acknowledge(request, access):
+    """Acknowledge the patient's new reports from the results tab: those ticked, all by default."""
+    chosen = set(query_uuid_list(request, "item", source=request.POST))
+    items = [
+        item for item in _to_acknowledge(request, access) if not chosen or item.public_id in chosen
+    ]
+    done = services.inbox_items_acknowledge(staff=request.staff, items=items)
+    messages.success(
+        request,
+        ngettext("%(n)s result acknowledged.", "%(n)s results acknowledged.", done) % {"n": done},
+    )
+    return redirect("labresults:results", patient_id=access.patient.public_id)
 
 
 @require_GET
@@ -178,7 +203,8 @@ def inbox(request):
         data_kind=DataKind.LAB_INBOX,
         path=request.path,
     )
-    return render(request, "labresults/inbox.html", {"items": items, "show_all": show_all})
+    context = {"groups": selectors.inbox_groups(items), "count": len(items), "show_all": show_all}
+    return render(request, "labresults/inbox.html", context)
 
 
 @require_POST

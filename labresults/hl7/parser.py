@@ -57,6 +57,9 @@ class Segment:
     name: str
     fields: list[str]
     delimiters: Delimiters
+    # Components of (field, repetition) once split: a result message asks each field several
+    # times, and the receiver and the worker read thousands of them a second.
+    _split: dict = field(default_factory=dict, repr=False, compare=False)
 
     def raw(self, number: int) -> str:
         """Field `number` as sent (MSH-1 is the field separator itself, as in the standard)."""
@@ -73,10 +76,17 @@ class Segment:
         return value.split(self.delimiters.repetition) if value else []
 
     def _raw_components(self, number: int, repetition: int) -> list[str]:
-        repetitions = self.repetitions(number)
-        if repetition >= len(repetitions):
-            return []
-        return repetitions[repetition].split(self.delimiters.component)
+        """The raw components of one repetition (the cached list: never change it)."""
+        parts = self._split.get((number, repetition))
+        if parts is None:
+            repetitions = self.repetitions(number)
+            parts = (
+                repetitions[repetition].split(self.delimiters.component)
+                if repetition < len(repetitions)
+                else []
+            )
+            self._split[(number, repetition)] = parts
+        return parts
 
     def components(self, number: int, repetition: int = 0) -> list[str]:
         """The unescaped components of one repetition of a field."""

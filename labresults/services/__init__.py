@@ -19,6 +19,7 @@ from labresults.services.inbox import (
     critical_results_escalate,
     inbox_item_acknowledge,
     inbox_item_refresh,
+    inbox_items_acknowledge,
 )
 from labresults.services.intake import (
     Incoming,
@@ -61,6 +62,7 @@ __all__ = [
     "inbound_messages_receive",
     "inbox_item_acknowledge",
     "inbox_item_refresh",
+    "inbox_items_acknowledge",
     "lab_order_create",
     "lab_order_send",
     "mllp_sender_refusal",

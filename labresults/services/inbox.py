@@ -77,12 +77,20 @@ def inbox_item_refresh(
 
 def inbox_item_acknowledge(*, staff, item):
     """Acknowledge a report in the inbox (one click); the first to do it is recorded."""
-    with transaction.atomic():
-        changed = InboxItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
-            acknowledged_at=timezone.now(), acknowledged_by=staff
-        )
+    changed = inbox_items_acknowledge(staff=staff, items=[item])
     item.refresh_from_db()
     return bool(changed)
+
+
+def inbox_items_acknowledge(*, staff, items) -> int:
+    """Acknowledge reports (from the inbox or the patient's results tab); those somebody else
+    acknowledged first keep their first acknowledgement. Returns how many this call did.
+
+    The caller chose `items` among those the staff member may acknowledge."""
+    with transaction.atomic():
+        return InboxItem.objects.filter(
+            pk__in=[item.pk for item in items], acknowledged_at__isnull=True
+        ).update(acknowledged_at=timezone.now(), acknowledged_by=staff)
 
 
 def critical_results_escalate(*, after_minutes: int) -> int:

@@ -168,7 +168,7 @@ def _read(incoming: Incoming, known: dict | None = None) -> _Reading:
         return _Reading(fields, message, "AR", refusal, plain=True)
     reason, code = "", "AA"
     try:
-        extract_results(message)
+        extract_results(message, values=False)
     except Hl7Error as error:
         reason, code = error.reason, error.code
     fields = {

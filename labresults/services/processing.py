@@ -7,9 +7,11 @@ message changes nothing, a preliminary result becomes final in place, a correcti
 the value and pghistory keeps the old one."""
 
 import logging
+import uuid
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
-from django.db import DataError, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from audit.models import Action, DataKind
@@ -53,14 +55,6 @@ def _result_fields(observation: Observation, order_status: str, *, analysis, pat
         "status": status,
         "observed_at": observation.observed_at,
     }
-
-
-class ReportConflict(Exception):
-    """A report key of the message is another patient's report: change nothing in either."""
-
-    def __init__(self, key: str, other_patient_id: int):
-        super().__init__(key)
-        self.key, self.other_patient_id = key, other_patient_id
 
 
 def _filler(message: InboundMessage, order) -> str:
@@ -253,31 +247,32 @@ def _file_results(filings: list[_Filing]) -> None:
         else {}
     )
     now = timezone.now()
-    new, changed, fields_changed = [], [], set()
+    new: dict[tuple, SimpleNamespace] = {}
+    changed, fields_changed = [], set()
     fresh_items, refresh = [], []
     for f in filings:
         for report, created, order in f.reports:
-            rows: dict[str, dict] = {}
+            written = []
             for observation in order.observations:
+                code = observation.code[:60]
                 fields = _result_fields(
                     observation,
                     order.status,
-                    analysis=catalogue.get(observation.code[:60]),
+                    analysis=catalogue.get(code),
                     patient=f.patient,
                     at=order.observed_at,
                 )
-                fields["patient"] = f.patient
                 fields["observed_at"] = fields["observed_at"] or order.observed_at
-                rows[observation.code[:60]] = fields
-            written = []
-            for code, fields in rows.items():
                 row = existing.get((report.pk, code))
                 if row is None:
-                    row = LabResult(report=report, code=code, **fields)
-                    existing[(report.pk, code)] = row
-                    new.append(row)
-                    written.append(row)
+                    # New (a code twice in one report: the last value is the one inserted).
+                    row = SimpleNamespace(report_id=report.pk, patient_id=f.patient.pk, **fields)
+                    if (report.pk, code) not in new:
+                        written.append(row)
+                    new[(report.pk, code)] = row
+                    row.code = code
                     continue
+                fields["patient_id"] = f.patient.pk
                 different = [n for n, v in fields.items() if getattr(row, n) != v]
                 if different:
                     for name in different:
@@ -291,15 +286,44 @@ def _file_results(filings: list[_Filing]) -> None:
                 fresh_items.append((report, written))
             elif written:
                 refresh.append((report, f.patient))
-    LabResult.objects.bulk_create(new)
+    _results_insert(list(new.values()), now)
     if changed:
-        # A result made in this round and changed again (one key twice in a message) was
-        # inserted with its last value; updating it once more is what a re-send would do.
-        rows = list({id(r): r for r in changed}.values())
+        rows = list({r.pk: r for r in changed}.values())
         LabResult.objects.bulk_update(rows, [*sorted(fields_changed), "updated_at"])
     inbox_items_for_new_reports(fresh_items)
     for report, patient in dict.fromkeys(refresh):
         inbox_item_refresh(report, patient)
+
+
+# Every column of a result but its key, in the table's order, for COPY.
+_RESULT_FIELDS = [f for f in LabResult._meta.concrete_fields if not f.primary_key]
+
+
+def _results_insert(rows: list[SimpleNamespace], now) -> None:
+    """Insert new results with one COPY: a tenth of the CPU of building and inserting model
+    instances, which was the largest cost of filing a batch. Row triggers fire for COPY as for
+    INSERT, so every result still gets its history row; a value the database refuses raises,
+    and the batch is filed again message by message (which names the reason)."""
+    if not rows:
+        return
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in _RESULT_FIELDS)
+    table = connection.ops.quote_name(LabResult._meta.db_table)
+    # Django's error classes, as for every other statement (DataError: a NUL byte, a number
+    # too large), so the message is failed with the reason.
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([_column_value(f, row.__dict__, now) for f in _RESULT_FIELDS])
+
+
+def _column_value(field, values: dict, now):
+    if field.attname in values:
+        return values[field.attname]
+    if field.attname == "public_id":
+        return uuid.uuid4()
+    if field.attname in ("created_at", "updated_at"):
+        return now
+    return field.get_default()
 
 
 # A message whose processing raised this many times goes to the failed queue: it never loops.
@@ -311,6 +335,17 @@ _SAVED = [
     "processed_at",
     "matched_patient",
     "conflict_patient",
+    "updated_at",
+]
+
+
+_SAVED_COLUMNS = [
+    "status",
+    "error",
+    "attempts",
+    "processed_at",
+    "matched_patient_id",
+    "conflict_patient_id",
     "updated_at",
 ]
 
@@ -358,11 +393,22 @@ def inbound_messages_process(*, message_ids: list[int], fill_to: int = 0) -> lis
                 message.refresh_from_db()
                 _file_alone(message)
             return claimed
-        now = timezone.now()
-        for message in claimed:
-            message.updated_at = now
-        InboundMessage.objects.bulk_update(claimed, _SAVED)
+        _save_statuses(claimed)
     return claimed
+
+
+def _save_statuses(messages: list[InboundMessage]) -> None:
+    """Save what filing set on the messages: one UPDATE per set of equal values (most of a
+    batch is simply processed), which costs a fraction of Django's bulk_update."""
+    now = timezone.now()
+    same: dict[tuple, list[int]] = {}
+    for message in messages:
+        message.updated_at = now
+        values = tuple(getattr(message, name) for name in _SAVED_COLUMNS)
+        same.setdefault(values, []).append(message.pk)
+    for values, ids in same.items():
+        changes = dict(zip(_SAVED_COLUMNS, values, strict=True))
+        InboundMessage.objects.filter(pk__in=ids).update(**changes)
 
 
 def _file_alone(message: InboundMessage) -> None:

@@ -41,7 +41,7 @@ class ReportStore:
             number = self.number
             cpr = self.rng.choice(self.cprs)
             panel = self.rng.choice(list(PANELS))
-            values = {code: _value(self.rng, BY_CODE[code]) for code in PANELS[panel]}
+            values = {code: _value(self.rng, BY_CODE[code], cpr) for code in PANELS[panel]}
         sampled = now - timedelta(minutes=30)
         patient_id = hashlib.sha256(cpr.encode()).hexdigest()[:16]
         patient = {
@@ -52,6 +52,7 @@ class ReportStore:
         observations = []
         for code, (value, flag) in values.items():
             analysis = BY_CODE[code]
+            low, high = analysis.interval(cpr)
             observation = {
                 "resourceType": "Observation",
                 "id": f"obs-{number}-{code}",
@@ -61,7 +62,7 @@ class ReportStore:
                 "effectiveDateTime": sampled.isoformat(),
                 "valueQuantity": {"value": float(value), "unit": analysis.unit},
                 "referenceRange": [
-                    {"low": {"value": analysis.low}, "high": {"value": analysis.high}}
+                    {"low": {"value": low}, "high": {"value": high}}
                 ],
             }
             if flag != "N":

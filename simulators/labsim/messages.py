@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 @dataclass(frozen=True)
 class Analysis:
-    """An analysis as the laboratory reports it."""
+    """An analysis as the laboratory reports it; some have their own interval for women."""
 
     code: str
     name: str
@@ -15,13 +15,20 @@ class Analysis:
     low: float
     high: float
     decimals: int
+    female: tuple[float, float] | None = None
+
+    def interval(self, cpr: str) -> tuple[float, float]:
+        """The reference interval for the person: a CPR number's last digit is odd for men."""
+        if self.female and int(cpr[-1]) % 2 == 0:
+            return self.female
+        return self.low, self.high
 
 
 ANALYSES = [
     Analysis("NPU03429", "P-Natrium", "mmol/L", 137, 145, 0),
     Analysis("NPU03230", "P-Kalium", "mmol/L", 3.5, 4.4, 1),
-    Analysis("NPU18016", "P-Kreatinin", "umol/L", 45, 105, 0),
-    Analysis("NPU02319", "B-Hæmoglobin", "mmol/L", 7.3, 10.5, 1),
+    Analysis("NPU18016", "P-Kreatinin", "umol/L", 60, 105, 0, female=(45, 90)),
+    Analysis("NPU02319", "B-Hæmoglobin", "mmol/L", 8.3, 10.5, 1, female=(7.3, 9.5)),
     Analysis("NPU19748", "P-C-reaktivt protein", "mg/L", 0, 8, 0),
     Analysis("NPU02593", "B-Leukocytter", "10^9/L", 3.5, 10.0, 1),
     Analysis("NPU03568", "B-Trombocytter", "10^9/L", 145, 390, 0),
@@ -48,15 +55,17 @@ def _escaped(text: str) -> str:
     )
 
 
-def _value(rng: random.Random, analysis: Analysis) -> tuple[str, str]:
-    middle = (analysis.low + analysis.high) / 2
-    spread = (analysis.high - analysis.low) / 3 or 1
+def _value(rng: random.Random, analysis: Analysis, cpr: str) -> tuple[str, str]:
+    """A value around the person's reference interval, flagged by that interval."""
+    low, high = analysis.interval(cpr)
+    middle = (low + high) / 2
+    spread = (high - low) / 3 or 1
     value = max(0.0, rng.gauss(middle, spread * (2.5 if rng.random() < 0.1 else 1)))
     flag = "N"
-    if value < analysis.low:
-        flag = "LL" if value < analysis.low - 2 * spread else "L"
-    elif value > analysis.high:
-        flag = "HH" if value > analysis.high + 2 * spread else "H"
+    if value < low:
+        flag = "LL" if value < low - 2 * spread else "L"
+    elif value > high:
+        flag = "HH" if value > high + 2 * spread else "H"
     return f"{value:.{analysis.decimals}f}", flag
 
 
@@ -75,7 +84,7 @@ class Order:
 
 def new_order(rng: random.Random, cpr: str, number: int, now: datetime) -> Order:
     panel = rng.choice(list(PANELS))
-    values = {code: _value(rng, BY_CODE[code]) for code in PANELS[panel]}
+    values = {code: _value(rng, BY_CODE[code], cpr) for code in PANELS[panel]}
     return Order(
         cpr=cpr,
         name="",
@@ -101,7 +110,8 @@ def oru(order: Order, control_id: str, *, status: str, now: datetime) -> bytes:
         analysis = BY_CODE.get(code)
         shown = "" if status == "P" and set_id > 1 else value
         name, unit = (analysis.name, _escaped(analysis.unit)) if analysis else (code, "")
-        interval = f"{analysis.low:g}-{analysis.high:g}" if analysis else ""
+        low, high = analysis.interval(order.cpr) if analysis else (0, 0)
+        interval = f"{low:g}-{high:g}" if analysis else ""
         segments.append(
             f"OBX|{set_id}|NM|{code}^{name}^NPU||{shown}|{unit}|"
             f"{interval}|{flag if shown else ''}|||{status}|||"
@@ -124,7 +134,7 @@ def ordered(rng: random.Random, received, number: int, now: datetime) -> Order:
     values = {}
     for code in received.codes:
         if code in BY_CODE:
-            values[code] = _value(rng, BY_CODE[code])
+            values[code] = _value(rng, BY_CODE[code], received.cpr)
         else:
             values[code] = (f"{rng.uniform(1, 100):.1f}", "")
     return Order(

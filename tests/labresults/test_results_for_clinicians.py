@@ -1,7 +1,7 @@
 """The catalogue, computed flags and critical values, the inbox with escalation, the results
 tab (cumulative table, trend with downsampling), orders, the overview panel and `.labs`."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -55,8 +55,69 @@ def test_a_flag_is_computed_when_the_sender_sends_none(cast):
     receive("C1", sodium="131")
     sodium = LabResult.objects.get(code="NPU03429")
     assert (sodium.flag, sodium.flag_computed, sodium.is_critical) == ("L", True, False)
+    # The sender said normal (N), and the interval for her sex and age agrees.
     potassium = LabResult.objects.get(code="NPU03230")
-    assert (potassium.flag, potassium.flag_computed) == ("", False)
+    assert (potassium.flag, potassium.flag_computed) == ("", True)
+
+
+HB = (
+    "MSH|^~\\&|LABSYS|KBA RH|SUNDHED|RH|20261124101500||ORU^R01|{control_id}|P|2.5\r"
+    "PID|1||{cpr}^^^CPR^CPR\r"
+    "OBR|1||{control_id}|NPU02319^B-Hb|||20261124093000|||||||||||||||20261124101000|||F\r"
+    "OBX|1|NM|NPU02319^B-Haemoglobin^NPU||7.6|mmol/L|7.3-10.5|N|||F\r"
+)
+
+
+def test_a_sender_that_says_normal_by_an_interval_for_both_sexes_is_not_the_last_word(cast):
+    """Hb 7.6 with the laboratory's N: low for a man of 68 (his interval is 8.3-10.5, as the
+    page shows), normal for a woman of 68 (7.3-9.5)."""
+    from patients.models import Patient
+
+    man = Patient.objects.create(
+        cpr="0303580017",
+        birth_date=date(1958, 3, 3),
+        sex="M",
+        given_names="Jens",
+        family_name="Hansen",
+    )
+    woman = Patient.objects.create(
+        cpr="0303580028",
+        birth_date=date(1958, 3, 3),
+        sex="F",
+        given_names="Hanne",
+        family_name="Hansen",
+    )
+    for n, patient in enumerate([man, woman]):
+        raw = HB.format(control_id=f"HB{n}", cpr=patient.cpr)
+        receipt = inbound_message_receive(raw=raw.encode(), transport="mllp")
+        assert inbound_message_process(message_id=receipt.message.pk).status == "processed"
+    his, hers = (LabResult.objects.get(patient=p, code="NPU02319") for p in (man, woman))
+    assert (his.flag, his.flag_computed) == ("L", True)
+    assert (hers.flag, hers.flag_computed) == ("", True)
+
+
+@pytest.mark.parametrize("sex", ["F", "M"])
+def test_every_analysis_has_one_interval_for_every_adult_age_and_a_sex_specific_one_wins(sex):
+    """Across the whole catalogue: no adult age (18 to 110) without an interval, never two
+    candidates of the same kind (so the choice is unambiguous), and where an interval for the
+    patient's sex exists for that age it is the one chosen."""
+    from labresults.catalogue import catalogue_data
+
+    for row in catalogue_data()["analyses"]:
+        analysis = Analysis.objects.prefetch_related("intervals").get(code=row["code"])
+        for age in range(0, 111):
+            covering = [
+                i
+                for i in analysis.intervals.all()
+                if i.sex in ("", sex) and i.age_from <= age and (i.age_to is None or age < i.age_to)
+            ]
+            chosen = analysis.interval_for(sex=sex, age=age)
+            own = [i for i in covering if i.sex == sex]
+            assert len(own) <= 1 and len(covering) - len(own) <= 1, (row["code"], sex, age)
+            if age >= 18:
+                assert chosen is not None, (row["code"], sex, age)
+            if own:
+                assert chosen == own[0], (row["code"], sex, age)
 
 
 def test_a_critical_value_goes_to_the_top_of_the_inbox_and_escalates(cast, client):
@@ -67,7 +128,8 @@ def test_a_critical_value_goes_to_the_top_of_the_inbox_and_escalates(cast, clien
     client.force_login(cast.treating_doctor)
     response = client.get(reverse("labresults:inbox"))
     assert response.content.decode().count('data-testid="inbox-row"') == 2
-    assert [item.is_critical for item in response.context["items"]] == [True, False]
+    groups = response.context["groups"]
+    assert [item.is_critical for group in groups for item in group.items] == [True, False]
     InboxItem.objects.filter(pk=critical.pk).update(arrived_at=timezone.now() - timedelta(hours=1))
     assert critical_results_escalate(after_minutes=15) == 1
     assert critical_results_escalate(after_minutes=15) == 0  # not again until 15 minutes pass
