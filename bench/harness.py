@@ -2,13 +2,12 @@
 workers and beat, and an MLLP load generator. Used by `bench/ingest.py` and by the reliability
 test, which kill and restart them."""
 
+import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,58 +88,56 @@ def send_all(
 ) -> SendResult:
     """Send messages over `connections` MLLP connections; each waits for its ACK (MLLP is
     request-response). `rate` (messages/s in all) paces the sending; 0 is as fast as possible.
-    A connection that breaks is reopened and the message sent again (as a laboratory would)."""
+    A connection that breaks is reopened and the message sent again (as a laboratory would).
+
+    One asyncio loop drives all connections: the load generator shares the machine with what
+    it measures, and threads spent more CPU than the receiver did."""
+    return asyncio.run(_send_all(port, messages, connections, rate, on_sent))
+
+
+async def _send_all(port, messages, connections, rate, on_sent) -> SendResult:
     result = SendResult()
-    lock = threading.Lock()
-    started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     counter = iter(range(len(messages)))
 
-    def worker():
+    async def exchange(conn, message: bytes) -> str:
+        reader, writer = conn
+        writer.write(START + message + END)
+        await writer.drain()
+        frame = await asyncio.wait_for(reader.readuntil(END), 30)
+        return _ack_code(frame[frame.find(START) + 1 : -len(END)])
+
+    async def connection() -> None:
         conn = None
-        while True:
-            with lock:
-                index = next(counter, None)
-            if index is None:
-                break
+        for index in counter:
             if rate > 0:
-                delay = started + index / rate - time.monotonic()
+                delay = started + index / rate - loop.time()
                 if delay > 0:
-                    time.sleep(delay)
+                    await asyncio.sleep(delay)
+            code = "lost"
             for _attempt in range(30):
                 try:
                     if conn is None:
-                        conn = socket.create_connection(("127.0.0.1", port), timeout=30)
-                    conn.sendall(START + messages[index] + END)
-                    buffer = b""
-                    while END not in buffer:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            raise ConnectionError("closed")
-                        buffer += chunk
-                    code = _ack_code(buffer[buffer.find(START) + 1 : buffer.find(END)])
+                        conn = await asyncio.wait_for(
+                            asyncio.open_connection("127.0.0.1", port, limit=1 << 20), 30
+                        )
+                    code = await exchange(conn, messages[index])
                     break
-                except OSError as error:
+                except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
                     if conn is not None:
-                        conn.close()
+                        conn[1].close()
                     conn = None
-                    with lock:
-                        result.errors.append(str(error))
-                    time.sleep(0.2)
-            else:
-                code = "lost"
-            with lock:
-                result.acks[code] = result.acks.get(code, 0) + 1
+                    result.errors.append(str(error) or type(error).__name__)
+                    await asyncio.sleep(0.2)
+            result.acks[code] = result.acks.get(code, 0) + 1
             if on_sent is not None:
                 on_sent(index)
         if conn is not None:
-            conn.close()
+            conn[1].close()
 
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    result.seconds = time.monotonic() - started
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    result.seconds = loop.time() - started
     return result
 
 
@@ -270,3 +267,28 @@ def peak_memory_kib(pid: int) -> int:
         except OSError:
             continue
     return peak
+
+
+def _ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def cpu_seconds(pid: int, *, children: bool = True) -> float:
+    """CPU seconds used so far by a process and, with `children`, its living children (a
+    worker's pool)."""
+    pids = [pid]
+    listed = Path(f"/proc/{pid}/task/{pid}/children")
+    if children and listed.exists():
+        pids += [int(p) for p in listed.read_text().split()]
+    return sum(_ticks(p) for p in pids) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all cores, /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")

@@ -23,7 +23,16 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from bench.harness import SENDER, Processes, oru, peak_memory_kib, send_all, sender_register
+from bench.harness import (
+    SENDER,
+    Processes,
+    cpu_seconds,
+    machine_cpu_seconds,
+    oru,
+    peak_memory_kib,
+    send_all,
+    sender_register,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ANALYSES = 10
@@ -37,13 +46,28 @@ def _visible(run: str) -> int:
     ).count()
 
 
-def _wait_visible(run: str, expected: int, timeout: float) -> float:
+def _wait_visible(run: str, expected: int, timeout: float, *, after_id: int) -> float:
+    """The moment every result of the run is visible. A message is processed in the same
+    transaction that makes its results visible, so the poll counts processed messages by key
+    (cheap: it must not load the database it measures); the results are counted once at the
+    end."""
+    from labresults.models import InboundMessage
+
+    waiting = InboundMessage.objects.filter(pk__gt=after_id, sender=SENDER)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if _visible(run) >= expected:
-            return time.monotonic()
-        time.sleep(0.2)
+        if waiting.filter(status="processed").count() >= expected // ANALYSES:
+            done = time.monotonic()
+            if _visible(run) >= expected:
+                return done
+        time.sleep(0.1)
     raise TimeoutError(f"only {_visible(run)} of {expected} results visible after {timeout} s")
+
+
+def _last_message_id() -> int:
+    from labresults.models import InboundMessage
+
+    return InboundMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 def _copy_baseline(cprs_to_ids: dict, count: int, *, triggers: bool) -> float:
@@ -147,11 +171,29 @@ def run(*, requests: int = 0, messages: int = 5000, concurrency: int = 2) -> dic
             oru(cpr_list[i % len(cpr_list)], control_id=f"{run_id}-T{i}", filler=f"{run_id}T{i}")
             for i in range(messages)
         ]
+        cpu_before = {
+            "machine": machine_cpu_seconds(),
+            "receiver": cpu_seconds(receiver.pid),
+            "worker": cpu_seconds(worker.pid),
+            "load generator and bench": cpu_seconds(os.getpid(), children=False),
+        }
+        after_id = _last_message_id()
         started = time.monotonic()
         sent = send_all(port, batch, connections=8)
         acked = time.monotonic()
-        done = _wait_visible(run_id + "T", messages * ANALYSES, timeout=1800)
+        done = _wait_visible(run_id + "T", messages * ANALYSES, timeout=1800, after_id=after_id)
         elapsed = done - started
+        cpu = {
+            "receiver": cpu_seconds(receiver.pid),
+            "worker": cpu_seconds(worker.pid),
+            "load generator and bench": cpu_seconds(os.getpid(), children=False),
+        }
+        cpu = {name: round(value - cpu_before[name], 2) for name, value in cpu.items()}
+        busy = machine_cpu_seconds() - cpu_before["machine"]
+        cpu["PostgreSQL, Redis and the rest"] = round(busy - sum(cpu.values()), 2)
+        cpu["machine busy"] = round(busy, 2)
+        cpu["machine capacity"] = round(elapsed * (os.cpu_count() or 1), 2)
+        report["cpu_seconds"] = cpu
         report["throughput"] = {
             "seconds": round(elapsed, 2),
             "receive_seconds": round(acked - started, 2),
@@ -176,8 +218,9 @@ def run(*, requests: int = 0, messages: int = 5000, concurrency: int = 2) -> dic
             oru(cpr_list[i % len(cpr_list)], control_id=f"{run_id}-L{i}", filler=f"{run_id}L{i}")
             for i in range(count)
         ]
+        after_id = _last_message_id()
         send_all(port, paced, connections=4, rate=rate)
-        _wait_visible(run_id + "L", count * ANALYSES, timeout=600)
+        _wait_visible(run_id + "L", count * ANALYSES, timeout=600, after_id=after_id)
         delays = sorted(
             (m.processed_at - m.received_at).total_seconds()
             for m in InboundMessage.objects.filter(
@@ -231,6 +274,9 @@ def _markdown(r: dict) -> str:
             f"({lat['messages']} messages).",
             f"- Peak resident memory: worker {r['worker_peak_rss_mib']} MiB (main process and "
             f"pool), receiver {r['receiver_peak_rss_mib']} MiB.",
+            "- CPU seconds during the throughput run: "
+            + ", ".join(f"{name} {value}" for name, value in r["cpu_seconds"].items())
+            + ".",
             "",
             f"Goal: {r['goal']}.",
             "",

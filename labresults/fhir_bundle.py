@@ -12,11 +12,14 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext_noop as _
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from labresults.hl7.oru import Observation, Order, ResultMessage
 from labresults.hl7.parser import Hl7Error
+
+NOT_A_BUNDLE = _("Not a valid FHIR R4 Bundle: %(detail)s")
 
 FHIR = "FHIR Bundle"  # the message type of a stored bundle
 CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
@@ -52,11 +55,9 @@ def bundle_parse(raw: bytes) -> Bundle:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ()))
-        raise FhirError(
-            f"Not a valid FHIR R4 Bundle: {where}: {first.get('msg')}", code="AE"
-        ) from None
+        raise FhirError(NOT_A_BUNDLE, code="AE", detail=f"{where}: {first.get('msg')}") from None
     except ValueError as error:
-        raise FhirError(f"Not a valid FHIR R4 Bundle: {error}", code="AE") from None
+        raise FhirError(NOT_A_BUNDLE, code="AE", detail=error) from None
     return bundle
 
 
@@ -194,7 +195,7 @@ def extract_fhir_results(raw: bytes) -> ResultMessage:
         if entry.resource is not None and entry.resource.get_resource_type() == "DiagnosticReport"
     ]
     if not reports:
-        raise FhirError("The bundle holds no DiagnosticReport.", code="AR")
+        raise FhirError(_("The bundle holds no DiagnosticReport."), code="AR")
     patient_ids: list = []
     orders = []
     for report in reports:
@@ -206,7 +207,7 @@ def extract_fhir_results(raw: bytes) -> ResultMessage:
         code, name, _system = _coding(report.code)
         filler = next((i.value for i in report.identifier or [] if i.value), None) or report.id
         if not filler:
-            raise FhirError("A DiagnosticReport has neither identifier nor id.", code="AE")
+            raise FhirError(_("A DiagnosticReport has neither identifier nor id."), code="AE")
         placer = ""
         for based_on in report.basedOn or []:
             if based_on.identifier is not None and based_on.identifier.value:

@@ -1,4 +1,4 @@
-"""The MLLP receiver: one asyncio server, the database work in one thread.
+"""The MLLP receiver: one asyncio server, the database work in a few threads.
 
 Each message is stored and committed before its ACK is written back (services), so an ACK
 always means "safe with us"; what arrives on all connections at once is committed together.
@@ -27,17 +27,18 @@ _open_by_address: Counter = Counter()
 
 def _receive_group(group: list[Incoming]) -> list[bytes | Exception]:
     """Store the group; should it fail as a whole, each message on its own, so that one
-    message that cannot be stored never holds back the others' ACKs."""
-    close_old_connections()
+    message that cannot be stored never holds back the others' ACKs.
+
+    The thread keeps its database connection between groups (a health check before every
+    group cost a round trip each); after a failure a broken connection is dropped."""
     try:
         return [receipt.ack for receipt in inbound_messages_receive(messages=group)]
     except Exception:  # noqa: BLE001 - tried again one by one, each failure its own
+        close_old_connections()
         if len(group) == 1:
             raise
         log.exception("storing a group of %s MLLP messages failed; one by one", len(group))
         return [_receive_alone(incoming) for incoming in group]
-    finally:
-        close_old_connections()
 
 
 def _receive_alone(incoming: Incoming) -> bytes | Exception:
@@ -45,24 +46,30 @@ def _receive_alone(incoming: Incoming) -> bytes | Exception:
         return inbound_messages_receive(messages=[incoming])[0].ack
     except Exception as error:  # noqa: BLE001 - this sender gets no ACK and sends again
         log.exception("storing an MLLP message failed")
+        close_old_connections()
         return error
 
 
 class GroupCommit:
     """Messages from every connection are stored in groups, one transaction per group.
 
-    One thread does the database work, so what arrives while a group is being committed waits
-    and forms the next group (group commit). When fewer messages wait than connections are
-    open, it waits a moment (SUNDHED_MLLP_GROUP_WAIT_MS) for the others. Each connection still
-    gets its ACK only after its message's row is committed.
+    What arrives while earlier groups are being committed waits and forms the next group (group
+    commit); SUNDHED_MLLP_STORE_THREADS groups may be stored at once, each on its own database
+    connection, so one group is read while another waits for its commit. When fewer messages
+    wait than open connections could send, it waits a moment (SUNDHED_MLLP_GROUP_WAIT_MS) for
+    the others. Each connection still gets its ACK only after its message's row is committed.
     """
 
     MAX_GROUP = 500
 
     def __init__(self):
+        threads = max(1, settings.SUNDHED_MLLP_STORE_THREADS)
         self.queue: asyncio.Queue = asyncio.Queue()
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mllp-store")
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mllp-store")
+        self.slots = asyncio.Semaphore(threads)
         self.connections = 0
+        self.storing = 0  # messages in groups being stored now
+        self.tasks: set[asyncio.Task] = set()
 
     async def receive(self, incoming: Incoming) -> bytes:
         """Store one message with its group; its ACK once the group is committed."""
@@ -74,35 +81,42 @@ class GroupCommit:
         loop = asyncio.get_running_loop()
         while True:
             group = [await self.queue.get()]
+            await self.slots.acquire()
             deadline = loop.time() + settings.SUNDHED_MLLP_GROUP_WAIT_MS / 1000
             while len(group) < self.MAX_GROUP:
                 if not self.queue.empty():
                     group.append(self.queue.get_nowait())
                     continue
                 left = deadline - loop.time()
-                if len(group) >= self.connections or left <= 0:
+                if len(group) >= self.connections - self.storing or left <= 0:
                     break
                 try:
                     group.append(await asyncio.wait_for(self.queue.get(), left))
                 except TimeoutError:
                     break
-            try:
-                acks = await loop.run_in_executor(
-                    self.executor, _receive_group, [incoming for incoming, _a in group]
-                )
-            except Exception as error:  # noqa: BLE001 - nothing stored: no ACK, the sender resends
-                log.exception("storing a group of %s MLLP messages failed", len(group))
-                for _incoming, answer in group:
-                    if not answer.done():
-                        answer.set_exception(ConnectionError(f"not stored: {error}"))
+            self.storing += len(group)
+            task = asyncio.create_task(self._store(group))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _store(self, group: list) -> None:
+        try:
+            acks = await asyncio.get_running_loop().run_in_executor(
+                self.executor, _receive_group, [incoming for incoming, _a in group]
+            )
+        except Exception as error:  # noqa: BLE001 - nothing stored: no ACK, the sender resends
+            log.exception("storing a group of %s MLLP messages failed", len(group))
+            acks = [error] * len(group)
+        finally:
+            self.storing -= len(group)
+            self.slots.release()
+        for (_incoming, answer), ack in zip(group, acks, strict=True):
+            if answer.done():
                 continue
-            for (_incoming, answer), ack in zip(group, acks, strict=True):
-                if answer.done():
-                    continue
-                if isinstance(ack, Exception):
-                    answer.set_exception(ConnectionError(f"not stored: {ack}"))
-                else:
-                    answer.set_result(ack)
+            if isinstance(ack, Exception):
+                answer.set_exception(ConnectionError(f"not stored: {ack}"))
+            else:
+                answer.set_result(ack)
 
 
 def _certificate_subject(writer) -> str | None:
@@ -193,4 +207,6 @@ async def serve(host: str, port: int, started: asyncio.Event | None = None) -> N
             await server.serve_forever()
     finally:
         committer.cancel()
+        for task in list(store.tasks):
+            task.cancel()
         store.executor.shutdown(wait=False)

@@ -14,10 +14,11 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as _noop
 
 from labresults.fhir_bundle import FHIR, extract_fhir_results
 from labresults.hl7.oru import ResultMessage, extract_results
-from labresults.hl7.parser import Hl7Error, parse
+from labresults.hl7.parser import Hl7Error, Reason, parse
 from labresults.interpret import ABNORMAL_FLAGS, OUR_ORDER_NUMBER
 from labresults.models import (
     IMAGING_SECTIONS,
@@ -30,6 +31,7 @@ from labresults.models import (
     LabResult,
 )
 from patients.access import PatientAccess
+from patients.cpr import format_cpr, parse_cpr
 from patients.models import CareCourse, Patient
 from patients.selectors import patient_by_cpr
 
@@ -528,18 +530,20 @@ def studies_for_patient(access) -> list[dict]:
     return list(studies.values())
 
 
-def message_patient_match(results: ResultMessage) -> tuple[Patient | None, str]:
+def message_patient_match(results: ResultMessage) -> tuple[Patient | None, Reason | str]:
     """The patient whose CPR the message carries (PID-3), or None with the reason."""
-    reasons = []
+    unknown = []
     for identifier, _kind in results.patient_ids:
         try:
             return patient_by_cpr(identifier), ""
         except ValidationError as error:
             if error.code == "unknown":
-                reasons.append(" ".join(error.messages))
-    if not reasons:
-        return None, "The message carries no CPR number (PID-3, or a FHIR Patient identifier)."
-    return None, " ".join(reasons)
+                unknown.append(format_cpr(parse_cpr(identifier).value))
+    if not unknown:
+        return None, Reason(
+            _noop("The message carries no CPR number (PID-3, or a FHIR Patient identifier).")
+        )
+    return None, Reason(_noop("No patient with CPR number %(cpr)s."), cpr=", ".join(unknown))
 
 
 def message_results(message: InboundMessage) -> ResultMessage:

@@ -128,10 +128,9 @@ def results(request, access):
 
 
 def _to_acknowledge(request, access) -> list:
-    staff = getattr(request, "staff", None)
-    if staff is None or access.legal_basis == LegalBasis.ADMINISTRATION:
+    if access.staff is None or access.legal_basis == LegalBasis.ADMINISTRATION:
         return []
-    return selectors.inbox_items_for_patient(access, staff=staff)
+    return selectors.inbox_items_for_patient(access, staff=access.staff)
 
 
 @require_POST
@@ -142,7 +141,7 @@ def results_acknowledge(request, access):
     items = [
         item for item in _to_acknowledge(request, access) if not chosen or item.public_id in chosen
     ]
-    done = services.inbox_items_acknowledge(staff=request.staff, items=items)
+    done = services.inbox_items_acknowledge(staff=access.staff, items=items, access=access)
     messages.success(
         request,
         ngettext("%(n)s result acknowledged.", "%(n)s results acknowledged.", done) % {"n": done},

@@ -26,6 +26,25 @@ ROOT = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "sundhed"
 
 
+# initdb's defaults are sized for a small shared machine. Results arrive in bursts of thousands
+# of rows with history: more shared buffers and rarer checkpoints (fewer full-page images in the
+# WAL) cost about a tenth less CPU per message in bench/ingest. Durability is untouched.
+POSTGRES_SETTINGS = {
+    "shared_buffers": "1GB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+    "wal_compression": "on",
+}
+
+
+def _tune(admin) -> None:
+    """Set POSTGRES_SETTINGS on the embedded server; shared_buffers takes effect at its next
+    start (the data directory is kept between runs), the others at once."""
+    for name, value in POSTGRES_SETTINGS.items():
+        admin.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+    admin.execute("SELECT pg_reload_conf()")
+
+
 class Stack:
     """The servers this process started (and must stop), and the environment that reaches them."""
 
@@ -72,6 +91,7 @@ class Stack:
             ).fetchone()
             if not exists:
                 admin.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+            _tune(admin)
         self.env["DATABASE_URL"] = f"{base}/{DATABASE_NAME}"
         say(f"PostgreSQL: embedded, data in {rel(pgdata)} ({time.monotonic() - started:.1f} s)")
 

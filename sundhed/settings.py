@@ -385,6 +385,8 @@ SUNDHED_MLLP_MAX_CONNECTIONS_PER_ADDRESS = envint("SUNDHED_MLLP_MAX_CONNECTIONS_
 # Group commit: the receiver waits at most this many milliseconds for messages from other
 # open connections, so that they are stored in one transaction (0: never wait).
 SUNDHED_MLLP_GROUP_WAIT_MS = envint("SUNDHED_MLLP_GROUP_WAIT_MS", "2")
+# Groups stored at once, each in its own thread and database connection.
+SUNDHED_MLLP_STORE_THREADS = envint("SUNDHED_MLLP_STORE_THREADS", "2")
 SUNDHED_MLLP_TLS_CERT = env("SUNDHED_MLLP_TLS_CERT", "")
 SUNDHED_MLLP_TLS_KEY = env("SUNDHED_MLLP_TLS_KEY", "")
 SUNDHED_MLLP_TLS_CLIENT_CA = env("SUNDHED_MLLP_TLS_CLIENT_CA", "")

@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext_noop as _
+
 from labresults.hl7.parser import Hl7Error, Message, Segment, parse_timestamp
+
+NO_CODE = _("OBX %(number)s has no observation code (OBX-3).")
 
 RESULT_TYPES = {"ORU^R01", "ORU^R30", "ORU^R31", "ORU^R32", "ORU"}
 # OBR-25 / OBX-11 result status: preliminary, final, corrected, cancelled, ...
@@ -146,7 +150,9 @@ def extract_results(message: Message, *, values: bool = True) -> ResultMessage:
     and reasons, at a fraction of the cost, with no observations read."""
     if message.message_type not in RESULT_TYPES and message.msh.get(9, 1) != "ORU":
         raise Hl7Error(
-            f"Message type {message.message_type} is not a result message (ORU^R01).", code="AR"
+            _("Message type %(type)s is not a result message (ORU^R01)."),
+            code="AR",
+            type=message.message_type,
         )
     pid = message.first("PID")
     patient_ids = []
@@ -171,24 +177,29 @@ def extract_results(message: Message, *, values: bool = True) -> ResultMessage:
                 section=segment.get(24).upper()[:10],
             )
             if not current.filler_order:
-                raise Hl7Error(f"OBR {segment.get(1) or len(orders) + 1} has no order number.")
+                raise Hl7Error(
+                    _("OBR %(number)s has no order number."),
+                    number=segment.get(1) or len(orders) + 1,
+                )
             orders.append(current)
         elif segment.name == "OBX":
             if current is None:
-                raise Hl7Error("An OBX comes before any OBR: the result has no order to belong to.")
+                raise Hl7Error(
+                    _("An OBX comes before any OBR: the result has no order to belong to.")
+                )
             if not values:
                 if not segment.get(3, 1):
-                    raise Hl7Error(f"OBX {segment.get(1)} has no observation code (OBX-3).")
+                    raise Hl7Error(NO_CODE, number=segment.get(1))
                 parse_timestamp(segment.get(14))
                 continue
             observation = _observation(segment)
             if not observation.code:
-                raise Hl7Error(f"OBX {observation.set_id} has no observation code (OBX-3).")
+                raise Hl7Error(NO_CODE, number=observation.set_id)
             current.observations.append(observation)
         elif segment.name == "NTE" and current is not None:
             current.notes.append(segment.get(3))
     if not orders:
-        raise Hl7Error("The message has no OBR: there is no result in it.")
+        raise Hl7Error(_("The message has no OBR: there is no result in it."))
     name = pid.components(5) if pid is not None else []
     return ResultMessage(
         patient_ids=patient_ids,

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
+
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 BOM = b"\xef\xbb\xbf"
 # MSH-18 names for the character sets labs use; the key is upper-cased with spaces removed.
@@ -30,12 +33,48 @@ _SEGMENT_NAME = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 _JOINED_SEGMENTS = re.compile(r"\s(EVN|PID|PV1|ORC|OBR|OBX|NTE|SCH|AIS|RGS)\|")
 
 
-class Hl7Error(ValueError):
-    """A message that cannot be taken: `code` is the ACK code (AR reject, AE error)."""
+class Reason:
+    """Why a message cannot be taken or filed: an English template (the ACK's text and the
+    stored reason) and its values, so that a page can show it in the reader's language. A value
+    may itself be a Reason (kept as {"template", "params"}: JSON, as stored)."""
 
-    def __init__(self, reason: str, *, code: str = "AE"):
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, template: str, **params):
+        self.template = template
+        self.params = {
+            name: {"template": v.template, "params": v.params}
+            if isinstance(v, Reason)
+            else v
+            if isinstance(v, dict)
+            else str(v)
+            for name, v in params.items()
+        }
+
+    def _text(self, translate) -> str:
+        values = {
+            name: Reason(v["template"], **v["params"])._text(translate)
+            if isinstance(v, dict)
+            else v
+            for name, v in self.params.items()
+        }
+        text = translate(self.template)
+        return text % values if values else text
+
+    def __str__(self) -> str:
+        return self._text(str)
+
+    def shown(self) -> str:
+        """In the active language (the templates are in the project's translations)."""
+        return self._text(gettext)
+
+
+class Hl7Error(ValueError):
+    """A message that cannot be taken: `code` is the ACK code (AR reject, AE error); the reason
+    is a template (marked for translation) with its values."""
+
+    def __init__(self, template: str, *, code: str = "AE", **params):
+        self.why = Reason(template, **params)
+        self.reason = str(self.why)
+        super().__init__(self.reason)
         self.code = code
 
 
@@ -193,7 +232,7 @@ def _decode(raw: bytes) -> tuple[str, str]:
         raw = raw[len(BOM) :]
     start = raw.find(b"MSH")
     if start == -1:
-        raise Hl7Error("Not an HL7 v2 message: no MSH segment.", code="AR")
+        raise Hl7Error(_("Not an HL7 v2 message: no MSH segment."), code="AR")
     raw = raw[start:]
     head = raw.split(b"\r", 1)[0].split(b"\n", 1)[0].decode("latin-1")
     separator = head[3:4] or "|"
@@ -202,11 +241,17 @@ def _decode(raw: bytes) -> tuple[str, str]:
     if declared:
         encoding = CHARSETS.get(declared.upper().replace(" ", ""))
         if encoding is None:
-            raise Hl7Error(f"Unknown character set in MSH-18: {declared}.", code="AR")
+            raise Hl7Error(
+                _("Unknown character set in MSH-18: %(charset)s."), code="AR", charset=declared
+            )
         try:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError as error:
-            raise Hl7Error(f"The message is not valid {declared}: {error.reason}.") from None
+            raise Hl7Error(
+                _("The message is not valid %(charset)s: %(detail)s."),
+                charset=declared,
+                detail=error.reason,
+            ) from None
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -224,7 +269,7 @@ def parse(raw: bytes | str) -> Message:
     ]
     lines = [line for line in lines if line]
     if not lines or not lines[0].startswith("MSH") or len(lines[0]) < 8:
-        raise Hl7Error("Not an HL7 v2 message: it does not start with MSH.", code="AR")
+        raise Hl7Error(_("Not an HL7 v2 message: it does not start with MSH."), code="AR")
     msh = lines[0]
     encoding = msh[4:8]
     delimiters = Delimiters(
@@ -236,19 +281,25 @@ def parse(raw: bytes | str) -> Message:
     )
     if len(lines) == 1 and _JOINED_SEGMENTS.search(msh):
         raise Hl7Error(
-            "The segments are not separated (all on one line); the sender must end each "
-            "segment with a carriage return.",
+            _(
+                "The segments are not separated (all on one line); the sender must end each "
+                "segment with a carriage return."
+            ),
             code="AR",
         )
     segments = []
     for number, line in enumerate(lines, start=1):
         name = line[:3]
         if not _SEGMENT_NAME.match(name) or (len(line) > 3 and line[3] != delimiters.field):
-            raise Hl7Error(f"Segment {number} is not an HL7 segment: {line[:20]!r}.")
+            raise Hl7Error(
+                _("Segment %(number)s is not an HL7 segment: %(text)s."),
+                number=number,
+                text=repr(line[:20]),
+            )
         segments.append(Segment(name, line.split(delimiters.field), delimiters))
     message = Message(segments=segments, delimiters=delimiters, charset=charset, text=text)
     if not message.msh.get(9):
-        raise Hl7Error("MSH-9 (message type) is empty.", code="AR")
+        raise Hl7Error(_("MSH-9 (message type) is empty."), code="AR")
     return message
 
 
@@ -265,7 +316,7 @@ def parse_timestamp(value: str) -> datetime | None:
         return None
     match = _TS.match(value)
     if not match:
-        raise Hl7Error(f"Not a timestamp: {value!r}.")
+        raise Hl7Error(_("Not a timestamp: %(value)s."), value=repr(value))
     parts = match.groupdict()
     try:
         moment = datetime(
@@ -278,7 +329,7 @@ def parse_timestamp(value: str) -> datetime | None:
             int((parts["f"] or "0").ljust(6, "0")),
         )
     except ValueError:
-        raise Hl7Error(f"Not a date that exists: {value!r}.") from None
+        raise Hl7Error(_("Not a date that exists: %(value)s."), value=repr(value)) from None
     if parts["z"]:
         sign = 1 if parts["z"][0] == "+" else -1
         offset = timedelta(hours=int(parts["z"][1:3]), minutes=int(parts["z"][3:5]))

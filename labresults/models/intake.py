@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel
+from labresults.hl7.parser import Reason
 
 
 class InboundMessage(BaseModel):
@@ -47,6 +48,10 @@ class InboundMessage(BaseModel):
         _("status"), max_length=12, choices=Status.choices, default=Status.RECEIVED
     )
     error = models.TextField(_("why it failed"), blank=True)
+    # The reason as a template and its values, so the queues show it in the reader's language
+    # (`error` is the English text, as the ACK said it).
+    error_template = models.TextField(_("reason (template)"), blank=True)
+    error_params = models.JSONField(_("reason (values)"), default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(_("processing attempts"), default=0)
     # From a sender that is not registered (or not from its addresses): answered AR and kept,
     # but never filed by a click in the queue; the laboratory sends it again once registered.
@@ -107,6 +112,20 @@ class InboundMessage(BaseModel):
         """The content digest: segment separators (CR, LF, CRLF) as CR, trailing ones dropped."""
         normal = raw.replace(b"\r\n", b"\r").replace(b"\n", b"\r").rstrip(b"\r")
         return hashlib.sha256(normal).hexdigest()
+
+    def reason_set(self, status: str, reason) -> None:
+        """Set the status and why: a `Reason` (shown translated) or plain text."""
+        self.status = status
+        self.error = str(reason).replace("\x00", "\ufffd")[:10_000]
+        self.error_template = getattr(reason, "template", "")
+        self.error_params = getattr(reason, "params", {})
+
+    @property
+    def error_shown(self) -> str:
+        """Why, in the reader's language where the reason is one we wrote."""
+        if not self.error_template:
+            return self.error
+        return Reason(self.error_template, **self.error_params).shown()
 
     def text_to_process(self) -> bytes:
         """The corrected text when staff fixed it, else the bytes as received."""

@@ -6,8 +6,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from audit.models import Action, DataKind
 from labresults.interpret import ABNORMAL_FLAGS
 from labresults.models import InboxItem, LabReport, LabResult
+from patients.access import access_change_record
 from patients.models import Patient
 
 
@@ -82,15 +84,25 @@ def inbox_item_acknowledge(*, staff, item):
     return bool(changed)
 
 
-def inbox_items_acknowledge(*, staff, items) -> int:
+def inbox_items_acknowledge(*, staff, items, access=None) -> int:
     """Acknowledge reports (from the inbox or the patient's results tab); those somebody else
     acknowledged first keep their first acknowledgement. Returns how many this call did.
 
-    The caller chose `items` among those the staff member may acknowledge."""
+    The caller chose `items` among those the staff member may acknowledge. From the patient's
+    chart (`access`) the change is the request's one access event."""
     with transaction.atomic():
-        return InboxItem.objects.filter(
+        done = InboxItem.objects.filter(
             pk__in=[item.pk for item in items], acknowledged_at__isnull=True
         ).update(acknowledged_at=timezone.now(), acknowledged_by=staff)
+        if access is not None and items:
+            access_change_record(
+                access,
+                data_kind=DataKind.LAB_RESULTS,
+                action=Action.UPDATE,
+                obj=items[0],
+                reason=f"Acknowledged {done} of {len(items)} reports",
+            )
+    return done
 
 
 def critical_results_escalate(*, after_minutes: int) -> int:

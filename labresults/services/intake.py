@@ -10,9 +10,10 @@ from urllib.request import Request, urlopen
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as _noop
 
 from audit.models import Action, DataKind, LegalBasis
 from labresults.fhir_bundle import (
@@ -23,7 +24,7 @@ from labresults.fhir_bundle import (
 )
 from labresults.hl7.ack import build_ack
 from labresults.hl7.oru import extract_results
-from labresults.hl7.parser import Hl7Error, Message, parse
+from labresults.hl7.parser import Hl7Error, Message, Reason, parse
 from labresults.models import (
     FhirSource,
     InboundMessage,
@@ -62,9 +63,9 @@ def fhir_bundle_receive(*, raw: bytes, transport: str, sender: str) -> Receipt:
         fields["control_id"] = _storable(bundle_identity(bundle), 100)
         extract_fhir_results(raw)
     except Hl7Error as error:
-        row = InboundMessage.objects.create(
-            **fields, status=InboundMessage.Status.FAILED, error=_storable(error.reason, 10_000)
-        )
+        row = InboundMessage(**fields)
+        row.reason_set(InboundMessage.Status.FAILED, error.why)
+        row.save(force_insert=True)
         return Receipt(b"", error.code, row)
     try:
         with transaction.atomic():
@@ -80,14 +81,24 @@ def _storable(text: str, limit: int) -> str:
     return text.replace("\x00", "\ufffd")[:limit]
 
 
+def _failed(reason: Reason) -> dict:
+    """A stored message's fields for a failure: its status and why (translatable)."""
+    return {
+        "status": InboundMessage.Status.FAILED,
+        "error": _storable(str(reason), 10_000),
+        "error_template": reason.template,
+        "error_params": reason.params,
+    }
+
+
 def mllp_sender_refusal(
     sender: str, *, address, certificate_subject, known: dict | None = None
-) -> str:
-    """Why an MLLP message from this sender and address is refused, or "" when it is known.
+) -> Reason | None:
+    """Why an MLLP message from this sender and address is refused, or None when it is known.
 
     `known` remembers the registrations already looked up (one group of messages)."""
     if not settings.SUNDHED_MLLP_REQUIRE_REGISTERED:
-        return ""
+        return None
     if known is None or sender not in known:
         application, _at, facility = sender.partition("@")
         registration = MllpSender.objects.filter(
@@ -98,11 +109,20 @@ def mllp_sender_refusal(
         known[sender] = registration
     registration = known[sender]
     if registration is None:
-        return f"Unknown sender {sender or '(none)'}: register it as an MLLP sender."
+        return Reason(
+            _noop("Unknown sender %(sender)s: register it as an MLLP sender."),
+            sender=sender or "(none)",
+        )
     if not registration.allows(address, certificate_subject):
-        shown = address or "an unknown address"
-        return f"Sender {sender} may not send from {shown} (see its MLLP sender registration)."
-    return ""
+        return Reason(
+            _noop(
+                "Sender %(sender)s may not send from %(address)s (see its MLLP sender "
+                "registration)."
+            ),
+            sender=sender,
+            address=address or "an unknown address",
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -124,8 +144,6 @@ class _Reading:
     message: Message | None
     code: str
     reason: str
-    # A row that cannot be a duplicate (unreadable, or from a refused sender: no control id).
-    plain: bool
 
     def receipt(self, row: InboundMessage | None) -> Receipt:
         if row is None:
@@ -139,13 +157,8 @@ def _read(incoming: Incoming, known: dict | None = None) -> _Reading:
     try:
         message = parse(incoming.raw)
     except Hl7Error as error:
-        fields = {
-            "raw": incoming.raw,
-            "transport": incoming.transport,
-            "status": InboundMessage.Status.FAILED,
-            "error": _storable(error.reason, 10_000),
-        }
-        return _Reading(fields, None, error.code, error.reason, plain=True)
+        fields = {"raw": incoming.raw, "transport": incoming.transport, **_failed(error.why)}
+        return _Reading(fields, None, error.code, error.reason)
     if incoming.check_sender and (
         refusal := mllp_sender_refusal(
             message.sender,
@@ -156,21 +169,18 @@ def _read(incoming: Incoming, known: dict | None = None) -> _Reading:
     ):
         # Kept, without its control id: when the sender is registered and sends it again, it
         # must not be taken for a duplicate of this refused copy.
+        kept = Reason(
+            _noop("%(why)s Control id %(control_id)s."), why=refusal, control_id=message.control_id
+        )
         fields = {
             "raw": incoming.raw,
             "transport": incoming.transport,
             "sender": _storable(message.sender, 200),
             "message_type": _storable(message.message_type, 30),
-            "status": InboundMessage.Status.FAILED,
-            "error": _storable(f"{refusal} Control id {message.control_id}.", 10_000),
+            **_failed(kept),
             "sender_refused": True,
         }
-        return _Reading(fields, message, "AR", refusal, plain=True)
-    reason, code = "", "AA"
-    try:
-        extract_results(message, values=False)
-    except Hl7Error as error:
-        reason, code = error.reason, error.code
+        return _Reading(fields, message, "AR", str(refusal))
     fields = {
         "raw": incoming.raw,
         "transport": incoming.transport,
@@ -178,10 +188,14 @@ def _read(incoming: Incoming, known: dict | None = None) -> _Reading:
         "control_id": _storable(message.control_id, 100),
         "content_digest": InboundMessage.digest_of(incoming.raw),
         "message_type": _storable(message.message_type, 30),
-        "status": InboundMessage.Status.FAILED if reason else InboundMessage.Status.RECEIVED,
-        "error": _storable(reason, 10_000),
+        "status": InboundMessage.Status.RECEIVED,
     }
-    return _Reading(fields, message, code, reason, plain=False)
+    try:
+        extract_results(message, values=False)
+    except Hl7Error as error:
+        fields.update(_failed(error.why))
+        return _Reading(fields, message, error.code, error.reason)
+    return _Reading(fields, message, "AA", "")
 
 
 def inbound_message_receive(
@@ -199,78 +213,65 @@ def inbound_message_receive(
     The MLLP receiver asks `check_sender`: the sender must be registered for the address it
     connects from (AR otherwise).
     """
-    reading = _read(Incoming(raw, transport, address, certificate_subject, check_sender))
-    if reading.plain:
-        return reading.receipt(InboundMessage.objects.create(**reading.fields))
-    try:
-        with transaction.atomic():
-            row = InboundMessage.objects.create(**reading.fields)
-            if row.status == InboundMessage.Status.RECEIVED:
-                # Only once the row is committed may a worker look for it.
-                dispatch_on_commit(PROCESS_MESSAGE, row.pk)
-    except IntegrityError:
-        # The same sender sent this message before (control id and content): it is safe with
-        # us already. The same control id with other content is stored as a message of its own.
-        return reading.receipt(None)
-    return reading.receipt(row)
+    incoming = Incoming(raw, transport, address, certificate_subject, check_sender)
+    return inbound_messages_receive(messages=[incoming])[0]
 
 
 def inbound_messages_receive(*, messages: list[Incoming]) -> list[Receipt]:
     """Store a group of messages in one transaction (group commit), then answer each.
 
     What arrives on all connections while the previous group is being committed is stored
-    together: one commit instead of one per message. Every ACK still leaves only after its
-    row is committed. Duplicates (within the group too) are found before the insert; should
-    another process store one of them meanwhile, the group is stored one message at a time.
+    together: one statement and one commit instead of one of each per message. Every ACK still
+    leaves only after its row is committed. A duplicate (the same sender, control id and
+    content, stored before or earlier in the group) is left out by the insert itself.
     """
     known: dict = {}
     readings = [_read(incoming, known) for incoming in messages]
-    keys = {
-        (r.fields["sender"], r.fields["control_id"])
-        for r in readings
-        if not r.plain and r.fields["control_id"]
-    }
-    try:
-        with transaction.atomic():
-            stored = set()
-            if keys:
-                stored = set(
-                    InboundMessage.objects.filter(
-                        sender__in={s for s, _c in keys},
-                        control_id__in={c for _s, c in keys},
-                        content_digest__in={r.fields.get("content_digest") for r in readings},
-                    ).values_list("sender", "control_id", "content_digest")
-                )
-            rows: list[InboundMessage | None] = []
-            for reading in readings:
-                fields = reading.fields
-                key = (fields.get("sender"), fields.get("control_id"), fields.get("content_digest"))
-                if not reading.plain and key[1] and key in stored:
-                    rows.append(None)
-                    continue
-                if not reading.plain and key[1]:
-                    stored.add(key)
-                rows.append(InboundMessage(**fields))
-            InboundMessage.objects.bulk_create([row for row in rows if row is not None])
-            waiting = [
-                row.pk
-                for row in rows
-                if row is not None and row.status == InboundMessage.Status.RECEIVED
-            ]
-            if waiting:
-                dispatch_on_commit(PROCESS_MESSAGES, waiting)
-    except IntegrityError:
-        return [
-            inbound_message_receive(
-                raw=m.raw,
-                transport=m.transport,
-                address=m.address,
-                certificate_subject=m.certificate_subject,
-                check_sender=m.check_sender,
-            )
-            for m in messages
+    rows = [InboundMessage(**reading.fields) for reading in readings]
+    with transaction.atomic():
+        _insert_new(rows)
+        waiting = [
+            row.pk for row in rows if row.pk and row.status == InboundMessage.Status.RECEIVED
         ]
-    return [reading.receipt(row) for reading, row in zip(readings, rows, strict=True)]
+        if waiting:
+            # Only once the rows are committed may a worker look for them.
+            dispatch_on_commit(PROCESS_MESSAGES, waiting)
+    return [
+        reading.receipt(row if row.pk else None)
+        for reading, row in zip(readings, rows, strict=True)
+    ]
+
+
+_INBOUND_FIELDS = [f for f in InboundMessage._meta.concrete_fields if not f.primary_key]
+
+
+def _insert_new(rows: list[InboundMessage]) -> None:
+    """Insert the rows in one statement; those the unique key finds stored already (a re-send:
+    same sender, control id and content) are skipped and keep no primary key.
+
+    Django's bulk_create cannot skip conflicts and say which rows it inserted; this asks
+    PostgreSQL for the ids of the inserted rows by their public ids."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in _INBOUND_FIELDS)
+    one_row = "(" + ", ".join(["%s"] * len(_INBOUND_FIELDS)) + ")"
+    params = [
+        f.get_db_prep_save(f.pre_save(row, True), connection)
+        for row in rows
+        for f in _INBOUND_FIELDS
+    ]
+    # Names come from the model, every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(InboundMessage._meta.db_table)} ({columns}) VALUES "  # noqa: S608
+        f"{', '.join([one_row] * len(rows))} ON CONFLICT DO NOTHING "
+        f"RETURNING {quote('id')}, {quote('public_id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = {public_id: pk for pk, public_id in cursor.fetchall()}
+    for row in rows:
+        row.pk = inserted.get(row.public_id)
+        if row.pk:
+            row._state.adding, row._state.db = False, connection.alias
 
 
 def inbound_message_reprocess(
@@ -304,17 +305,16 @@ def inbound_message_reprocess(
             message.matched_patient = patient
         if fixed_text:
             message.fixed_text = fixed_text.replace("\r\n", "\r").replace("\n", "\r")
-        message.status, message.error, message.handled_by = (
-            InboundMessage.Status.RECEIVED,
-            "",
-            user,
-        )
+        message.reason_set(InboundMessage.Status.RECEIVED, "")
+        message.handled_by = user
         message.save(
             update_fields=[
                 "matched_patient",
                 "fixed_text",
                 "status",
                 "error",
+                "error_template",
+                "error_params",
                 "handled_by",
                 "updated_at",
             ]
@@ -345,13 +345,26 @@ def inbound_message_conflict_resolve(*, message: InboundMessage, user, action: s
             raise ValidationError(_("This message is no longer a conflict."), code="state")
         if action == "new_report":
             message.report_key_suffix = message.public_id.hex[:8]
-            message.status, message.error = InboundMessage.Status.RECEIVED, ""
+            message.reason_set(InboundMessage.Status.RECEIVED, "")
         else:
-            message.status = InboundMessage.Status.REJECTED
-            message.error = f"Rejected by {user.get_username()}: report number of another patient."
+            message.reason_set(
+                InboundMessage.Status.REJECTED,
+                Reason(
+                    _noop("Rejected by %(user)s: report number of another patient."),
+                    user=user.get_username(),
+                ),
+            )
         message.handled_by = user
         message.save(
-            update_fields=["report_key_suffix", "status", "error", "handled_by", "updated_at"]
+            update_fields=[
+                "report_key_suffix",
+                "status",
+                "error",
+                "error_template",
+                "error_params",
+                "handled_by",
+                "updated_at",
+            ]
         )
         if message.matched_patient_id:
             access_events_for_list(

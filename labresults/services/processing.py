@@ -6,6 +6,7 @@ Upserts use stable keys (sender + filler order number; report + analysis code): 
 message changes nothing, a preliminary result becomes final in place, a correction replaces
 the value and pghistory keeps the old one."""
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -13,10 +14,11 @@ from types import SimpleNamespace
 
 from django.db import DataError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _noop
 
 from audit.models import Action, DataKind
 from labresults.hl7.oru import Observation, ResultMessage
-from labresults.hl7.parser import Hl7Error
+from labresults.hl7.parser import Hl7Error, Reason
 from labresults.interpret import catalogue_for, interpret
 from labresults.models import InboundMessage, LabReport, LabResult
 from labresults.selectors import message_patient_match, message_results, report_origins
@@ -118,7 +120,7 @@ def _match(messages: list[InboundMessage]) -> list[_Filing | None]:
         try:
             parsed.append((message, message_results(message)))
         except Hl7Error as error:
-            message.status, message.error = InboundMessage.Status.FAILED, error.reason
+            message.reason_set(InboundMessage.Status.FAILED, error.why)
     hand_ids = {m.matched_patient_id for m, _r in parsed if m.matched_patient_id}
     by_hand = {p.pk: p for p in Patient.objects.filter(pk__in=hand_ids)} if hand_ids else {}
     by_cpr = patients_by_cpr(
@@ -132,7 +134,7 @@ def _match(messages: list[InboundMessage]) -> list[_Filing | None]:
             found = [by_cpr[i] for i, _kind in results.patient_ids if i in by_cpr]
             patient, reason = (found[0], "") if found else message_patient_match(results)
         if patient is None:
-            message.status, message.error = InboundMessage.Status.UNMATCHED, reason
+            message.reason_set(InboundMessage.Status.UNMATCHED, reason)
             filings.append(None)
             continue
         filings.append(_Filing(message, results, patient))
@@ -207,7 +209,7 @@ def _file_round(filings: list[_Filing]) -> None:
     )
     processed_at = timezone.now()
     for f in filings:
-        f.message.status, f.message.error = InboundMessage.Status.PROCESSED, ""
+        f.message.reason_set(InboundMessage.Status.PROCESSED, "")
         f.message.processed_at = processed_at
 
 
@@ -223,12 +225,17 @@ def _conflict(filing: _Filing, existing: dict) -> bool:
         key = (message.sender, _filler(message, order))
         report = existing.get(key)
         if report is not None and report.patient_id != filing.patient.pk:
-            message.status = InboundMessage.Status.CONFLICT
             message.matched_patient, message.conflict_patient_id = filing.patient, report.patient_id
-            message.error = (
-                f"The report number {key[0]} / {key[1]} belongs to another patient's report; "
-                "nothing was changed. File the message as a new report for its patient, or "
-                "reject it."
+            message.reason_set(
+                InboundMessage.Status.CONFLICT,
+                Reason(
+                    _noop(
+                        "The report number %(key)s belongs to another patient's report; nothing "
+                        "was changed. File the message as a new report for its patient, or "
+                        "reject it."
+                    ),
+                    key=f"{key[0]} / {key[1]}",
+                ),
             )
             return True
     return False
@@ -310,10 +317,14 @@ def _results_insert(rows: list[SimpleNamespace], now) -> None:
     table = connection.ops.quote_name(LabResult._meta.db_table)
     # Django's error classes, as for every other statement (DataError: a NUL byte, a number
     # too large), so the message is failed with the reason.
-    with connection.wrap_database_errors, connection.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([_column_value(f, row.__dict__, now) for f in _RESULT_FIELDS])
+    statement = f"COPY {table} ({columns}) FROM STDIN"
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.copy(statement) as copy,
+    ):
+        for row in rows:
+            copy.write_row([_column_value(f, row.__dict__, now) for f in _RESULT_FIELDS])
 
 
 def _column_value(field, values: dict, now):
@@ -331,6 +342,8 @@ MAX_ATTEMPTS = 5
 _SAVED = [
     "status",
     "error",
+    "error_template",
+    "error_params",
     "attempts",
     "processed_at",
     "matched_patient",
@@ -342,6 +355,8 @@ _SAVED = [
 _SAVED_COLUMNS = [
     "status",
     "error",
+    "error_template",
+    "error_params",
     "attempts",
     "processed_at",
     "matched_patient_id",
@@ -401,12 +416,13 @@ def _save_statuses(messages: list[InboundMessage]) -> None:
     """Save what filing set on the messages: one UPDATE per set of equal values (most of a
     batch is simply processed), which costs a fraction of Django's bulk_update."""
     now = timezone.now()
-    same: dict[tuple, list[int]] = {}
+    same: dict[tuple, tuple[tuple, list[int]]] = {}
     for message in messages:
         message.updated_at = now
         values = tuple(getattr(message, name) for name in _SAVED_COLUMNS)
-        same.setdefault(values, []).append(message.pk)
-    for values, ids in same.items():
+        key = tuple(json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in values)
+        same.setdefault(key, (values, []))[1].append(message.pk)
+    for values, ids in same.values():
         changes = dict(zip(_SAVED_COLUMNS, values, strict=True))
         InboundMessage.objects.filter(pk__in=ids).update(**changes)
 
@@ -418,16 +434,29 @@ def _file_alone(message: InboundMessage) -> None:
         with transaction.atomic():
             _file([message])
     except DataError as error:
-        message.status = InboundMessage.Status.FAILED
-        message.error = _reason("The message holds a value the database cannot store", error)
+        message.reason_set(
+            InboundMessage.Status.FAILED,
+            Reason(
+                _noop("The message holds a value the database cannot store: %(detail)s"),
+                detail=_detail(error),
+            ),
+        )
     except Exception as error:  # noqa: BLE001 - any failure is kept as the reason
         log.exception("processing message %s failed", message.pk)
-        message.error = _reason(f"Processing failed (attempt {message.attempts})", error)
+        status = message.status
         if message.attempts >= MAX_ATTEMPTS:
-            message.status = InboundMessage.Status.FAILED
+            status = InboundMessage.Status.FAILED
+        message.reason_set(
+            status,
+            Reason(
+                _noop("Processing failed (attempt %(attempt)s): %(detail)s"),
+                attempt=message.attempts,
+                detail=_detail(error),
+            ),
+        )
     message.save(update_fields=_SAVED)
 
 
-def _reason(what: str, error: Exception) -> str:
+def _detail(error: Exception) -> str:
     detail = str(error).replace("\x00", "\\0").splitlines()[0] if str(error) else ""
-    return f"{what}: {type(error).__name__} {detail}".strip()[:1000]
+    return f"{type(error).__name__} {detail}".strip()[:900]
