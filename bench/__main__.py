@@ -13,6 +13,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--messages", type=int, default=5000, help="for the ingest benchmark")
     parser.add_argument("--concurrency", type=int, default=2, help="ingest worker processes")
+    parser.add_argument(
+        "--reliability",
+        type=int,
+        default=20_000,
+        help="messages of the ingest benchmark's crash run (0: none)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sundhed.settings")
     import django
@@ -24,7 +30,11 @@ def main() -> int:
     for name in args.names or BENCHES:
         module = __import__(f"bench.{name}", fromlist=["run"])
         if name == "ingest":
-            module.run(messages=args.messages, concurrency=args.concurrency)
+            module.run(
+                messages=args.messages,
+                concurrency=args.concurrency,
+                reliability=args.reliability,
+            )
         else:
             module.run(requests=args.requests)
     return 0

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +140,51 @@ async def _send_all(port, messages, connections, rate, on_sent) -> SendResult:
     await asyncio.gather(*(connection() for _ in range(connections)))
     result.seconds = loop.time() - started
     return result
+
+
+def ingest_through_crashes(
+    processes: "Processes",
+    messages: list[bytes],
+    *,
+    rate: float,
+    connections: int = 4,
+    worker_name: str = "chaos",
+) -> tuple[SendResult, list[str]]:
+    """Send the messages to a receiver, worker, beat and Redis of `processes` (all started
+    here) while the worker is killed with SIGKILL (after a quarter is sent) and started again,
+    and Redis is killed and started again empty (after three fifths): what a crash does. Used by
+    the reliability test and by bench/ingest with ten times the messages."""
+    events: list[str] = []
+    redis, redis_port = processes.redis()
+    _receiver, port = processes.receiver()
+    worker = processes.worker(f"{worker_name}-1")
+    processes.beat()
+    sent_count = {"n": 0}
+    total = len(messages)
+
+    def chaos():
+        nonlocal worker, redis
+        while sent_count["n"] < total // 4:
+            time.sleep(0.05)
+        Processes.kill(worker)  # SIGKILL to the worker and its pool
+        events.append(f"worker killed after {sent_count['n']} sent")
+        worker = processes.worker(f"{worker_name}-2")
+        while sent_count["n"] < total * 3 // 5:
+            time.sleep(0.05)
+        Processes.kill(redis)
+        events.append(f"redis killed after {sent_count['n']} sent")
+        time.sleep(1.0)
+        redis, _port = processes.redis(port=redis_port)
+        events.append("redis restarted (empty: its queue is lost)")
+
+    def counted(_index):
+        sent_count["n"] += 1
+
+    chaos_thread = threading.Thread(target=chaos)
+    chaos_thread.start()
+    sent = send_all(port, messages, connections=connections, rate=rate, on_sent=counted)
+    chaos_thread.join(timeout=300)
+    return sent, events
 
 
 class Processes:
@@ -292,3 +338,37 @@ def machine_cpu_seconds() -> float:
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def processes_cpu() -> dict[int, tuple[str, float]]:
+    """Every process's name (its command line, shortened) and CPU seconds so far."""
+    found = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            found[int(entry.name)] = (line.strip()[:80], _ticks(int(entry.name)) / tick)
+        except OSError:
+            continue
+    return found
+
+
+def cpu_by_kind(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds spent between two `processes_cpu` snapshots, by kind of process."""
+    kinds: dict[str, float] = {}
+    for pid, (line, seconds) in after.items():
+        spent = seconds - before.get(pid, (line, 0.0))[1]
+        if spent <= 0:
+            continue
+        if line.startswith("postgres:"):
+            kind = "postgres " + (line.split()[1] if "sundhed" not in line else "backends")
+        elif "postgres" in line.split(" ")[0]:
+            kind = "postgres postmaster"
+        elif "redis-server" in line:
+            kind = "redis"
+        else:
+            kind = line.split(" ")[0].rsplit("/", 1)[-1] or "kernel threads"
+        kinds[kind] = kinds.get(kind, 0.0) + spent
+    return {k: round(v, 2) for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])}

@@ -43,6 +43,18 @@ def catalogue_forget() -> None:
     _catalogue = (0.0, {})
 
 
+def _interval(analysis: Analysis, patient: Patient, observed_at):
+    """The reference interval for the patient's sex and age at sampling; remembered on the
+    catalogue's analysis object (read again with the catalogue), as a batch asks it thousands
+    of times for the same few sexes and ages."""
+    day = timezone.localdate(observed_at) if observed_at else timezone.localdate()
+    key = (patient.sex, patient.age(today=day))
+    chosen = analysis.__dict__.setdefault("_intervals_by_sex_and_age", {})
+    if key not in chosen:
+        chosen[key] = analysis.interval_for(sex=key[0], age=key[1])
+    return chosen[key]
+
+
 def interpret(
     *,
     analysis: Analysis | None,
@@ -66,8 +78,7 @@ def interpret(
     # 10.5) says low: our interval for the patient's sex and age at sampling decides then.
     if analysis is None or value is None:
         return "", False, critical
-    day = timezone.localdate(observed_at) if observed_at else timezone.localdate()
-    interval = analysis.interval_for(sex=patient.sex, age=patient.age(today=day))
+    interval = _interval(analysis, patient, observed_at)
     if interval is None:
         return "", False, critical
     if value < interval.low:

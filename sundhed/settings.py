@@ -385,6 +385,8 @@ SUNDHED_MLLP_MAX_CONNECTIONS_PER_ADDRESS = envint("SUNDHED_MLLP_MAX_CONNECTIONS_
 # Group commit: the receiver waits at most this many milliseconds for messages from other
 # open connections, so that they are stored in one transaction (0: never wait).
 SUNDHED_MLLP_GROUP_WAIT_MS = envint("SUNDHED_MLLP_GROUP_WAIT_MS", "2")
+# The receiver hands what it stored to a worker at most this often (one task for many groups).
+SUNDHED_MLLP_DISPATCH_EVERY_MS = envint("SUNDHED_MLLP_DISPATCH_EVERY_MS", "50")
 # Groups stored at once, each in its own thread and database connection.
 SUNDHED_MLLP_STORE_THREADS = envint("SUNDHED_MLLP_STORE_THREADS", "2")
 SUNDHED_MLLP_TLS_CERT = env("SUNDHED_MLLP_TLS_CERT", "")

@@ -36,9 +36,11 @@ class InboxItem(BaseModel):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # never looked up by it
     )
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     escalated_at = models.DateTimeField(_("last escalated"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)  # not indexed: arrived_at is
 
     class Meta:
         verbose_name = _("inbox item")

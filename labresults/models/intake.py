@@ -66,6 +66,7 @@ class InboundMessage(BaseModel):
         blank=True,
         related_name="+",
         verbose_name=_("patient matched by hand"),
+        db_index=False,
     )
     fixed_text = models.TextField(_("corrected message"), blank=True)
     # A conflict: the patient whose report has the same key, and, when staff file the message
@@ -77,8 +78,12 @@ class InboundMessage(BaseModel):
         blank=True,
         related_name="+",
         verbose_name=_("patient with the same report number"),
+        db_index=False,
     )
     report_key_suffix = models.CharField(_("report number suffix"), max_length=20, blank=True)
+    # Not indexed: the three references above are empty for nearly every message, and messages
+    # are found by status and time; every index costs every insert and status change.
+    created_at = models.DateTimeField(auto_now_add=True)
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -86,6 +91,7 @@ class InboundMessage(BaseModel):
         blank=True,
         related_name="+",
         verbose_name=_("handled by"),
+        db_index=False,
     )
 
     class Meta:

@@ -27,6 +27,8 @@ class Origin(models.Model):
     the row arrives (the order's department and course, else the patient's course then).
     """
 
+    # Not indexed: rows are always found by patient first (the blockings exclude by these
+    # within one patient's rows), and every index costs every insert of a busy table.
     department = models.ForeignKey(
         "organisation.Department",
         on_delete=models.PROTECT,
@@ -34,6 +36,7 @@ class Origin(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("department"),
+        db_index=False,
     )
     care_course = models.ForeignKey(
         "patients.CareCourse",
@@ -42,13 +45,41 @@ class Origin(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("care course"),
+        db_index=False,
     )
 
     class Meta:
         abstract = True
 
 
-@pghistory.track()
+def _history_reference(to: str, *, null: bool = True):
+    """A reference in a history table without an index: history is read by its object
+    (`pgh_obj`), and an index per reference cost every result's insert (pghistory indexes them
+    all by default)."""
+    return models.ForeignKey(
+        to,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        related_query_name="+",
+        null=null,
+        blank=null,
+    )
+
+
+@pghistory.track(
+    attrs={
+        name: _history_reference(to)
+        for name, to in [
+            ("department", "organisation.Department"),
+            ("care_course", "patients.CareCourse"),
+            ("source_message", "labresults.InboundMessage"),
+            ("ordered_by", "organisation.StaffMember"),
+        ]
+    }
+    | {"patient": _history_reference("patients.Patient", null=False)}
+)
 class LabReport(Origin, BaseModel):
     """A laboratory's answer to one order (OBR), keyed by sender and filler order number."""
 
@@ -78,7 +109,9 @@ class LabReport(Origin, BaseModel):
         blank=True,
         related_name="+",
         verbose_name=_("ordering clinician"),
+        db_index=False,
     )
+    created_at = models.DateTimeField(auto_now_add=True)  # not indexed: never looked up by it
 
     class Meta:
         verbose_name = _("laboratory report")
@@ -99,17 +132,26 @@ class LabReport(Origin, BaseModel):
         return self.section in IMAGING_SECTIONS or bool(self.study_uid)
 
 
-@pghistory.track()
+@pghistory.track(
+    attrs={
+        "patient": _history_reference("patients.Patient", null=False),
+        "report": _history_reference("labresults.LabReport", null=False),
+    }
+)
 class LabResult(BaseModel):
     """One measured value (OBX), keyed by its report and analysis code; corrected in place.
 
     The history (pghistory) keeps every earlier value of a corrected result.
     """
 
-    report = models.ForeignKey(LabReport, on_delete=models.PROTECT, related_name="results")
+    # Both found through the composite indexes below (report + code, patient + code + time),
+    # so neither needs an index of its own: ten results a message, each index on every insert.
+    report = models.ForeignKey(
+        LabReport, on_delete=models.PROTECT, related_name="results", db_index=False
+    )
     # Copied from the report so the cumulative table reads one table by patient and time.
     patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.PROTECT, related_name="lab_results"
+        "patients.Patient", on_delete=models.PROTECT, related_name="lab_results", db_index=False
     )
     code = models.CharField(_("analysis code"), max_length=60)
     name = models.CharField(_("analysis"), max_length=200, blank=True)
@@ -126,6 +168,7 @@ class LabResult(BaseModel):
     is_critical = models.BooleanField(_("critical value"), default=False)
     status = models.CharField(_("status"), max_length=12, choices=ResultStatus.choices)
     observed_at = models.DateTimeField(_("sampled"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)  # not indexed: never looked up by it
 
     class Meta:
         verbose_name = _("laboratory result")

@@ -23,6 +23,11 @@ def dispatch_on_commit(task_name: str, object_id: int | list[int]) -> None:
     transaction.on_commit(lambda: _dispatch(task_name, object_id))
 
 
+def dispatch_now(task_name: str, object_id: int | list[int]) -> None:
+    """Hand committed rows to a worker at once (the caller committed them)."""
+    _dispatch(task_name, object_id)
+
+
 def _dispatch(task_name: str, object_id: int | list[int]) -> None:
     if not settings.SUNDHED_LAB_ENQUEUE:
         return  # the sweeper (or a person) processes it later

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.error import URLError
@@ -217,13 +218,18 @@ def inbound_message_receive(
     return inbound_messages_receive(messages=[incoming])[0]
 
 
-def inbound_messages_receive(*, messages: list[Incoming]) -> list[Receipt]:
+def inbound_messages_receive(
+    *, messages: list[Incoming], on_stored: Callable[[list[int]], None] | None = None
+) -> list[Receipt]:
     """Store a group of messages in one transaction (group commit), then answer each.
 
     What arrives on all connections while the previous group is being committed is stored
     together: one statement and one commit instead of one of each per message. Every ACK still
     leaves only after its row is committed. A duplicate (the same sender, control id and
     content, stored before or earlier in the group) is left out by the insert itself.
+
+    The rows to process are handed to a worker after the commit, or to `on_stored` (the MLLP
+    receiver gathers many groups into one task).
     """
     known: dict = {}
     readings = [_read(incoming, known) for incoming in messages]
@@ -235,7 +241,10 @@ def inbound_messages_receive(*, messages: list[Incoming]) -> list[Receipt]:
         ]
         if waiting:
             # Only once the rows are committed may a worker look for them.
-            dispatch_on_commit(PROCESS_MESSAGES, waiting)
+            if on_stored is None:
+                dispatch_on_commit(PROCESS_MESSAGES, waiting)
+            else:
+                transaction.on_commit(lambda: on_stored(waiting))
     return [
         reading.receipt(row if row.pk else None)
         for reading, row in zip(readings, rows, strict=True)

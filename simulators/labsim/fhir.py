@@ -61,9 +61,7 @@ class ReportStore:
                 "subject": {"reference": f"Patient/{patient_id}"},
                 "effectiveDateTime": sampled.isoformat(),
                 "valueQuantity": {"value": float(value), "unit": analysis.unit},
-                "referenceRange": [
-                    {"low": {"value": low}, "high": {"value": high}}
-                ],
+                "referenceRange": [{"low": {"value": low}, "high": {"value": high}}],
             }
             if flag != "N":
                 observation["interpretation"] = [

@@ -3,13 +3,12 @@ restarted, and while Redis is killed and restarted; afterwards every message is 
 exactly once: every result once by its key, none missing, none written twice (history)."""
 
 import os
-import threading
 import time
 
 import pytest
 from django.db.models import Count
 
-from bench.harness import SENDER, Processes, oru, send_all, sender_register
+from bench.harness import SENDER, Processes, ingest_through_crashes, oru, sender_register
 from labresults.models import InboundMessage, LabResult
 from tests.conftest import _test_database_url
 
@@ -29,42 +28,15 @@ def test_every_message_is_processed_exactly_once_through_crashes(cast, tmp_path)
     )
     sender_register()
     processes = Processes(env, tmp_path / "logs")
-    events = []
     try:
-        redis, redis_port = processes.redis()
-        _receiver, port = processes.receiver()
-        worker = processes.worker("reliability-1")
-        processes.beat()
         cprs = [cast.patient.cpr, cast.stranger.cpr]
         messages = [
             oru(cprs[i % 2], control_id=f"R{i}", filler=f"REL{i}", analyses=ANALYSES)
             for i in range(MESSAGES)
         ]
         messages += messages[:DUPLICATES]
-        sent_count = {"n": 0}
-
-        def chaos():
-            nonlocal worker, redis
-            while sent_count["n"] < 500:
-                time.sleep(0.05)
-            Processes.kill(worker)  # SIGKILL to the worker and its pool
-            events.append(f"worker killed after {sent_count['n']} sent")
-            worker = processes.worker("reliability-2")
-            while sent_count["n"] < 1200:
-                time.sleep(0.05)
-            Processes.kill(redis)
-            events.append(f"redis killed after {sent_count['n']} sent")
-            time.sleep(1.0)
-            redis, _port = processes.redis(port=redis_port)
-            events.append("redis restarted (empty: its queue is lost)")
-
-        def counted(_index):
-            sent_count["n"] += 1
-
-        chaos_thread = threading.Thread(target=chaos)
-        chaos_thread.start()
-        sent = send_all(port, messages, connections=4, rate=150, on_sent=counted)
-        chaos_thread.join(timeout=120)
+        # As fast as the receiver takes them: the rate the batches were built for.
+        sent, events = ingest_through_crashes(processes, messages, rate=0)
         assert sent.acks == {"AA": MESSAGES + DUPLICATES}, sent.acks
 
         deadline = time.monotonic() + 240
