@@ -5,21 +5,9 @@ from django.urls import reverse
 
 from audit.models import AccessEvent
 from labresults.services import inbound_message_process, inbound_message_receive
-from organisation.models import Role, StaffMember
 from tests.labresults.test_nul_bytes import oru
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def lab_scientist(cast):
-    from accounts.models import User
-    from organisation.services import membership_add
-
-    user = User.objects.create_user("bioanalytiker", password=cast.PASSWORD)
-    staff = StaffMember.objects.create(user=user, role=Role.BIOANALYTIKER, authorisation_id="X1")
-    membership_add(staff=staff, department=cast.cardiology)
-    return user
 
 
 def test_processed_messages_are_not_browsable_from_the_queues(cast, client, lab_scientist):

@@ -1,14 +1,10 @@
 """The queues: laboratory staff match a patient by hand or fix a message, and it processes."""
 
-import pytest
 from django.urls import reverse
 
-from accounts.models import User
 from audit.models import AccessEvent
 from labresults.models import InboundMessage, LabResult
 from labresults.services import inbound_message_process, inbound_message_receive
-from organisation.models import Role, StaffMember
-from organisation.services import membership_add
 
 ORU = (
     "MSH|^~\\&|LABSYS|KBA RH|SUNDHED|RH|20261124101500||ORU^R01|{control_id}|P|2.5\r"
@@ -16,14 +12,6 @@ ORU = (
     "OBR|1|REQ1|LAB{control_id}|NPU03429^P-Natrium|||20261124093000\r"
     "OBX|1|NM|NPU03429^P-Natrium^NPU||141|mmol/L|137-145|N|||F\r"
 )
-
-
-@pytest.fixture
-def lab_scientist(cast):
-    user = User.objects.create_user("bioanalytiker", password=cast.PASSWORD)
-    staff = StaffMember.objects.create(user=user, role=Role.BIOANALYTIKER)
-    membership_add(staff=staff, department=cast.cardiology)
-    return user
 
 
 def stored(control_id, pid="H123456^^^HOSP^MR"):
