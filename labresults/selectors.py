@@ -450,11 +450,11 @@ def report_origins(wanted: list[tuple[str, Patient]]) -> list[dict]:
     }
     orders = {}
     if ours:
-        for order in LabOrder.objects.filter(
+        for found in LabOrder.objects.filter(
             placer_number__in={placer for placer, _id in ours},
             patient_id__in={patient_id for _placer, patient_id in ours},
         ).only("placer_number", "patient_id", "department_id", "care_course_id", "ordered_by_id"):
-            orders[(order.placer_number, order.patient_id)] = order
+            orders[(found.placer_number, found.patient_id)] = found
     # An open course first (no end), else the latest: one row per patient.
     courses = {
         course.patient_id: course

@@ -26,6 +26,7 @@ POST_ONLY = {
     "journal:note_new",
     "journal:epikrise_new",
     "labresults:order_create",
+    "labresults:results_acknowledge",
 }
 
 

@@ -99,7 +99,8 @@ def _file(messages: list[InboundMessage]) -> None:
     """
     filings = [f for f in _match(messages) if f is not None]
     while filings:
-        round_, later, keys = [], [], set()
+        round_, later = [], []
+        keys: set[tuple[str, str]] = set()
         for filing in filings:
             message = filing.message
             mine = {(message.sender, _filler(message, o)) for o in filing.results.orders}
@@ -128,6 +129,7 @@ def _match(messages: list[InboundMessage]) -> list[_Filing | None]:
     )
     filings: list[_Filing | None] = []
     for message, results in parsed:
+        reason: Reason | str
         if message.matched_patient_id:
             patient, reason = by_hand[message.matched_patient_id], ""
         else:
@@ -259,7 +261,7 @@ def _file_results(filings: list[_Filing]) -> None:
     fresh_items, refresh = [], []
     for f in filings:
         for report, created, order in f.reports:
-            written = []
+            written: list = []
             for observation in order.observations:
                 code = observation.code[:60]
                 fields = _result_fields(
@@ -273,11 +275,14 @@ def _file_results(filings: list[_Filing]) -> None:
                 row = existing.get((report.pk, code))
                 if row is None:
                     # New (a code twice in one report: the last value is the one inserted).
-                    row = SimpleNamespace(report_id=report.pk, patient_id=f.patient.pk, **fields)
-                    if (report.pk, code) not in new:
-                        written.append(row)
-                    new[(report.pk, code)] = row
-                    row.code = code
+                    pending = new.get((report.pk, code))
+                    if pending is None:
+                        pending = SimpleNamespace(
+                            report_id=report.pk, patient_id=f.patient.pk, code=code
+                        )
+                        new[(report.pk, code)] = pending
+                        written.append(pending)
+                    pending.__dict__.update(fields)
                     continue
                 fields["patient_id"] = f.patient.pk
                 different = [n for n, v in fields.items() if getattr(row, n) != v]
