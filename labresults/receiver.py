@@ -86,6 +86,8 @@ class GroupCommit:
         self.lock = threading.Lock()
         self.flush_armed = False
         self.loop: asyncio.AbstractEventLoop | None = None
+        # Its own thread: a broker that hangs must not hold up storing and answering.
+        self.dispatcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mllp-dispatch")
 
     def on_stored(self, ids: list[int]) -> None:
         """Called in a store thread after a group's commit."""
@@ -101,7 +103,7 @@ class GroupCommit:
         with self.lock:
             ids, self.stored, self.flush_armed = self.stored, [], False
         if ids:
-            self.executor.submit(_dispatch, ids)
+            self.dispatcher.submit(_dispatch, ids)
 
     async def receive(self, incoming: Incoming) -> bytes:
         """Store one message with its group; its ACK once the group is committed."""
@@ -245,3 +247,4 @@ async def serve(host: str, port: int, started: asyncio.Event | None = None) -> N
         for task in list(store.tasks):
             task.cancel()
         store.executor.shutdown(wait=False)
+        store.dispatcher.shutdown(wait=False)

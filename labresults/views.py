@@ -136,11 +136,13 @@ def _to_acknowledge(request, access) -> list:
 @require_POST
 @patient_view(DataKind.LAB_RESULTS, action=Action.UPDATE)
 def results_acknowledge(request, access):
-    """Acknowledge the patient's new reports from the results tab: those ticked, all by default."""
+    """Acknowledge the ticked reports on the results tab (all are ticked when it is drawn;
+    what arrived since is not acknowledged unseen, and nothing ticked acknowledges nothing)."""
     chosen = set(query_uuid_list(request, "item", source=request.POST))
-    items = [
-        item for item in _to_acknowledge(request, access) if not chosen or item.public_id in chosen
-    ]
+    items = [item for item in _to_acknowledge(request, access) if item.public_id in chosen]
+    if not items:
+        messages.error(request, _("Tick the results to acknowledge."))
+        return redirect("labresults:results", patient_id=access.patient.public_id)
     done = services.inbox_items_acknowledge(staff=access.staff, items=items, access=access)
     messages.success(
         request,

@@ -45,7 +45,9 @@ class Reason:
             if isinstance(v, Reason)
             else v
             if isinstance(v, dict)
-            else str(v)
+            # A value from the message may hold a NUL byte, which no PostgreSQL text or JSON
+            # can store: the message must still be stored (as failed) and answered.
+            else str(v).replace("\x00", "\ufffd")
             for name, v in params.items()
         }
 

@@ -112,7 +112,7 @@ def mllp_sender_refusal(
     if registration is None:
         return Reason(
             _noop("Unknown sender %(sender)s: register it as an MLLP sender."),
-            sender=sender or "(none)",
+            sender=sender or Reason(_noop("(none)")),
         )
     if not registration.allows(address, certificate_subject):
         return Reason(
@@ -121,7 +121,7 @@ def mllp_sender_refusal(
                 "registration)."
             ),
             sender=sender,
-            address=address or "an unknown address",
+            address=address or Reason(_noop("an unknown address")),
         )
     return None
 

@@ -88,6 +88,9 @@ class _Filing:
     patient: Patient
     changed: int = 0
     reports: list = field(default_factory=list)  # (report, created, order)
+    # Reports that existed and changed (a correction at order level, a new note): their inbox
+    # item asks for a new acknowledgement even when no result changed.
+    reports_changed: set = field(default_factory=set)
 
 
 def _file(messages: list[InboundMessage]) -> None:
@@ -104,11 +107,10 @@ def _file(messages: list[InboundMessage]) -> None:
         for filing in filings:
             message = filing.message
             mine = {(message.sender, _filler(message, o)) for o in filing.results.orders}
-            if mine & keys:
-                later.append(filing)
-            else:
-                round_.append(filing)
-                keys |= mine
+            (later if mine & keys else round_).append(filing)
+            # A waiting message still holds its keys: a later one sharing any of them waits
+            # behind it, so no key is filed out of arrival order.
+            keys |= mine
         _file_round(round_)
         filings = later
 
@@ -194,6 +196,7 @@ def _file_round(filings: list[_Filing]) -> None:
                     report.source_message, report.updated_at = f.message, now
                     update_fields.update([*different, "source_message", "updated_at"])
                     updated[report.pk] = report
+                    f.reports_changed.add(report.pk)
                 f.changed += 1
             f.reports.append((report, made_now, order))
     LabReport.objects.bulk_create(created)
@@ -258,7 +261,8 @@ def _file_results(filings: list[_Filing]) -> None:
     now = timezone.now()
     new: dict[tuple, SimpleNamespace] = {}
     changed, fields_changed = [], set()
-    fresh_items, refresh = [], []
+    fresh_items: dict[int, tuple] = {}  # report id: (report, results written)
+    refresh = []
     for f in filings:
         for report, created, order in f.reports:
             written: list = []
@@ -295,14 +299,15 @@ def _file_results(filings: list[_Filing]) -> None:
                     written.append(row)
             f.changed += len(written)
             if created:
-                fresh_items.append((report, written))
-            elif written:
+                # Two orders with one key in one message: one report, one inbox item.
+                fresh_items.setdefault(report.pk, (report, []))[1].extend(written)
+            elif written or report.pk in f.reports_changed:
                 refresh.append((report, f.patient))
     _results_insert(list(new.values()), now)
     if changed:
         rows = list({r.pk: r for r in changed}.values())
         LabResult.objects.bulk_update(rows, [*sorted(fields_changed), "updated_at"])
-    inbox_items_for_new_reports(fresh_items)
+    inbox_items_for_new_reports(list(fresh_items.values()))
     for report, patient in dict.fromkeys(refresh):
         inbox_item_refresh(report, patient)
 
@@ -401,6 +406,9 @@ def inbound_messages_process(*, message_ids: list[int], fill_to: int = 0) -> lis
             )
         if not claimed:
             return []
+        # In arrival order: a preliminary topped up from the waiting ones is filed before the
+        # final this task was sent for.
+        claimed.sort(key=lambda m: (m.received_at, m.pk))
         try:
             with transaction.atomic():
                 for message in claimed:

@@ -38,9 +38,8 @@ def test_the_results_tab_lists_new_reports_and_acknowledges_them_with_one_event(
     # Names and units from the catalogue, not the laboratory's bare code.
     assert "eGFR" in page and "mL/min" in page
     before = AccessEvent.objects.count()
-    response = client.post(
-        reverse("labresults:results_acknowledge", kwargs={"patient_id": cast.patient.public_id})
-    )
+    ticked = [item.public_id for item in InboxItem.objects.all()]
+    response = client.post(results_url(cast, "labresults:results_acknowledge"), {"item": ticked})
     assert response.status_code == 302
     assert AccessEvent.objects.count() == before + 1
     event = AccessEvent.objects.latest("id")
@@ -66,7 +65,16 @@ def test_another_departments_reports_are_neither_shown_nor_acknowledged_here(cas
     page = client.get(results_url(cast))
     assert page.status_code == 200
     assert 'data-testid="acknowledge-row"' not in page.content.decode()
-    client.post(results_url(cast, "labresults:results_acknowledge"))
+    item = InboxItem.objects.get()
+    client.post(results_url(cast, "labresults:results_acknowledge"), {"item": [item.public_id]})
+    assert not InboxItem.objects.filter(acknowledged_at__isnull=False).exists()
+
+
+def test_nothing_ticked_acknowledges_nothing(cast, client):
+    arrive("N1", cast.patient.cpr)
+    client.force_login(cast.treating_doctor)
+    response = client.post(results_url(cast, "labresults:results_acknowledge"), follow=True)
+    assert "Sæt hak" in response.content.decode()
     assert not InboxItem.objects.filter(acknowledged_at__isnull=False).exists()
 
 

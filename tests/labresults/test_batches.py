@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from labresults.hl7.mllp import Deframer, frame
 from labresults.hl7.parser import parse
@@ -146,3 +147,73 @@ def test_messages_on_many_connections_at_once_are_each_acknowledged_after_their_
         thread.join(30)
     assert len(acks) == 60 and set(acks.values()) == {"AA"}
     assert InboundMessage.objects.count() == 60
+
+
+def two_orders(control_id, first, second, *, status="F", sodium="141", note=""):
+    """A message with two OBR groups (report keys `first` and `second`)."""
+    head = ORU.split("OBR")[0].format(control_id=control_id, cpr="0707614048")
+    groups = []
+    for filler in (first, second):
+        groups.append(
+            f"OBR|1||{filler}|NPU03429^P-Natrium|||20261124093000|||||||||||||||"
+            f"20261124101000|||{status}\r"
+            f"OBX|1|NM|NPU03429^P-Natrium^NPU||{sodium}|mmol/L|137-145||||{status}\r"
+            + (f"NTE|1||{note}\r" if note else "")
+        )
+    return (head + "".join(groups)).encode()
+
+
+@pytest.mark.django_db
+def test_a_message_waiting_for_a_later_round_holds_back_what_shares_its_other_key(cast):
+    """X{k1}, Y{k1,k2}, Z{k2}: Z must not overtake Y on k2."""
+    store(oru("X", filler="K1", sodium="139"))
+    store(two_orders("Y", "K1", "K2", status="P", sodium="140"))
+    store(oru("Z", filler="K2", sodium="142"))
+    inbound_messages_process(message_ids=[], fill_to=10)
+    k2 = LabResult.objects.get(report__filler_order_number="K2", code="NPU03429")
+    assert (k2.value_text, k2.status) == ("142", "final")
+
+
+@pytest.mark.django_db
+def test_messages_topped_up_are_filed_in_arrival_order_with_the_one_sent_for(cast):
+    older = store(oru("OLD", filler="ONE", status="P", sodium="139"))
+    newer = store(oru("NEW", filler="ONE", status="F", sodium="141"))
+    assert older[0] < newer[0]
+    inbound_messages_process(message_ids=newer, fill_to=10)
+    sodium = LabResult.objects.get(code="NPU03429")
+    assert (sodium.value_text, sodium.status) == ("141", "final")
+
+
+@pytest.mark.django_db
+def test_two_orders_with_one_report_number_in_a_message_make_one_report_and_one_item(cast):
+    (message_id,) = store(two_orders("TWO", "SAME", "SAME"))
+    (message,) = inbound_messages_process(message_ids=[message_id])
+    assert message.status == "processed", message.error
+    assert LabReport.objects.filter(filler_order_number="SAME").count() == 1
+    assert InboxItem.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_report_changed_at_order_level_asks_again_for_acknowledgement(cast):
+    store(oru("FIRST", filler="NOTE"))
+    inbound_messages_process(message_ids=[], fill_to=10)
+    InboxItem.objects.update(
+        acknowledged_at=timezone.now(), acknowledged_by=cast.treating_doctor.staff
+    )
+    store(
+        oru("SECOND", filler="NOTE").replace(
+            b"||||F\rOBX|2", b"||||F\rNTE|1||Haemolytisk prove\rOBX|2", 1
+        )
+    )
+    (message,) = inbound_messages_process(message_ids=[], fill_to=10)
+    assert message.status == "processed"
+    assert LabReport.objects.get(filler_order_number="NOTE").notes == "Haemolytisk prove"
+    assert InboxItem.objects.get().acknowledged_at is None
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_in_a_header_is_still_stored_and_answered(cast):
+    raw = b"MSH|^~\\&|LAB\x00SYS|KBA|SUNDHED|RH|20261124||ADT\x00^A01|N1|P|2.5\rPID|1\r"
+    (receipt,) = inbound_messages_receive(messages=[Incoming(raw, "mllp")])
+    assert receipt.code == "AR" and receipt.message.status == "failed"
+    assert "\x00" not in str(InboundMessage.objects.get(pk=receipt.message.pk).error_params)
