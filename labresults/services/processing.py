@@ -102,7 +102,8 @@ def _file(messages: list[InboundMessage]) -> None:
     """
     filings = [f for f in _match(messages) if f is not None]
     while filings:
-        round_, later = [], []
+        round_: list[_Filing] = []
+        later: list[_Filing] = []
         keys: set[tuple[str, str]] = set()
         for filing in filings:
             message = filing.message
