@@ -83,22 +83,15 @@ def access_events_record_many(
     object_id: str = "",
 ) -> list[AccessEvent]:
     """Write one event per patient of a list or search result, in one statement."""
-    rows = [
-        _event(
-            actor,
-            patient_id,
-            data_kind=data_kind,
-            action=action,
-            legal_basis=legal_basis,
-            reason=reason,
-            path=path,
-            object_type=object_type,
-            object_id=object_id,
-        )
-        for patient_id in patient_ids
-    ]
-    with transaction.atomic():
-        return AccessEvent.objects.bulk_create(rows)
+    return access_events_record_each(
+        events=[(actor, patient_id, object_id) for patient_id in patient_ids],
+        data_kind=data_kind,
+        action=action,
+        legal_basis=legal_basis,
+        reason=reason,
+        path=path,
+        object_type=object_type,
+    )
 
 
 def access_events_record_each(
@@ -109,6 +102,7 @@ def access_events_record_each(
     legal_basis: str,
     object_type: str = "",
     reason: str = "",
+    path: str = "",
 ) -> list[AccessEvent]:
     """Write one event per (actor, patient, object id), in one statement: an integration that
     filed a batch of messages, each for its own patient."""
@@ -120,6 +114,7 @@ def access_events_record_each(
             action=action,
             legal_basis=legal_basis,
             reason=reason,
+            path=path,
             object_type=object_type,
             object_id=object_id,
         )

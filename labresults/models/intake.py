@@ -119,6 +119,9 @@ class InboundMessage(BaseModel):
         normal = raw.replace(b"\r\n", b"\r").replace(b"\n", b"\r").rstrip(b"\r")
         return hashlib.sha256(normal).hexdigest()
 
+    # What reason_set changes: for save(update_fields=...).
+    REASON_FIELDS = ("status", "error", "error_template", "error_params")
+
     def reason_set(self, status: str, reason) -> None:
         """Set the status and why: a `Reason` (shown translated) or plain text."""
         self.status = status

@@ -318,12 +318,9 @@ def inbound_message_reprocess(
         message.handled_by = user
         message.save(
             update_fields=[
+                *InboundMessage.REASON_FIELDS,
                 "matched_patient",
                 "fixed_text",
-                "status",
-                "error",
-                "error_template",
-                "error_params",
                 "handled_by",
                 "updated_at",
             ]
@@ -366,11 +363,8 @@ def inbound_message_conflict_resolve(*, message: InboundMessage, user, action: s
         message.handled_by = user
         message.save(
             update_fields=[
+                *InboundMessage.REASON_FIELDS,
                 "report_key_suffix",
-                "status",
-                "error",
-                "error_template",
-                "error_params",
                 "handled_by",
                 "updated_at",
             ]

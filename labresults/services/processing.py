@@ -350,29 +350,17 @@ def _column_value(field, values: dict, now):
 
 # A message whose processing raised this many times goes to the failed queue: it never loops.
 MAX_ATTEMPTS = 5
+# What filing changes on a message.
 _SAVED = [
-    "status",
-    "error",
-    "error_template",
-    "error_params",
+    *InboundMessage.REASON_FIELDS,
     "attempts",
     "processed_at",
     "matched_patient",
     "conflict_patient",
     "updated_at",
 ]
-
-
 _SAVED_COLUMNS = [
-    "status",
-    "error",
-    "error_template",
-    "error_params",
-    "attempts",
-    "processed_at",
-    "matched_patient_id",
-    "conflict_patient_id",
-    "updated_at",
+    field.attname for field in InboundMessage._meta.concrete_fields if field.name in _SAVED
 ]
 
 
