@@ -93,7 +93,22 @@ def send_all(
 
     One asyncio loop drives all connections: the load generator shares the machine with what
     it measures, and threads spent more CPU than the receiver did."""
-    return asyncio.run(_send_all(port, messages, connections, rate, on_sent))
+    # In a thread of its own: the caller's thread may already run an event loop (Playwright's,
+    # in a test session that also drives a browser).
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = asyncio.run(_send_all(port, messages, connections, rate, on_sent))
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="mllp-load")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 async def _send_all(port, messages, connections, rate, on_sent) -> SendResult:
