@@ -20,8 +20,8 @@ from django.db import close_old_connections
 
 from labresults.hl7.mllp import Deframer, frame
 from labresults.models import InboundMessage
-from labresults.services import PROCESS_MESSAGES, Incoming, inbound_messages_receive
-from labresults.services.dispatch import dispatch_now
+from labresults.services import Incoming, inbound_messages_receive
+from labresults.services.dispatch import messages_dispatch
 
 log = logging.getLogger(__name__)
 _open_by_address: Counter = Counter()
@@ -51,12 +51,6 @@ def _receive_alone(incoming: Incoming, on_stored=None) -> bytes | Exception:
         log.exception("storing an MLLP message failed")
         close_old_connections()
         return error
-
-
-def _dispatch(ids: list[int]) -> None:
-    """Hand stored messages to a worker (a broker that is down loses nothing: the sweeper)."""
-    for start in range(0, len(ids), settings.SUNDHED_LAB_BATCH_SIZE):
-        dispatch_now(PROCESS_MESSAGES, ids[start : start + settings.SUNDHED_LAB_BATCH_SIZE])
 
 
 class GroupCommit:
@@ -103,7 +97,7 @@ class GroupCommit:
         with self.lock:
             ids, self.stored, self.flush_armed = self.stored, [], False
         if ids:
-            self.dispatcher.submit(_dispatch, ids)
+            self.dispatcher.submit(messages_dispatch, ids)
 
     async def receive(self, incoming: Incoming) -> bytes:
         """Store one message with its group; its ACK once the group is committed."""

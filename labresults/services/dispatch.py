@@ -20,15 +20,18 @@ def dispatch_on_commit(task_name: str, object_id: int | list[int]) -> None:
     A broker that is down (or dispatch switched off) loses nothing: the row stays in its waiting
     state and the sweeper hands it over later.
     """
-    transaction.on_commit(lambda: _dispatch(task_name, object_id))
+    transaction.on_commit(lambda: dispatch_now(task_name, object_id))
+
+
+def messages_dispatch(message_ids: list[int]) -> None:
+    """Hand stored messages to workers, a batch (SUNDHED_LAB_BATCH_SIZE) per task."""
+    size = settings.SUNDHED_LAB_BATCH_SIZE
+    for start in range(0, len(message_ids), size):
+        dispatch_now(PROCESS_MESSAGES, message_ids[start : start + size])
 
 
 def dispatch_now(task_name: str, object_id: int | list[int]) -> None:
     """Hand committed rows to a worker at once (the caller committed them)."""
-    _dispatch(task_name, object_id)
-
-
-def _dispatch(task_name: str, object_id: int | list[int]) -> None:
     if not settings.SUNDHED_LAB_ENQUEUE:
         return  # the sweeper (or a person) processes it later
     try:
