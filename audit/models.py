@@ -48,6 +48,8 @@ class DataKind(models.TextChoices):
     SEARCH = "search", _("a patient search")
     COSIGN_QUEUE = "cosign_queue", _("notes awaiting co-signature")
     ADMIN = "admin", _("hospital administration")
+    MEDICATION = "medication", _("medication")
+    FMK_CARD = "fmk_card", _("the shared medication card (FMK)")
 
 
 class Action(models.TextChoices):

@@ -32,6 +32,11 @@ app.conf.beat_schedule = {
         "task": "labresults.pull_fhir_sources",
         "schedule": 20.0,
     },
+    # Reads of FMK cards left pending (a lost queue entry, a killed worker).
+    "medicinkort-sweep-card-reads": {
+        "task": "medicinkort.sweep_card_reads",
+        "schedule": 30.0,
+    },
     # Critical values nobody acknowledged climb one escalation level at a time.
     "labresults-escalate-critical": {
         "task": "labresults.escalate_critical_results",

@@ -392,3 +392,19 @@ SUNDHED_MLLP_STORE_THREADS = envint("SUNDHED_MLLP_STORE_THREADS", "2")
 SUNDHED_MLLP_TLS_CERT = env("SUNDHED_MLLP_TLS_CERT", "")
 SUNDHED_MLLP_TLS_KEY = env("SUNDHED_MLLP_TLS_KEY", "")
 SUNDHED_MLLP_TLS_CLIENT_CA = env("SUNDHED_MLLP_TLS_CLIENT_CA", "")
+
+# --- Fælles Medicinkort (FMK) --------------------------------------------------------------------
+# FMK's SOAP endpoint. make run and the tests point it at fmksim; production replaces the
+# transport module (medicinkort/fmk/transport.py) with one through NSP.
+SUNDHED_FMK_URL = env("SUNDHED_FMK_URL", "http://127.0.0.1:25760/fmk")
+SUNDHED_FMK_TIMEOUT = float(env("SUNDHED_FMK_TIMEOUT", "10"))
+# Retries of one call when FMK cannot be reached, with this backoff (seconds, doubling).
+SUNDHED_FMK_RETRIES = envint("SUNDHED_FMK_RETRIES", "2")
+SUNDHED_FMK_BACKOFF = float(env("SUNDHED_FMK_BACKOFF", "0.5"))
+# After this many failed calls in a row every process stops calling FMK for this many seconds.
+SUNDHED_FMK_BREAKER_FAILURES = envint("SUNDHED_FMK_BREAKER_FAILURES", "5")
+SUNDHED_FMK_BREAKER_SECONDS = envint("SUNDHED_FMK_BREAKER_SECONDS", "30")
+# Opening the medication tab reads the card again when the last read is older than this.
+SUNDHED_FMK_REFRESH_AFTER = envint("SUNDHED_FMK_REFRESH_AFTER", "60")
+# Reads still pending after this many seconds are sent again by the sweeper.
+SUNDHED_FMK_SWEEP_AFTER = envint("SUNDHED_FMK_SWEEP_AFTER", "60")

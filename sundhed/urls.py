@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/patients/", include("patients.api_urls")),
     path("organisation/", include("organisation.urls")),
     path("lab/", include("labresults.urls")),
+    path("medication/", include("medicinkort.urls")),
     path("journal/", include("journal.urls")),
     path("chart/", include("chart.urls")),
     path("", views.home, name="home"),

@@ -16,6 +16,21 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# fmksim's ports for this run, set before any worker starts so that workers inherit them.
+FMKSIM_PORT, FMKSIM_CONTROL_PORT = _free_port(), _free_port()
+os.environ["SUNDHED_FMK_URL"] = f"http://127.0.0.1:{FMKSIM_PORT}/fmk"
+os.environ.setdefault("SUNDHED_FMK_BACKOFF", "0.05")
+os.environ.setdefault("SUNDHED_FMK_TIMEOUT", "5")
 CHROMIUM = os.environ.get("SUNDHED_CHROMIUM", "/usr/bin/chromium")
 
 
@@ -216,7 +231,7 @@ class Cast:
             "Hjertelæge",
             Role.LAEGE,
             self.cardiology,
-            authorisation_id="A1B2C",
+            authorisation_id="B1C2D",
         )
         self.other_doctor = person(
             "other_doctor",
@@ -224,7 +239,7 @@ class Cast:
             "Knoglelæge",
             Role.LAEGE,
             self.orthopaedics,
-            authorisation_id="D3E4F",
+            authorisation_id="D3F4G",
             is_access_reviewer=True,
         )
         self.nurse = person(
@@ -233,7 +248,7 @@ class Cast:
             "Sygeplejerske",
             Role.SYGEPLEJERSKE,
             self.cardiology,
-            authorisation_id="G5H6J",
+            authorisation_id="G5H6K",
         )
         # A junior doctor (reservelæge in training): notes wait for a senior's co-signature.
         self.junior_doctor = person(
@@ -340,6 +355,87 @@ def cast(db, settings):
     """The fixed cast, with MFA not required (tests of MFA switch it back on)."""
     settings.SUNDHED_MFA_OPTIONAL = True
     return Cast()
+
+
+# --- fmksim --------------------------------------------------------------------------------------
+class FmkSim:
+    """fmksim, a process of its own on this run's ports; its control port speaks JSON."""
+
+    def __init__(self, process: subprocess.Popen, log: Path):
+        self.process, self.log = process, log
+        self.url = os.environ["SUNDHED_FMK_URL"]
+        self.control = f"http://127.0.0.1:{FMKSIM_CONTROL_PORT}"
+
+    def _call(self, method: str, path: str, data: dict | None = None):
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(
+            self.control + path,
+            data=json.dumps(data).encode() if data is not None else None,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def mode(self, mode: str = "up", delay: float = 0.0) -> None:
+        self._call("POST", "/mode", {"mode": mode, "delay": delay})
+
+    def card(self, cpr: str) -> dict:
+        return self._call("GET", f"/card/{cpr}")
+
+    def seed(self, *cprs: str) -> None:
+        self._call("POST", "/seed", {"cprs": list(cprs)})
+
+    def gp_change(self, cpr: str) -> str:
+        return self._call("POST", "/gp-change", {"cpr": cpr})["version"]
+
+    def requests_seen(self) -> list[dict]:
+        return self._call("GET", "/log")
+
+
+@pytest.fixture(scope="session")
+def fmksim_process(tmp_path_factory):
+    """fmksim for the whole run (its cards live in memory for the run)."""
+    import urllib.request
+
+    log = tmp_path_factory.mktemp("fmksim") / "fmksim.log"
+    args = [
+        sys.executable, "-m", "simulators.fmksim", "--port", str(FMKSIM_PORT),
+        "--control-port", str(FMKSIM_CONTROL_PORT),
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    sim = FmkSim(process, log)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(sim.control + "/mode", timeout=1).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"fmksim did not start:\n{log.read_text()}") from None
+            time.sleep(0.1)
+    yield sim
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def fmksim(fmksim_process, settings):
+    """fmksim answering normally, and Django pointed at it; left answering after the test."""
+    settings.SUNDHED_FMK_URL = fmksim_process.url
+    settings.SUNDHED_FMK_BACKOFF = 0.05
+    fmksim_process.mode("up", 0)
+    from django.core.cache import cache
+
+    from medicinkort.fmk.transport import BREAKER_FAILURES, BREAKER_OPEN_UNTIL
+
+    cache.delete_many([BREAKER_FAILURES, BREAKER_OPEN_UNTIL])
+    yield fmksim_process
+    fmksim_process.mode("up", 0)
 
 
 # --- the MLLP receiver ------------------------------------------------------------------------

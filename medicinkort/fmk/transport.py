@@ -1,0 +1,142 @@
+"""The one module that moves bytes to and from FMK.
+
+Here: SOAP 1.1 over plain HTTP to `SUNDHED_FMK_URL` (fmksim in development and tests). In
+production this module is replaced by one that goes through the national service platform (NSP)
+with an identity card issued by its STS and signed with the hospital's OCES3 certificate; the
+requests, the reader and everything above stay as they are.
+
+Timeouts on every call; retries with exponential backoff when FMK cannot be reached; a circuit
+breaker kept in the shared cache (PostgreSQL), so every web and worker process stops calling an
+FMK that is down and tries again after a pause.
+"""
+
+import http.client
+import logging
+import time
+import urllib.parse
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from lxml import etree
+
+from medicinkort.fmk.requests import BASE, MEDCOM, SOAP_ENV
+
+log = logging.getLogger(__name__)
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+BREAKER_FAILURES = "fmk:breaker:failures"
+BREAKER_OPEN_UNTIL = "fmk:breaker:open-until"
+
+
+class FmkUnavailable(Exception):
+    """FMK could not be reached or said it is down: try again later, nothing was changed."""
+
+
+@dataclass
+class FmkFault(Exception):
+    """FMK refused the request (a SOAP fault): the same request will be refused again."""
+
+    code: str
+    text: str
+    dgws: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.text}"
+
+    @property
+    def version_conflict(self) -> bool:
+        """The card changed since the version the write was based on."""
+        return self.code == "MedicineCardVersionMismatch"
+
+
+def breaker_open() -> bool:
+    """Whether calls are paused because FMK failed too often just now."""
+    return (cache.get(BREAKER_OPEN_UNTIL) or 0) > time.time()
+
+
+def _failed() -> None:
+    failures = (cache.get(BREAKER_FAILURES) or 0) + 1
+    cache.set(BREAKER_FAILURES, failures, timeout=300)
+    if failures >= settings.SUNDHED_FMK_BREAKER_FAILURES:
+        cache.set(
+            BREAKER_OPEN_UNTIL, time.time() + settings.SUNDHED_FMK_BREAKER_SECONDS, timeout=300
+        )
+
+
+def _succeeded() -> None:
+    if cache.get(BREAKER_FAILURES):
+        cache.delete_many([BREAKER_FAILURES, BREAKER_OPEN_UNTIL])
+
+
+def _fault(root) -> FmkFault | None:
+    body = root.find(f"{{{SOAP_ENV}}}Body")
+    found = body.find(f"{{{SOAP_ENV}}}Fault") if body is not None else None
+    if found is None:
+        return None
+    text = (found.findtext("faultstring") or "").strip()
+    dgws = (found.findtext(f".//{{{MEDCOM}}}FaultCode") or "").strip()
+    code = ""
+    for pair in found.iter(f"{{{BASE}}}KeyValueSet"):
+        if (pair.findtext(f"{{{BASE}}}Key") or "") == "ErrorCode":
+            code = (pair.findtext(f"{{{BASE}}}Value") or "").strip()
+    return FmkFault(code or dgws or "Fault", text, dgws)
+
+
+def _post_once(action: str, envelope: bytes) -> bytes:
+    url = urllib.parse.urlsplit(settings.SUNDHED_FMK_URL)
+    connection_class = (
+        http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    )
+    connection = connection_class(url.hostname, url.port, timeout=settings.SUNDHED_FMK_TIMEOUT)
+    try:
+        connection.request(
+            "POST",
+            url.path or "/",
+            body=envelope,
+            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'},
+        )
+        response = connection.getresponse()
+        payload = response.read()
+    except (OSError, http.client.HTTPException) as error:
+        raise FmkUnavailable(f"FMK could not be reached: {error}") from error
+    finally:
+        connection.close()
+    if response.status in (502, 503, 504):
+        raise FmkUnavailable(f"FMK answered {response.status}")
+    try:
+        root = etree.fromstring(payload, _PARSER)
+    except etree.XMLSyntaxError as error:
+        raise FmkUnavailable(f"FMK answered {response.status} without SOAP: {error}") from error
+    fault = _fault(root)
+    if fault is not None:
+        if fault.dgws == "processing_problem" and response.status >= 500 and not fault.code:
+            raise FmkUnavailable(str(fault))
+        raise fault
+    if response.status != 200:
+        raise FmkUnavailable(f"FMK answered {response.status}")
+    return payload
+
+
+def call(action: str, envelope: bytes) -> etree._Element:
+    """Send one request; return the answer's body element. Retries what may be retried (the
+    message id in the envelope makes a retried write safe); raises FmkUnavailable or FmkFault.
+    """
+    if breaker_open():
+        raise FmkUnavailable("FMK failed repeatedly just now; calls are paused for a moment")
+    attempts = 1 + settings.SUNDHED_FMK_RETRIES
+    for attempt in range(attempts):
+        try:
+            payload = _post_once(action, envelope)
+        except FmkUnavailable as error:
+            log.warning("FMK call %s failed (attempt %s of %s): %s", action, attempt + 1,
+                        attempts, error)  # fmt: skip
+            if attempt + 1 == attempts:
+                _failed()
+                raise
+            time.sleep(settings.SUNDHED_FMK_BACKOFF * 2**attempt)
+            continue
+        _succeeded()
+        root = etree.fromstring(payload, _PARSER)
+        body = root.find(f"{{{SOAP_ENV}}}Body")
+        return next(c for c in body if isinstance(c.tag, str))
+    raise AssertionError("unreachable")

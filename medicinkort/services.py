@@ -1,0 +1,196 @@
+"""Every write of medicinkort: reads of the FMK card asked for, run, and stored.
+
+A web request never waits on FMK: it asks for a read (a `CardRead` row, sent to a worker when
+the transaction commits) and shows the newest snapshot at once. The worker reads the card as
+the clinician who asked, through the gate again, and stores a snapshot. A read that reached FMK
+is a disclosure of the card and writes its one access event.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.models import Action, DataKind
+from medicinkort.fmk import client
+from medicinkort.fmk.reader import Card
+from medicinkort.fmk.requests import Identity
+from medicinkort.fmk.transport import FmkFault, FmkUnavailable
+from medicinkort.models import CardLine, CardRead, CardSnapshot
+from organisation.models import Role, StaffMember
+from patients.access import AccessRefused, PatientAccess, access_decide, access_record
+from patients.access.events import access_patient_as_system
+
+log = logging.getLogger(__name__)
+
+# DGWS user roles (the Danish authorisation register's profession codes) FMK knows.
+DGWS_ROLES = {Role.LAEGE: "7170", Role.SYGEPLEJERSKE: "5166"}
+
+
+class NoFmkIdentity(Exception):
+    """The staff member cannot be sent to FMK: no authorisation id or no FMK role."""
+
+
+def identity_for(staff: StaffMember) -> Identity:
+    """The identity card's content for this staff member in their active department."""
+    role = DGWS_ROLES.get(staff.role)
+    if not staff.authorisation_id or not role:
+        raise NoFmkIdentity(
+            "FMK kræver en autoriseret sundhedsperson (læge eller sygeplejerske med "
+            "autorisations-id)."
+        )
+    department = staff.active_department or staff.departments.select_related("hospital").first()
+    if department is None:
+        raise NoFmkIdentity("FMK kræver en afdeling: vælg en aktiv afdeling.")
+    return Identity(
+        authorisation_id=staff.authorisation_id,
+        name=staff.user.get_full_name() or staff.user.username,
+        role=role,
+        organisation=f"{department.hospital.name}, {department.name}"[:200],
+        sor_code=department.sor_code,
+    )
+
+
+def card_read_request(*, access: PatientAccess, reason: str) -> CardRead:
+    """Ask for a read of the card as this clinician; one pending read per patient is enough."""
+    pending = (
+        CardRead.objects.filter(
+            patient=access.patient,
+            status=CardRead.Status.PENDING,
+            created_at__gte=timezone.now() - timedelta(seconds=settings.SUNDHED_FMK_SWEEP_AFTER),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if pending is not None:
+        return pending
+    read = CardRead.objects.create(patient=access.patient, requested_by=access.user, reason=reason)
+    transaction.on_commit(lambda: _enqueue(read.pk))
+    return read
+
+
+def _enqueue(read_id: int) -> None:
+    from medicinkort.tasks import read_card
+
+    try:
+        read_card.delay(read_id)
+    except Exception:  # the broker is down: the sweeper sends it later
+        log.warning("FMK read %s not enqueued; the sweeper will send it", read_id, exc_info=True)
+
+
+def _snapshot_store(patient, card: Card, raw: str) -> CardSnapshot:
+    snapshot = CardSnapshot.objects.create(
+        patient=patient,
+        version=card.version,
+        previous_version=card.previous_version,
+        fetched_at=timezone.now(),
+        modified_by=str(card.modified)[:300],
+        modified_at=card.modified.at,
+        reviewed_by=str(card.reviewed)[:300] if card.reviewed else "",
+        reviewed_at=card.reviewed.at if card.reviewed else None,
+        private_count=len(card.private_identifiers),
+        raw=raw,
+    )
+    CardLine.objects.bulk_create(
+        CardLine(
+            snapshot=snapshot,
+            identifier=line.identifier,
+            version=line.version,
+            drug_name=line.drug_name[:300] or "?",
+            atc_code=line.atc_code[:10],
+            atc_text=line.atc_text[:200],
+            drug_id=line.drug_id[:20],
+            form_text=line.form_text[:200],
+            strength_text=line.strength_text[:100],
+            substance=line.substance[:300],
+            route_text=line.route_text[:200],
+            indication=line.indication[:500],
+            dosage_text=line.dosage_text,
+            start=line.start,
+            end=line.end,
+            status=line.status,
+            created_by=str(line.created)[:300],
+            created_org_kind=line.created.organisation_kind[:50],
+            created_org_id=line.created.organisation_id[:50],
+            modified_by=str(line.modified)[:300],
+            modified_at=line.modified.at,
+            unknown=line.unknown,
+            raw=line.raw,
+        )
+        for line in card.lines
+    )
+    return snapshot
+
+
+def card_read_run(*, read_id: int) -> CardRead | None:
+    """Run one pending read (the task's body); a read already finished is left alone."""
+    with transaction.atomic():
+        read = (
+            CardRead.objects.select_for_update(skip_locked=True)
+            .select_related("patient", "requested_by")
+            .filter(pk=read_id, status=CardRead.Status.PENDING)
+            .first()
+        )
+        if read is None:
+            return None
+        access = None
+        try:
+            if read.requested_by is not None:
+                access = access_decide(
+                    user=read.requested_by, patient=read.patient, data_kind=DataKind.FMK_CARD
+                )
+                staff = access.staff
+                if staff is None:
+                    raise NoFmkIdentity("Kun hospitalets personale kan læse FMK.")
+            else:
+                staff = read.patient.care_courses.filter(responsible__isnull=False).first()
+                staff = staff.responsible if staff else None
+                if staff is None:
+                    raise NoFmkIdentity("Ingen ansvarlig kliniker at læse FMK som.")
+            card, raw = client.medicine_card_get(read.patient.cpr, identity_for(staff))
+        except AccessRefused as refused:
+            return _finish(read, CardRead.Status.REFUSED, f"Adgang nægtet: {refused}")
+        except NoFmkIdentity as error:
+            return _finish(read, CardRead.Status.REFUSED, str(error))
+        except FmkFault as fault:
+            return _finish(read, CardRead.Status.REFUSED, fault.text or str(fault))
+        except FmkUnavailable as error:
+            return _finish(read, CardRead.Status.UNREACHABLE, str(error))
+        read.snapshot = _snapshot_store(read.patient, card, raw)
+        if access is not None:
+            access.disclose(read.snapshot)
+            access_record(access, action=Action.VIEW, path="fmk:GetMedicineCard")
+        else:
+            access_patient_as_system(
+                patient=read.patient,
+                data_kind=DataKind.FMK_CARD,
+                action=Action.VIEW,
+                system=f"FMK ({staff})",
+                object_type="medicinkort.cardsnapshot",
+                object_id=str(read.snapshot.public_id),
+                reason=read.get_reason_display(),
+            )
+        return _finish(read, CardRead.Status.DONE, "")
+
+
+def _finish(read: CardRead, status: str, error: str) -> CardRead:
+    read.status = status
+    read.error = error[:2000]
+    read.finished_at = timezone.now()
+    read.save(update_fields=["status", "error", "finished_at", "snapshot", "updated_at"])
+    return read
+
+
+def card_reads_sweep() -> int:
+    """Send again every read left pending too long (a lost queue entry, a killed worker)."""
+    before = timezone.now() - timedelta(seconds=settings.SUNDHED_FMK_SWEEP_AFTER)
+    ids = list(
+        CardRead.objects.filter(status=CardRead.Status.PENDING, created_at__lt=before).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    for read_id in ids:
+        _enqueue(read_id)
+    return len(ids)
