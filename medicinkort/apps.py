@@ -15,8 +15,15 @@ class MedicinkortConfig(AppConfig):
     verbose_name = _("Medication")
 
     def ready(self):
-        from medicinkort import views
-        from patients.registry import OverviewPanel, PatientTab, overview_panels, patient_tabs
+        from medicinkort import services, views
+        from patients.registry import (
+            CourseHook,
+            OverviewPanel,
+            PatientTab,
+            course_hooks,
+            overview_panels,
+            patient_tabs,
+        )
 
         patient_tabs.register(
             PatientTab("medication", _("Medication"), "medicinkort:medication", order=44)
@@ -24,3 +31,4 @@ class MedicinkortConfig(AppConfig):
         overview_panels.register(
             OverviewPanel("medication", _("Current medication"), views.panel_medication, order=30)
         )
+        course_hooks.register(CourseHook("fmk_read_on_admission", services.card_read_on_admission))

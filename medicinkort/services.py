@@ -26,7 +26,7 @@ from patients.access.events import access_patient_as_system
 log = logging.getLogger(__name__)
 
 # DGWS user roles (the Danish authorisation register's profession codes) FMK knows.
-DGWS_ROLES = {Role.LAEGE: "7170", Role.SYGEPLEJERSKE: "5166"}
+DGWS_ROLES: dict[str, str] = {Role.LAEGE: "7170", Role.SYGEPLEJERSKE: "5166"}
 
 
 class NoFmkIdentity(Exception):
@@ -68,6 +68,18 @@ def card_read_request(*, access: PatientAccess, reason: str) -> CardRead:
         return pending
     read = CardRead.objects.create(patient=access.patient, requested_by=access.user, reason=reason)
     transaction.on_commit(lambda: _enqueue(read.pk))
+    return read
+
+
+def card_read_on_admission(course) -> CardRead | None:
+    """An admission opened: read the card as the responsible clinician (or as the system)."""
+    if not settings.SUNDHED_FMK_READ_ON_ADMISSION or course.kind != "admission":
+        return None
+    requested_by = course.responsible.user if course.responsible_id else None
+    read = CardRead.objects.create(
+        patient_id=course.patient_id, requested_by=requested_by, reason=CardRead.Reason.ADMISSION
+    )
+    _enqueue(read.pk)
     return read
 
 
@@ -128,7 +140,7 @@ def card_read_run(*, read_id: int) -> CardRead | None:
     """Run one pending read (the task's body); a read already finished is left alone."""
     with transaction.atomic():
         read = (
-            CardRead.objects.select_for_update(skip_locked=True)
+            CardRead.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("patient", "requested_by")
             .filter(pk=read_id, status=CardRead.Status.PENDING)
             .first()

@@ -6,7 +6,8 @@ other; `chart` composes them. Each app registers what it offers in its `AppConfi
 - patient tabs (the links under the banner),
 - overview panels (the chart's overview: latest results, current medication, ...),
 - timeline sources (items for the patient's timeline),
-- text macros (`.labs`, `.med` in a note).
+- text macros (`.labs`, `.med` in a note),
+- course hooks (what happens when a care course opens: an admission reads the FMK card).
 
 Every callable receives the `PatientAccess` the gate granted, so nothing here bypasses it.
 """
@@ -56,6 +57,15 @@ class TextMacro:
     expand: Callable
 
 
+@dataclass(frozen=True)
+class CourseHook:
+    """Called with a newly opened care course after its transaction commits (an admission
+    reads the FMK card, for one)."""
+
+    key: str
+    on_open: Callable
+
+
 class Registry:
     """An ordered collection keyed by a name; registering a key twice replaces it."""
 
@@ -79,3 +89,4 @@ patient_tabs = Registry("key")
 overview_panels = Registry("key")
 timeline_sources = Registry("kind")
 text_macros = Registry("name")
+course_hooks = Registry("key")

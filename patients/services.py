@@ -1,5 +1,6 @@
 """Every write to patients, care courses, CAVE, blockings and break-the-glass grants."""
 
+import functools
 import re
 from datetime import timedelta
 
@@ -263,6 +264,11 @@ def care_course_create(
     )
     course.full_clean()
     course.save()
+    if ended_at is None:
+        from patients.registry import course_hooks
+
+        for hook in course_hooks.all():
+            transaction.on_commit(functools.partial(hook.on_open, course))
     return course
 
 

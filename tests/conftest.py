@@ -31,6 +31,8 @@ FMKSIM_PORT, FMKSIM_CONTROL_PORT = _free_port(), _free_port()
 os.environ["SUNDHED_FMK_URL"] = f"http://127.0.0.1:{FMKSIM_PORT}/fmk"
 os.environ.setdefault("SUNDHED_FMK_BACKOFF", "0.05")
 os.environ.setdefault("SUNDHED_FMK_TIMEOUT", "5")
+# The cast's admission would read FMK in every test; the tests of that switch it on.
+os.environ.setdefault("SUNDHED_FMK_READ_ON_ADMISSION", "false")
 CHROMIUM = os.environ.get("SUNDHED_CHROMIUM", "/usr/bin/chromium")
 
 
@@ -354,6 +356,7 @@ def block(cast, **target):
 def cast(db, settings):
     """The fixed cast, with MFA not required (tests of MFA switch it back on)."""
     settings.SUNDHED_MFA_OPTIONAL = True
+    settings.SUNDHED_FMK_READ_ON_ADMISSION = False  # the tests of admission reads open their own
     return Cast()
 
 

@@ -27,6 +27,7 @@ POST_ONLY = {
     "journal:epikrise_new",
     "labresults:order_create",
     "labresults:results_acknowledge",
+    "medicinkort:card_refresh",
 }
 
 

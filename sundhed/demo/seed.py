@@ -334,6 +334,41 @@ def _course(rng, patient, department, short, by_department, started, ended) -> C
     )
 
 
+# FMK's own test persons: fmksim serves the cards recorded from FMK's test environment for them.
+FMK_TEST_PERSONS = [
+    ("1111111118", "Helle", "Bonde", "Niels Bohrs Vej 322B", "1473", "København K"),
+    ("0410009234", "Sofie", "Bach", "", "", ""),
+    ("1011649927", "Karl", "Pedersen", "", "", ""),
+    ("1004219992", "Bente Ireland", "Svendsen", "Spørringgård 154", "7673", "Harboøre"),
+]
+
+
+def _fmk_test_persons(departments: dict) -> list:
+    """The four FMK test persons, admitted to cardiology, so their recorded cards can be read."""
+    from patients.services import patient_create
+
+    department = departments["KAR"]
+    doctor = department.staff_members.filter(role=Role.LAEGE).first()
+    created = []
+    for cpr, given, family, address, postcode, city in FMK_TEST_PERSONS:
+        if Patient.objects.filter(cpr=cpr).exists():
+            continue
+        patient = patient_create(
+            cpr=cpr, given_names=given, family_name=family, address_line=address,
+            postcode=postcode, city=city,
+        )  # fmt: skip
+        CareCourse.objects.create(
+            patient=patient,
+            department=department,
+            kind=CareCourse.Kind.ADMISSION,
+            title="Indlagt (FMK-testperson)",
+            started_at=timezone.now() - timedelta(days=1),
+            responsible=doctor,
+        )
+        created.append(patient)
+    return created
+
+
 def _portal_user(patient: Patient):
     user_model = get_user_model()
     user = user_model.objects.create(
@@ -377,6 +412,7 @@ def seed_demo(*, patients: int = 2000, seed: int = SEED) -> bool:
     departments = _build_organisation()
     staff = _build_staff(rng, departments)
     built = _build_patients(rng, patients, departments, staff)
+    built += _fmk_test_persons(departments)
     if built:
         open_course = CareCourse.objects.filter(ended_at__isnull=True, patient__in=built[:200])
         first = open_course.filter(department=departments["KAR"]).first()

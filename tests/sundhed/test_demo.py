@@ -6,7 +6,7 @@ from accounts.models import User
 from organisation.models import Department, Hospital, Role, StaffMember
 from patients.cpr import parse_cpr, passes_modulus11
 from patients.models import CareCourse, CaveEntry, Patient
-from sundhed.demo.seed import demo_logins, seed_demo
+from sundhed.demo.seed import FMK_TEST_PERSONS, demo_logins, seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,9 @@ def test_the_demo_has_the_promised_shape_and_valid_cpr_numbers():
     assert StaffMember.objects.count() == 40
     assert set(StaffMember.objects.values_list("role", flat=True)) == set(Role.values)
     patients = list(Patient.objects.all())
-    assert len(patients) == 400
+    # 400 made up, and FMK's four test persons, whose cards fmksim serves as recorded.
+    assert len(patients) == 400 + len(FMK_TEST_PERSONS)
+    assert {p.cpr for p in patients} >= {cpr for cpr, *_ in FMK_TEST_PERSONS}
     for patient in patients:
         cpr = parse_cpr(patient.cpr)
         assert cpr.is_replacement == patient.is_replacement_cpr
