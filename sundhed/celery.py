@@ -37,6 +37,11 @@ app.conf.beat_schedule = {
         "task": "medicinkort.sweep_card_reads",
         "schedule": 30.0,
     },
+    # Changes for FMK still waiting (FMK was down) or left half sent by a killed worker.
+    "medicinkort-sweep-fmk-writes": {
+        "task": "medicinkort.sweep_fmk_writes",
+        "schedule": 30.0,
+    },
     # Critical values nobody acknowledged climb one escalation level at a time.
     "labresults-escalate-critical": {
         "task": "labresults.escalate_critical_results",

@@ -31,6 +31,8 @@ FMKSIM_PORT, FMKSIM_CONTROL_PORT = _free_port(), _free_port()
 os.environ["SUNDHED_FMK_URL"] = f"http://127.0.0.1:{FMKSIM_PORT}/fmk"
 os.environ.setdefault("SUNDHED_FMK_BACKOFF", "0.05")
 os.environ.setdefault("SUNDHED_FMK_TIMEOUT", "5")
+os.environ.setdefault("SUNDHED_FMK_WRITE_RETRY_SECONDS", "1")
+os.environ.setdefault("SUNDHED_FMK_SWEEP_AFTER", "3")
 # The cast's admission would read FMK in every test; the tests of that switch it on.
 os.environ.setdefault("SUNDHED_FMK_READ_ON_ADMISSION", "false")
 CHROMIUM = os.environ.get("SUNDHED_CHROMIUM", "/usr/bin/chromium")
@@ -190,6 +192,9 @@ class Cast:
         catalogues_ensure()
         catalogue_ensure()
         catalogue_forget()
+        from medicinkort.catalogue import catalogue_ensure as drugs_ensure
+
+        drugs_ensure()
         region = Region.objects.create(name="Region Test", code="1084")
         hospital = Hospital.objects.create(
             region=region, name="Testhospitalet", short_name="TH", sor_code="900000000001"

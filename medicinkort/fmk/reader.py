@@ -139,6 +139,7 @@ class CardLine:
     atc_code: str = ""
     atc_text: str = ""
     drug_id: str = ""
+    form_code: str = ""
     form_text: str = ""
     strength_text: str = ""
     substance: str = ""
@@ -199,6 +200,7 @@ def drug_medication(element) -> CardLine:
         atc_code=text(drug, "ATC", "Code"),
         atc_text=text(drug, "ATC", "Text"),
         drug_id=text(drug, "Identifier"),
+        form_code=text(drug, "Form", "Code"),
         form_text=text(drug, "Form", "Text") or text(drug, "Form", "Code"),
         strength_text=strength_text,
         substance=substance,

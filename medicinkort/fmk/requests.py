@@ -203,15 +203,18 @@ def drug_medication_content(parent, data: DrugMedicationData) -> None:
         _sub(begin, BASE, "TreatmentEndingUndetermined")
     indication = _sub(parent, E2, "Indication")
     _sub(indication, BASE, "FreeText", data.indication or "ikke angivet")
-    _coded(parent, "RouteOfAdministration", data.route_code, data.route_text or "ikke angivet", E2)
+    route = _sub(parent, E2, "RouteOfAdministration")
+    _sub(route, BASE, "Code", data.route_code, source="Medicinpriser")
+    if data.route_text:
+        _sub(route, BASE, "Text", data.route_text)
     drug = _sub(parent, E2, "Drug")
     if data.atc_code:
         _coded(drug, "ATC", data.atc_code, data.atc_text or data.atc_code)
     if data.drug_id:
         _sub(drug, BASE, "Identifier", data.drug_id, source="Medicinpriser")
     _sub(drug, BASE, "Name", data.drug_name)
-    if data.form_code or data.form_text:
-        _coded(drug, "Form", data.form_code, data.form_text)
+    if data.form_code:
+        _coded(drug, "Form", data.form_code, data.form_text or data.form_code)
     if data.strength_text:
         strength = _sub(drug, BASE, "Strength")
         _sub(strength, BASE, "Text", data.strength_text, source="Medicinpriser")

@@ -114,7 +114,9 @@ def _snapshot_store(patient, card: Card, raw: str) -> CardSnapshot:
             atc_code=line.atc_code[:10],
             atc_text=line.atc_text[:200],
             drug_id=line.drug_id[:20],
+            form_code=line.form_code[:20],
             form_text=line.form_text[:200],
+            route_code=line.route_code[:10],
             strength_text=line.strength_text[:100],
             substance=line.substance[:300],
             route_text=line.route_text[:200],
@@ -206,3 +208,15 @@ def card_reads_sweep() -> int:
     for read_id in ids:
         _enqueue(read_id)
     return len(ids)
+
+
+def _enqueue_writes(patient_id: int) -> None:
+    from medicinkort.tasks import send_fmk_writes
+
+    if not settings.SUNDHED_FMK_ENQUEUE:
+        return  # a test sends them itself; the sweeper would too
+
+    try:
+        send_fmk_writes.delay(patient_id)
+    except Exception:  # the broker is down: the sweeper sends it later
+        log.warning("FMK writes of %s not enqueued; the sweeper will", patient_id, exc_info=True)

@@ -53,6 +53,8 @@ class CardLine(models.Model):
     form_text = models.CharField(_("form"), max_length=200, blank=True)
     strength_text = models.CharField(_("strength"), max_length=100, blank=True)
     substance = models.CharField(_("active substance"), max_length=300, blank=True)
+    form_code = models.CharField(_("form code"), max_length=20, blank=True)
+    route_code = models.CharField(_("route code"), max_length=10, blank=True)
     route_text = models.CharField(_("route"), max_length=200, blank=True)
     indication = models.CharField(_("indication"), max_length=500, blank=True)
     dosage_text = models.TextField(_("dosage"), blank=True)
@@ -125,3 +127,68 @@ class CardRead(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.get_reason_display()}: {self.get_status_display()}"
+
+
+class FmkWrite(BaseModel):
+    """One change for FMK: the outbox row, committed with the change it comes from.
+
+    Sent in `sequence` order per patient by a task; its `message_id` is the request id FMK sees,
+    so a retry after a lost answer is recognised and changes nothing twice. `based_on_version`
+    is fixed before the first send and kept for every retry.
+    """
+
+    class Operation(models.TextChoices):
+        CREATE = "create", _("New drug medication")
+        UPDATE = "update", _("Change")
+        PAUSE = "pause", _("Pause")
+        UNPAUSE = "unpause", _("Resume")
+        WITHDRAW = "withdraw", _("Withdraw (seponering)")
+        REVIEWED = "reviewed", _("Card reviewed")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        CONFLICT = "conflict", _("The card changed: not sent")
+        FAILED = "failed", _("Refused by FMK")
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    reconciliation = models.ForeignKey(
+        "medicinkort.Reconciliation", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="writes",
+    )  # fmt: skip
+    sequence = models.PositiveIntegerField(_("order"))
+    operation = models.CharField(_("operation"), max_length=20, choices=Operation.choices)
+    payload = models.JSONField(_("what to write"), default=dict)
+    message_id = models.UUIDField(_("request id"), unique=True)
+    based_on_version = models.CharField(_("based on card version"), max_length=30, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    sending_since = models.DateTimeField(_("sending since"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    result_version = models.CharField(_("card version after"), max_length=30, blank=True)
+    result_identifier = models.CharField(_("FMK identifier"), max_length=30, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("FMK write")
+        verbose_name_plural = _("FMK writes")
+        ordering = ["patient", "sequence"]
+        indexes = [
+            models.Index(
+                fields=["patient", "sequence"],
+                name="mk_write_open",
+                condition=models.Q(status__in=["pending", "sending"]),
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "sequence"], name="mk_write_sequence")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_display()} ({self.get_status_display()})"

@@ -1,0 +1,53 @@
+"""Every write of medicinkort, one module a concern:
+
+- `reads`: reads of the FMK card asked for, run by a worker and stored as snapshots;
+- `orders`: hospital orders, with the checks at ordering and co-signing;
+- `administration`: the nurses' record of what was given (MAR);
+- `reconciliation`: admission and discharge reconciliation, confirmed once;
+- `outbox`: the changes for FMK, sent in order with their request ids.
+"""
+
+from medicinkort.services.administration import administration_record
+from medicinkort.services.orders import (
+    ChecksNeedReasons,
+    OrderData,
+    order_cosign,
+    order_create,
+    order_stop,
+)
+from medicinkort.services.outbox import fmk_writes_send, fmk_writes_sweep
+from medicinkort.services.reads import (
+    NoFmkIdentity,
+    card_read_on_admission,
+    card_read_request,
+    card_read_run,
+    card_reads_sweep,
+    identity_for,
+)
+from medicinkort.services.reconciliation import (
+    CardChanged,
+    Decision,
+    reconciliation_confirm,
+    reconciliation_not_updated,
+)
+
+__all__ = [
+    "CardChanged",
+    "ChecksNeedReasons",
+    "Decision",
+    "NoFmkIdentity",
+    "OrderData",
+    "administration_record",
+    "card_read_on_admission",
+    "card_read_request",
+    "card_read_run",
+    "card_reads_sweep",
+    "fmk_writes_send",
+    "fmk_writes_sweep",
+    "identity_for",
+    "order_cosign",
+    "order_create",
+    "order_stop",
+    "reconciliation_confirm",
+    "reconciliation_not_updated",
+]

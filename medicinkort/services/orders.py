@@ -1,0 +1,218 @@
+"""Hospital orders (ordinationer): created after the checks, changed with history, stopped,
+co-signed."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.models import Action, DataKind
+from medicinkort.checks import Candidate, Warning, warnings_for
+from medicinkort.models import CheckOverride, Drug, Interaction, MedicationOrder
+from patients.access import PatientAccess, access_change_record
+from patients.models import CaveEntry
+
+# Words of a Danish dosage text and the ward's usual times for them.
+TIME_WORDS = {"morgen": "08:00", "middag": "12:00", "aften": "18:00", "nat": "22:00"}
+
+
+class ChecksNeedReasons(Exception):
+    """The checks found warnings that were not answered with a reason."""
+
+    def __init__(self, warnings: list[Warning]):
+        super().__init__(", ".join(w.text for w in warnings))
+        self.warnings = warnings
+
+
+@dataclass
+class OrderData:
+    """What a prescriber orders."""
+
+    drug: Drug | None
+    drug_name: str
+    atc_code: str
+    dose_text: str
+    strength: str = ""
+    form_text: str = ""
+    route_text: str = ""
+    dose: Decimal | None = None
+    dose_unit: str = ""
+    schedule: str = MedicationOrder.Schedule.FIXED
+    times: list[str] = field(default_factory=list)
+    pn_max_per_day: int | None = None
+    indication: str = ""
+    starts_at: datetime | None = None
+    fmk_identifier: str = ""
+    substance: str = ""
+
+    @classmethod
+    def from_drug(cls, drug: Drug, **values) -> "OrderData":
+        return cls(
+            drug=drug,
+            drug_name=drug.name,
+            atc_code=drug.atc_code,
+            strength=drug.strength,
+            form_text=drug.form_text,
+            route_text=drug.route_text,
+            dose_unit=drug.unit_plural,
+            substance=drug.substance,
+            **values,
+        )
+
+
+def times_from_text(text: str) -> tuple[str, list[str]]:
+    """(schedule, times) read from a Danish dosage text: "1 tablet morgen og aften" is fixed at
+    08:00 and 18:00, "efter behov" is PN; a text with neither is fixed in the morning."""
+    lowered = text.lower()
+    if "efter behov" in lowered or re.search(r"\bpn\b", lowered):
+        return MedicationOrder.Schedule.PN, []
+    times = [time for word, time in TIME_WORDS.items() if word in lowered]
+    match = re.search(r"(\d+)\s*gange?\s*dagl", lowered)
+    if not times and match:
+        times = {
+            1: ["08:00"], 2: ["08:00", "18:00"], 3: ["08:00", "12:00", "18:00"],
+            4: ["08:00", "12:00", "18:00", "22:00"],
+        }.get(int(match.group(1)), ["08:00"])  # fmt: skip
+    return MedicationOrder.Schedule.FIXED, times or ["08:00"]
+
+
+def active_orders(patient) -> list[MedicationOrder]:
+    return list(
+        MedicationOrder.objects.filter(
+            patient=patient,
+            status__in=[MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED],
+        )
+    )
+
+
+def order_warnings(
+    patient, data: OrderData, *, others: list[Candidate] | None = None
+) -> list[Warning]:
+    """The checks for one drug against the patient's CAVE and active orders (or `others`)."""
+    candidate = Candidate(data.drug_name, data.atc_code, data.substance)
+    if others is None:
+        others = [Candidate(o.drug_name, o.atc_code) for o in active_orders(patient)]
+    caves = CaveEntry.objects.filter(patient=patient, status=CaveEntry.Status.ACTIVE)
+    return warnings_for(
+        candidate, caves=caves, others=others, pairs=list(Interaction.objects.all())
+    )
+
+
+def _validate(data: OrderData) -> None:
+    errors = {}
+    if not data.drug_name.strip():
+        errors["drug"] = _("Choose a drug.")
+    if not data.dose_text.strip():
+        errors["dose_text"] = _("Write the dosage.")
+    if data.schedule == MedicationOrder.Schedule.PN and not data.pn_max_per_day:
+        errors["pn_max_per_day"] = _("An as-needed order needs a maximum a day.")
+    if data.schedule == MedicationOrder.Schedule.FIXED:
+        if not data.times:
+            errors["times"] = _("A fixed order needs at least one time.")
+        for time in data.times:
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time):
+                errors["times"] = _("Times are written HH:MM, e.g. 08:00.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def order_create(
+    *,
+    access: PatientAccess,
+    data: OrderData,
+    reasons: dict[str, str] | None = None,
+    course=None,
+    warnings: list[Warning] | None = None,
+    record: bool = True,
+) -> MedicationOrder:
+    """Order a drug. Every warning of the checks needs a reason (ChecksNeedReasons otherwise);
+    the overrides are stored with the order. A junior doctor's order waits for co-signing."""
+    _validate(data)
+    staff = access.staff
+    if staff is None:
+        raise ValidationError(_("Only hospital staff may order medication."))
+    reasons = {k: v.strip() for k, v in (reasons or {}).items() if v and v.strip()}
+    warnings = order_warnings(access.patient, data) if warnings is None else warnings
+    unanswered = [w for w in warnings if w.key not in reasons]
+    if unanswered:
+        raise ChecksNeedReasons(unanswered)
+    department = staff.active_department or (course.department if course else None)
+    if department is None:
+        raise ValidationError(_("Choose an active department first."))
+    with transaction.atomic():
+        order = MedicationOrder.objects.create(
+            patient=access.patient,
+            care_course=course,
+            department=department,
+            drug=data.drug,
+            drug_name=data.drug_name[:300],
+            atc_code=data.atc_code[:7],
+            strength=data.strength[:100],
+            form_text=data.form_text[:200],
+            dose=data.dose,
+            dose_unit=data.dose_unit,
+            dose_text=data.dose_text,
+            route_text=data.route_text[:100],
+            schedule=data.schedule,
+            times=data.times if data.schedule == MedicationOrder.Schedule.FIXED else [],
+            pn_max_per_day=data.pn_max_per_day,
+            indication=data.indication[:300],
+            starts_at=data.starts_at or timezone.now(),
+            prescriber=staff,
+            cosign_required=staff.requires_cosign,
+            fmk_identifier=data.fmk_identifier,
+        )
+        CheckOverride.objects.bulk_create(
+            CheckOverride(
+                order=order, kind=w.kind, warning=w.text, reason=reasons[w.key],
+                overridden_by=staff,
+            )
+            for w in warnings
+        )  # fmt: skip
+        if record:
+            access_change_record(
+                access, data_kind=DataKind.MEDICATION, action=Action.CREATE, obj=order
+            )
+    return order
+
+
+def order_stop(
+    *, access: PatientAccess, order: MedicationOrder, reason: str, record: bool = True
+) -> MedicationOrder:
+    """Stop an order now, with the reason (kept in its history)."""
+    with transaction.atomic():
+        order = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        if order.status in (MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED):
+            order.status = MedicationOrder.Status.STOPPED
+            order.ends_at = max(timezone.now(), order.starts_at)
+            order.change_reason = reason
+            order.save(update_fields=["status", "ends_at", "change_reason", "updated_at"])
+            if record:
+                access_change_record(
+                    access, data_kind=DataKind.MEDICATION, action=Action.UPDATE, obj=order
+                )
+    return order
+
+
+def order_cosign(*, access: PatientAccess, order: MedicationOrder) -> MedicationOrder:
+    """A senior doctor co-signs a junior doctor's order."""
+    staff = access.staff
+    if staff is None or staff.requires_cosign or staff.role != "laege":
+        raise ValidationError(_("Only a doctor who does not need co-signing may co-sign."))
+    if staff.pk == order.prescriber_id:
+        raise ValidationError(_("An order is co-signed by another doctor."))
+    with transaction.atomic():
+        order = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        if order.awaiting_cosign:
+            order.cosigned_by = staff
+            order.cosigned_at = timezone.now()
+            order.save(update_fields=["cosigned_by", "cosigned_at", "updated_at"])
+            access_change_record(
+                access, data_kind=DataKind.MEDICATION, action=Action.UPDATE, obj=order
+            )
+    return order

@@ -1,0 +1,238 @@
+"""Reconciliation end to end against fmksim over a real socket, with real Celery workers:
+orders change at once, FMK's changes go through the outbox in order, once each."""
+
+import os
+import signal
+
+import pytest
+from django.utils import timezone
+
+from audit.models import AccessEvent, DataKind
+from medicinkort.models import (
+    CardSnapshot,
+    CheckOverride,
+    Drug,
+    FmkWrite,
+    MedicationOrder,
+    Reconciliation,
+)
+from medicinkort.services import (
+    ChecksNeedReasons,
+    Decision,
+    OrderData,
+    order_create,
+    reconciliation_confirm,
+)
+from tests.conftest import start_worker, stop_worker
+from tests.medicinkort.conftest import card_with_lines, drained, read_card, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def active_lines(card: dict) -> list[dict]:
+    return [d for d in card["drug_medications"] if not d["withdrawn"]]
+
+
+def test_an_admission_reconciliation_end_to_end(cast, fmksim, celery_worker, doctor_access):
+    cpr = cast.patient.cpr
+    card = card_with_lines(fmksim, cpr, 4)
+    read_card(cast.treating_doctor, cast.patient)
+    snapshot = CardSnapshot.objects.latest("fetched_at")
+    first, second, third, fourth = active_lines(card)[:4]
+    # The ward already gives warfarin, so ibuprofen meets an interaction.
+    order_create(
+        access=doctor_access,
+        data=OrderData.from_drug(
+            Drug.objects.filter(atc_code="B01AA03").first(),
+            dose_text="1 tablet aften",
+            times=["18:00"],
+        ),
+    )
+    ibuprofen = Drug.objects.filter(atc_code="M01AE01").first()
+    decisions = [
+        Decision("continue", fmk_identifier=first["identifier"], key="l1"),
+        Decision("continue", fmk_identifier=second["identifier"], key="l2"),
+        Decision("withdraw", fmk_identifier=third["identifier"], reason="Bivirkning", key="l3"),
+        Decision(
+            "change",
+            fmk_identifier=fourth["identifier"],
+            dose_text="1 tablet dagligt",
+            reason="Nyrefunktion",
+            key="l4",
+        ),  # fmt: skip
+        Decision(
+            "new",
+            new=OrderData.from_drug(
+                ibuprofen, dose_text="1 tablet 3 gange daglig", times=["08:00", "12:00", "18:00"]
+            ),
+            key="n1",
+        ),  # fmt: skip
+    ]
+    with pytest.raises(ChecksNeedReasons) as checks:
+        reconciliation_confirm(
+            access=doctor_access, kind="admission", card_version=snapshot.version,
+            decisions=decisions, course=cast.course,
+        )  # fmt: skip
+    interactions = [w for w in checks.value.warnings if w.kind == "interaction"]
+    assert any("Marevan" in w.text for w in interactions)
+    reasons = {w.key: "Kortvarigt, med PPI og INR-kontrol" for w in checks.value.warnings}
+    reconciliation = reconciliation_confirm(
+        access=doctor_access, kind="admission", card_version=snapshot.version,
+        decisions=decisions, reasons=reasons, course=cast.course,
+    )  # fmt: skip
+    # The hospital's orders changed in the confirmation itself.
+    orders = MedicationOrder.objects.filter(patient=cast.patient, status="active")
+    assert {o.fmk_identifier for o in orders} >= {
+        first["identifier"],
+        second["identifier"],
+        fourth["identifier"],
+    }
+    changed = orders.get(fmk_identifier=fourth["identifier"])
+    assert changed.dose_text == "1 tablet dagligt"
+    new = orders.get(atc_code="M01AE01")
+    overrides = CheckOverride.objects.filter(order=new, kind="interaction")
+    assert overrides and all(o.reason.startswith("Kortvarigt") for o in overrides)
+
+    assert drained(reconciliation).status == Reconciliation.Status.UPDATED
+    after = fmksim.card(cpr)
+    by_id = {d["identifier"]: d for d in after["drug_medications"]}
+    assert by_id[third["identifier"]]["withdrawn"]
+    assert by_id[fourth["identifier"]]["dosage"] == "1 tablet dagligt"
+    assert [d["name"] for d in after["drug_medications"]].count(ibuprofen.name) == 1
+    assert after["reviewed"] and after["version"] != card["version"]
+    writes = FmkWrite.objects.filter(reconciliation=reconciliation)
+    assert [w.operation for w in writes.order_by("sequence")] == [
+        "withdraw", "update", "create", "reviewed"
+    ]  # fmt: skip
+    assert all(w.status == "sent" for w in writes)
+    # Each write to FMK is a change on the log, by the doctor, with the legal basis.
+    events = AccessEvent.objects.filter(
+        patient_id=cast.patient.pk, data_kind=DataKind.FMK_CARD, action__in=["create", "update"]
+    )
+    assert events.count() == 4 and {e.user_id for e in events} == {cast.treating_doctor.pk}
+
+
+def test_fmk_down_the_outbox_waits_and_drains_in_order_when_it_is_back(
+    cast, fmksim, celery_worker, doctor_access
+):
+    cpr = cast.patient.cpr
+    card = card_with_lines(fmksim, cpr, 2)
+    read_card(cast.treating_doctor, cast.patient)
+    first, second = active_lines(card)[:2]
+    fmksim.mode("refuse")
+    reconciliation = reconciliation_confirm(
+        access=doctor_access, kind="admission",
+        card_version=CardSnapshot.objects.latest("fetched_at").version,
+        decisions=[
+            Decision("withdraw", fmk_identifier=first["identifier"], reason="Ophørt"),
+            Decision("change", fmk_identifier=second["identifier"], dose_text="2 tabletter nat"),
+        ],
+    )  # fmt: skip
+    writes = FmkWrite.objects.filter(reconciliation=reconciliation).order_by("sequence")
+    wait_for(lambda: writes.first().attempts >= 2, what="two attempts while FMK is down")
+    assert {w.status for w in writes} <= {"pending", "sending"}
+    assert Reconciliation.objects.get(pk=reconciliation.pk).status == "sending"
+    seen = len(fmksim.requests_seen())
+    fmksim.mode("up")
+    assert drained(reconciliation).status == Reconciliation.Status.UPDATED
+    sent = list(writes.all())  # fresh rows, not the ones read while FMK was down
+    assert [w.operation for w in sent] == ["withdraw", "update", "reviewed"]
+    assert [w.sent_at for w in sent] == sorted(w.sent_at for w in sent)
+    operations = [
+        r["operation"] for r in fmksim.requests_seen()[seen:] if "Get" not in r["operation"]
+    ]
+    assert operations == [
+        "WithdrawDrugMedication_2015_06_01",
+        "UpdateDrugMedication_2015_06_01_E2",
+        "SetMedicineCardReviewed_2015_06_01",
+    ]
+
+
+def test_a_card_changed_on_fmk_meanwhile_is_a_conflict_shown_and_resolved(
+    cast, fmksim, celery_worker, doctor_access
+):
+    cpr = cast.patient.cpr
+    card = card_with_lines(fmksim, cpr, 2)
+    read_card(cast.treating_doctor, cast.patient)
+    shown = CardSnapshot.objects.latest("fetched_at")
+    fmksim.gp_change(cpr)  # the GP changes the card behind the hospital's back
+    first = active_lines(card)[0]
+    reconciliation = reconciliation_confirm(
+        access=doctor_access, kind="admission", card_version=shown.version,
+        decisions=[Decision("withdraw", fmk_identifier=first["identifier"], reason="Ophørt")],
+    )  # fmt: skip
+    conflicted = drained(reconciliation)
+    assert conflicted.status == Reconciliation.Status.CONFLICT
+    assert "Hent kortet igen" in conflicted.problem
+    # The card is read again by itself; the new version holds the GP's drug.
+    newer = wait_for(
+        lambda: CardSnapshot.objects.exclude(pk=shown.pk).order_by("-fetched_at").first(),
+        what="the card read again",
+    )
+    assert newer.version == fmksim.card(cpr)["version"]
+    assert newer.lines.count() == shown.lines.count() + 1
+    # Asked again on the new card, the doctor confirms, and it goes through.
+    again = reconciliation_confirm(
+        access=doctor_access, kind="admission", card_version=newer.version,
+        decisions=[Decision("withdraw", fmk_identifier=first["identifier"], reason="Ophørt")],
+    )  # fmt: skip
+    assert drained(again).status == Reconciliation.Status.UPDATED
+    assert {d["identifier"]: d for d in fmksim.card(cpr)["drug_medications"]}[first["identifier"]][
+        "withdrawn"
+    ]
+
+
+def test_a_worker_killed_while_sending_loses_no_write_and_makes_none_twice(
+    cast, fmksim, doctor_access, settings, tmp_path
+):
+    from medicinkort.tasks import send_fmk_writes
+
+    settings.SUNDHED_FMK_ENQUEUE = False  # this test sends to a worker of its own
+    settings.SUNDHED_FMK_SWEEP_AFTER = 3
+    cpr = cast.patient.cpr
+    card = card_with_lines(fmksim, cpr, 2)
+    from medicinkort.services import card_read_request, card_read_run
+
+    read = card_read_request(access=doctor_access, reason="demand")
+    card_read_run(read_id=read.pk)
+    snapshot = CardSnapshot.objects.latest("fetched_at")
+    drug = Drug.objects.filter(atc_code="J01FA09").first()
+    reconciliation = reconciliation_confirm(
+        access=doctor_access, kind="admission", card_version=snapshot.version,
+        decisions=[Decision("new", new=OrderData.from_drug(
+            drug, dose_text="1 tablet morgen og aften", times=["08:00", "18:00"]))],
+    )  # fmt: skip
+    create = FmkWrite.objects.get(reconciliation=reconciliation, operation="create")
+    queue = f"fmk-kill-{os.getpid()}"
+    fmksim.mode("up", delay=3.0)  # FMK takes its time: the worker dies waiting for the answer
+    worker = start_worker(tmp_path, queues=queue)
+    try:
+        send_fmk_writes.apply_async(args=[cast.patient.pk], queue=queue)
+        wait_for(lambda: FmkWrite.objects.get(pk=create.pk).status == "sending", what="sending")
+        os.kill(worker.process.pid, signal.SIGKILL)
+        worker.process.wait()
+    finally:
+        stop_worker(worker)
+    # FMK did the write; the answer was lost with the worker.
+    wait_for(lambda: drug.name in [d["name"] for d in fmksim.card(cpr)["drug_medications"]],
+             what="FMK doing the write")  # fmt: skip
+    assert FmkWrite.objects.get(pk=create.pk).status == "sending"
+    fmksim.mode("up", delay=0)
+    wait_for(
+        lambda: (
+            FmkWrite.objects.get(pk=create.pk).sending_since
+            < timezone.now() - timezone.timedelta(seconds=3)
+        ),
+        what="the row getting old enough for the sweeper",
+    )
+    again = start_worker(tmp_path, queues=queue)
+    try:
+        send_fmk_writes.apply_async(args=[cast.patient.pk], queue=queue)  # as the sweeper does
+        assert drained(reconciliation).status == Reconciliation.Status.UPDATED
+    finally:
+        stop_worker(again)
+    names = [d["name"] for d in fmksim.card(cpr)["drug_medications"]]
+    assert names.count(drug.name) == 1  # exactly once on FMK
+    replays = [r for r in fmksim.requests_seen() if r["message_id"] == str(create.message_id)]
+    assert [r["replayed"] for r in replays] == [False, True]
+    assert len(card["drug_medications"]) + 1 == len(fmksim.card(cpr)["drug_medications"])
