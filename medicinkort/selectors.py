@@ -139,3 +139,111 @@ def card_marker(access: PatientAccess) -> str:
         .first()
     )
     return f"{snapshot_id or 0}-{read[0] if read else 0}-" + (read[1] if read else "")
+
+
+def orders_for_patient(access: PatientAccess, *, include_ended: bool = False) -> list:
+    """The patient's hospital orders, active first (blocked departments hidden)."""
+    from medicinkort.models import MedicationOrder
+
+    orders = MedicationOrder.objects.filter(patient=access.patient).select_related(
+        "prescriber__user", "cosigned_by__user"
+    )
+    if not include_ended:
+        orders = orders.filter(
+            status__in=[MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED]
+        )
+    orders = access.unblocked(orders, care_course="care_course_id")
+    return list(orders.order_by("status", "drug_name"))
+
+
+def reconciliation_latest(access: PatientAccess):
+    """The newest reconciliation with its lines and FMK writes, or None."""
+    from medicinkort.models import Reconciliation
+
+    return (
+        Reconciliation.objects.filter(patient=access.patient)
+        .select_related("confirmed_by__user")
+        .prefetch_related("lines", "writes")
+        .order_by("-confirmed_at")
+        .first()
+    )
+
+
+def card_difference(older, newer) -> list[dict]:
+    """What changed between two snapshots: lines added, removed, or with another dosage."""
+    before = {line.identifier: line for line in older.lines.all()} if older else {}
+    after = {line.identifier: line for line in newer.lines.all()}
+    changes = []
+    for identifier, line in after.items():
+        old = before.get(identifier)
+        if old is None:
+            changes.append({"kind": "added", "line": line, "before": ""})
+        elif (old.dosage_text, old.status) != (line.dosage_text, line.status):
+            changes.append({"kind": "changed", "line": line, "before": old.dosage_text})
+    for identifier, line in before.items():
+        if identifier not in after:
+            changes.append({"kind": "removed", "line": line, "before": line.dosage_text})
+    return changes
+
+
+def administrations_due(*, department_id: int, user, now=None, before_hours=4, after_hours=2):
+    """The ward's doses due around now: each active fixed-time order's times today (and the
+    night before), with what was recorded; overdue when 30 minutes late and not recorded. And
+    the as-needed orders. Only patients the user may open (care relation)."""
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from medicinkort.models import Administration, MedicationOrder
+    from patients.models import Patient
+
+    now = now or timezone.now()
+    local_now = timezone.localtime(now)
+    orders = list(
+        MedicationOrder.objects.filter(
+            status=MedicationOrder.Status.ACTIVE,
+            department_id=department_id,
+            patient__in=Patient.objects.visible_to(user, at=now),
+        ).select_related("patient")
+    )
+    recorded = {
+        (a.order_id, a.due_at): a
+        for a in Administration.objects.filter(
+            order__in=[o.pk for o in orders], due_at__gte=now - timedelta(hours=before_hours + 24)
+        ).select_related("given_by__user")
+    }
+    due, as_needed = [], []
+    for order in orders:
+        if order.schedule == MedicationOrder.Schedule.PN:
+            as_needed.append(order)
+            continue
+        for day in (local_now.date() - timedelta(days=1), local_now.date()):
+            for time in order.times:
+                hour, minute = (int(part) for part in time.split(":"))
+                at = timezone.make_aware(datetime(day.year, day.month, day.day, hour, minute))
+                if not (
+                    now - timedelta(hours=before_hours) <= at <= now + timedelta(hours=after_hours)
+                ):
+                    continue
+                if at < order.starts_at:
+                    continue
+                done = recorded.get((order.pk, at))
+                due.append({
+                    "order": order, "patient": order.patient, "due_at": at, "recorded": done,
+                    "overdue": done is None and at < now - timedelta(minutes=30),
+                })  # fmt: skip
+    due.sort(key=lambda row: (row["due_at"], row["patient"].family_name))
+    return due, as_needed
+
+
+def patient_open_course(access: PatientAccess):
+    """The patient's open course in the viewer's active department, else any open one the viewer
+    may see; None when there is none."""
+    from patients.models import CareCourse
+
+    courses = access.unblocked(
+        CareCourse.objects.filter(patient=access.patient, ended_at__isnull=True),
+        care_course="pk",
+    ).order_by("-started_at")
+    department_id = access.staff.active_department_id if access.staff else None
+    return courses.filter(department_id=department_id).first() or courses.first()

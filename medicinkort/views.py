@@ -5,18 +5,38 @@ older than SUNDHED_FMK_REFRESH_AFTER; the page shows the snapshot at once and ht
 two seconds whether a new one is in (204, nothing shown, until it is).
 """
 
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, DataKind, LegalBasis
+from common.forms import error_messages_add, form_errors_attach
 from medicinkort import selectors, services
-from medicinkort.models import CardRead
-from patients.access import patient_view
+from medicinkort.forms import AdministrationForm, OrderForm
+from medicinkort.models import (
+    CardRead,
+    CardSnapshot,
+    Drug,
+    MedicationOrder,
+    Reconciliation,
+    ReconciliationLine,
+)
+from medicinkort.services.orders import times_from_text
+from organisation.models import Role
+from patients.access import (
+    access_events_for_list,
+    patient_object_view,
+    patient_view,
+    staff_view,
+)
 from patients.selectors import patient_banner
 
 
@@ -38,8 +58,8 @@ def _refresh_if_old(access, state) -> selectors.CardState:
 @patient_view(DataKind.MEDICATION)
 def medication(request, access):
     """The medication tab: the FMK card as last read, with its age; refreshed in the background."""
-    state = _refresh_if_old(access, selectors.card_state(access))
-    context = {"banner": patient_banner(access), "card": state}
+    context = _tab_context(access)
+    context["card"] = _refresh_if_old(access, context["card"])
     return render(request, "medicinkort/medication.html", context)
 
 
@@ -73,3 +93,228 @@ def card_refresh(request, access):
 def panel_medication(access) -> dict:
     """Overview panel "Current medication": the FMK card with its age."""
     return {"template": "medicinkort/panels/medication.html", "card": selectors.card_state(access)}
+
+
+# --- hospital orders --------------------------------------------------------------------------
+def _reasons(request) -> dict[str, str]:
+    """The reasons given against warnings: fields named `warn:<key>`."""
+    return {k[5:]: v for k, v in request.POST.items() if k.startswith("warn:") and v.strip()}
+
+
+def _tab_context(access, **extra) -> dict:
+    state = selectors.card_state(access)
+    return {
+        "banner": patient_banner(access),
+        "card": state,
+        "orders": selectors.orders_for_patient(access),
+        "order_form": extra.pop("order_form", None) or OrderForm(),
+        "reconciliation": selectors.reconciliation_latest(access),
+        "may_order": access.staff is not None and access.staff.role == Role.LAEGE,
+        **extra,
+    }
+
+
+@require_POST
+@patient_view(DataKind.MEDICATION, action=Action.CREATE)
+def order_new(request, access):
+    """Order a drug; warnings of the checks come back on the form, each wanting a reason."""
+    form = OrderForm(request.POST)
+    warnings = []
+    if form.is_valid():
+        data = services.OrderData.from_drug(
+            form.cleaned_data["drug"],
+            dose_text=form.cleaned_data["dose_text"],
+            schedule=form.cleaned_data["schedule"],
+            times=form.cleaned_data["times"],
+            pn_max_per_day=form.cleaned_data["pn_max_per_day"],
+            indication=form.cleaned_data["indication"],
+        )
+        course = selectors.patient_open_course(access)
+        try:
+            services.order_create(
+                access=access, data=data, reasons=_reasons(request), course=course
+            )
+        except services.ChecksNeedReasons as checks:
+            warnings = checks.warnings
+        except ValidationError as error:
+            form_errors_attach(form, error)
+        else:
+            messages.success(request, _("Ordered."))
+            return redirect("medicinkort:medication", patient_id=access.patient.public_id)
+    context = _tab_context(access, order_form=form, warnings=warnings)
+    return render(request, "medicinkort/medication.html", context, status=400)
+
+
+@require_POST
+@patient_object_view(MedicationOrder, DataKind.MEDICATION, kwarg="order_id", action=Action.UPDATE)
+def order_stop(request, access, obj):
+    """Stop an order, with the reason."""
+    reason = request.POST.get("reason", "").strip()
+    if not reason:
+        messages.error(request, _("Reason: write why the order is stopped."))
+    else:
+        services.order_stop(access=access, order=obj, reason=reason)
+        messages.success(request, _("Stopped."))
+    return redirect("medicinkort:medication", patient_id=access.patient.public_id)
+
+
+@require_POST
+@patient_object_view(MedicationOrder, DataKind.MEDICATION, kwarg="order_id", action=Action.UPDATE)
+def order_cosign(request, access, obj):
+    """Co-sign a junior doctor's order."""
+    try:
+        services.order_cosign(access=access, order=obj)
+    except ValidationError as error:
+        error_messages_add(request, error)
+    else:
+        messages.success(request, _("Co-signed."))
+    return redirect("medicinkort:medication", patient_id=access.patient.public_id)
+
+
+# --- reconciliation ---------------------------------------------------------------------------
+def _decisions(request, state, orders, kind) -> list:
+    D = services.Decision  # noqa: N806
+    decisions = []
+    for line in state.lines:
+        choice = request.POST.get(f"decision-{line.identifier}", "continue")
+        decisions.append(
+            D(
+                choice,
+                fmk_identifier=line.identifier,
+                dose_text=request.POST.get(f"dose-{line.identifier}", ""),
+                reason=request.POST.get(f"reason-{line.identifier}", ""),
+                key=f"line-{line.identifier}",
+            )
+        )
+    if kind == "discharge":
+        for order in orders:
+            if not order.fmk_identifier and request.POST.get(f"order-{order.public_id}") == "new":
+                decisions.append(D("new", order=order, key=f"order-{order.public_id}"))
+    for n in range(1, 4):
+        drug_id = request.POST.get(f"new-drug-{n}", "").strip()
+        dose = request.POST.get(f"new-dose-{n}", "").strip()
+        if not drug_id:
+            continue
+        drug = Drug.objects.filter(public_id=drug_id).first() if _is_uuid(drug_id) else None
+        if drug is None:
+            raise ValidationError({f"new-drug-{n}": _("Choose a drug from the list.")})
+        schedule, times = times_from_text(dose)
+        data = services.OrderData.from_drug(
+            drug, dose_text=dose, schedule=schedule, times=times,
+            pn_max_per_day=4 if schedule == MedicationOrder.Schedule.PN else None,
+        )  # fmt: skip
+        decisions.append(
+            D("new", new=data, reason=request.POST.get(f"new-reason-{n}", ""), key=f"new-{n}")
+        )
+    return decisions
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view(DataKind.MEDICATION)
+def reconcile(request, access, kind):
+    """Reconcile at admission or discharge: FMK's lines and the hospital's orders side by side,
+    a decision a line, confirmed once."""
+    if kind not in Reconciliation.Kind.values:
+        raise Http404
+    state = selectors.card_state(access)
+    orders = selectors.orders_for_patient(access)
+    context = {
+        "banner": patient_banner(access), "card": state, "orders": orders, "kind": kind,
+        "drugs": Drug.objects.filter(is_active=True).only("public_id", "name", "strength",
+                                                          "form_text"),
+        "posted": request.POST, "warnings": [], "changes": [], "errors": [],
+        "decisions": [
+            (value, label) for value, label in ReconciliationLine.Decision.choices if value != "new"
+        ],
+        "new_rows": [1, 2, 3],
+    }  # fmt: skip
+    if request.method == "GET":
+        return render(request, "medicinkort/reconcile.html", context)
+    try:
+        decisions = _decisions(request, state, orders, kind)
+        reconciliation = services.reconciliation_confirm(
+            access=access,
+            kind=kind,
+            card_version=request.POST.get("card_version", ""),
+            decisions=decisions,
+            reasons=_reasons(request),
+            course=selectors.patient_open_course(access),
+        )
+    except services.CardChanged as changed:
+        shown = CardSnapshot.objects.filter(
+            patient=access.patient, version=changed.shown_version
+        ).first()
+        context["changes"] = selectors.card_difference(shown, changed.snapshot)
+        context["errors"] = [_("The card changed on FMK since you opened this page: see what "
+                               "changed, and confirm again.")]  # fmt: skip
+    except services.ChecksNeedReasons as checks:
+        context["warnings"] = checks.warnings
+    except ValidationError as error:
+        context["errors"] = error.messages
+    else:
+        messages.success(
+            request,
+            _("Reconciled. The changes are on their way to FMK.")
+            if reconciliation.status == Reconciliation.Status.SENDING
+            else _("Reconciled."),
+        )
+        return redirect("medicinkort:medication", patient_id=access.patient.public_id)
+    return render(request, "medicinkort/reconcile.html", context, status=400)
+
+
+@require_POST
+@patient_object_view(
+    Reconciliation, DataKind.MEDICATION, kwarg="reconciliation_id", action=Action.UPDATE
+)
+def reconciliation_not_updated(request, access, obj):
+    """Record why FMK was not updated at discharge: the discharge completes."""
+    try:
+        services.reconciliation_not_updated(
+            access=access, reconciliation=obj, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as error:
+        error_messages_add(request, error)
+    return redirect("medicinkort:medication", patient_id=access.patient.public_id)
+
+
+# --- the medication administration record -----------------------------------------------------
+@require_GET
+@staff_view
+def mar(request):
+    """The ward's doses due now (overdue marked) and the as-needed orders."""
+    staff = request.staff
+    due, as_needed = selectors.administrations_due(
+        department_id=staff.active_department_id, user=request.user
+    )
+    patients = {row["patient"].pk: row["patient"] for row in due}
+    patients |= {order.patient.pk: order.patient for order in as_needed}
+    if patients:
+        access_events_for_list(
+            user=request.user, patients=list(patients.values()), data_kind=DataKind.MEDICATION,
+            path=request.path,
+        )  # fmt: skip
+    return render(request, "medicinkort/mar.html", {"due": due, "as_needed": as_needed})
+
+
+@require_POST
+@patient_object_view(MedicationOrder, DataKind.MEDICATION, kwarg="order_id", action=Action.CREATE)
+def administration_new(request, access, obj):
+    """Record a dose given, not given (why), or given at another dose; a PN dose with why."""
+    form = AdministrationForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        services.administration_record(access=access, order=obj, **form.cleaned_data)
+    except ValidationError as error:
+        error_messages_add(request, error, form)
+    else:
+        messages.success(request, _("Recorded: %(drug)s") % {"drug": obj.drug_name})
+    return redirect("medicinkort:mar")

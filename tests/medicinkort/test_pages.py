@@ -1,0 +1,147 @@
+"""The medication pages as a clinician uses them: ordering with the checks, reconciling, the
+ward's administration record."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from medicinkort.models import (
+    Administration,
+    CardLine,
+    CardRead,
+    CardSnapshot,
+    CheckOverride,
+    Drug,
+    MedicationOrder,
+)
+from medicinkort.services import OrderData, order_create
+from patients.access import access_decide
+from tests.conftest import force_login_with_second_factor
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def doctor(client, cast):
+    force_login_with_second_factor(client, cast.treating_doctor)
+    return client
+
+
+def url(name, cast, **kwargs):
+    return reverse(f"medicinkort:{name}", kwargs={"patient_id": cast.patient.public_id, **kwargs})
+
+
+def snapshot_of(cast, version="100", lines=()):
+    read = CardRead.objects.create(
+        patient=cast.patient, requested_by=cast.treating_doctor, reason="demand", status="done",
+        finished_at=timezone.now(),
+    )  # fmt: skip
+    snapshot = CardSnapshot.objects.create(
+        patient=cast.patient, version=version, fetched_at=timezone.now(), raw="<MedicineCard/>"
+    )
+    read.snapshot = snapshot
+    read.save()
+    for identifier, name, atc, dosage in lines:
+        CardLine.objects.create(
+            snapshot=snapshot, identifier=identifier, version="1", drug_name=name,
+            atc_code=atc, dosage_text=dosage, status="active", raw="<DrugMedication/>",
+            route_code="OR", route_text="Oral anvendelse",
+        )  # fmt: skip
+    return snapshot
+
+
+def test_an_order_against_a_penicillin_allergy_needs_a_reason_then_goes_through(cast, doctor):
+    amoxicillin = Drug.objects.filter(atc_code="J01CA04").first()
+    form = {
+        "drug": str(amoxicillin.public_id), "dose_text": "1 kapsel 3 gange daglig",
+        "schedule": "fixed", "times": "08:00 14:00 22:00",
+    }  # fmt: skip
+    refused = doctor.post(url("order_new", cast), form)
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert 'data-testid="check-warning"' in page and "Penicillin" in page
+    assert not MedicationOrder.objects.exists()
+    key = page.split('name="warn:')[1].split('"')[0]
+    done = doctor.post(url("order_new", cast), {**form, f"warn:{key}": "Tålt amoxicillin før"})
+    assert done.status_code == 302
+    order = MedicationOrder.objects.get()
+    assert order.times == ["08:00", "14:00", "22:00"]
+    assert CheckOverride.objects.get(order=order).reason == "Tålt amoxicillin før"
+
+
+def test_a_form_error_names_the_field(cast, doctor):
+    drug = Drug.objects.filter(atc_code="B01AA03").first()
+    response = doctor.post(
+        url("order_new", cast),
+        {"drug": str(drug.public_id), "dose_text": "1 tablet", "schedule": "pn", "times": ""},
+    )
+    assert response.status_code == 400
+    assert "At most a day (PN)" in response.content.decode() or "PN" in response.content.decode()
+    assert not MedicationOrder.objects.exists()
+
+
+def test_a_junior_doctors_order_waits_for_a_senior_to_cosign(cast, client):
+    access = access_decide(user=cast.junior_doctor, patient=cast.patient, data_kind="medication")
+    drug = Drug.objects.filter(atc_code="B01AA03").first()
+    order = order_create(access=access, data=OrderData.from_drug(drug, dose_text="1 tablet",
+                                                                 times=["18:00"]))  # fmt: skip
+    assert order.awaiting_cosign
+    force_login_with_second_factor(client, cast.treating_doctor)
+    assert b"order-awaiting-cosign" in client.get(url("medication", cast)).content
+    client.post(reverse("medicinkort:order_cosign", kwargs={"order_id": order.public_id}))
+    order.refresh_from_db()
+    assert order.cosigned_by == cast.treating_doctor.staff and not order.awaiting_cosign
+
+
+def test_a_reconciliation_on_a_card_that_changed_shows_what_changed(cast, doctor):
+    old = snapshot_of(cast, "100", [("1", "Panodil", "N02BE01", "2 tabletter 4 gange daglig")])
+    snapshot_of(cast, "101", [("1", "Panodil", "N02BE01", "1 tablet 3 gange daglig"),
+                              ("2", "Furix", "C03CA01", "1 tablet morgen")])  # fmt: skip
+    response = doctor.post(
+        url("reconcile", cast, kind="admission"),
+        {"card_version": old.version, "decision-1": "continue"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'data-testid="card-changes"' in page and "Furix" in page and "was" in page
+
+
+def test_the_ward_round_shows_doses_due_and_records_them_once(cast, client):
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="medication")
+    drug = Drug.objects.filter(atc_code="B01AA03").first()
+    now = timezone.localtime()
+    due = (now - timedelta(hours=1)).strftime("%H:%M")
+    order = order_create(
+        access=access, course=cast.course,
+        data=OrderData.from_drug(drug, dose_text="1 tablet", times=[due],
+                                 starts_at=timezone.now() - timedelta(days=1)),
+    )  # fmt: skip
+    force_login_with_second_factor(client, cast.nurse)
+    page = client.get(reverse("medicinkort:mar")).content.decode()
+    assert 'data-testid="mar-row"' in page and 'data-testid="overdue"' in page
+    due_at = page.split('name="due_at" value="')[1].split('"')[0]
+    give = reverse("medicinkort:administration_new", kwargs={"order_id": order.public_id})
+    assert client.post(give, {"status": "given", "due_at": due_at}).status_code == 302
+    assert client.post(give, {"status": "given", "due_at": due_at}).status_code == 302
+    assert Administration.objects.filter(order=order).count() == 1  # once per time
+    page = client.get(reverse("medicinkort:mar")).content.decode()
+    assert 'data-testid="recorded"' in page and 'data-testid="overdue"' not in page
+
+
+def test_an_as_needed_dose_needs_why_and_stops_at_the_maximum(cast, client):
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="medication")
+    drug = Drug.objects.filter(atc_code="B01AA03").first()
+    order = order_create(
+        access=access, course=cast.course,
+        data=OrderData.from_drug(drug, dose_text="1 tablet efter behov", schedule="pn",
+                                 pn_max_per_day=1),
+    )  # fmt: skip
+    force_login_with_second_factor(client, cast.nurse)
+    give = reverse("medicinkort:administration_new", kwargs={"order_id": order.public_id})
+    client.post(give, {"status": "given"})
+    assert not Administration.objects.exists()  # no reason: refused
+    client.post(give, {"status": "given", "reason": "Smerter i brystet"})
+    client.post(give, {"status": "given", "reason": "Igen"})
+    assert Administration.objects.filter(order=order).count() == 1  # the maximum a day
