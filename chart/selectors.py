@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from journal.selectors import unsigned_note_counts
 from patients.access import PatientAccess
-from patients.registry import overview_panels, timeline_sources
+from patients.registry import overview_panels, timeline_sources, worklist_markers
 from patients.selectors import worklist_for_department
 
 TIMELINE_PAGE = 30
@@ -117,4 +117,11 @@ def worklist(*, user, department_id) -> list[dict]:
     unsigned = unsigned_note_counts(
         patient_ids=[c.patient_id for c in courses], department_id=department_id
     )
-    return [{"course": c, "unsigned": unsigned.get(c.patient_id, 0)} for c in courses]
+    markers: dict = {}
+    for source in worklist_markers.all():
+        for course_id, found in source.markers([c.pk for c in courses]).items():
+            markers.setdefault(course_id, []).extend(found)
+    return [
+        {"course": c, "unsigned": unsigned.get(c.patient_id, 0), "markers": markers.get(c.pk, [])}
+        for c in courses
+    ]

@@ -59,7 +59,7 @@ DEFAULT_TEMPLATES = [
             ("Diagnoser", ".diag"),
             ("Forløb", ""),
             ("Behandling", ""),
-            ("Medicin ved udskrivelse", ""),
+            ("Medicin ved udskrivelse", ".med"),
             ("Opfølgning", "Aftaler, kontrol, opgaver til egen læge"),
         ],
     ),

@@ -5,8 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 class MedicinkortConfig(AppConfig):
-    """Clinical layer: owns what is read of the FMK card (snapshots, reads) and the FMK client;
-    registers the Medication tab and the overview panel "Current medication".
+    """Clinical layer: owns the drug catalogue, hospital orders, the MAR, reconciliations, what is
+    read of and written to FMK (snapshots, reads, the outbox) and the FMK client;
+    registers the Medication tab, the overview panel "Current medication", `.med`, a timeline
+    source, the work list marker "FMK not updated" and the admission hook that reads the card.
 
     The map of all apps: docs/architecture.md.
     """
@@ -15,14 +17,20 @@ class MedicinkortConfig(AppConfig):
     verbose_name = _("Medication")
 
     def ready(self):
-        from medicinkort import services, views
+        from medicinkort import selectors, services, views
         from patients.registry import (
             CourseHook,
             OverviewPanel,
             PatientTab,
+            TextMacro,
+            TimelineSource,
+            WorklistMarker,
             course_hooks,
             overview_panels,
             patient_tabs,
+            text_macros,
+            timeline_sources,
+            worklist_markers,
         )
 
         patient_tabs.register(
@@ -32,3 +40,10 @@ class MedicinkortConfig(AppConfig):
             OverviewPanel("medication", _("Current medication"), views.panel_medication, order=30)
         )
         course_hooks.register(CourseHook("fmk_read_on_admission", services.card_read_on_admission))
+        text_macros.register(TextMacro("med", _("Current medication"), selectors.medication_text))
+        timeline_sources.register(
+            TimelineSource("medication", _("Medication"), selectors.timeline_medication)
+        )
+        worklist_markers.register(
+            WorklistMarker("fmk_not_updated", selectors.fmk_not_updated_markers)
+        )

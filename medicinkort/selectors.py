@@ -247,3 +247,102 @@ def patient_open_course(access: PatientAccess):
     ).order_by("-started_at")
     department_id = access.staff.active_department_id if access.staff else None
     return courses.filter(department_id=department_id).first() or courses.first()
+
+
+def fmk_not_updated_markers(course_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Work list markers: courses whose discharge reconciliation has not yet reached FMK (nor a
+    reason why not) say "FMK ikke ajourført"."""
+    from django.utils.translation import gettext as _
+
+    from medicinkort.models import Reconciliation
+
+    waiting = Reconciliation.objects.filter(
+        care_course_id__in=course_ids,
+        kind=Reconciliation.Kind.DISCHARGE,
+        status__in=[
+            Reconciliation.Status.SENDING,
+            Reconciliation.Status.CONFLICT,
+            Reconciliation.Status.FAILED,
+        ],
+    ).values_list("care_course_id", flat=True)
+    return {course_id: [(_("FMK not updated"), "fmk-not-updated")] for course_id in waiting}
+
+
+def medication_text(access: PatientAccess) -> str:
+    """`.med`: the current medication (hospital orders, the FMK card with its age) and the
+    changes of the newest reconciliation, for a note or the epikrise."""
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    lines = [_("Current medication:")]
+    for order in orders_for_patient(access):
+        lines.append(f"- {order.drug_name} {order.strength}: {order.dose_text}".rstrip())
+    if len(lines) == 1:
+        lines.append(_("- no hospital orders"))
+    state = card_state(access)
+    if state.snapshot is not None:
+        fetched = timezone.localtime(state.snapshot.fetched_at)
+        lines.append(
+            _("FMK card version %(version)s, fetched %(when)s:")
+            % {"version": state.snapshot.version, "when": fetched.strftime("%d.%m.%Y %H:%M")}
+        )
+        for line in state.lines:
+            dosage = " ".join(line.dosage_text.split())
+            lines.append(f"- {line.drug_name} {line.strength_text}: {dosage}")
+    reconciliation = reconciliation_latest(access)
+    if reconciliation is not None:
+        changes = [line for line in reconciliation.lines.all() if line.decision != "continue"]
+        if changes:
+            lines.append(
+                _("Changes at %(kind)s %(when)s:")
+                % {
+                    "kind": reconciliation.get_kind_display().lower(),
+                    "when": timezone.localtime(reconciliation.confirmed_at).strftime("%d.%m.%Y"),
+                }
+            )
+            for change in changes:
+                what = f"- {change.get_decision_display()}: {change.drug_name}"
+                if change.after and change.decision in ("change", "new"):
+                    what += f" ({change.after})"
+                if change.reason:
+                    what += f" – {change.reason}"
+                lines.append(what)
+    return "\n".join(lines)
+
+
+def timeline_medication(access: PatientAccess, *, before, limit, departments):
+    """Timeline items: orders started and reconciliations confirmed."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from medicinkort.models import MedicationOrder, Reconciliation
+
+    url = reverse("medicinkort:medication", kwargs={"patient_id": access.patient.public_id})
+    orders = access.unblocked(
+        MedicationOrder.objects.filter(patient=access.patient, starts_at__lt=before),
+        care_course="care_course_id",
+    )
+    if departments:
+        orders = orders.filter(department_id__in=departments)
+    items = [
+        {
+            "at": order.starts_at, "kind": "medication",
+            "title": f"{order.drug_name} {order.strength}".strip(),
+            "detail": f"{order.dose_text} · {order.get_status_display()}",
+            "status": order.status, "department_id": order.department_id,
+            "department": "", "care_course_id": order.care_course_id, "url": url,
+        }
+        for order in orders.order_by("-starts_at")[:limit]
+    ]  # fmt: skip
+    reconciliations = Reconciliation.objects.filter(patient=access.patient, confirmed_at__lt=before)
+    items += [
+        {
+            "at": r.confirmed_at, "kind": "medication",
+            "title": _("Medication reconciliation: %(kind)s") % {"kind": r.get_kind_display()},
+            "detail": r.get_status_display(), "status": r.status, "department_id": None,
+            "department": "", "care_course_id": r.care_course_id, "url": url,
+        }
+        for r in access.unblocked(reconciliations, department=None, care_course="care_course_id")
+        .order_by("-confirmed_at")[:limit]
+    ]  # fmt: skip
+    return sorted(items, key=lambda item: item["at"], reverse=True)[:limit]

@@ -58,6 +58,15 @@ class TextMacro:
 
 
 @dataclass(frozen=True)
+class WorklistMarker:
+    """Markers on the work list: `markers(course_ids) -> {course_id: [(text, testid)]}`, one
+    query for the whole list ("FMK ikke ajourført")."""
+
+    key: str
+    markers: Callable
+
+
+@dataclass(frozen=True)
 class CourseHook:
     """Called with a newly opened care course after its transaction commits (an admission
     reads the FMK card, for one)."""
@@ -90,3 +99,4 @@ overview_panels = Registry("key")
 timeline_sources = Registry("kind")
 text_macros = Registry("name")
 course_hooks = Registry("key")
+worklist_markers = Registry("key")

@@ -26,7 +26,7 @@ from audit.models import Action, DataKind
 from medicinkort.fmk import client
 from medicinkort.fmk.requests import DrugMedicationData
 from medicinkort.fmk.transport import FmkFault, FmkUnavailable
-from medicinkort.models import CardRead, CardSnapshot, FmkWrite, Reconciliation
+from medicinkort.models import CardRead, CardSnapshot, FmkWrite, MedicationOrder, Reconciliation
 from patients.access import AccessRefused, access_change_record, access_decide
 from patients.models import Patient
 
@@ -149,6 +149,11 @@ def _sent(row: FmkWrite, patient: Patient, new_version: str, identifier: str) ->
         row.result_identifier = identifier
         row.last_error = ""
         row.save()
+        if row.operation == FmkWrite.Operation.CREATE and row.payload.get("order_id"):
+            # The order now continues the drug medication it was put on FMK as.
+            MedicationOrder.objects.filter(pk=row.payload["order_id"], fmk_identifier="").update(
+                fmk_identifier=identifier
+            )
         access = access_decide(user=row.requested_by, patient=patient, data_kind=DataKind.FMK_CARD)
         action = Action.CREATE if row.operation == FmkWrite.Operation.CREATE else Action.UPDATE
         access_change_record(access, data_kind=DataKind.FMK_CARD, action=action, obj=row)

@@ -71,7 +71,8 @@ class Decision:
 class _Plan:
     lines: list[ReconciliationLine] = field(default_factory=list)
     orders: list[tuple[OrderData, list, str]] = field(default_factory=list)
-    writes: list[tuple[str, dict]] = field(default_factory=list)
+    # (operation, payload, the line it comes from): a new drug's order learns its FMK id.
+    writes: list[tuple[str, dict, ReconciliationLine | None]] = field(default_factory=list)
 
 
 def _line_data(line: CardLine, dosage: str | None = None) -> DrugMedicationData:
@@ -162,7 +163,9 @@ def _plan(kind: str, snapshot: CardSnapshot, decisions: list[Decision]) -> _Plan
             )
             if admission:
                 plan.orders.append((d.new, [plan.lines[-1]], d.key))
-            plan.writes.append((FmkWrite.Operation.CREATE, _order_data_payload(d.new)))
+            plan.writes.append(
+                (FmkWrite.Operation.CREATE, _order_data_payload(d.new), plan.lines[-1])
+            )
             continue
         if d.order is not None:  # a hospital order at discharge
             order = d.order
@@ -176,7 +179,9 @@ def _plan(kind: str, snapshot: CardSnapshot, decisions: list[Decision]) -> _Plan
                 plan.lines.append(ReconciliationLine(decision=D.NEW, drug_name=order.drug_name,
                                   atc_code=order.atc_code, after=data.dose_text,
                                   reason=d.reason, order=order))  # fmt: skip
-                plan.writes.append((FmkWrite.Operation.CREATE, _order_data_payload(data)))
+                plan.writes.append(
+                    (FmkWrite.Operation.CREATE, _order_data_payload(data), plan.lines[-1])
+                )
             continue
         line = lines.get(d.fmk_identifier)
         if line is None:
@@ -196,19 +201,15 @@ def _plan(kind: str, snapshot: CardSnapshot, decisions: list[Decision]) -> _Plan
             record.after = d.dose_text.strip()
             if admission:
                 plan.orders.append((_from_line(line, record.after), [record], d.key))
-            plan.writes.append(
-                (
-                    FmkWrite.Operation.UPDATE,
-                    _payload(_line_data(line, record.after), line.identifier),
-                )
-            )
+            payload = _payload(_line_data(line, record.after), line.identifier)
+            plan.writes.append((FmkWrite.Operation.UPDATE, payload, None))
         elif d.decision in (D.PAUSE, D.WITHDRAW):
             if not d.reason.strip():
                 raise ValidationError({d.key or "reason": _("Write why.")})
             operation = (
                 FmkWrite.Operation.PAUSE if d.decision == D.PAUSE else FmkWrite.Operation.WITHDRAW
             )
-            plan.writes.append((operation, {"identifier": line.identifier}))
+            plan.writes.append((operation, {"identifier": line.identifier}, None))
         else:
             raise ValidationError(_("Unknown decision: %(d)s") % {"d": d.decision})
     return plan
@@ -276,7 +277,11 @@ def reconciliation_confirm(
         for record in plan.lines:
             record.reconciliation = reconciliation
         ReconciliationLine.objects.bulk_create(plan.lines)
-        writes = list(plan.writes)
+        writes = []
+        for operation, payload, record in plan.writes:
+            if record is not None and record.order is not None:
+                payload = {**payload, "order_id": record.order.pk}
+            writes.append((operation, payload))
         if kind == Reconciliation.Kind.ADMISSION:
             writes.append((FmkWrite.Operation.REVIEWED, {}))
         sequence = next_sequence(access.patient)

@@ -1,0 +1,102 @@
+"""The medication flow in the browser, against fmksim and a real worker: a patient is admitted
+(the card is read), the doctor reconciles (continue two, withdraw one, change a dose, add a drug
+whose interaction warning is overridden with a reason), a nurse gives a dose, the doctor
+discharges, and fmksim's card carries the changes in a new version."""
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from medicinkort.models import Administration, CardRead, Drug, Reconciliation
+from medicinkort.services import OrderData, order_create
+from patients.access import access_decide
+from patients.models import CareCourse
+from patients.services import care_course_create
+from tests.medicinkort.conftest import card_with_lines, wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page, live_server, username, password):
+    page.context.clear_cookies()  # the next person at the workstation
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=login]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def test_admit_reconcile_give_and_discharge(
+    live_server, page, cast, fmksim, celery_worker, settings
+):
+    settings.SUNDHED_FMK_READ_ON_ADMISSION = True
+    patient = cast.stranger
+    before = card_with_lines(fmksim, patient.cpr, 4)
+    course = care_course_create(
+        patient=patient, department=cast.cardiology, kind=CareCourse.Kind.ADMISSION,
+        title="Atrieflimren", started_at=timezone.now(), responsible=cast.treating_doctor.staff,
+    )  # fmt: skip
+    wait_for(lambda: CardRead.objects.filter(patient=patient, status="done").exists(),
+             what="the card read on admission")  # fmt: skip
+    access = access_decide(user=cast.treating_doctor, patient=patient, data_kind="medication")
+    order_create(  # the ward has started warfarin
+        access=access, course=course,
+        data=OrderData.from_drug(Drug.objects.filter(atc_code="B01AA03").first(),
+                                 dose_text="1 tablet aften", times=["18:00"]),
+    )  # fmt: skip
+
+    sign_in(page, live_server, "treating_doctor", cast.PASSWORD)
+    page.goto(f"{live_server.url}/medication/{patient.public_id}/")
+    lines = page.locator("[data-testid=fmk-line]")
+    expect(lines).to_have_count(len([d for d in before["drug_medications"] if not d["withdrawn"]]))
+
+    page.click("[data-testid=reconcile-admission]")
+    rows = page.locator("[data-testid=reconcile-line]")
+    third, fourth = rows.nth(2), rows.nth(3)
+    third.locator("[data-testid=decision]").select_option("withdraw")
+    third.locator("[data-testid=reason]").fill("Bivirkning: svimmelhed")
+    fourth.locator("[data-testid=decision]").select_option("change")
+    fourth.locator("[data-testid=dose]").fill("1 tablet dagligt")
+    withdrawn_name = third.get_attribute("data-drug")
+    changed_name = fourth.get_attribute("data-drug")
+    brufen = Drug.objects.filter(name="Brufen").order_by("strength").first()
+    page.locator("[data-testid=new-drug]").first.select_option(str(brufen.public_id))
+    page.locator("[data-testid=new-dose]").first.fill("1 tablet efter behov")
+    page.click("[data-testid=reconcile-confirm]")
+
+    warnings = page.locator("[data-testid=check-warning]")
+    expect(warnings.filter(has_text="Marevan").first).to_be_visible()
+    for reason in page.locator("[data-testid=override-reason]").all():
+        reason.fill("Kortvarigt, med PPI og tæt INR-kontrol")
+    page.click("[data-testid=reconcile-confirm]")
+    expect(page.locator("[data-testid=reconciliation-status]")).to_be_visible()
+    reconciliation = Reconciliation.objects.get(patient=patient, kind="admission")
+    wait_for(lambda: Reconciliation.objects.get(pk=reconciliation.pk).status == "updated",
+             what="FMK updated after the admission reconciliation")  # fmt: skip
+
+    sign_in(page, live_server, "nurse", cast.PASSWORD)
+    page.goto(f"{live_server.url}/medication/mar/")
+    pn = page.locator("[data-testid=pn-row]", has_text="Brufen")
+    pn.locator("input[name=reason]").fill("Smerter i knæet")
+    pn.locator("button[type=submit]").click()
+    expect(page.locator(".alert-success, .alert", has_text="Brufen").first).to_be_visible()
+    assert Administration.objects.filter(patient=patient, order__drug_name="Brufen").count() == 1
+
+    sign_in(page, live_server, "treating_doctor", cast.PASSWORD)
+    page.goto(f"{live_server.url}/medication/{patient.public_id}/")
+    page.click("[data-testid=reconcile-discharge]")
+    page.click("[data-testid=reconcile-confirm]")
+    expect(page.locator("[data-testid=reconciliation-status]")).to_be_visible()
+    discharge = Reconciliation.objects.get(patient=patient, kind="discharge")
+    wait_for(lambda: Reconciliation.objects.get(pk=discharge.pk).status == "updated",
+             what="the discharge complete")  # fmt: skip
+    course.refresh_from_db()
+    assert course.ended_at is not None
+
+    after = fmksim.card(patient.cpr)
+    assert after["version"] != before["version"] and after["reviewed"]
+    by_name = {}
+    for line in after["drug_medications"]:
+        by_name.setdefault(line["name"], []).append(line)
+    assert all(line["withdrawn"] for line in by_name[withdrawn_name])
+    assert any(line["dosage"] == "1 tablet dagligt" for line in by_name[changed_name])
+    assert [line["dosage"] for line in by_name["Brufen"]] == ["1 tablet efter behov"]
