@@ -7,6 +7,7 @@ department (it is the national card), so a blocking does not cover it; FMK's own
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import OuterRef, Subquery
@@ -212,7 +213,8 @@ def administrations_due(*, department_id: int, user, now=None, before_hours=4, a
             order__in=[o.pk for o in orders], due_at__gte=now - timedelta(hours=before_hours + 24)
         ).select_related("given_by__user")
     }
-    due, as_needed = [], []
+    due: list[dict[str, Any]] = []
+    as_needed = []
     for order in orders:
         if order.schedule == MedicationOrder.Schedule.PN:
             as_needed.append(order)
