@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-BENCHES = ["chart", "ingest"]
+BENCHES = ["chart", "ingest", "medication"]
 
 
 def main() -> int:

@@ -279,6 +279,18 @@ class Processes:
             ],
         )
 
+    def fmksim(self) -> tuple[subprocess.Popen, int, int]:
+        """fmksim on free ports; SUNDHED_FMK_URL of the processes started after it points at it."""
+        port, control = free_port(), free_port()
+        process = self._start(
+            "fmksim",
+            [sys.executable, "-m", "simulators.fmksim", "--port", str(port),
+             "--control-port", str(control)],
+        )  # fmt: skip
+        wait_for_port(control, process=process, what="fmksim", timeout=60)
+        self.env["SUNDHED_FMK_URL"] = f"http://127.0.0.1:{port}/fmk"
+        return process, port, control
+
     def beat(self) -> subprocess.Popen:
         return self._start(
             "beat",

@@ -28,6 +28,7 @@ POST_ONLY = {
     "labresults:order_create",
     "labresults:results_acknowledge",
     "medicinkort:card_refresh",
+    "medicinkort:order_new",
 }
 
 

@@ -191,18 +191,17 @@ def seed_card(store: CardStore, cpr: str) -> None:
 
 
 def gp_change(store: CardStore, cpr: str, *, chooser: random.Random | None = None) -> str:
-    """The GP changes the card behind the hospital's back: a new drug medication, or a dose
-    change on one already there. Returns the new card version."""
+    """The GP changes the card behind the hospital's back: a new drug medication (one not on
+    the card yet, while there is one). Returns the new card version."""
     chooser = chooser or random.Random()
     with store.lock:
         card = store.card(cpr)
         by = modificator(f"{{{E2}}}ModifiedBy", GP)
         names = {(child(child(dm, "Drug"), "Name").text or "") for dm in card.drug_medications()}
-        fresh = [d for d in DRUGS if d[0] not in names]
-        if fresh:
-            created_by = modificator(f"{{{E2}}}CreatedBy", GP)
-            store.create(
-                card, created_by, [drug_medication_request(chooser.choice(fresh), date.today())]
-            )
+        fresh = [d for d in DRUGS if d[0] not in names] or DRUGS  # a long card repeats drugs
+        created_by = modificator(f"{{{E2}}}CreatedBy", GP)
+        store.create(
+            card, created_by, [drug_medication_request(chooser.choice(fresh), date.today())]
+        )
         store.bump(card, by)
         return str(card.version)

@@ -146,3 +146,27 @@ def test_an_as_needed_dose_needs_why_and_stops_at_the_maximum(cast, client):
     client.post(give, {"status": "given", "reason": "Smerter i brystet"})
     client.post(give, {"status": "given", "reason": "Igen"})
     assert Administration.objects.filter(order=order).count() == 1  # the maximum a day
+
+
+def test_med_the_timeline_and_the_work_list_show_medication(cast, doctor):
+    from medicinkort.models import Reconciliation
+    from medicinkort.selectors import medication_text
+
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="medication")
+    drug = Drug.objects.filter(atc_code="B01AA03").first()
+    data = OrderData.from_drug(drug, dose_text="1 tablet aften", times=["18:00"])
+    order_create(access=access, course=cast.course, data=data)
+    snapshot_of(cast, "7", [("1", "Panodil", "N02BE01", "2 tabletter 4 gange daglig")])
+    text = medication_text(access)
+    assert "Marevan" in text and "Panodil" in text and "version 7" in text
+    macro = doctor.get(reverse("journal:macro", kwargs={"patient_id": cast.patient.public_id,
+                                                        "name": "med"}))  # fmt: skip
+    assert "Marevan" in macro.json()["text"]
+    timeline = doctor.get(reverse("chart:timeline", kwargs={"patient_id": cast.patient.public_id}))
+    assert "Marevan" in timeline.content.decode()
+    Reconciliation.objects.create(
+        patient=cast.patient, care_course=cast.course, kind="discharge", card_version="7",
+        confirmed_by=cast.treating_doctor.staff, confirmed_at=timezone.now(), status="sending",
+    )  # fmt: skip
+    worklist = doctor.get(reverse("chart:worklist")).content.decode()
+    assert 'data-testid="fmk-not-updated"' in worklist
