@@ -27,6 +27,7 @@ def main() -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
     for name in args.names or BENCHES:
         module = __import__(f"bench.{name}", fromlist=["run"])
         if name == "ingest":

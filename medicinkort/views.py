@@ -228,8 +228,6 @@ def reconcile(request, access, kind):
     orders = selectors.orders_for_patient(access)
     context = {
         "banner": patient_banner(access), "card": state, "orders": orders, "kind": kind,
-        "drugs": Drug.objects.filter(is_active=True).only("public_id", "name", "strength",
-                                                          "form_text"),
         "posted": request.POST, "warnings": [], "changes": [], "errors": [],
         "decisions": [
             (value, label) for value, label in ReconciliationLine.Decision.choices if value != "new"
