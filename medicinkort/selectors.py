@@ -31,6 +31,7 @@ class CardState:
     snapshot: CardSnapshot | None
     lines: list[CardLine] = field(default_factory=list)
     last_read: CardRead | None = None
+    orders: list = field(default_factory=list)  # active hospital orders, when asked for
 
     @property
     def pending(self) -> bool:
@@ -90,39 +91,58 @@ def _from_json(model, row: dict):
     return model(**values)
 
 
-def card_state(access: PatientAccess, *, with_withdrawn: bool = False) -> CardState:
-    """The newest read, the newest snapshot and its lines (active first), in one query.
+READ_FIELDS = ["id", "public_id", "status", "error", "created_at", "reason", "requested_by_id"]
+ORDER_FIELDS = ["drug_name", "strength", "dose_text", "status", "schedule", "pn_max_per_day"]
 
-    Every snapshot comes from a read, so a patient without reads has no snapshot either.
-    """
-    snapshots = CardSnapshot.objects.filter(patient=OuterRef("patient")).order_by("-fetched_at")
-    newest = CardSnapshot.objects.filter(patient=OuterRef(OuterRef("patient"))).order_by(
-        "-fetched_at"
-    )
+
+def card_state(
+    access: PatientAccess, *, with_withdrawn: bool = False, with_orders: bool = False
+) -> CardState:
+    """The newest read, the newest snapshot and its lines (active first), and with `with_orders`
+    the active hospital orders: one query, from the patient's row, however much there is."""
+    from medicinkort.models import MedicationOrder
+    from patients.models import Patient
+
+    reads = CardRead.objects.filter(patient=OuterRef("pk")).order_by("-created_at")
+    snapshots = CardSnapshot.objects.filter(patient=OuterRef("pk")).order_by("-fetched_at")
+    newest = CardSnapshot.objects.filter(patient=OuterRef(OuterRef("pk"))).order_by("-fetched_at")
     lines = CardLine.objects.filter(snapshot=Subquery(newest.values("pk")[:1])).order_by(
         "drug_name"
     )
     if not with_withdrawn:
         lines = lines.exclude(status=CardLine.Status.WITHDRAWN)
-    read = (
-        CardRead.objects.filter(patient=access.patient)
-        .order_by("-created_at")
-        .annotate(
-            snapshot_row=Subquery(
-                snapshots.values(row=JSONObject(**{f: f for f in SNAPSHOT_FIELDS}))[:1]
+    annotations = {
+        "read_row": Subquery(reads.values(row=JSONObject(**{f: f for f in READ_FIELDS}))[:1]),
+        "snapshot_row": Subquery(
+            snapshots.values(row=JSONObject(**{f: f for f in SNAPSHOT_FIELDS}))[:1]
+        ),
+        "line_rows": ArraySubquery(lines.values(row=JSONObject(**{f: f for f in LINE_FIELDS}))),
+    }
+    if with_orders:
+        orders = access.unblocked(
+            MedicationOrder.objects.filter(
+                patient=OuterRef("pk"),
+                status__in=[MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED],
             ),
-            line_rows=ArraySubquery(lines.values(row=JSONObject(**{f: f for f in LINE_FIELDS}))),
+            care_course="care_course_id",
+        ).order_by("drug_name")
+        annotations["order_rows"] = ArraySubquery(
+            orders.values(row=JSONObject(**{f: f for f in ORDER_FIELDS}))
         )
-        .first()
+    row = (
+        Patient.objects.filter(pk=access.patient.pk).annotate(**annotations).values(*annotations)[0]
     )
-    if read is None or read.snapshot_row is None:
-        return CardState(snapshot=None, last_read=read)
-    shown = sorted(
-        (_from_json(CardLine, row) for row in read.line_rows),
-        key=lambda line: STATUS_ORDER.get(line.status, 9),
-    )
-    snapshot = _from_json(CardSnapshot, read.snapshot_row)
-    return CardState(snapshot=snapshot, lines=shown, last_read=read)
+    read = _from_json(CardRead, row["read_row"]) if row["read_row"] else None
+    state = CardState(snapshot=None, last_read=read)
+    if with_orders:
+        state.orders = [_from_json(MedicationOrder, o) for o in row["order_rows"]]
+    if row["snapshot_row"]:
+        state.snapshot = _from_json(CardSnapshot, row["snapshot_row"])
+        state.lines = sorted(
+            (_from_json(CardLine, line) for line in row["line_rows"]),
+            key=lambda line: STATUS_ORDER.get(line.status, 9),
+        )
+    return state
 
 
 def card_marker(access: PatientAccess) -> str:
@@ -332,7 +352,7 @@ def timeline_medication(access: PatientAccess, *, before, limit, departments):
         department=None,
         care_course="care_course_id",
     )
-    text = CharField()
+    text: CharField = CharField()
     rows = (
         orders.values_list(
             "starts_at", "drug_name", "strength", "dose_text", "status", "department_id",

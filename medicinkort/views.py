@@ -70,7 +70,7 @@ def card_live(request, access):
     since = request.GET.get("since", "")
     if since and since == selectors.card_marker(access):
         return HttpResponse(status=204)
-    state = selectors.card_state(access)
+    state = selectors.card_state(access, with_orders=bool(request.GET.get("panel")))
     template = (
         "medicinkort/panels/medication.html"
         if request.GET.get("panel")
@@ -91,8 +91,10 @@ def card_refresh(request, access):
 
 
 def panel_medication(access) -> dict:
-    """Overview panel "Current medication": the FMK card with its age."""
-    return {"template": "medicinkort/panels/medication.html", "card": selectors.card_state(access)}
+    """Overview panel "Current medication": the hospital's orders, and the FMK card with its
+    age (one query)."""
+    state = selectors.card_state(access, with_orders=True)
+    return {"template": "medicinkort/panels/medication.html", "card": state}
 
 
 # --- hospital orders --------------------------------------------------------------------------

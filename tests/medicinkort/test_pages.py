@@ -170,3 +170,16 @@ def test_med_the_timeline_and_the_work_list_show_medication(cast, doctor):
     )  # fmt: skip
     worklist = doctor.get(reverse("chart:worklist")).content.decode()
     assert 'data-testid="fmk-not-updated"' in worklist
+
+
+def test_the_overview_panel_shows_orders_and_the_card_with_its_age(cast, doctor):
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="medication")
+    drug = Drug.objects.filter(atc_code="B01AA03").first()
+    data = OrderData.from_drug(drug, dose_text="1 tablet aften", times=["18:00"])
+    order_create(access=access, course=cast.course, data=data)
+    snapshot_of(cast, "9", [("1", "Panodil", "N02BE01", "2 tabletter 4 gange daglig")])
+    page = doctor.get(reverse("chart:overview", kwargs={"patient_id": cast.patient.public_id}))
+    panel = page.content.decode().split('data-testid="panel-medication"')[1]
+    assert 'data-testid="panel-order-line"' in panel and "Marevan" in panel
+    assert 'data-testid="panel-medication-line"' in panel and "Panodil" in panel
+    assert 'data-testid="fmk-age"' in panel and "version 9" in panel
