@@ -157,7 +157,9 @@ class CardStore:
             patient = etree.SubElement(element, f"{{{E2}}}Patient")
             person = etree.SubElement(patient, f"{{{BASE}}}Person")
             name = etree.SubElement(person, f"{{{BASE}}}Name")
-            etree.SubElement(name, f"{{{BASE}}}Surname").text = "Ukendt"
+            # FMK takes the name from the CPR register; fmksim has none to take it from.
+            etree.SubElement(name, f"{{{BASE}}}GivenName").text = "Ukendt"
+            etree.SubElement(name, f"{{{BASE}}}Surname").text = "Patient"
             identifier = etree.SubElement(person, f"{{{BASE}}}PersonIdentifier", source="CPR")
             identifier.text = cpr
             etree.SubElement(element, f"{{{E2}}}Version").text = "0"

@@ -250,11 +250,11 @@ class Service:
         recorded = RECORDED / f"get-prescription-{cpr}.xml"
         if recorded.exists():
             return etree.parse(str(recorded)).getroot()
+        # No prescriptions recorded for this person: the patient and nothing else.
         answer = etree.Element(output, nsmap=NSMAP)
         patient = etree.SubElement(answer, f"{{{E6}}}Patient")
-        card = self.store.card(cpr)
-        for part in (child(child(card.element, "Patient"), "Person"),):
-            patient.append(etree.fromstring(etree.tostring(part)))
+        person = child(child(self.store.card(cpr).element, "Patient"), "Person")
+        patient.append(etree.fromstring(etree.tostring(person)))
         return answer
 
     # --- writes ---------------------------------------------------------------------------

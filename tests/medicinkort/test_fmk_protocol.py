@@ -92,10 +92,12 @@ def test_a_card_is_read_written_and_read_again_with_new_versions(fmksim):
     assert card.lines == []  # withdrawn drug medications are not on the card unless asked for
 
 
-def test_every_answer_after_writes_is_valid_by_fmks_own_schema(fmksim):
+@pytest.mark.parametrize("recorded", [True, False])
+def test_every_answer_after_writes_is_valid_by_fmks_own_schema(fmksim, recorded):
     from simulators.fmksim.wsdl import schema
 
-    cpr = "1111111118"  # a recorded card, with a private drug medication
+    # A recorded card (with a private drug medication), or one fmksim made for a new person.
+    cpr = "1111111118" if recorded else fresh_cpr()
     card, _ = client.medicine_card_get(cpr, DOCTOR)
     version, _ = client.drug_medication_create(
         cpr, card.version, DOCTOR, PANODIL, message_id=str(uuid.uuid4())
@@ -107,6 +109,11 @@ def test_every_answer_after_writes_is_valid_by_fmks_own_schema(fmksim):
         ),
     )
     assert list(schema().iter_errors(answer)) == []
+    prescriptions = call(
+        build.ACTIONS["GetPrescription"],
+        build.envelope(build.get_prescription(cpr), identity=DOCTOR, message_id="rx-" + version),
+    )
+    assert list(schema().iter_errors(prescriptions)) == []
 
 
 def test_a_write_on_a_stale_card_version_is_refused_with_fmks_fault(fmksim):
