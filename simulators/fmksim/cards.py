@@ -9,7 +9,7 @@ import copy
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from lxml import etree
@@ -92,6 +92,25 @@ def remove_all(parent, name: str) -> None:
         parent.remove(found)
 
 
+def birth_date(cpr: str) -> str:
+    """The birth date a CPR number carries (the CPR office's century rule), ISO; 1900-01-01 for
+    a number that carries none (a replacement number)."""
+    try:
+        day, month, year, digit = int(cpr[0:2]), int(cpr[2:4]), int(cpr[4:6]), int(cpr[6])
+    except (ValueError, IndexError):
+        return "1900-01-01"
+    if digit <= 3:
+        century = 1900
+    elif digit in (4, 9):
+        century = 2000 if year <= 36 else 1900
+    else:
+        century = 2000 if year <= 57 else 1800
+    try:
+        return date(century + year, month, day).isoformat()
+    except ValueError:
+        return "1900-01-01"
+
+
 def now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -162,6 +181,9 @@ class CardStore:
             etree.SubElement(name, f"{{{BASE}}}Surname").text = "Patient"
             identifier = etree.SubElement(person, f"{{{BASE}}}PersonIdentifier", source="CPR")
             identifier.text = cpr
+            etree.SubElement(person, f"{{{BASE}}}BirthDate").text = birth_date(cpr)
+            gender = "female" if cpr[-1:].isdigit() and int(cpr[-1]) % 2 == 0 else "male"
+            etree.SubElement(person, f"{{{BASE}}}Gender").text = gender
             etree.SubElement(element, f"{{{E2}}}Version").text = "0"
             etree.SubElement(
                 element, f"{{{E2}}}HasOpenDosageDispensingPrescriptions"
