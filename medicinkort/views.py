@@ -237,6 +237,7 @@ def reconcile(request, access, kind):
         "new_rows": [1, 2, 3],
     }  # fmt: skip
     if request.method == "GET":
+        context["changes"] = _changes_since_conflict(access, kind)
         return render(request, "medicinkort/reconcile.html", context)
     try:
         decisions = _decisions(request, state, orders, kind)
@@ -268,6 +269,19 @@ def reconcile(request, access, kind):
         )
         return redirect("medicinkort:medication", patient_id=access.patient.public_id)
     return render(request, "medicinkort/reconcile.html", context, status=400)
+
+
+def _changes_since_conflict(access, kind) -> list[dict]:
+    """After a conflict, what changed on FMK since the card the doctor reconciled."""
+    last = selectors.reconciliation_latest(access)
+    if last is None or last.kind != kind or last.status != Reconciliation.Status.CONFLICT:
+        return []
+    snapshots = CardSnapshot.objects.filter(patient=access.patient)
+    shown = snapshots.filter(version=last.card_version).order_by("-fetched_at").first()
+    newest = snapshots.order_by("-fetched_at").first()
+    if newest is None or shown is None or newest.pk == shown.pk:
+        return []
+    return selectors.card_difference(shown, newest)
 
 
 @require_POST

@@ -183,3 +183,18 @@ def test_the_overview_panel_shows_orders_and_the_card_with_its_age(cast, doctor)
     assert 'data-testid="panel-order-line"' in panel and "Marevan" in panel
     assert 'data-testid="panel-medication-line"' in panel and "Panodil" in panel
     assert 'data-testid="fmk-age"' in panel and "version 9" in panel
+
+
+def test_after_a_conflict_the_reconciliation_page_shows_what_changed_on_fmk(cast, doctor):
+    from medicinkort.models import Reconciliation
+
+    snapshot_of(cast, "100", [("1", "Panodil", "N02BE01", "2 tabletter 4 gange daglig")])
+    Reconciliation.objects.create(
+        patient=cast.patient, care_course=cast.course, kind="admission", card_version="100",
+        confirmed_by=cast.treating_doctor.staff, confirmed_at=timezone.now(), status="conflict",
+    )  # fmt: skip
+    snapshot_of(cast, "101", [("1", "Panodil", "N02BE01", "2 tabletter 4 gange daglig"),
+                              ("2", "Furix", "C03CA01", "1 tablet morgen")])  # fmt: skip
+    page = doctor.get(url("reconcile", cast, kind="admission")).content.decode()
+    assert 'data-testid="card-changes"' in page
+    assert "Furix" in page.split('data-testid="card-changes"')[1].split("</div>")[0]
