@@ -95,7 +95,11 @@ def run(*, requests: int = 300) -> dict:
             _control(control, "/gp-change", {"cpr": patient.cpr})
         access = access_decide(user=doctor.user, patient=patient, data_kind="medication")
         read = card_read_request(access=access, reason="demand")
-        _wait(lambda: CardRead.objects.get(pk=read.pk).status != "pending", 60, "the first read")
+        _wait(
+            lambda: CardRead.objects.get(pk=read.pk).status not in ("pending", "reading"),
+            60,
+            "the first read",
+        )
         drugs = list(Drug.objects.filter(is_active=True).order_by("atc_code")[:200:10])
         have = MedicationOrder.objects.filter(patient=patient, status="active").count()
         for drug in drugs[: max(0, ORDERS - have)]:
@@ -136,7 +140,7 @@ def run(*, requests: int = 300) -> dict:
 
         # The outbox: writes for several patients, FMK answering at once.
         _control(control, "/mode", {"mode": "up", "delay": 0})
-        CardRead.objects.filter(status="pending").update(status="done")
+        CardRead.objects.filter(status__in=["pending", "reading"]).update(status="done")
         settings.SUNDHED_FMK_ENQUEUE = True
         # New patients each run: fmksim starts empty, so cards written in an earlier run (whose
         # versions the kept bench database remembers) would be conflicts.

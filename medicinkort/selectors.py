@@ -36,7 +36,10 @@ class CardState:
     @property
     def pending(self) -> bool:
         """A read is on its way: the page refreshes itself when it is in."""
-        return self.last_read is not None and self.last_read.status == CardRead.Status.PENDING
+        return self.last_read is not None and self.last_read.status in (
+            CardRead.Status.PENDING,
+            CardRead.Status.READING,
+        )
 
     @property
     def failed(self) -> CardRead | None:
@@ -182,7 +185,11 @@ def reconciliation_latest(access: PatientAccess):
     from medicinkort.models import Reconciliation
 
     return (
-        Reconciliation.objects.filter(patient=access.patient)
+        access.unblocked(
+            Reconciliation.objects.filter(patient=access.patient),
+            department=None,
+            care_course="care_course_id",
+        )
         .select_related("confirmed_by__user")
         .prefetch_related("lines", "writes")
         .order_by("-confirmed_at")

@@ -18,9 +18,10 @@ def sweep_card_reads() -> int:
     return services.card_reads_sweep()
 
 
-@shared_task(name="medicinkort.send_fmk_writes", bind=True, acks_late=True, max_retries=None)
+@shared_task(name="medicinkort.send_fmk_writes", bind=True, acks_late=True, max_retries=5)
 def send_fmk_writes(self, patient_id: int) -> str:
-    """Send a patient's changes to FMK in order; FMK down: try again with a growing pause."""
+    """Send a patient's changes to FMK in order; FMK down: try again with a growing pause, five
+    times, then the sweeper takes over (it sends what no task has touched for a while)."""
     from django.conf import settings
 
     outcome = services.fmk_writes_send(patient_id=patient_id)

@@ -7,9 +7,11 @@ their local name in any namespace, missing ones read as empty, and the raw XML o
 medication is kept beside what was read of it.
 """
 
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from lxml import etree
 
@@ -51,10 +53,14 @@ def long_text(element, *path: str) -> str:
 
 
 def _datetime(value: str) -> datetime | None:
+    """An aware datetime; a time without an offset is taken as Danish local time."""
     try:
-        return parse_datetime(value) if value else None
+        parsed = parse_datetime(value) if value else None
     except ValueError:
         return None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, zoneinfo.ZoneInfo("Europe/Copenhagen"))
+    return parsed
 
 
 def _date(value: str) -> date | None:

@@ -291,3 +291,13 @@ def set_medicine_card_reviewed(cpr: str, card_version: str, identity: Identity, 
     request.append(modificator(f"{{{BASE}}}ReviewedBy", identity))
     _sub(request, BASE, "ReviewedDateTime", _dt(at))
     return request
+
+
+def remove_consent(cpr, card_version, identity, identifiers):
+    """Mark drug medications private (privatmarkering, the patient's negative consent)."""
+    return _simple_write("RemoveConsent", "ModifiedBy", cpr, card_version, identity, identifiers)
+
+
+def give_consent(cpr, card_version, identity, identifiers):
+    """Lift the private marking."""
+    return _simple_write("GiveConsent", "ModifiedBy", cpr, card_version, identity, identifiers)

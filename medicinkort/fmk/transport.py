@@ -23,7 +23,10 @@ from lxml import etree
 from medicinkort.fmk.requests import BASE, MEDCOM, SOAP_ENV
 
 log = logging.getLogger(__name__)
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+# No entities, no network, libxml2's own limits on size and depth kept.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+# The largest answer read (a card of hundreds of drug medications is well under 5 MB).
+MAX_ANSWER_BYTES = 20 * 2**20
 BREAKER_FAILURES = "fmk:breaker:failures"
 BREAKER_OPEN_UNTIL = "fmk:breaker:open-until"
 
@@ -96,7 +99,9 @@ def _post_once(action: str, envelope: bytes) -> bytes:
             headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'},
         )
         response = connection.getresponse()
-        payload = response.read()
+        payload = response.read(MAX_ANSWER_BYTES + 1)
+        if len(payload) > MAX_ANSWER_BYTES:
+            raise FmkUnavailable(f"FMK's answer is larger than {MAX_ANSWER_BYTES} bytes")
     except (OSError, http.client.HTTPException) as error:
         raise FmkUnavailable(f"FMK could not be reached: {error}") from error
     finally:
@@ -138,5 +143,10 @@ def call(action: str, envelope: bytes) -> etree._Element:
         _succeeded()
         root = etree.fromstring(payload, _PARSER)
         body = root.find(f"{{{SOAP_ENV}}}Body")
-        return next(c for c in body if isinstance(c.tag, str))
+        answer = (
+            next((c for c in body if isinstance(c.tag, str)), None) if body is not None else None
+        )
+        if answer is None:
+            raise FmkUnavailable("FMK answered without a SOAP body")
+        return answer
     raise AssertionError("unreachable")

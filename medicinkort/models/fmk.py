@@ -92,6 +92,7 @@ class CardRead(BaseModel):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
+        READING = "reading", _("Reading")
         DONE = "done", _("Read")
         UNREACHABLE = "unreachable", _("FMK could not be reached")
         REFUSED = "refused", _("FMK refused")

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from audit.models import Action, DataKind
 from medicinkort.checks import Candidate, Warning, warnings_for
 from medicinkort.models import CheckOverride, Drug, Interaction, MedicationOrder
+from organisation.models import Role
 from patients.access import PatientAccess, access_change_record
 from patients.models import CaveEntry
 
@@ -81,22 +82,34 @@ def times_from_text(text: str) -> tuple[str, list[str]]:
     return MedicationOrder.Schedule.FIXED, times or ["08:00"]
 
 
-def active_orders(patient) -> list[MedicationOrder]:
-    return list(
-        MedicationOrder.objects.filter(
-            patient=patient,
-            status__in=[MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED],
-        )
+def active_orders(patient, *, course=None, access: PatientAccess | None = None) -> list:
+    """The patient's active and paused orders (of one course, and those `access` may see)."""
+    orders = MedicationOrder.objects.filter(
+        patient=patient,
+        status__in=[MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED],
     )
+    if course is not None:
+        orders = orders.filter(care_course=course)
+    if access is not None:
+        orders = access.unblocked(orders, care_course="care_course_id")
+    return list(orders)
 
 
-def order_warnings(
-    patient, data: OrderData, *, others: list[Candidate] | None = None
-) -> list[Warning]:
-    """The checks for one drug against the patient's CAVE and active orders (or `others`)."""
+def others_for_checks(access: PatientAccess) -> list[Candidate]:
+    """The patient's active orders as the checks see them. An order in blocked information still
+    interacts, but the warning does not name it."""
+    visible = {o.pk for o in active_orders(access.patient, access=access)}
+    return [
+        Candidate(o.drug_name, o.atc_code)
+        if o.pk in visible
+        else Candidate(_("a drug in blocked information"), o.atc_code)
+        for o in active_orders(access.patient)
+    ]
+
+
+def order_warnings(patient, data: OrderData, *, others: list[Candidate]) -> list[Warning]:
+    """The checks for one drug against the patient's CAVE and `others` (their other drugs)."""
     candidate = Candidate(data.drug_name, data.atc_code, data.substance)
-    if others is None:
-        others = [Candidate(o.drug_name, o.atc_code) for o in active_orders(patient)]
     caves = CaveEntry.objects.filter(patient=patient, status=CaveEntry.Status.ACTIVE)
     return warnings_for(
         candidate, caves=caves, others=others, pairs=list(Interaction.objects.all())
@@ -134,10 +147,11 @@ def order_create(
     the overrides are stored with the order. A junior doctor's order waits for co-signing."""
     _validate(data)
     staff = access.staff
-    if staff is None:
-        raise ValidationError(_("Only hospital staff may order medication."))
+    if staff is None or staff.role != Role.LAEGE:
+        raise ValidationError(_("A doctor orders medication."))
     reasons = {k: v.strip() for k, v in (reasons or {}).items() if v and v.strip()}
-    warnings = order_warnings(access.patient, data) if warnings is None else warnings
+    if warnings is None:
+        warnings = order_warnings(access.patient, data, others=others_for_checks(access))
     unanswered = [w for w in warnings if w.key not in reasons]
     if unanswered:
         raise ChecksNeedReasons(unanswered)
@@ -184,7 +198,9 @@ def order_create(
 def order_stop(
     *, access: PatientAccess, order: MedicationOrder, reason: str, record: bool = True
 ) -> MedicationOrder:
-    """Stop an order now, with the reason (kept in its history)."""
+    """Stop an order now, with the reason (kept in its history). A doctor stops orders."""
+    if access.staff is None or access.staff.role != Role.LAEGE:
+        raise ValidationError(_("A doctor stops an order."))
     with transaction.atomic():
         order = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if order.status in (MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED):
@@ -202,7 +218,7 @@ def order_stop(
 def order_cosign(*, access: PatientAccess, order: MedicationOrder) -> MedicationOrder:
     """A senior doctor co-signs a junior doctor's order."""
     staff = access.staff
-    if staff is None or staff.requires_cosign or staff.role != "laege":
+    if staff is None or staff.requires_cosign or staff.role != Role.LAEGE:
         raise ValidationError(_("Only a doctor who does not need co-signing may co-sign."))
     if staff.pk == order.prescriber_id:
         raise ValidationError(_("An order is co-signed by another doctor."))

@@ -27,7 +27,12 @@ from medicinkort.fmk import client
 from medicinkort.fmk.requests import DrugMedicationData
 from medicinkort.fmk.transport import FmkFault, FmkUnavailable
 from medicinkort.models import CardRead, CardSnapshot, FmkWrite, MedicationOrder, Reconciliation
-from patients.access import AccessRefused, access_change_record, access_decide
+from patients.access import (
+    AccessRefused,
+    access_change_record,
+    access_decide,
+    access_patient_as_system,
+)
 from patients.models import Patient
 
 log = logging.getLogger(__name__)
@@ -62,6 +67,30 @@ def current_version(patient_id: int) -> str:
     return max(candidates)[1] if candidates else "0"
 
 
+def _basis(row: FmkWrite) -> str:
+    """The card version a row is based on: the answer to the row before it in its
+    reconciliation, else the version the doctor reconciled on (so a reconciliation confirmed
+    twice, or over a card changed since, is refused by FMK as a conflict, never written twice);
+    a row of no reconciliation takes what FMK has now as far as we know."""
+    if row.reconciliation_id is None:
+        return current_version(row.patient_id)
+    before = (
+        FmkWrite.objects.filter(
+            reconciliation_id=row.reconciliation_id,
+            sequence__lt=row.sequence,
+            status=FmkWrite.Status.SENT,
+        )
+        .order_by("-sequence")
+        .values_list("result_version", flat=True)
+        .first()
+    )
+    if before:
+        return before
+    return Reconciliation.objects.values_list("card_version", flat=True).get(
+        pk=row.reconciliation_id
+    )
+
+
 def _claim(patient_id: int) -> FmkWrite | None:
     """The patient's first open row, marked sending with its version fixed; or None when there
     is none, or it is being sent by another worker right now."""
@@ -82,7 +111,7 @@ def _claim(patient_id: int) -> FmkWrite | None:
         ):
             return None  # another worker is on it
         if not row.based_on_version:
-            row.based_on_version = current_version(patient_id)
+            row.based_on_version = _basis(row)
         row.status = FmkWrite.Status.SENDING
         row.sending_since = timezone.now()
         row.attempts += 1
@@ -141,22 +170,44 @@ def _after_reconciliation_rows(row: FmkWrite):
     )
 
 
+def _mine(row: FmkWrite):
+    """The row as long as it is still this worker's claim (not re-claimed after a long send)."""
+    return FmkWrite.objects.filter(
+        pk=row.pk, status=FmkWrite.Status.SENDING, sending_since=row.sending_since
+    )
+
+
 def _sent(row: FmkWrite, patient: Patient, new_version: str, identifier: str) -> None:
     with transaction.atomic():
-        row.status = FmkWrite.Status.SENT
-        row.sent_at = timezone.now()
-        row.result_version = new_version
-        row.result_identifier = identifier
-        row.last_error = ""
-        row.save()
+        done = _mine(row).update(
+            status=FmkWrite.Status.SENT,
+            sent_at=timezone.now(),
+            result_version=new_version,
+            result_identifier=identifier,
+            last_error="",
+            updated_at=timezone.now(),
+        )
+        if not done:
+            return  # another worker re-claimed it and records the same answer
+        row.refresh_from_db()
         if row.operation == FmkWrite.Operation.CREATE and row.payload.get("order_id"):
             # The order now continues the drug medication it was put on FMK as.
             MedicationOrder.objects.filter(pk=row.payload["order_id"], fmk_identifier="").update(
                 fmk_identifier=identifier
             )
-        access = access_decide(user=row.requested_by, patient=patient, data_kind=DataKind.FMK_CARD)
         action = Action.CREATE if row.operation == FmkWrite.Operation.CREATE else Action.UPDATE
-        access_change_record(access, data_kind=DataKind.FMK_CARD, action=action, obj=row)
+        try:
+            access = access_decide(
+                user=row.requested_by, patient=patient, data_kind=DataKind.FMK_CARD
+            )
+        except AccessRefused:  # the relation ended meanwhile; FMK has the change all the same
+            access_patient_as_system(
+                patient=patient, data_kind=DataKind.FMK_CARD, action=action,
+                system=f"FMK outbox ({row.requested_by})", object_type="medicinkort.fmkwrite",
+                object_id=str(row.public_id),
+            )  # fmt: skip
+        else:
+            access_change_record(access, data_kind=DataKind.FMK_CARD, action=action, obj=row)
         if (
             row.reconciliation_id
             and not FmkWrite.objects.filter(
@@ -171,9 +222,9 @@ def _sent(row: FmkWrite, patient: Patient, new_version: str, identifier: str) ->
 def _stopped(row: FmkWrite, status: str, problem: str) -> None:
     """The row (and the rest of its reconciliation) cannot be sent as it is."""
     with transaction.atomic():
-        row.status = status
-        row.last_error = problem[:2000]
-        row.save(update_fields=["status", "last_error", "updated_at"])
+        if not _mine(row).update(status=status, last_error=problem[:2000],
+                                 updated_at=timezone.now()):  # fmt: skip
+            return
         _after_reconciliation_rows(row).update(
             status=status, last_error="Ikke sendt: en tidligere ændring blev ikke modtaget."
         )
@@ -210,9 +261,10 @@ def fmk_writes_send(*, patient_id: int) -> str:
         try:
             new_version, identifier = _send(row, patient)
         except FmkUnavailable as error:
-            FmkWrite.objects.filter(pk=row.pk).update(
-                status=FmkWrite.Status.PENDING, last_error=str(error)[:2000], sending_since=None
-            )
+            _mine(row).update(
+                status=FmkWrite.Status.PENDING, last_error=str(error)[:2000], sending_since=None,
+                updated_at=timezone.now(),
+            )  # fmt: skip
             return "unavailable"
         except FmkFault as fault:
             status = FmkWrite.Status.CONFLICT if fault.version_conflict else FmkWrite.Status.FAILED
@@ -225,11 +277,19 @@ def fmk_writes_send(*, patient_id: int) -> str:
             if row.attempts >= MAX_ATTEMPTS:
                 _stopped(row, FmkWrite.Status.FAILED, f"Fejl i Sundhed: {error}")
                 return "stopped"
-            FmkWrite.objects.filter(pk=row.pk).update(
-                status=FmkWrite.Status.PENDING, last_error=repr(error)[:2000], sending_since=None
-            )
+            _mine(row).update(
+                status=FmkWrite.Status.PENDING, last_error=repr(error)[:2000], sending_since=None,
+                updated_at=timezone.now(),
+            )  # fmt: skip
             raise
-        _sent(row, patient, new_version, identifier)
+        try:
+            _sent(row, patient, new_version, identifier)
+        except Exception:
+            # FMK has the change; storing its answer failed. The row stays `sending`: the
+            # sweeper sends it again with the same message id, FMK replays the answer, and it
+            # is stored then.
+            log.exception("FMK write %s done but not stored; the sweeper sends it again", row.pk)
+            raise
 
 
 def fmk_writes_sweep() -> int:
@@ -240,7 +300,7 @@ def fmk_writes_sweep() -> int:
     stale = timezone.now() - timedelta(seconds=settings.SUNDHED_FMK_SWEEP_AFTER)
     patient_ids = set(
         FmkWrite.objects.filter(
-            Q(status=FmkWrite.Status.PENDING)
+            Q(status=FmkWrite.Status.PENDING, updated_at__lt=stale)
             | Q(status=FmkWrite.Status.SENDING, sending_since__lt=stale)
         ).values_list("patient_id", flat=True)[:500]
     )

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import Action, DataKind
@@ -21,7 +22,6 @@ from medicinkort.fmk.transport import FmkFault, FmkUnavailable
 from medicinkort.models import CardLine, CardRead, CardSnapshot
 from organisation.models import Role, StaffMember
 from patients.access import AccessRefused, PatientAccess, access_decide, access_record
-from patients.access.events import access_patient_as_system
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def card_read_request(*, access: PatientAccess, reason: str) -> CardRead:
     pending = (
         CardRead.objects.filter(
             patient=access.patient,
-            status=CardRead.Status.PENDING,
+            status__in=[CardRead.Status.PENDING, CardRead.Status.READING],
             created_at__gte=timezone.now() - timedelta(seconds=settings.SUNDHED_FMK_SWEEP_AFTER),
         )
         .order_by("-created_at")
@@ -139,61 +139,63 @@ def _snapshot_store(patient, card: Card, raw: str) -> CardSnapshot:
 
 
 def card_read_run(*, read_id: int) -> CardRead | None:
-    """Run one pending read (the task's body); a read already finished is left alone."""
+    """Run one read (the task's body): claim it, call FMK outside any transaction, store the
+    snapshot with its access event. A read already finished, or being read, is left alone."""
+    stale = timezone.now() - timedelta(seconds=settings.SUNDHED_FMK_SWEEP_AFTER)
     with transaction.atomic():
         read = (
             CardRead.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("patient", "requested_by")
-            .filter(pk=read_id, status=CardRead.Status.PENDING)
+            .filter(
+                Q(status=CardRead.Status.PENDING)
+                | Q(status=CardRead.Status.READING, updated_at__lt=stale),
+                pk=read_id,
+            )
             .first()
         )
         if read is None:
             return None
-        access = None
-        try:
-            if read.requested_by is not None:
-                access = access_decide(
-                    user=read.requested_by, patient=read.patient, data_kind=DataKind.FMK_CARD
-                )
-                staff = access.staff
-                if staff is None:
-                    raise NoFmkIdentity("Kun hospitalets personale kan læse FMK.")
-            else:
-                staff = read.patient.care_courses.filter(responsible__isnull=False).first()
-                staff = staff.responsible if staff else None
-                if staff is None:
-                    raise NoFmkIdentity("Ingen ansvarlig kliniker at læse FMK som.")
-            card, raw = client.medicine_card_get(read.patient.cpr, identity_for(staff))
-        except AccessRefused as refused:
-            return _finish(read, CardRead.Status.REFUSED, f"Adgang nægtet: {refused}")
-        except NoFmkIdentity as error:
-            return _finish(read, CardRead.Status.REFUSED, str(error))
-        except FmkFault as fault:
-            return _finish(read, CardRead.Status.REFUSED, fault.text or str(fault))
-        except FmkUnavailable as error:
-            return _finish(read, CardRead.Status.UNREACHABLE, str(error))
+        read.status = CardRead.Status.READING
+        read.save(update_fields=["status", "updated_at"])
+    try:
+        if read.requested_by is None:
+            raise NoFmkIdentity("Ingen kliniker at læse FMK som.")
+        # The read is the clinician's: through the gate again, as they are now.
+        access = access_decide(
+            user=read.requested_by, patient=read.patient, data_kind=DataKind.FMK_CARD
+        )
+        if access.staff is None:
+            raise NoFmkIdentity("Kun hospitalets personale kan læse FMK.")
+        card, raw = client.medicine_card_get(read.patient.cpr, identity_for(access.staff))
+    except AccessRefused as refused:
+        return _finish(read, CardRead.Status.REFUSED, f"Adgang nægtet: {refused}")
+    except NoFmkIdentity as error:
+        return _finish(read, CardRead.Status.REFUSED, str(error))
+    except FmkFault as fault:
+        return _finish(read, CardRead.Status.REFUSED, fault.text or str(fault))
+    except FmkUnavailable as error:
+        return _finish(read, CardRead.Status.UNREACHABLE, str(error))
+    except ValueError as error:  # an answer the reader could not make a card of
+        return _finish(read, CardRead.Status.REFUSED, f"FMK's svar kunne ikke læses: {error}")
+    with transaction.atomic():
         read.snapshot = _snapshot_store(read.patient, card, raw)
-        if access is not None:
-            access.disclose(read.snapshot)
-            access_record(access, action=Action.VIEW, path="fmk:GetMedicineCard")
-        else:
-            access_patient_as_system(
-                patient=read.patient,
-                data_kind=DataKind.FMK_CARD,
-                action=Action.VIEW,
-                system=f"FMK ({staff})",
-                object_type="medicinkort.cardsnapshot",
-                object_id=str(read.snapshot.public_id),
-                reason=read.get_reason_display(),
-            )
+        access.disclose(read.snapshot)
+        access_record(access, action=Action.VIEW, path="fmk:GetMedicineCard")
         return _finish(read, CardRead.Status.DONE, "")
 
 
 def _finish(read: CardRead, status: str, error: str) -> CardRead:
+    """End the read, if it is still this worker's (not re-claimed after a very long call)."""
     read.status = status
     read.error = error[:2000]
     read.finished_at = timezone.now()
-    read.save(update_fields=["status", "error", "finished_at", "snapshot", "updated_at"])
+    CardRead.objects.filter(pk=read.pk, status=CardRead.Status.READING).update(
+        status=status,
+        error=read.error,
+        finished_at=read.finished_at,
+        snapshot=read.snapshot,
+        updated_at=read.finished_at,
+    )
     return read
 
 
@@ -201,9 +203,10 @@ def card_reads_sweep() -> int:
     """Send again every read left pending too long (a lost queue entry, a killed worker)."""
     before = timezone.now() - timedelta(seconds=settings.SUNDHED_FMK_SWEEP_AFTER)
     ids = list(
-        CardRead.objects.filter(status=CardRead.Status.PENDING, created_at__lt=before).values_list(
-            "pk", flat=True
-        )[:500]
+        CardRead.objects.filter(
+            Q(status=CardRead.Status.PENDING, created_at__lt=before)
+            | Q(status=CardRead.Status.READING, updated_at__lt=before)
+        ).values_list("pk", flat=True)[:500]
     )
     for read_id in ids:
         _enqueue(read_id)

@@ -37,6 +37,7 @@ from medicinkort.services.orders import (
     order_create,
     order_stop,
     order_warnings,
+    others_for_checks,
     times_from_text,
 )
 from medicinkort.services.outbox import next_sequence
@@ -219,7 +220,7 @@ def _check(access: PatientAccess, plan: _Plan, reasons: dict[str, str]) -> dict[
     """The checks of every new or changed drug against the medication that will result."""
     everything = [Candidate(data.drug_name, data.atc_code, data.substance)
                   for data, _, _ in plan.orders]  # fmt: skip
-    everything += [Candidate(o.drug_name, o.atc_code) for o in active_orders(access.patient)]
+    everything += others_for_checks(access)
     found, unanswered = {}, []
     for data, records, key in plan.orders:
         if records[0].decision not in (D.NEW, D.CHANGE):
@@ -272,7 +273,8 @@ def reconciliation_confirm(
             for record in records:
                 record.order = order
         if kind == Reconciliation.Kind.DISCHARGE:
-            for order in active_orders(access.patient):
+            # The orders of this stay end with it (not other departments' or courses').
+            for order in active_orders(access.patient, course=course, access=access):
                 order_stop(access=access, order=order, reason=_("Discharged"), record=False)
         for record in plan.lines:
             record.reconciliation = reconciliation
@@ -309,6 +311,8 @@ def reconciliation_fmk_updated(*, reconciliation_id: int) -> None:
     """Every change reached FMK: the reconciliation is done (a discharge completes), and the card
     is read again so the pages show what FMK now holds."""
     reconciliation = Reconciliation.objects.select_for_update().get(pk=reconciliation_id)
+    if reconciliation.status != Reconciliation.Status.SENDING:
+        return  # the doctor recorded why FMK was not updated, or it was refused
     reconciliation.status = Reconciliation.Status.UPDATED
     reconciliation.fmk_updated_at = timezone.now()
     reconciliation.save(update_fields=["status", "fmk_updated_at", "updated_at"])

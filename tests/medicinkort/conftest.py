@@ -26,7 +26,9 @@ def read_card(user, patient) -> CardRead:
     access = access_decide(user=user, patient=patient, data_kind="medication")
     read = card_read_request(access=access, reason=CardRead.Reason.DEMAND)
     return wait_for(
-        lambda: CardRead.objects.exclude(status="pending").filter(pk=read.pk).first(),
+        lambda: (
+            CardRead.objects.exclude(status__in=["pending", "reading"]).filter(pk=read.pk).first()
+        ),
         what="the read of the card",
     )
 
@@ -59,7 +61,7 @@ def drained(reconciliation: Reconciliation, timeout: float = 40) -> Reconciliati
     wait_for(
         lambda: (
             not CardRead.objects.filter(
-                patient_id=reconciliation.patient_id, status="pending"
+                patient_id=reconciliation.patient_id, status__in=["pending", "reading"]
             ).exists()
         ),
         timeout,

@@ -208,6 +208,29 @@ def test_private_drug_medications_are_shown_only_with_the_patients_consent(fmksi
     assert without.private_identifiers == ["66044262"]
     assert "66044262" not in [line.identifier for line in without.lines]
 
+    # A drug medication the patient marks private (RemoveConsent), then shown with consent.
+    cpr = fresh_cpr()
+    card, _ = client.medicine_card_get(cpr, DOCTOR)
+    version, [(identifier, _)] = client.drug_medication_create(
+        cpr, card.version, DOCTOR, PANODIL, message_id=str(uuid.uuid4())
+    )
+    private = build.remove_consent(cpr, version, DOCTOR, [identifier])
+    call(
+        build.ACTIONS["RemoveConsent"],
+        build.envelope(private, identity=DOCTOR, message_id=str(uuid.uuid4())),
+    )
+
+    def read(consent: bool) -> reader.Card:
+        envelope = build.envelope(
+            build.get_medicine_card(cpr), identity=DOCTOR, message_id=str(uuid.uuid4()),
+            consent=consent,
+        )  # fmt: skip
+        return reader.medicine_card(call(build.ACTIONS["GetMedicineCard"], envelope))
+
+    hidden, shown = read(False), read(True)
+    assert hidden.lines == [] and hidden.private_identifiers == [identifier]
+    assert [line.identifier for line in shown.lines] == [identifier] and shown.lines[0].private
+
 
 def test_fmk_down_connection_refused_or_503_is_unavailable_and_opens_the_breaker(fmksim, settings):
     settings.SUNDHED_FMK_BREAKER_FAILURES = 2

@@ -3,6 +3,7 @@ orders change at once, FMK's changes go through the outbox in order, once each."
 
 import os
 import signal
+import time
 
 import pytest
 from django.utils import timezone
@@ -183,8 +184,10 @@ def test_a_card_changed_on_fmk_meanwhile_is_a_conflict_shown_and_resolved(
 
 
 def test_a_worker_killed_while_sending_loses_no_write_and_makes_none_twice(
-    cast, fmksim, doctor_access, settings, tmp_path
+    cast, fmksim, celery_worker, doctor_access, settings, tmp_path
 ):
+    """The sends go to a worker of this test's own queue (killed and started again); the
+    session's worker does the rest (the read of the card after the changes)."""
     from medicinkort.tasks import send_fmk_writes
 
     settings.SUNDHED_FMK_ENQUEUE = False  # this test sends to a worker of its own
@@ -197,6 +200,7 @@ def test_a_worker_killed_while_sending_loses_no_write_and_makes_none_twice(
     card_read_run(read_id=read.pk)
     snapshot = CardSnapshot.objects.latest("fetched_at")
     drug = Drug.objects.filter(atc_code="J01FA09").first()
+    before = [d["name"] for d in fmksim.card(cpr)["drug_medications"]].count(drug.name)
     reconciliation = reconciliation_confirm(
         access=doctor_access, kind="admission", card_version=snapshot.version,
         decisions=[Decision("new", new=OrderData.from_drug(
@@ -209,6 +213,7 @@ def test_a_worker_killed_while_sending_loses_no_write_and_makes_none_twice(
     try:
         send_fmk_writes.apply_async(args=[cast.patient.pk], queue=queue)
         wait_for(lambda: FmkWrite.objects.get(pk=create.pk).status == "sending", what="sending")
+        time.sleep(1.0)  # the request is at FMK (which takes 3 s to answer) when the worker dies
         os.kill(worker.process.pid, signal.SIGKILL)
         worker.process.wait()
     finally:
@@ -232,7 +237,64 @@ def test_a_worker_killed_while_sending_loses_no_write_and_makes_none_twice(
     finally:
         stop_worker(again)
     names = [d["name"] for d in fmksim.card(cpr)["drug_medications"]]
-    assert names.count(drug.name) == 1  # exactly once on FMK
+    assert names.count(drug.name) == before + 1  # exactly once on FMK
     replays = [r for r in fmksim.requests_seen() if r["message_id"] == str(create.message_id)]
     assert [r["replayed"] for r in replays] == [False, True]
     assert len(card["drug_medications"]) + 1 == len(fmksim.card(cpr)["drug_medications"])
+
+
+def test_a_reconciliation_confirmed_twice_reaches_fmk_once(
+    cast, fmksim, celery_worker, doctor_access
+):
+    """A double click or a resubmitted form: the second is based on the card the doctor saw,
+    which the first changed, so FMK refuses it as a conflict instead of writing it again."""
+    cpr = cast.patient.cpr
+    card_with_lines(fmksim, cpr, 1)
+    read_card(cast.treating_doctor, cast.patient)
+    version = CardSnapshot.objects.latest("fetched_at").version
+    drug = Drug.objects.filter(atc_code="J01FA09").first()
+
+    def confirm():
+        return reconciliation_confirm(
+            access=doctor_access, kind="admission", card_version=version,
+            decisions=[Decision("new", new=OrderData.from_drug(
+                drug, dose_text="1 tablet morgen og aften", times=["08:00", "18:00"]))],
+        )  # fmt: skip
+
+    before = [d["name"] for d in fmksim.card(cpr)["drug_medications"]].count(drug.name)
+    first, second = confirm(), confirm()
+    statuses = {drained(first).status, drained(second).status}
+    assert statuses == {Reconciliation.Status.UPDATED, Reconciliation.Status.CONFLICT}
+    names = [d["name"] for d in fmksim.card(cpr)["drug_medications"]]
+    assert names.count(drug.name) == before + 1  # fmksim's cards live for the whole run
+
+
+def test_a_discharge_stops_the_orders_of_its_own_stay_only(cast, settings, doctor_access):
+    from patients.models import CareCourse
+    from patients.services import care_course_create
+
+    settings.SUNDHED_FMK_ENQUEUE = False
+    other_course = care_course_create(
+        patient=cast.patient, department=cast.orthopaedics, kind=CareCourse.Kind.OUTPATIENT,
+        title="Knæ", started_at=timezone.now(),
+    )  # fmt: skip
+    warfarin = Drug.objects.filter(atc_code="B01AA03").first()
+    ours = order_create(access=doctor_access, course=cast.course, data=OrderData.from_drug(
+        warfarin, dose_text="1 tablet aften", times=["18:00"]))  # fmt: skip
+    theirs = order_create(access=doctor_access, course=other_course, data=OrderData.from_drug(
+        Drug.objects.filter(atc_code="N02BE01").first(), dose_text="1 g morgen",
+        times=["08:00"]), warnings=[])  # fmt: skip
+    CardSnapshot.objects.create(
+        patient=cast.patient, version="5", fetched_at=timezone.now(), raw="<MedicineCard/>"
+    )
+    reconciliation = reconciliation_confirm(
+        access=doctor_access, kind="discharge", card_version="5", decisions=[],
+        course=cast.course,
+    )  # fmt: skip
+    reconciliation.refresh_from_db()
+    assert reconciliation.status == Reconciliation.Status.UPDATED  # nothing to send
+    ours.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (ours.status, theirs.status) == ("stopped", "active")
+    cast.course.refresh_from_db()
+    assert cast.course.ended_at is not None
