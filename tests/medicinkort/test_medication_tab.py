@@ -47,7 +47,7 @@ def test_the_tab_answers_at_once_and_a_worker_reads_the_card(
     assert response.status_code == 200
     assert b'data-testid="fmk-pending"' in response.content
     read = CardRead.objects.get(patient=cast.patient)
-    assert read.status == CardRead.Status.PENDING and read.requested_by == cast.treating_doctor
+    assert read.status in ("pending", "reading") and read.requested_by == cast.treating_doctor
 
     live = reverse("medicinkort:card_live", kwargs={"patient_id": cast.patient.public_id})
     marker = selectors.card_marker(access_decide(
