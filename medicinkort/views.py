@@ -273,11 +273,20 @@ def reconcile(request, access, kind):
 
 def _changes_since_conflict(access, kind) -> list[dict]:
     """After a conflict, what changed on FMK since the card the doctor reconciled."""
-    last = selectors.reconciliation_latest(access)
-    if last is None or last.kind != kind or last.status != Reconciliation.Status.CONFLICT:
+    last = (
+        access.unblocked(
+            Reconciliation.objects.filter(patient=access.patient),
+            department=None,
+            care_course="care_course_id",
+        )
+        .order_by("-confirmed_at")
+        .values("kind", "status", "card_version")
+        .first()
+    )
+    if last is None or last["kind"] != kind or last["status"] != Reconciliation.Status.CONFLICT:
         return []
     snapshots = CardSnapshot.objects.filter(patient=access.patient)
-    shown = snapshots.filter(version=last.card_version).order_by("-fetched_at").first()
+    shown = snapshots.filter(version=last["card_version"]).order_by("-fetched_at").first()
     newest = snapshots.order_by("-fetched_at").first()
     if newest is None or shown is None or newest.pk == shown.pk:
         return []
