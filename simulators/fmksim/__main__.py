@@ -231,7 +231,8 @@ def main(argv=None) -> None:
     recorded = store.load_recorded()
     cprs = read_cprs(args.cprs_file)
     for cpr in cprs:
-        seed_card(store, cpr)
+        if cpr not in recorded:  # the recorded test persons keep their cards as recorded
+            seed_card(store, cpr)
     service = Service(store)
     state = State()
     soap = SoapServer(args.host, args.port, soap_handler(service, state))
