@@ -53,12 +53,24 @@ class NoteTemplate(BaseModel):
     def __str__(self) -> str:
         return self.name
 
-    def body(self) -> str:
-        """The text a new note from this template starts with: one heading per section."""
-        return "\n\n".join(
-            f"{section.heading}:\n{section.prompt}".rstrip() + "\n"
-            for section in self.sections.all()
-        )
+    def body(self, expand=None) -> str:
+        """The text a new note from this template starts with: one heading per section. A
+        prompt that is a macro (`.diag`) is expanded by `expand(name)` (None: left out); any
+        other prompt is a hint, written «like this»: a placeholder the writer replaces, which
+        signing refuses to keep."""
+        parts = []
+        for section in self.sections.all():
+            prompt = section.prompt.strip()
+            if prompt.startswith(".") and " " not in prompt:
+                prompt = (expand(prompt[1:]) if expand else None) or ""
+            elif prompt:
+                prompt = f"{HINT_OPEN}{prompt}{HINT_CLOSE}"
+            parts.append(f"{section.heading}:\n{prompt}".rstrip() + "\n")
+        return "\n\n".join(parts)
+
+
+# A template's hint in a new note: «Aftaler, kontrol, opgaver til egen læge».
+HINT_OPEN, HINT_CLOSE = "«", "»"
 
 
 class NoteTemplateSection(models.Model):

@@ -4,6 +4,8 @@ Each service takes the `PatientAccess` the gate granted, owns its transaction, a
 access event inside it; django-pghistory records the row change with the same request context.
 """
 
+import re
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -60,6 +62,25 @@ def _department_for(staff: StaffMember, care_course: CareCourse | None):
     return department_id
 
 
+def _macro_text(access: PatientAccess, name: str) -> str | None:
+    from patients.registry import text_macros
+
+    macro = text_macros.get(name)
+    return macro.expand(access) if macro else None
+
+
+def unfinished_parts(text: str) -> list[str]:
+    """What a note may not be signed with: a template hint left «as it was», or a `.macro`
+    typed but never expanded."""
+    from patients.registry import text_macros
+
+    found = [f"«{hint}»" for hint in re.findall(r"«([^»\n]*)»", text)]
+    names = "|".join(re.escape(m.name) for m in text_macros.all())
+    if names:
+        found += [f".{m}" for m in re.findall(rf"(?<![\w.]){re.escape('.')}({names})\b", text)]
+    return found
+
+
 def note_create(
     *,
     access: PatientAccess,
@@ -76,7 +97,7 @@ def note_create(
     if template is not None and template.note_type != note_type:
         note_type = template.note_type
     if text is None:
-        text = template.body() if template else ""
+        text = template.body(expand=lambda name: _macro_text(access, name)) if template else ""
     note = Note(
         patient=access.patient,
         care_course=care_course,
@@ -127,6 +148,17 @@ def note_sign(*, access: PatientAccess, note: Note) -> Note:
             raise PermissionDenied(_("Only the author signs a note."))
         if not note.text.strip():
             raise ValidationError({"text": _("An empty note cannot be signed.")})
+        unfinished = unfinished_parts(note.text)
+        if unfinished:
+            raise ValidationError(
+                {
+                    "text": _(
+                        "The note still contains %(parts)s: write the text or delete the hint, "
+                        "and expand or delete the macro, before signing."
+                    )
+                    % {"parts": ", ".join(unfinished[:5])}
+                }
+            )
         now = timezone.now()
         note.signed_at, note.signed_by = now, signer
         note.cosign_required = signer.requires_cosign

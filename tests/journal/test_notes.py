@@ -226,3 +226,33 @@ def test_the_note_list_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(18):
         response = client.get(patient_url("notes", cast.patient))
     assert response.content.decode().count('data-testid="note-row"') == 30
+
+
+def test_an_epikrise_expands_its_macros_and_cannot_be_signed_with_its_hints(cast, grant):
+    access = grant(cast.treating_doctor, cast.patient)
+    template = NoteTemplate.objects.get(name="Epikrise")
+    note = services.note_create(
+        access=access, note_type="epikrise", template=template, care_course=cast.course
+    )
+    assert ".diag" not in note.text and ".med" not in note.text  # expanded when inserted
+    assert "Diagnoser:\n" in note.text and "Medicin ved udskrivelse:\n" in note.text
+    assert "«Aftaler, kontrol, opgaver til egen læge»" in note.text  # a placeholder
+    with pytest.raises(ValidationError, match="Aftaler, kontrol"):
+        services.note_sign(access=access, note=note)
+    services.note_draft_save(
+        access=access, note=note, text=note.text.replace(
+            "«Aftaler, kontrol, opgaver til egen læge»", "Kontrol i ambulatoriet om 3 måneder."
+        ),
+    )  # fmt: skip
+    note.refresh_from_db()
+    assert services.note_sign(access=access, note=note).status == NoteStatus.SIGNED
+
+
+def test_a_note_with_a_macro_typed_but_not_expanded_is_not_signed(cast, grant):
+    access = grant(cast.treating_doctor, cast.patient)
+    note = services.note_create(
+        access=access, note_type="continuation", care_course=cast.course,
+        text="Status: bedre.\n.diag\nPlan: udskrives i morgen (pt.diag er uændret).",
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match=r"\.diag"):
+        services.note_sign(access=access, note=note)
