@@ -315,6 +315,15 @@ class Risk(models.TextChoices):
     HIGH = "high", _("High")
 
 
+# What each band asks of the ward (NEWS2's clinical response), in the words shown with the score.
+RISK_RESPONSE = {
+    Risk.LOW: _("low risk: continue observations"),
+    Risk.LOW_MEDIUM: _("low–medium risk: a registered nurse assesses, consider a doctor"),
+    Risk.MEDIUM: _("medium risk: urgent assessment by a doctor"),
+    Risk.HIGH: _("high risk: emergency response, call the doctor at once"),
+}
+
+
 @pghistory.track()
 class VitalSigns(EnteredInError, BaseModel):
     """One set of vital signs with its early-warning score (NEWS2), computed by the service."""
@@ -399,3 +408,8 @@ class VitalSigns(EnteredInError, BaseModel):
 
     def __str__(self) -> str:
         return f"{self.measured_at:%d.%m.%Y %H:%M} NEWS2 {self.score}"
+
+    @property
+    def response(self) -> str:
+        """The band's clinical response in words ("high risk: emergency response, ...")."""
+        return str(RISK_RESPONSE.get(self.risk, ""))

@@ -301,6 +301,7 @@ def timeline_vitals(access, *, before, limit, departments):
             f" · SAT {v.spo2} % · T {v.temperature}",
             "status": v.status,
             "risk": v.risk,
+            "risk_label": v.get_risk_display(),
             "department_id": v.department_id,
             "department": v.department.short_name,
             "care_course_id": v.care_course_id,

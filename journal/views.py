@@ -18,7 +18,7 @@ from common.forms import error_messages_add, form_errors_attach
 from common.params import query_choice
 from journal import selectors, services
 from journal.forms import DiagnosisForm, NoteEditForm, NoteNewForm, ReasonForm, VitalSignsForm
-from journal.models import Diagnosis, Note, NoteStatus, NoteType, VitalSigns
+from journal.models import Diagnosis, Note, NoteStatus, NoteType, Risk, VitalSigns
 from patients.access import (
     access_events_for_list,
     patient_object_view,
@@ -327,7 +327,18 @@ def vitals(request, access):
         except ValidationError as error:
             form_errors_attach(form, error)
         else:
-            messages.success(request, _("NEWS2 is %(score)s.") % {"score": recorded.score})
+            # The band decides the colour: a high score is never shown as a green success.
+            level = {
+                Risk.LOW: messages.SUCCESS,
+                Risk.LOW_MEDIUM: messages.WARNING,
+                Risk.MEDIUM: messages.WARNING,
+            }.get(recorded.risk, messages.ERROR)
+            messages.add_message(
+                request,
+                level,
+                _("NEWS2 is %(score)s: %(response)s.")
+                % {"score": recorded.score, "response": recorded.response},
+            )
             return redirect("journal:vitals", patient_id=access.patient.public_id)
     rows = selectors.vital_signs_list_for_patient(access)
     context = {

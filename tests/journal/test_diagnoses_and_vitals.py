@@ -137,3 +137,17 @@ def test_the_secretary_may_not_record_vital_signs(cast, client):
     response = client.post(patient_url("vitals", cast.patient), VITALS)
     assert response.status_code == 403
     assert not VitalSigns.objects.exists()
+
+
+def test_a_high_score_is_said_in_words_and_never_green(cast, client):
+    client.force_login(cast.nurse)
+    response = client.post(patient_url("vitals", cast.patient), VITALS, follow=True)
+    page = response.content.decode()
+    alert = page.split('class="alert alert-')[1].split('"')[0]
+    assert alert.startswith("danger")  # NEWS2 7: emergency response, not a green success
+    assert "NEWS2 er 7: høj risiko: akut respons, tilkald lægen straks." in page
+    timeline = client.get(
+        reverse("chart:timeline", kwargs={"patient_id": cast.patient.public_id})
+    ).content.decode()
+    badge = timeline.split('data-testid="timeline-risk">')[1].split("<")[0]
+    assert badge == "Høj"
