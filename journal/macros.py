@@ -28,7 +28,11 @@ def expand_diagnoses(access) -> str:
         return _("Diagnoses") + ": " + _("none coded")
     lines = [_("Diagnoses") + ":"]
     for d in sorted(diagnoses, key=lambda d: (d.kind != Diagnosis.Kind.ACTION, d.code.code)):
-        lines.append(f"- {d.code.code} {d.code.text} ({d.get_kind_display()})")
+        course = d.care_course
+        lines.append(
+            f"- {d.code.code} {d.code.text} ({d.get_kind_display()}, "
+            f"{course.department.short_name} {timezone.localtime(course.started_at):%d.%m.%Y})"
+        )
     return "\n".join(lines)
 
 

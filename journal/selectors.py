@@ -167,12 +167,16 @@ def templates_for(department_id) -> list[NoteTemplate]:
 def diagnosis_list_for_patient(
     access: PatientAccess, *, active_only: bool = False, limit: int = 200
 ) -> list[Diagnosis]:
-    """The patient's diagnoses with their codes and courses, action diagnoses first."""
+    """The patient's diagnoses with their codes and courses, action diagnoses first. Active
+    means active on a course that is still open: a diagnosis of a course ended years ago is
+    history, not an active problem."""
     diagnoses = access.unblocked(
         Diagnosis.objects.filter(patient=access.patient), department="care_course__department_id"
     ).select_related("code", "care_course__department", "recorded_by__user")
     if active_only:
-        diagnoses = diagnoses.filter(status=Diagnosis.Status.ACTIVE)
+        diagnoses = diagnoses.filter(
+            status=Diagnosis.Status.ACTIVE, care_course__ended_at__isnull=True
+        )
     return list(diagnoses.order_by("-care_course__started_at", "kind", "-recorded_at")[:limit])
 
 

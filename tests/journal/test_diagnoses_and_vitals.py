@@ -151,3 +151,29 @@ def test_a_high_score_is_said_in_words_and_never_green(cast, client):
     ).content.decode()
     badge = timeline.split('data-testid="timeline-risk">')[1].split("<")[0]
     assert badge == "Høj"
+
+
+def test_diag_lists_only_diagnoses_of_open_courses_and_says_which(cast, grant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from journal.macros import expand_diagnoses
+    from patients.models import CareCourse
+    from patients.services import care_course_create
+
+    access = grant(cast.treating_doctor, cast.patient)
+    old = care_course_create(
+        patient=cast.patient, department=cast.cardiology, kind=CareCourse.Kind.ADMISSION,
+        title="Pneumoni 2019", started_at=timezone.now() - timedelta(days=2500),
+        ended_at=timezone.now() - timedelta(days=2490),
+    )  # fmt: skip
+    services.diagnosis_add(
+        access=access, care_course=old, code=SksCode.objects.get(code="DR002"), kind="A"
+    )
+    services.diagnosis_add(
+        access=access, care_course=cast.course, code=SksCode.objects.get(code="DI480"), kind="A"
+    )
+    text = expand_diagnoses(access)
+    assert "DI480" in text and "DR002" not in text
+    assert "KAR" in text  # which course: the department and when it started
