@@ -91,6 +91,9 @@ class VitalSignsForm(forms.ModelForm):
             "consciousness",
             "temperature",
         ]
+        # A Danish browser and a Danish nurse write 38,6: the decimal comma is read as such.
+        localized_fields = ["temperature"]
+        widgets = {"temperature": forms.TextInput(attrs={"inputmode": "decimal"})}
 
     def clean(self):
         cleaned = super().clean()

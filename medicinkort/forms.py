@@ -36,6 +36,7 @@ class AdministrationForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=Administration.Status.choices)
     due_at = forms.DateTimeField(label=_("Due"), required=False)
     dose_given = forms.DecimalField(
-        label=_("Dose given"), required=False, min_value=0, max_digits=10, decimal_places=3
-    )
+        label=_("Dose given"), required=False, min_value=0, max_digits=10, decimal_places=3,
+        localize=True, widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )  # fmt: skip
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)

@@ -177,3 +177,14 @@ def test_diag_lists_only_diagnoses_of_open_courses_and_says_which(cast, grant):
     text = expand_diagnoses(access)
     assert "DI480" in text and "DR002" not in text
     assert "KAR" in text  # which course: the department and when it started
+
+
+@pytest.mark.parametrize("written", ["38,6", "38.6"])
+def test_the_temperature_takes_the_danish_decimal_comma(cast, client, written):
+    client.force_login(cast.nurse)
+    response = client.post(
+        patient_url("vitals", cast.patient), {**VITALS, "temperature": written},
+        HTTP_ACCEPT_LANGUAGE="da",
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert VitalSigns.objects.get(patient=cast.patient).temperature == Decimal("38.6")
