@@ -8,12 +8,18 @@ from chart.views import worklist_disclose
 from labresults.selectors import inbox_counts, queue_counts
 from labresults.views import QUEUE_ROLES
 from patients.access import no_store, second_factor_redirect, staff_for
+from patients.models import Patient
 
 
 @login_required
 def home(request):
     """The start page: for staff, the department's dashboard (results, queues) and work list."""
     staff = staff_for(request.user)
+    if staff is None and not request.user.is_staff:
+        citizen = Patient.objects.filter(user=request.user).first()
+        if citizen is not None:
+            # A citizen signed in: a page for citizens, never the staff's start page.
+            return no_store(render(request, "home_citizen.html", {"citizen": citizen}))
     rows = dashboard = None
     second_factor_passed = second_factor_redirect(request) is None
     if staff is not None and staff.active_department_id and second_factor_passed:
