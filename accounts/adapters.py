@@ -8,3 +8,9 @@ class StaffAccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request) -> bool:
         return False
+
+    def add_message(self, request, level, message_template=None, *args, **kwargs) -> None:
+        """No "signed in as laege" banner: the start page shows who is signed in."""
+        if message_template == "account/messages/logged_in.txt":
+            return
+        super().add_message(request, level, message_template, *args, **kwargs)

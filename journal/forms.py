@@ -6,6 +6,12 @@ from django.utils.translation import gettext_lazy as _
 from journal.models import Diagnosis, NoteType, SksCode, VitalSigns
 
 
+def _template_label(template) -> str:
+    """ "Epikrise", not "Epikrise (Epikrise)": the type only when the name does not say it."""
+    kind = str(template.get_note_type_display())
+    return template.name if template.name.lower() == kind.lower() else f"{template.name} ({kind})"
+
+
 class NoteNewForm(forms.Form):
     """Start a note: its type, a template, and the course it belongs to.
 
@@ -21,7 +27,7 @@ class NoteNewForm(forms.Form):
         self._templates = {str(t.public_id): t for t in templates}
         self._courses = {str(c.public_id): c for c in courses}
         self.fields["template"].choices = [("", _("No template"))] + [
-            (key, f"{t.name} ({t.get_note_type_display()})") for key, t in self._templates.items()
+            (key, _template_label(t)) for key, t in self._templates.items()
         ]
         self.fields["care_course"].choices = [("", _("No course"))] + [
             (key, f"{c.department.short_name}: {c.title} ({c.started_at:%d.%m.%Y})")

@@ -22,7 +22,7 @@ def test_write_sign_correct_a_note_record_vitals_and_search(live_server, page, c
 
     # A note from a template; typing .cave inserts the CAVE from the chart.
     page.click("#patient-banner a[href$='/notes/']")
-    page.select_option("#id_template", label="Indlæggelsesnotat (Indlæggelsesnotat)")
+    page.select_option("#id_template", label="Indlæggelsesnotat")
     page.click("#note-new-form button[type=submit]")
     editor = page.locator("textarea[name=text]")
     expect(editor).to_have_value(re.compile("^Kontaktårsag:"))

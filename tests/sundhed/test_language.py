@@ -1,0 +1,43 @@
+"""Danish that reads as Danish: no offer to sign up where nobody may, no "logged in as laege"
+banner, a template named once, and "1 kritisk"."""
+
+from django.urls import reverse
+from django.utils import translation
+
+
+def test_the_sign_in_page_offers_no_sign_up(client, db):
+    page = client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    assert reverse("account_signup") not in page
+    assert "opret dig" not in page.lower()
+
+
+def test_signing_in_shows_no_banner_naming_the_username(cast, client):
+    response = client.post(
+        reverse("account_login"),
+        {"login": "treating_doctor", "password": cast.PASSWORD},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="da",
+    )
+    page = response.content.decode().lower()
+    assert "succesfuldt" not in page and "loggede" not in page
+
+
+def test_a_template_named_after_its_type_is_named_once(cast):
+    from journal.forms import _template_label
+    from journal.models import NoteTemplate
+
+    with translation.override("da"):
+        labels = [_template_label(t) for t in NoteTemplate.objects.all()]
+    assert "Epikrise" in labels and not any("(Epikrise)" in label for label in labels)
+
+
+def test_one_critical_result_is_one_kritisk():
+    from django.template import Context, Template
+
+    template = Template(
+        "{% load i18n %}{% blocktranslate count n=n %}{{ n }} critical{% plural %}"
+        "{{ n }} critical{% endblocktranslate %}"
+    )
+    with translation.override("da"):
+        assert template.render(Context({"n": 1})) == "1 kritisk"
+        assert template.render(Context({"n": 2})) == "2 kritiske"
