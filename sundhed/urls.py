@@ -1,7 +1,9 @@
 """The project's URLs: each app mounts its own."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from sundhed import health, views
 
@@ -9,6 +11,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"))),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("patients/", include("patients.urls")),

@@ -1,5 +1,6 @@
 """Danish that reads as Danish: no offer to sign up where nobody may, no "logged in as laege"
-banner, a template named once, and "1 kritisk"."""
+banner, a template named once, and "1 kritisk"; and pages the content security policy keeps
+whole (no style attributes)."""
 
 from django.urls import reverse
 from django.utils import translation
@@ -41,3 +42,21 @@ def test_one_critical_result_is_one_kritisk():
     with translation.override("da"):
         assert template.render(Context({"n": 1})) == "1 kritisk"
         assert template.render(Context({"n": 2})) == "2 kritiske"
+
+
+def test_no_template_carries_a_style_attribute_the_csp_would_block():
+    """The content security policy allows styles from our stylesheets only."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.html")
+        if 'style="' in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+
+
+def test_the_favicon_is_found(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"].endswith("favicon.svg")
