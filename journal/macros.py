@@ -4,6 +4,7 @@ A macro returns plain text that the note editor inserts where `.name` was typed.
 """
 
 from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.translation import gettext as _
 
 from journal import selectors
@@ -45,7 +46,7 @@ def expand_vitals(access) -> str:
     oxygen = _("with oxygen") if v.on_oxygen else _("room air")
     return (
         f"{_('Vital signs')} {when}: BT {v.systolic}/{v.diastolic}, P {v.pulse}, "
-        f"RF {v.respiration_rate}, SAT {v.spo2} % ({oxygen}), T {v.temperature} °C, "
+        f"RF {v.respiration_rate}, SAT {v.spo2} % ({oxygen}), T {localize(v.temperature)} °C, "
         f"{v.get_consciousness_display()}. NEWS2 {v.score} ({v.get_risk_display()})."
     )
 

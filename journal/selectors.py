@@ -16,6 +16,7 @@ from django.contrib.postgres.search import (
 )
 from django.db.models import Count, F, Q
 from django.urls import reverse
+from django.utils.formats import localize
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -302,7 +303,7 @@ def timeline_vitals(access, *, before, limit, departments):
             "kind": "vitals",
             "title": _("NEWS2 %(score)s") % {"score": v.score},
             "detail": f"BT {v.systolic}/{v.diastolic} · P {v.pulse} · RF {v.respiration_rate}"
-            f" · SAT {v.spo2} % · T {v.temperature}",
+            f" · SAT {v.spo2} % · T {localize(v.temperature)}",
             "status": v.status,
             "risk": v.risk,
             "risk_label": v.get_risk_display(),

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError
 from django.urls import reverse
+from django.utils import translation
 
 from journal import selectors, services
 from journal.models import Diagnosis, SksCode, VitalSigns
@@ -188,3 +189,17 @@ def test_the_temperature_takes_the_danish_decimal_comma(cast, client, written):
     )  # fmt: skip
     assert response.status_code == 302
     assert VitalSigns.objects.get(patient=cast.patient).temperature == Decimal("38.6")
+
+
+def test_the_timeline_and_vitale_write_the_temperature_the_danish_way(cast, client, grant):
+    from journal.macros import expand_vitals
+
+    client.force_login(cast.nurse)
+    client.post(patient_url("vitals", cast.patient), VITALS)
+    with translation.override("da"):
+        assert "T 38,4 °C" in expand_vitals(grant(cast.nurse, cast.patient))
+    timeline = client.get(
+        reverse("chart:timeline", kwargs={"patient_id": cast.patient.public_id}),
+        HTTP_ACCEPT_LANGUAGE="da",
+    ).content.decode()
+    assert "T 38,4" in timeline and "T 38.4" not in timeline
