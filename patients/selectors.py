@@ -124,7 +124,8 @@ def patients_by_cpr(raws) -> dict[str, Patient]:
 
 
 def patient_search(*, user, query: str) -> list[Patient]:
-    """Search by exact CPR, by birth date (D.M.YYYY) or by name (trigram, typo tolerant).
+    """Search by exact CPR (with or without the dash), by its first six digits or a birth date
+    (D.M.YYYY), or by name (trigram, typo tolerant).
 
     An exact CPR finds the person even without a care relation, because the clinician then
     needs to break the glass; names and dates search only the patients the user may open.
@@ -150,6 +151,13 @@ def patient_search(*, user, query: str) -> list[Patient]:
                 results = [patient_by_cpr(query)]
             except ValidationError:  # a malformed or unknown CPR simply finds no one
                 results = []
+        elif re.fullmatch(r"\d{6}-?", query):
+            # The first six digits of a CPR number (DDMMYY): the user's own patients born then.
+            results = list(
+                base.visible_to(user)
+                .filter(cpr__startswith=query[:6])
+                .order_by("cpr")[:SEARCH_LIMIT]
+            )
         elif (birth_date := _parse_date(query)) is not None:
             results = list(base.visible_to(user).filter(birth_date=birth_date)[:SEARCH_LIMIT])
         elif len(query) >= 2:

@@ -266,3 +266,17 @@ def test_an_invalid_phone_number_names_the_field():
     with pytest.raises(ValidationError) as error:
         phone_normalise("123")
     assert "phone" in error.value.message_dict
+
+
+def test_search_by_the_first_six_digits_finds_own_patients_born_that_day(cast, client):
+    client.force_login(cast.treating_doctor)
+    url = reverse("patients:search")
+
+    def found(query):
+        response = client.get(url, {"q": query}, headers={"HX-Request": "true"})
+        return response.content.decode().count('data-testid="search-result"')
+
+    assert found("070761") == 1  # Karen Jensen, the doctor's patient
+    assert found("070761-") == 1
+    assert found("0707614048") == 1 and found("070761-4048") == 1
+    assert found("150280") == 0  # Lars Holm is nobody's patient here: the full number finds him
