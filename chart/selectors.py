@@ -119,7 +119,7 @@ def worklist(*, user, department_id) -> list[dict]:
     )
     markers: dict = {}
     for source in worklist_markers.all():
-        for course_id, found in source.markers([c.pk for c in courses]).items():
+        for course_id, found in source.markers(courses, department_id).items():
             markers.setdefault(course_id, []).extend(found)
     return [
         {"course": c, "unsigned": unsigned.get(c.patient_id, 0), "markers": markers.get(c.pk, [])}

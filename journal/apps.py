@@ -21,13 +21,16 @@ class JournalConfig(AppConfig):
             PatientTab,
             TextMacro,
             TimelineSource,
+            WorklistMarker,
             overview_panels,
             patient_tabs,
             text_macros,
             timeline_sources,
+            worklist_markers,
         )
 
         patient_tabs.register(PatientTab("notes", _("Notes"), "journal:notes", order=30))
+        worklist_markers.register(WorklistMarker("journal", selectors.worklist_markers))
         patient_tabs.register(
             PatientTab("diagnoses", _("Diagnoses"), "journal:diagnoses", order=40)
         )

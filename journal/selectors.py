@@ -353,3 +353,47 @@ def diagnoses_active_for_course(access: PatientAccess, course) -> list[Diagnosis
         .select_related("code")
         .order_by("kind", "recorded_at")
     )
+
+
+def worklist_markers(courses, department_id) -> dict[int, list[tuple[str, str, str]]]:
+    """Work list markers: the newest NEWS2 the department recorded, with its band's colour, and
+    notes awaiting co-signature. Two queries for the whole list."""
+    patient_ids = {c.patient_id for c in courses}
+    latest = (
+        VitalSigns.objects.filter(
+            patient_id__in=patient_ids,
+            department_id=department_id,
+            status=VitalSigns.Status.VALID,
+        )
+        .order_by("patient_id", "-measured_at")
+        .distinct("patient_id")
+        .values_list("patient_id", "score", "risk")
+    )
+    scores = {pid: (score, risk) for pid, score, risk in latest}
+    cosign = dict(
+        Note.objects.filter(
+            patient_id__in=patient_ids,
+            department_id=department_id,
+            status=NoteStatus.AWAITING_COSIGN,
+        )
+        .values("patient_id")
+        .annotate(n=Count("id"))
+        .values_list("patient_id", "n")
+    )
+    found: dict[int, list[tuple[str, str, str]]] = {}
+    for course in courses:
+        markers = []
+        if course.patient_id in scores:
+            score, risk = scores[course.patient_id]
+            markers.append((f"NEWS2 {score}", "worklist-news2", f"news2-{risk}"))
+        if cosign.get(course.patient_id):
+            markers.append(
+                (
+                    _("%(n)s to co-sign") % {"n": cosign[course.patient_id]},
+                    "worklist-cosign",
+                    "text-bg-warning",
+                )
+            )
+        if markers:
+            found[course.pk] = markers
+    return found

@@ -21,10 +21,12 @@ class LabresultsConfig(AppConfig):
             PatientTab,
             TextMacro,
             TimelineSource,
+            WorklistMarker,
             overview_panels,
             patient_tabs,
             text_macros,
             timeline_sources,
+            worklist_markers,
         )
 
         patient_tabs.register(PatientTab("results", _("Results"), "labresults:results", order=45))
@@ -36,3 +38,4 @@ class LabresultsConfig(AppConfig):
             TimelineSource("lab", _("Laboratory results"), selectors.timeline_reports)
         )
         text_macros.register(TextMacro("labs", _("Latest key results"), selectors.labs_text))
+        worklist_markers.register(WorklistMarker("labresults", selectors.worklist_markers))

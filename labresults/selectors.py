@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import ngettext
 
 from labresults.fhir_bundle import FHIR, extract_fhir_results
 from labresults.hl7.oru import ResultMessage, extract_results
@@ -585,3 +586,42 @@ def dicom_waiting_for_patient(access: PatientAccess, *, limit: int = 20) -> list
         )
     )
     return list(waiting.order_by("-created_at")[:limit])
+
+
+def worklist_markers(courses, department_id) -> dict[int, list[tuple[str, str, str]]]:
+    """Work list markers: the department's new results per patient, critical ones red. One
+    query for the whole list."""
+    from django.db.models import Count, Q
+
+    rows = (
+        InboxItem.objects.filter(
+            patient_id__in={c.patient_id for c in courses},
+            department_id=department_id,
+            acknowledged_at__isnull=True,
+        )
+        .values("patient_id")
+        .annotate(new=Count("id"), critical=Count("id", filter=Q(is_critical=True)))
+    )
+    counts = {row["patient_id"]: (row["new"], row["critical"]) for row in rows}
+    found: dict[int, list[tuple[str, str, str]]] = {}
+    for course in courses:
+        if course.patient_id not in counts:
+            continue
+        new, critical = counts[course.patient_id]
+        markers = [
+            (
+                ngettext("%(n)s new result", "%(n)s new results", new) % {"n": new},
+                "worklist-results",
+                "text-bg-info",
+            )
+        ]
+        if critical:
+            markers.append(
+                (
+                    ngettext("%(n)s critical", "%(n)s critical", critical) % {"n": critical},
+                    "worklist-critical",
+                    "text-bg-danger",
+                )
+            )
+        found[course.pk] = markers
+    return found

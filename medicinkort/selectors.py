@@ -278,7 +278,7 @@ def patient_open_course(access: PatientAccess):
     return courses.filter(department_id=department_id).first() or courses.first()
 
 
-def fmk_not_updated_markers(course_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+def fmk_not_updated_markers(courses, department_id) -> dict[int, list[tuple[str, str, str]]]:
     """Work list markers: courses whose discharge reconciliation has not yet reached FMK (nor a
     reason why not) say "FMK ikke ajourført"."""
     from django.utils.translation import gettext as _
@@ -286,7 +286,7 @@ def fmk_not_updated_markers(course_ids: list[int]) -> dict[int, list[tuple[str, 
     from medicinkort.models import Reconciliation
 
     waiting = Reconciliation.objects.filter(
-        care_course_id__in=course_ids,
+        care_course_id__in=[c.pk for c in courses],
         kind=Reconciliation.Kind.DISCHARGE,
         status__in=[
             Reconciliation.Status.SENDING,
@@ -294,7 +294,10 @@ def fmk_not_updated_markers(course_ids: list[int]) -> dict[int, list[tuple[str, 
             Reconciliation.Status.FAILED,
         ],
     ).values_list("care_course_id", flat=True)
-    return {course_id: [(_("FMK not updated"), "fmk-not-updated")] for course_id in waiting}
+    return {
+        course_id: [(_("FMK not updated"), "fmk-not-updated", "text-bg-danger")]
+        for course_id in waiting
+    }
 
 
 def medication_text(access: PatientAccess) -> str:

@@ -15,8 +15,15 @@ class PatientsConfig(AppConfig):
     verbose_name = _("Patients")
 
     def ready(self):
-        from patients.registry import PatientTab, TimelineSource, patient_tabs, timeline_sources
-        from patients.selectors import timeline_courses
+        from patients.registry import (
+            PatientTab,
+            TimelineSource,
+            WorklistMarker,
+            patient_tabs,
+            timeline_sources,
+            worklist_markers,
+        )
+        from patients.selectors import cave_worklist_markers, timeline_courses
 
         patient_tabs.register(PatientTab("patient", _("Patient"), "patients:detail", order=90))
         patient_tabs.register(
@@ -26,3 +33,4 @@ class PatientsConfig(AppConfig):
             PatientTab("blockings", _("Blockings"), "patients:blockings", order=96)
         )
         timeline_sources.register(TimelineSource("course", _("Care courses"), timeline_courses))
+        worklist_markers.register(WorklistMarker("cave", cave_worklist_markers))

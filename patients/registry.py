@@ -59,8 +59,10 @@ class TextMacro:
 
 @dataclass(frozen=True)
 class WorklistMarker:
-    """Markers on the work list: `markers(course_ids) -> {course_id: [(text, testid)]}`, one
-    query for the whole list ("FMK ikke ajourført")."""
+    """Markers on the work list: `markers(courses, department_id) -> {course_id: [(text, testid,
+    css class)]}`, one query for the whole list ("FMK ikke ajourført", "NEWS2 7", "2 nye svar").
+    A marker counts only what the department itself recorded or received, so a blocking of
+    another department's information is never hinted at."""
 
     key: str
     markers: Callable

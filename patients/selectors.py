@@ -338,3 +338,23 @@ def blocking_targets_for_patient(access: PatientAccess):
     courses = access.patient.care_courses.select_related("department__hospital")
     departments = Department.objects.filter(care_courses__patient=access.patient).distinct()
     return courses, departments
+
+
+def cave_worklist_markers(courses, department_id) -> dict[int, list[tuple[str, str, str]]]:
+    """Work list markers: CAVE, with the first substance, as the banner shows it to everyone who
+    may open the patient. One query for the whole list."""
+    entries = (
+        CaveEntry.objects.filter(
+            patient_id__in={c.patient_id for c in courses}, status=CaveEntry.Status.ACTIVE
+        )
+        .order_by("patient_id", "-severity", "substance")
+        .values_list("patient_id", "substance")
+    )
+    first: dict[int, str] = {}
+    for patient_id, substance in entries:
+        first.setdefault(patient_id, substance)
+    return {
+        course.pk: [(f"CAVE: {first[course.patient_id]}"[:40], "worklist-cave", "text-bg-danger")]
+        for course in courses
+        if course.patient_id in first
+    }

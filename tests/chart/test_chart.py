@@ -133,3 +133,29 @@ def test_the_work_list_marks_unsigned_notes(cast, client):
     page = client.get(reverse("chart:worklist")).content.decode()
     assert 'data-testid="worklist-row"' in page
     assert 'data-testid="unsigned-notes">1<' in page
+
+
+def test_the_work_list_shows_what_a_ward_round_needs(cast, client):
+    from journal import services as journal_services
+    from journal.models import NoteType
+    from patients.access import access_decide
+
+    def grant(user, patient):
+        return access_decide(user=user, patient=patient, data_kind="journal")
+
+    nurse = grant(cast.nurse, cast.patient)
+    journal_services.vital_signs_record(
+        access=nurse, care_course=cast.course, respiration_rate=22, spo2=94, on_oxygen=False,
+        systolic=105, diastolic=60, pulse=112, consciousness="A", temperature="38.4",
+    )  # fmt: skip
+    junior = grant(cast.junior_doctor, cast.patient)
+    note = journal_services.note_create(
+        access=junior, note_type=NoteType.CONTINUATION, care_course=cast.course, text="Stabil."
+    )
+    journal_services.note_sign(access=junior, note=note)
+    client.force_login(cast.treating_doctor)
+    page = client.get(reverse("chart:worklist")).content.decode()
+    row = page.split('data-testid="worklist-row"')[1]
+    assert 'data-testid="worklist-news2"' in row and "news2-high" in row and "NEWS2 7" in row
+    assert 'data-testid="worklist-cosign"' in row
+    assert 'data-testid="worklist-cave"' in row and "Penicillin" in row
