@@ -13,29 +13,47 @@ def _template_label(template) -> str:
 
 
 class NoteNewForm(forms.Form):
-    """Start a note: its type, a template, and the course it belongs to.
+    """Start a note with one choice that carries the type and the template together (a template
+    is of a type; "without template" entries carry the type alone), and the course.
 
     Templates and courses come in as lists the view already has, so the form costs no queries.
     """
 
-    note_type = forms.ChoiceField(label=_("Note type"), choices=NoteType.choices)
-    template = forms.ChoiceField(label=_("Template"), required=False)
+    template = forms.ChoiceField(label=_("New note"), required=False)
     care_course = forms.ChoiceField(label=_("Care course"), required=False)
+    # Kept for callers that still send the type on its own; the choice above decides.
+    note_type = forms.ChoiceField(
+        choices=NoteType.choices, required=False, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, templates, courses, **kwargs):
         super().__init__(*args, **kwargs)
         self._templates = {str(t.public_id): t for t in templates}
         self._courses = {str(c.public_id): c for c in courses}
-        self.fields["template"].choices = [("", _("No template"))] + [
+        self.fields["template"].choices = [
             (key, _template_label(t)) for key, t in self._templates.items()
+        ] + [
+            (f"type:{value}", _("%(type)s, without template") % {"type": label})
+            for value, label in NoteType.choices
         ]
         self.fields["care_course"].choices = [("", _("No course"))] + [
             (key, f"{c.department.short_name}: {c.title} ({c.started_at:%d.%m.%Y})")
             for key, c in self._courses.items()
         ]
 
-    def clean_template(self):
-        return self._templates.get(self.cleaned_data["template"])
+    def clean(self):
+        cleaned = super().clean()
+        chosen = cleaned.get("template") or ""
+        if chosen.startswith("type:"):
+            cleaned["note_type"], cleaned["template"] = chosen[5:], None
+        else:
+            template = self._templates.get(chosen)
+            cleaned["template"] = template
+            if template is not None:
+                cleaned["note_type"] = template.note_type
+        if not cleaned.get("note_type"):
+            self.add_error("template", _("Choose what kind of note to write."))
+        return cleaned
 
     def clean_care_course(self):
         return self._courses.get(self.cleaned_data["care_course"])

@@ -37,12 +37,36 @@ def _new_note_form(access, data=None):
     department_id = access.staff.active_department_id if access.staff else None
     courses = list(_courses(access)[:50])
     open_course = next((c for c in courses if c.is_open), None)
+    templates = selectors.templates_for(department_id)
     return NoteNewForm(
         data,
-        templates=selectors.templates_for(department_id),
+        templates=templates,
         courses=courses,
-        initial={"care_course": str(open_course.public_id) if open_course else ""},
+        initial={
+            "care_course": str(open_course.public_id) if open_course else "",
+            "template": _suggested_kind(access, templates, open_course),
+        },
     )
+
+
+def _suggested_kind(access, templates, course) -> str:
+    """What the clinician most likely writes now: a nurse a nursing note; a doctor the
+    admission note on a new admission without one, else a progress note."""
+    role = access.staff.role if access.staff else ""
+    if role == "sygeplejerske":
+        wanted = NoteType.NURSING
+    elif (
+        course is not None
+        and course.kind == "admission"
+        and not Note.objects.filter(care_course=course, note_type=NoteType.ADMISSION).exists()
+    ):
+        wanted = NoteType.ADMISSION
+    elif course is not None and course.kind == "outpatient":
+        wanted = NoteType.OUTPATIENT
+    else:
+        wanted = NoteType.CONTINUATION
+    template = next((t for t in templates if t.note_type == wanted), None)
+    return str(template.public_id) if template else f"type:{wanted}"
 
 
 def _open_course(access):

@@ -256,3 +256,23 @@ def test_a_note_with_a_macro_typed_but_not_expanded_is_not_signed(cast, grant):
     )  # fmt: skip
     with pytest.raises(ValidationError, match=r"\.diag"):
         services.note_sign(access=access, note=note)
+
+
+def test_one_choice_starts_a_note_and_suggests_what_the_clinician_writes_now(cast, client):
+    nurse_form = client
+    nurse_form.force_login(cast.nurse)
+    page = nurse_form.get(patient_url("notes", cast.patient))
+    chosen = page.context["form"]["template"].value()
+    sygepleje = NoteTemplate.objects.get(name="Sygeplejenotat")
+    assert chosen == str(sygepleje.public_id)
+    client.force_login(cast.treating_doctor)
+    page = client.get(patient_url("notes", cast.patient))
+    admission = NoteTemplate.objects.get(name="Indlæggelsesnotat")
+    assert page.context["form"]["template"].value() == str(admission.public_id)
+    response = client.post(
+        patient_url("note_new", cast.patient),
+        {"template": "type:continuation", "care_course": cast.course.public_id},
+    )
+    assert response.status_code == 302
+    note = Note.objects.get(patient=cast.patient)
+    assert (note.note_type, note.template) == ("continuation", None)
