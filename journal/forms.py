@@ -119,6 +119,30 @@ class VitalSignsForm(forms.ModelForm):
         localized_fields = ["temperature"]
         widgets = {"temperature": forms.TextInput(attrs={"inputmode": "decimal"})}
 
+    # The round's values are often entered after the round: when they were measured.
+    measured_at = forms.DateTimeField(
+        label=_("Measured"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"],
+        help_text=_("Leave empty for now."),
+    )
+
+    def clean_measured_at(self):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        value = self.cleaned_data.get("measured_at")
+        if value is None:
+            return None
+        now = timezone.now()
+        if value > now + timedelta(minutes=5):
+            raise forms.ValidationError(_("The time cannot be in the future."))
+        if value < now - timedelta(hours=24):
+            raise forms.ValidationError(_("Values older than a day are entered as a note."))
+        return value
+
     def clean(self):
         cleaned = super().clean()
         systolic, diastolic = cleaned.get("systolic"), cleaned.get("diastolic")

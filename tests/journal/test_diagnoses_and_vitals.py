@@ -203,3 +203,23 @@ def test_the_timeline_and_vitale_write_the_temperature_the_danish_way(cast, clie
         HTTP_ACCEPT_LANGUAGE="da",
     ).content.decode()
     assert "T 38,4" in timeline and "T 38.4" not in timeline
+
+
+def test_vital_signs_entered_after_the_round_keep_when_they_were_measured(cast, client):
+    from django.utils import timezone
+
+    client.force_login(cast.nurse)
+    earlier = timezone.localtime() - timezone.timedelta(hours=2)
+    response = client.post(
+        patient_url("vitals", cast.patient),
+        {**VITALS, "measured_at": earlier.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert response.status_code == 302
+    measured = timezone.localtime(VitalSigns.objects.get(patient=cast.patient).measured_at)
+    assert measured.strftime("%Y-%m-%d %H:%M") == earlier.strftime("%Y-%m-%d %H:%M")
+    future = timezone.localtime() + timezone.timedelta(hours=2)
+    refused = client.post(
+        patient_url("vitals", cast.patient),
+        {**VITALS, "measured_at": future.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert refused.status_code == 400 and "measured_at" in refused.context["form"].errors
