@@ -107,13 +107,17 @@ def others_for_checks(access: PatientAccess) -> list[Candidate]:
     ]
 
 
-def order_warnings(patient, data: OrderData, *, others: list[Candidate]) -> list[Warning]:
-    """The checks for one drug against the patient's CAVE and `others` (their other drugs)."""
+def order_warnings(
+    patient, data: OrderData, *, others: list[Candidate], caves=None, pairs=None
+) -> list[Warning]:
+    """The checks for one drug against the patient's CAVE and `others` (their other drugs).
+    A caller checking several drugs passes `caves` and `pairs`, read once."""
     candidate = Candidate(data.drug_name, data.atc_code, data.substance)
-    caves = CaveEntry.objects.filter(patient=patient, status=CaveEntry.Status.ACTIVE)
-    return warnings_for(
-        candidate, caves=caves, others=others, pairs=list(Interaction.objects.all())
-    )
+    if caves is None:
+        caves = list(CaveEntry.objects.filter(patient=patient, status=CaveEntry.Status.ACTIVE))
+    if pairs is None:
+        pairs = list(Interaction.objects.all())
+    return warnings_for(candidate, caves=caves, others=others, pairs=pairs)
 
 
 def _validate(data: OrderData) -> None:

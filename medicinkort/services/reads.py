@@ -83,13 +83,18 @@ def card_read_on_admission(course) -> CardRead | None:
     return read
 
 
+def _dispatch(task, arg: int) -> None:
+    """Hand an id to a worker; with the broker down the sweeper sends it later."""
+    try:
+        task.delay(arg)
+    except Exception:
+        log.warning("%s(%s) not enqueued; the sweeper sends it", task.name, arg, exc_info=True)
+
+
 def _enqueue(read_id: int) -> None:
     from medicinkort.tasks import read_card
 
-    try:
-        read_card.delay(read_id)
-    except Exception:  # the broker is down: the sweeper sends it later
-        log.warning("FMK read %s not enqueued; the sweeper will send it", read_id, exc_info=True)
+    _dispatch(read_card, read_id)
 
 
 def _snapshot_store(patient, card: Card, raw: str) -> CardSnapshot:
@@ -216,10 +221,5 @@ def card_reads_sweep() -> int:
 def _enqueue_writes(patient_id: int) -> None:
     from medicinkort.tasks import send_fmk_writes
 
-    if not settings.SUNDHED_FMK_ENQUEUE:
-        return  # a test sends them itself; the sweeper would too
-
-    try:
-        send_fmk_writes.delay(patient_id)
-    except Exception:  # the broker is down: the sweeper sends it later
-        log.warning("FMK writes of %s not enqueued; the sweeper will", patient_id, exc_info=True)
+    if settings.SUNDHED_FMK_ENQUEUE:  # off: a test sends them itself (the sweeper would too)
+        _dispatch(send_fmk_writes, patient_id)

@@ -26,6 +26,7 @@ from medicinkort.models import (
     CardSnapshot,
     Drug,
     FmkWrite,
+    Interaction,
     MedicationOrder,
     Reconciliation,
     ReconciliationLine,
@@ -42,7 +43,7 @@ from medicinkort.services.orders import (
 )
 from medicinkort.services.outbox import next_sequence
 from patients.access import PatientAccess, access_change_record
-from patients.models import Patient
+from patients.models import CaveEntry, Patient
 
 D = ReconciliationLine.Decision
 
@@ -122,12 +123,9 @@ def _payload(data: DrugMedicationData, identifier: str = "") -> dict:
     return payload
 
 
-def _from_line(line: CardLine, dosage: str) -> OrderData:
-    drug = (
-        Drug.objects.filter(atc_code=line.atc_code, strength=line.strength_text).first()
-        if line.atc_code
-        else None
-    )
+def _from_line(line: CardLine, dosage: str, drugs: dict) -> OrderData:
+    """An order continuing an FMK line; `drugs` is the catalogue by (ATC, strength)."""
+    drug = drugs.get((line.atc_code, line.strength_text))
     schedule, times = times_from_text(dosage)
     return OrderData(
         drug=drug,
@@ -150,6 +148,12 @@ def _plan(kind: str, snapshot: CardSnapshot, decisions: list[Decision]) -> _Plan
     """What the decisions change: reconciliation lines, orders to make, FMK writes."""
     admission = kind == Reconciliation.Kind.ADMISSION
     lines = {line.identifier: line for line in snapshot.lines.all()}
+    # The catalogue's drugs of the card's lines, in one query (not one a line).
+    drugs: dict = {}
+    for drug in Drug.objects.filter(
+        atc_code__in={line.atc_code for line in lines.values() if line.atc_code}
+    ).order_by("-pk"):
+        drugs[(drug.atc_code, drug.strength)] = drug
     plan = _Plan()
     for d in decisions:
         if d.new is not None:
@@ -195,13 +199,13 @@ def _plan(kind: str, snapshot: CardSnapshot, decisions: list[Decision]) -> _Plan
         if d.decision == D.CONTINUE:
             record.after = line.dosage_text
             if admission and line.status == CardLine.Status.ACTIVE:
-                plan.orders.append((_from_line(line, line.dosage_text), [record], d.key))
+                plan.orders.append((_from_line(line, line.dosage_text, drugs), [record], d.key))
         elif d.decision == D.CHANGE:
             if not d.dose_text.strip():
                 raise ValidationError({d.key or "dose": _("Write the new dosage.")})
             record.after = d.dose_text.strip()
             if admission:
-                plan.orders.append((_from_line(line, record.after), [record], d.key))
+                plan.orders.append((_from_line(line, record.after, drugs), [record], d.key))
             payload = _payload(_line_data(line, record.after), line.identifier)
             plan.writes.append((FmkWrite.Operation.UPDATE, payload, None))
         elif d.decision in (D.PAUSE, D.WITHDRAW):
@@ -221,6 +225,9 @@ def _check(access: PatientAccess, plan: _Plan, reasons: dict[str, str]) -> dict[
     everything = [Candidate(data.drug_name, data.atc_code, data.substance)
                   for data, _, _ in plan.orders]  # fmt: skip
     everything += others_for_checks(access)
+    # The patient's CAVE and the interaction table once, for every drug checked.
+    caves = list(CaveEntry.objects.filter(patient=access.patient, status=CaveEntry.Status.ACTIVE))
+    pairs = list(Interaction.objects.all())
     found, unanswered = {}, []
     for data, records, key in plan.orders:
         if records[0].decision not in (D.NEW, D.CHANGE):
@@ -228,7 +235,7 @@ def _check(access: PatientAccess, plan: _Plan, reasons: dict[str, str]) -> dict[
         others = [c for c in everything if c.name != data.drug_name]
         warnings = [
             replace(w, key=f"{key}:{w.key}")
-            for w in order_warnings(access.patient, data, others=others)
+            for w in order_warnings(access.patient, data, others=others, caves=caves, pairs=pairs)
         ]
         found[key] = warnings
         unanswered += [w for w in warnings if w.key not in reasons]
