@@ -143,9 +143,35 @@ class VitalSignsForm(forms.ModelForm):
             raise forms.ValidationError(_("Values older than a day are entered as a note."))
         return value
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Not every parameter is always measured; a partial set is kept and its NEWS2 marked
+        # incomplete. Consciousness offers "not assessed" as its empty choice.
+        self.fields["consciousness"].choices = [("", _("Not assessed"))] + [
+            c for c in self.fields["consciousness"].choices if c[0]
+        ]
+        if not self.is_bound:
+            self.initial.setdefault("consciousness", "A")
+
     def clean(self):
         cleaned = super().clean()
         systolic, diastolic = cleaned.get("systolic"), cleaned.get("diastolic")
         if systolic is not None and diastolic is not None and diastolic >= systolic:
             self.add_error("diastolic", _("The diastolic pressure must be below the systolic."))
+        elif (
+            (systolic is None) != (diastolic is None)
+            and not self.has_error("systolic")
+            and not self.has_error("diastolic")
+        ):
+            self.add_error(
+                "diastolic" if diastolic is None else "systolic",
+                _("The blood pressure needs both the systolic and diastolic value."),
+            )
+        measured = [
+            name
+            for name in self._meta.fields
+            if name != "on_oxygen" and cleaned.get(name) not in (None, "")
+        ]
+        if not measured and not self.errors:
+            raise forms.ValidationError(_("Enter at least one measured value."))
         return cleaned

@@ -44,11 +44,24 @@ def expand_vitals(access) -> str:
         return _("Vital signs") + ": " + _("none recorded")
     when = timezone.localtime(v.measured_at).strftime("%d.%m.%Y %H:%M")
     oxygen = _("with oxygen") if v.on_oxygen else _("room air")
-    return (
-        f"{_('Vital signs')} {when}: BT {v.systolic}/{v.diastolic}, P {v.pulse}, "
-        f"RF {v.respiration_rate}, SAT {v.spo2} % ({oxygen}), T {localize(v.temperature)} °C, "
-        f"{v.get_consciousness_display()}. NEWS2 {v.score} ({v.get_risk_display()})."
-    )
+    parts = []
+    if v.systolic is not None:
+        parts.append(f"BT {v.blood_pressure}")
+    if v.pulse is not None:
+        parts.append(f"P {v.pulse}")
+    if v.respiration_rate is not None:
+        parts.append(f"RF {v.respiration_rate}")
+    if v.spo2 is not None:
+        parts.append(f"SAT {v.spo2} % ({oxygen})")
+    if v.temperature is not None:
+        parts.append(f"T {localize(v.temperature)} °C")
+    if v.consciousness:
+        parts.append(str(v.get_consciousness_display()))
+    if v.score is None:
+        score = _("NEWS2 incomplete, not measured: %(missing)s") % {"missing": ", ".join(v.missing)}
+    else:
+        score = f"NEWS2 {v.score} ({v.get_risk_display()})"
+    return f"{_('Vital signs')} {when}: {', '.join(parts)}. {score}."
 
 
 def panel_diagnoses(access) -> dict:

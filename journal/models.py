@@ -313,6 +313,7 @@ class Risk(models.TextChoices):
     LOW_MEDIUM = "low_medium", _("Low–medium (a single red parameter)")
     MEDIUM = "medium", _("Medium")
     HIGH = "high", _("High")
+    INCOMPLETE = "incomplete", _("Incomplete (not every parameter measured)")
 
 
 # What each band asks of the ward (NEWS2's clinical response), in the words shown with the score.
@@ -321,6 +322,7 @@ RISK_RESPONSE = {
     Risk.LOW_MEDIUM: _("low–medium risk: a registered nurse assesses, consider a doctor"),
     Risk.MEDIUM: _("medium risk: urgent assessment by a doctor"),
     Risk.HIGH: _("high risk: emergency response, call the doctor at once"),
+    Risk.INCOMPLETE: _("no score: not every parameter was measured"),
 }
 
 
@@ -350,32 +352,37 @@ class VitalSigns(EnteredInError, BaseModel):
         "organisation.StaffMember", on_delete=models.PROTECT, related_name="+"
     )
     respiration_rate = models.PositiveSmallIntegerField(
-        _("respiration rate (/min)"), validators=[MaxValueValidator(80)]
+        _("respiration rate (/min)"), null=True, blank=True, validators=[MaxValueValidator(80)]
     )
     spo2 = models.PositiveSmallIntegerField(
-        _("saturation (SpO₂ %)"), validators=[MaxValueValidator(100)]
+        _("saturation (SpO₂ %)"), null=True, blank=True, validators=[MaxValueValidator(100)]
     )
     on_oxygen = models.BooleanField(_("supplemental oxygen"), default=False)
     systolic = models.PositiveSmallIntegerField(
-        _("systolic BP (mmHg)"), validators=[MaxValueValidator(300)]
+        _("systolic BP (mmHg)"), null=True, blank=True, validators=[MaxValueValidator(300)]
     )
     diastolic = models.PositiveSmallIntegerField(
-        _("diastolic BP (mmHg)"), validators=[MaxValueValidator(250)]
+        _("diastolic BP (mmHg)"), null=True, blank=True, validators=[MaxValueValidator(250)]
     )
-    pulse = models.PositiveSmallIntegerField(_("pulse (/min)"), validators=[MaxValueValidator(300)])
+    pulse = models.PositiveSmallIntegerField(
+        _("pulse (/min)"), null=True, blank=True, validators=[MaxValueValidator(300)]
+    )
     consciousness = models.CharField(
         _("consciousness (ACVPU)"),
         max_length=1,
         choices=Consciousness.choices,
-        default=Consciousness.ALERT,
+        blank=True,
     )
     temperature = models.DecimalField(
         _("temperature (°C)"),
         max_digits=3,
         decimal_places=1,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(25), MaxValueValidator(45)],
     )
-    score = models.PositiveSmallIntegerField(_("early-warning score"))
+    # Empty when the set is incomplete: NEWS2 is not computed from guesses.
+    score = models.PositiveSmallIntegerField(_("early-warning score"), null=True, blank=True)
     risk = models.CharField(_("risk"), max_length=12, choices=Risk.choices)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.VALID
@@ -403,11 +410,39 @@ class VitalSigns(EnteredInError, BaseModel):
             models.CheckConstraint(
                 condition=Q(temperature__range=(25, 45)), name="journal_vitals_temp_range"
             ),
+            # A score exactly when the set is complete.
+            models.CheckConstraint(
+                condition=(Q(score__isnull=True) & Q(risk="incomplete"))
+                | (Q(score__isnull=False) & ~Q(risk="incomplete")),
+                name="journal_vitals_score_iff_complete",
+            ),
             entered_in_error_has_who_and_why("journal_vitals_error_has_who_and_why"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.measured_at:%d.%m.%Y %H:%M} NEWS2 {self.score}"
+        return f"{self.measured_at:%d.%m.%Y %H:%M} NEWS2 {self.score_text}"
+
+    @property
+    def score_text(self) -> str:
+        """The score, or a dash when the set is incomplete."""
+        return "–" if self.score is None else str(self.score)
+
+    @property
+    def blood_pressure(self) -> str:
+        if self.systolic is None:
+            return "–"
+        return f"{self.systolic}/{self.diastolic if self.diastolic is not None else '–'}"
+
+    @property
+    def missing(self) -> list[str]:
+        """The labels of the NEWS2 parameters not measured in this set."""
+        from journal.news2 import PARAMETERS
+
+        return [
+            str(self._meta.get_field(name).verbose_name)
+            for name in PARAMETERS
+            if getattr(self, name) in (None, "")
+        ]
 
     @property
     def response(self) -> str:

@@ -1,7 +1,9 @@
 """NEWS2, the National Early Warning Score (Royal College of Physicians, 2017).
 
 Danish hospitals use it (or its Danish sibling TOKS) to decide how often to observe a patient and
-when to call a doctor. This module is pure: numbers in, score and risk band out.
+when to call a doctor. This module is pure: numbers in, score and risk band out. NEWS2 is
+defined on all seven parameters: with one missing the set is "incomplete" and no score is given
+(a missing value is never guessed as normal).
 """
 
 from dataclasses import dataclass
@@ -10,11 +12,13 @@ from decimal import Decimal
 
 @dataclass(frozen=True)
 class Score:
-    """The total, the response band and the part each parameter contributed."""
+    """The total, the response band and the part each parameter contributed. An incomplete
+    set has no total, the band "incomplete" and names what is missing."""
 
-    total: int
+    total: int | None
     risk: str
     parts: dict
+    missing: tuple[str, ...] = ()
 
 
 def _band(value, bands) -> int:
@@ -38,26 +42,48 @@ _TEMPERATURE = [
 ]
 
 
+# The parameters the score is made of (supplemental oxygen is always known: yes or no).
+PARAMETERS = ("respiration_rate", "spo2", "systolic", "pulse", "consciousness", "temperature")
+
+
 def news2(
     *,
-    respiration_rate: int,
-    spo2: int,
+    respiration_rate: int | None,
+    spo2: int | None,
     on_oxygen: bool,
-    systolic: int,
-    pulse: int,
-    consciousness: str,
+    systolic: int | None,
+    pulse: int | None,
+    consciousness: str | None,
     temperature,
 ) -> Score:
     """Score one set of observations (SpO₂ scale 1) and name its clinical response band."""
-    parts = {
-        "respiration_rate": _band(respiration_rate, _RESPIRATION),
-        "spo2": _band(spo2, _SPO2_SCALE_1),
-        "on_oxygen": 2 if on_oxygen else 0,
-        "systolic": _band(systolic, _SYSTOLIC),
-        "pulse": _band(pulse, _PULSE),
-        "consciousness": 0 if consciousness == "A" else 3,
-        "temperature": _band(Decimal(str(temperature)), _TEMPERATURE),
+    values = {
+        "respiration_rate": respiration_rate,
+        "spo2": spo2,
+        "systolic": systolic,
+        "pulse": pulse,
+        "consciousness": consciousness or None,
+        "temperature": temperature,
     }
+    bands = {
+        "respiration_rate": _RESPIRATION,
+        "spo2": _SPO2_SCALE_1,
+        "systolic": _SYSTOLIC,
+        "pulse": _PULSE,
+    }
+    parts = {"on_oxygen": 2 if on_oxygen else 0}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name == "consciousness":
+            parts[name] = 0 if value == "A" else 3
+        elif name == "temperature":
+            parts[name] = _band(Decimal(str(value)), _TEMPERATURE)
+        else:
+            parts[name] = _band(value, bands[name])
+    missing = tuple(name for name in PARAMETERS if values[name] is None)
+    if missing:
+        return Score(total=None, risk="incomplete", parts=parts, missing=missing)
     total = sum(parts.values())
     if total >= 7:
         risk = "high"

@@ -290,6 +290,18 @@ def timeline_diagnoses(access, *, before, limit, departments):
     ]
 
 
+def _vitals_detail(v) -> str:
+    """The measured values of a set in one line; what was not measured is left out."""
+    parts = [
+        f"BT {v.blood_pressure}" if v.systolic is not None else "",
+        f"P {v.pulse}" if v.pulse is not None else "",
+        f"RF {v.respiration_rate}" if v.respiration_rate is not None else "",
+        f"SAT {v.spo2} %" if v.spo2 is not None else "",
+        f"T {localize(v.temperature)}" if v.temperature is not None else "",
+    ]
+    return " · ".join(part for part in parts if part)
+
+
 def timeline_vitals(access, *, before, limit, departments):
     """Timeline items: sets of vital signs with their score."""
     vitals = access.unblocked(
@@ -301,9 +313,8 @@ def timeline_vitals(access, *, before, limit, departments):
         {
             "at": v.measured_at,
             "kind": "vitals",
-            "title": _("NEWS2 %(score)s") % {"score": v.score},
-            "detail": f"BT {v.systolic}/{v.diastolic} · P {v.pulse} · RF {v.respiration_rate}"
-            f" · SAT {v.spo2} % · T {localize(v.temperature)}",
+            "title": _("NEWS2 %(score)s") % {"score": v.score_text},
+            "detail": _vitals_detail(v),
             "status": v.status,
             "risk": v.risk,
             "risk_label": v.get_risk_display(),
@@ -385,7 +396,8 @@ def worklist_markers(courses, department_id) -> dict[int, list[tuple[str, str, s
         markers = []
         if course.patient_id in scores:
             score, risk = scores[course.patient_id]
-            markers.append((f"NEWS2 {score}", "worklist-news2", f"news2-{risk}"))
+            text = f"NEWS2 {score}" if score is not None else _("NEWS2 incomplete")
+            markers.append((text, "worklist-news2", f"news2-{risk}"))
         if cosign.get(course.patient_id):
             markers.append(
                 (

@@ -353,6 +353,17 @@ def diagnosis_mark_error(*, access: PatientAccess, diagnosis: Diagnosis, reason:
     )
 
 
+VITAL_PARAMETERS = (
+    "respiration_rate",
+    "spo2",
+    "systolic",
+    "diastolic",
+    "pulse",
+    "consciousness",
+    "temperature",
+)
+
+
 def vital_signs_record(
     *,
     access: PatientAccess,
@@ -363,15 +374,23 @@ def vital_signs_record(
     """Record a set of vital signs; the early-warning score is computed here, never typed."""
     staff = _writer_in(access, VITALS_ROLES)
     _course_of_patient(access, care_course)
+    # A partial set is allowed; NEWS2 is then "incomplete", never computed from guesses.
     score = news2(
-        respiration_rate=values["respiration_rate"],
-        spo2=values["spo2"],
+        respiration_rate=values.get("respiration_rate"),
+        spo2=values.get("spo2"),
         on_oxygen=values.get("on_oxygen", False),
-        systolic=values["systolic"],
-        pulse=values["pulse"],
-        consciousness=values.get("consciousness", "A"),
-        temperature=values["temperature"],
+        systolic=values.get("systolic"),
+        pulse=values.get("pulse"),
+        consciousness=values.get("consciousness") or None,
+        temperature=values.get("temperature"),
     )
+    measured = [name for name in VITAL_PARAMETERS if values.get(name) not in (None, "")]
+    if not measured:
+        raise ValidationError(_("Enter at least one measured value."))
+    if (values.get("systolic") is None) != (values.get("diastolic") is None):
+        raise ValidationError(
+            {"systolic": _("The blood pressure needs both the systolic and diastolic value.")}
+        )
     vitals = VitalSigns(
         patient=access.patient,
         care_course=care_course,

@@ -356,13 +356,18 @@ def vitals(request, access):
                 Risk.LOW: messages.SUCCESS,
                 Risk.LOW_MEDIUM: messages.WARNING,
                 Risk.MEDIUM: messages.WARNING,
+                Risk.INCOMPLETE: messages.WARNING,
             }.get(recorded.risk, messages.ERROR)
-            messages.add_message(
-                request,
-                level,
-                _("NEWS2 is %(score)s: %(response)s.")
-                % {"score": recorded.score, "response": recorded.response},
-            )
+            if recorded.score is None:
+                text = _("Saved. NEWS2 is incomplete, not measured: %(missing)s.") % {
+                    "missing": ", ".join(recorded.missing)
+                }
+            else:
+                text = _("NEWS2 is %(score)s: %(response)s.") % {
+                    "score": recorded.score,
+                    "response": recorded.response,
+                }
+            messages.add_message(request, level, text)
             return redirect("journal:vitals", patient_id=access.patient.public_id)
     rows = selectors.vital_signs_list_for_patient(access)
     context = {
@@ -374,19 +379,40 @@ def vitals(request, access):
     return render(request, "journal/vitals.html", context, status=400 if form.errors else 200)
 
 
+# The trend's charts, one per unit, so no two series share an axis they do not mean.
+VITALS_CHARTS = (
+    (_("Blood pressure (mmHg)"), (("systolic", "BT sys"), ("diastolic", "BT dia"))),
+    (_("Pulse and respiration (/min)"), (("pulse", "P"), ("respiration_rate", "RF"))),
+    (_("Saturation (%)"), (("spo2", "SAT"),)),
+    (_("Temperature (°C)"), (("temperature", "T"),)),
+    ("NEWS2", (("score", "NEWS2"),)),
+)
+
+
 def _vitals_series(rows):
+    """The valid sets as points on a time axis (milliseconds), grouped by unit. A value not
+    measured is left out of its series rather than drawn as zero."""
     valid = [r for r in reversed(rows) if r.status == VitalSigns.Status.VALID]
+
+    def points(field):
+        found = []
+        for r in valid:
+            value = getattr(r, field)
+            if value is not None:
+                found.append([int(r.measured_at.timestamp() * 1000), float(value)])
+        return found
+
     return {
-        "labels": [timezone.localtime(r.measured_at).strftime("%d.%m %H:%M") for r in valid],
-        "series": {
-            "systolic": [r.systolic for r in valid],
-            "diastolic": [r.diastolic for r in valid],
-            "pulse": [r.pulse for r in valid],
-            "spo2": [r.spo2 for r in valid],
-            "respiration_rate": [r.respiration_rate for r in valid],
-            "temperature": [float(r.temperature) for r in valid],
-            "score": [r.score for r in valid],
-        },
+        "charts": [
+            {
+                "title": str(title),
+                "series": [
+                    {"key": field, "label": label, "points": points(field)}
+                    for field, label in series
+                ],
+            }
+            for title, series in VITALS_CHARTS
+        ],
     }
 
 

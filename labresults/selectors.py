@@ -164,8 +164,8 @@ def trend_for_patient(access: PatientAccess, code: str) -> dict:
         "points": points,
         "interval": interval,
         "chart": {
-            "labels": [timezone.localtime(p[0]).strftime("%Y-%m-%d %H:%M") for p in points],
-            "values": [float(p[1]) for p in points],
+            # On a time axis (milliseconds): a value from 2019 sits far from one from 2026.
+            "points": [[int(p[0].timestamp() * 1000), float(p[1])] for p in points],
             "low": float(interval.low) if interval else None,
             "high": float(interval.high) if interval else None,
             "unit": analysis.unit if analysis else "",

@@ -199,6 +199,7 @@ def history_build(
                 diastolic=78,
                 pulse=72,
                 temperature=Decimal("37.1"),
+                consciousness="A",
                 score=0,
                 risk="low",
             )

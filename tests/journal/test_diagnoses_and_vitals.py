@@ -120,6 +120,13 @@ def test_recording_vital_signs_computes_and_shows_the_score(cast, client):
     page = client.get(patient_url("vitals", cast.patient)).content.decode()
     assert 'class="badge news2-high" data-testid="news2-score"' in page
     assert 'id="vitals-data"' in page
+    # One chart per unit, on a time axis: no series shares an axis with another unit.
+    charts = client.get(patient_url("vitals", cast.patient)).context["chart"]["charts"]
+    assert [[s["key"] for s in c["series"]] for c in charts] == [
+        ["systolic", "diastolic"], ["pulse", "respiration_rate"], ["spo2"], ["temperature"],
+        ["score"],
+    ]  # fmt: skip
+    assert charts[3]["series"][0]["points"][0][1] == 38.4
 
 
 def test_an_impossible_value_is_refused_with_the_field_named(cast, client):
@@ -223,3 +230,56 @@ def test_vital_signs_entered_after_the_round_keep_when_they_were_measured(cast, 
         {**VITALS, "measured_at": future.strftime("%Y-%m-%dT%H:%M")},
     )
     assert refused.status_code == 400 and "measured_at" in refused.context["form"].errors
+
+
+def test_a_partial_set_is_kept_and_its_news2_marked_incomplete_not_guessed(cast, client):
+    client.force_login(cast.nurse)
+    partial = {"pulse": "118", "systolic": "95", "diastolic": "60", "consciousness": ""}
+    response = client.post(
+        patient_url("vitals", cast.patient), partial, follow=True, HTTP_ACCEPT_LANGUAGE="da"
+    )
+    vitals = VitalSigns.objects.get(patient=cast.patient)
+    assert (vitals.score, vitals.risk) == (None, "incomplete")
+    assert (vitals.pulse, vitals.temperature, vitals.consciousness) == (118, None, "")
+    page = response.content.decode()
+    alert = page.split('class="alert alert-')[1].split('"')[0]
+    assert alert.startswith("warning")
+    assert "NEWS2 er ufuldstændig" in page and "temperatur" in page
+    badge = page.split('data-testid="news2-score"')[1].split("</span>")[0]
+    assert badge.endswith(">–")
+    overview = client.get(
+        reverse("chart:overview", kwargs={"patient_id": cast.patient.public_id}),
+        HTTP_ACCEPT_LANGUAGE="da",
+    ).content.decode()
+    assert "NEWS2 –" in overview and "news2-incomplete" in overview
+
+
+def test_an_empty_set_or_half_a_blood_pressure_is_refused(cast, client):
+    client.force_login(cast.nurse)
+    empty = client.post(patient_url("vitals", cast.patient), {"consciousness": ""})
+    assert empty.status_code == 400 and empty.context["form"].non_field_errors()
+    half = client.post(patient_url("vitals", cast.patient), {"systolic": "120"})
+    assert half.status_code == 400 and "diastolic" in half.context["form"].errors
+    assert not VitalSigns.objects.exists()
+
+
+def test_news2_is_never_computed_from_a_missing_value():
+    from journal.news2 import news2
+
+    score = news2(
+        respiration_rate=30, spo2=None, on_oxygen=False, systolic=85, pulse=135,
+        consciousness="V", temperature=None,
+    )  # fmt: skip
+    assert score.total is None and score.risk == "incomplete"
+    assert score.missing == ("spo2", "temperature")
+
+
+def test_the_error_action_is_one_folded_box_per_row_only_when_asked(cast, client):
+    client.force_login(cast.nurse)
+    for _ in range(3):
+        client.post(patient_url("vitals", cast.patient), VITALS)
+    page = client.get(patient_url("vitals", cast.patient)).content.decode()
+    assert page.count('data-testid="row-action"') == 3
+    # The reason boxes sit inside closed <details>: none is shown until the row's link is used.
+    assert page.count('name="reason"') == page.count("<details") == 3
+    assert "<details open" not in page

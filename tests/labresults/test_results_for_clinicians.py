@@ -216,7 +216,10 @@ def test_the_trend_page_shows_the_band_and_the_same_numbers_in_a_table(cast, cli
     )
     response = client.get(url)
     chart = response.context["trend"]["chart"]
-    assert chart["values"] == [138.0, 139.0, 140.0, 141.0, 142.0]
+    assert [value for _, value in chart["points"]] == [138.0, 139.0, 140.0, 141.0, 142.0]
+    # A time axis: the points keep their distance in time (a day apart here).
+    times = [at for at, _ in chart["points"]]
+    assert {b - a for a, b in zip(times, times[1:], strict=False)} == {86_400_000}
     assert (chart["low"], chart["high"]) == (137.0, 145.0)
     assert response.content.decode().count('data-testid="trend-row"') == 5
 
