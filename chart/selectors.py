@@ -2,6 +2,7 @@
 clinical apps through the registries in `patients.registry` and their selectors.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -121,7 +122,24 @@ def worklist(*, user, department_id) -> list[dict]:
     for source in worklist_markers.all():
         for course_id, found in source.markers(courses, department_id).items():
             markers.setdefault(course_id, []).extend(found)
-    return [
+    rows = [
         {"course": c, "unsigned": unsigned.get(c.patient_id, 0), "markers": markers.get(c.pk, [])}
         for c in courses
     ]
+    # A ward round walks from room to room: placed patients first, in room order ("Stue 2"
+    # before "Stue 10"), then the rest in the order they came.
+    rows.sort(key=lambda row: _location_key(row["course"].location))
+    return rows
+
+
+def _location_key(location: str):
+    if not location:
+        return (1, ())
+    return (
+        0,
+        tuple(
+            (0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+            for part in re.split(r"(\d+)", location)
+            if part
+        ),
+    )

@@ -241,6 +241,13 @@ def cosign_queue(*, department_id, limit: int = 200) -> list[Note]:
     )
 
 
+def cosign_count(*, department_id) -> int:
+    """How many notes of a department wait for a co-signature (the start page's count)."""
+    return Note.objects.filter(
+        department_id=department_id, status=NoteStatus.AWAITING_COSIGN
+    ).count()
+
+
 def timeline_notes(access, *, before, limit, departments):
     """Timeline items: notes."""
     notes = _visible_notes(access).filter(written_at__lt=before)

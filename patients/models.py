@@ -148,6 +148,8 @@ class CareCourse(BaseModel):
         related_name="responsible_courses",
         verbose_name=_("responsible clinician"),
     )
+    # Where the patient lies during an admission ("Stue 3, seng 2"), when the ward knows it.
+    location = models.CharField(_("room and bed"), max_length=40, blank=True)
 
     objects = CareCourseQuerySet.as_manager()
 

@@ -272,6 +272,23 @@ def care_course_create(
     return course
 
 
+def care_course_set_location(*, access: PatientAccess, course: CareCourse, location: str):
+    """Say where an admitted patient lies (room and bed); staff of the course's department do."""
+    staff = access.staff
+    if staff is None or staff.active_department_id != course.department_id:
+        raise PermissionDenied(_("Only the course's own department places the patient."))
+    if course.patient_id != access.patient.pk or not course.is_open:
+        raise ValidationError(_("Only an open course of this patient has a room and bed."))
+    course.location = " ".join((location or "").split())
+    with transaction.atomic():
+        course.full_clean()
+        course.save(update_fields=["location", "updated_at"])
+        access_change_record(
+            access, data_kind=DataKind.CARE_COURSE, action=Action.UPDATE, obj=course
+        )
+    return course
+
+
 def care_course_end(*, course: CareCourse, ended_at=None) -> CareCourse:
     """End a course; the care relation lasts the configured grace period after."""
     with transaction.atomic():

@@ -18,6 +18,11 @@ urlpatterns = [
         views.cave_mark_error,
         name="cave_mark_error",
     ),
+    path(
+        "<uuid:patient_id>/courses/<uuid:course_id>/location/",
+        views.course_location,
+        name="course_location",
+    ),
     path("<uuid:patient_id>/blockings/", views.blockings, name="blockings"),
     path(
         "<uuid:patient_id>/blockings/<uuid:blocking_id>/revoke/",

@@ -119,6 +119,28 @@ def cave_create(request, access):
 
 
 @require_POST
+@patient_view(DataKind.CARE_COURSE, action=Action.UPDATE)
+def course_location(request, access, course_id):
+    """Say where an admitted patient lies: room and bed, shown on the work list."""
+    from patients.models import CareCourse
+
+    course = selectors.object_get_for_patient(
+        access, CareCourse, course_id, department="department_id", care_course="id"
+    )
+    try:
+        services.care_course_set_location(
+            access=access, course=course, location=request.POST.get("location", "")
+        )
+    except (ValidationError, PermissionDenied) as error:
+        if isinstance(error, PermissionDenied):
+            raise
+        error_messages_add(request, error)
+    else:
+        messages.success(request, _("Room and bed saved."))
+    return redirect("patients:detail", patient_id=access.patient.public_id)
+
+
+@require_POST
 @patient_view(DataKind.CAVE, action=Action.UPDATE)
 def cave_mark_error(request, access, entry_id):
     """Mark a CAVE entry as entered in error."""

@@ -5,6 +5,7 @@ from django.shortcuts import render
 
 from chart.selectors import worklist
 from chart.views import worklist_disclose
+from journal.selectors import cosign_count
 from labresults.selectors import inbox_counts, queue_counts
 from labresults.views import QUEUE_ROLES
 from patients.access import no_store, second_factor_redirect, staff_for
@@ -27,6 +28,7 @@ def home(request):
         worklist_disclose(request, rows)
         dashboard = {
             "inbox": inbox_counts(staff=staff, department_id=staff.active_department_id),
+            "cosign": cosign_count(department_id=staff.active_department_id),
             # The queues hold raw messages of any patient: only their roles see the counts.
             "queues": queue_counts() if staff.role in QUEUE_ROLES else None,
         }

@@ -323,6 +323,10 @@ def _course(rng, patient, department, short, by_department, started, ended) -> C
         Department.Kind.EMERGENCY: CareCourse.Kind.EMERGENCY,
     }.get(department.kind, CareCourse.Kind.ADMISSION)
     doctors = by_department.get(short) or [None]
+    # Most admitted patients have a room and bed on the ward; a new one may not yet.
+    location = ""
+    if kind == CareCourse.Kind.ADMISSION and ended is None and rng.random() < 0.85:
+        location = f"Stue {rng.randint(1, 14)}, seng {rng.randint(1, 4)}"
     return CareCourse(
         patient=patient,
         department=department,
@@ -331,6 +335,7 @@ def _course(rng, patient, department, short, by_department, started, ended) -> C
         started_at=started,
         ended_at=ended,
         responsible=rng.choice(doctors),
+        location=location,
     )
 
 
