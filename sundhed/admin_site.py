@@ -15,6 +15,26 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+# Third-party apps name their admin sections in English (or not at all in Danish), and allauth's
+# "account" app would be a second "Konti" beside ours: the admin names them in the project's
+# words. Keys are app labels and (app label, model name).
+ADMIN_APP_NAMES = {
+    "audit": gettext_lazy("Audit log"),
+    "axes": gettext_lazy("Sign-in lockout"),
+    "account": gettext_lazy("Sign-in: e-mail addresses"),
+    "mfa": gettext_lazy("Two-factor authentication"),
+    "pghistory": gettext_lazy("Change history"),
+}
+ADMIN_MODEL_NAMES = {
+    ("axes", "AccessAttempt"): gettext_lazy("Failed sign-in attempts"),
+    ("axes", "AccessFailureLog"): gettext_lazy("Failed sign-ins"),
+    ("axes", "AccessLog"): gettext_lazy("Sign-ins"),
+    ("account", "EmailAddress"): gettext_lazy("E-mail addresses"),
+    ("mfa", "Authenticator"): gettext_lazy("Second factors"),
+    ("pghistory", "Events"): gettext_lazy("Changes"),
+}
 
 
 class AuditedAutocompleteJsonView(AutocompleteJsonView):
@@ -62,6 +82,19 @@ class SundhedAdminSite(AdminSite):
             return no_store(inner(request, *args, **kwargs))
 
         return wrapped
+
+    def get_app_list(self, request, app_label=None):
+        apps = super().get_app_list(request, app_label)
+        for app in apps:
+            label = app["app_label"]
+            if label in ADMIN_APP_NAMES:
+                app["name"] = str(ADMIN_APP_NAMES[label])
+            for model in app["models"]:
+                name = ADMIN_MODEL_NAMES.get((label, model["object_name"]))
+                if name is not None:
+                    model["name"] = str(name)
+        apps.sort(key=lambda app: app["name"].lower())
+        return apps
 
     def autocomplete_view(self, request):
         return AuditedAutocompleteJsonView.as_view(admin_site=self)(request)

@@ -60,3 +60,18 @@ def test_no_template_carries_a_style_attribute_the_csp_would_block():
 def test_the_favicon_is_found(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 302 and response["Location"].endswith("favicon.svg")
+
+
+def test_the_admin_sections_are_danish_and_named_once(cast, client):
+    from tests.conftest import force_login_with_second_factor
+
+    cast.it_administrator.is_superuser = True
+    cast.it_administrator.save()
+    force_login_with_second_factor(client, cast.it_administrator)
+    apps = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="da").context["app_list"]
+    sections = [app["name"] for app in apps]
+    models = [model["name"] for app in apps for model in app["models"]]
+    assert len(sections) == len(set(sections)), sections  # one "Konti", not two
+    english = {"Access attempts", "Access failures", "Access logs", "Authenticators", "Events"}
+    assert not english & set(models), models
+    assert "Axes" not in sections and "MFA" not in sections and "Audit" not in sections
