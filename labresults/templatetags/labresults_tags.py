@@ -1,6 +1,10 @@
 """Template filters for result tables."""
 
+import re
+from decimal import Decimal
+
 from django import template
+from django.utils.formats import get_format
 
 from labresults.selectors import is_abnormal
 
@@ -11,3 +15,24 @@ register = template.Library()
 def abnormal(result) -> bool:
     """Whether a result is outside its reference interval (or critical)."""
     return is_abnormal(result)
+
+
+_NUMBER = re.compile(r"[<>≤≥]?\s*-?\d+(?:\.\d+)?")
+_RANGE = re.compile(r"-?\d+(?:\.\d+)?\s*[-–]\s*-?\d+(?:\.\d+)?")
+
+
+@register.filter
+def number(value) -> str:
+    """A measured number the way the reader's language writes it (38,6 in Danish), with the
+    decimals the laboratory sent: "7.600" stays three decimals, "7.6" one. A value that is not
+    a number or a range of numbers ("Positiv", "se kommentar") is shown as it is."""
+    if value is None or value == "":
+        return ""
+    separator = get_format("DECIMAL_SEPARATOR")
+    if isinstance(value, (Decimal, float, int)):
+        text = format(Decimal(str(value)).normalize(), "f")
+    else:
+        text = str(value).strip()
+        if not (_NUMBER.fullmatch(text) or _RANGE.fullmatch(text)):
+            return text
+    return text.replace(".", separator)

@@ -30,7 +30,7 @@ def test_a_critical_value_is_red_and_is_acknowledged_from_the_results_tab(live_s
     page.click("#patient-banner a[href$='/results/']")
 
     urea = page.locator("[data-testid=cumulative-row][data-code=NPU01459] td.result-critical")
-    expect(urea).to_contain_text("53.1")
+    expect(urea).to_contain_text("53,1")  # the Danish decimal comma
     colour, background = urea.evaluate(
         "cell => [getComputedStyle(cell).color, getComputedStyle(cell).backgroundColor]"
     )

@@ -93,6 +93,6 @@ def test_the_inbox_reads_patient_by_patient_with_names_and_units(cast, client):
     page = response.content.decode()
     assert page.count('data-testid="inbox-patient"') == 1
     assert page.count('data-testid="inbox-row"') == 2
-    assert "eGFR 51.9 mL/min" in page and "DNK35302 51.9" not in page
+    assert "eGFR 51,9 mL/min" in page and "DNK35302" not in page
     (group,) = response.context["groups"]
     assert group.critical == 1 and len(group.open) == 2

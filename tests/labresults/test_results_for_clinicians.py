@@ -343,3 +343,29 @@ def test_an_unacknowledged_critical_value_is_always_on_the_overview(cast, client
     client.post(reverse("labresults:inbox_acknowledge", kwargs={"item_id": item.public_id}))
     page = client.get(overview).content.decode()
     assert "53,1" not in page and "53.1" not in page  # acknowledged, and not a key analysis
+
+
+def test_results_are_written_with_the_danish_decimal_comma_and_the_labs_decimals(cast, client):
+    from django.utils import translation
+
+    from labresults.templatetags.labresults_tags import number
+
+    with translation.override("da"):
+        assert [number(v) for v in ("6.9", "7.600", "<0.5", "2.6-6.4", "Positiv", "")] == [
+            "6,9", "7,600", "<0,5", "2,6-6,4", "Positiv", "",
+        ]  # fmt: skip
+        assert number(Decimal("7.600")) == "7,6" and number(Decimal("140")) == "140"
+    with translation.override("en"):
+        assert number("6.9") == "6.9"
+    receive("C1", potassium="6.9", kflag="HH")
+    client.force_login(cast.treating_doctor)
+    kwargs = {"patient_id": cast.patient.public_id}
+    page = client.get(
+        reverse("labresults:results", kwargs=kwargs), HTTP_ACCEPT_LANGUAGE="da"
+    ).content.decode()
+    assert "6,9" in page and ">6.9" not in page
+    trend = client.get(
+        reverse("labresults:trend", kwargs={**kwargs, "code": "NPU03230"}),
+        HTTP_ACCEPT_LANGUAGE="da",
+    ).content.decode()
+    assert ">6,9<" in trend and "6,900" not in trend
