@@ -117,7 +117,11 @@ class VitalSignsForm(forms.ModelForm):
         ]
         # A Danish browser and a Danish nurse write 38,6: the decimal comma is read as such.
         localized_fields = ["temperature"]
-        widgets = {"temperature": forms.TextInput(attrs={"inputmode": "decimal"})}
+        widgets = {
+            "temperature": forms.TextInput(attrs={"inputmode": "decimal"}),
+            # One click for the usual "Alert": radio buttons, not a drop-down.
+            "consciousness": forms.RadioSelect(attrs={"class": "acvpu"}),
+        }
 
     # The round's values are often entered after the round: when they were measured.
     measured_at = forms.DateTimeField(
@@ -146,12 +150,10 @@ class VitalSignsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Not every parameter is always measured; a partial set is kept and its NEWS2 marked
-        # incomplete. Consciousness offers "not assessed" as its empty choice.
+        # incomplete. Consciousness starts as "not assessed": "Alert" is chosen, never assumed.
         self.fields["consciousness"].choices = [("", _("Not assessed"))] + [
             c for c in self.fields["consciousness"].choices if c[0]
         ]
-        if not self.is_bound:
-            self.initial.setdefault("consciousness", "A")
 
     def clean(self):
         cleaned = super().clean()

@@ -57,8 +57,13 @@ def expand_vitals(access) -> str:
         parts.append(f"T {localize(v.temperature)} °C")
     if v.consciousness:
         parts.append(str(v.get_consciousness_display()))
-    if v.score is None:
-        score = _("NEWS2 incomplete, not measured: %(missing)s") % {"missing": ", ".join(v.missing)}
+    if not v.is_complete:
+        score = _("NEWS2 at least %(score)s, incomplete (not measured: %(missing)s)") % {
+            "score": v.score,
+            "missing": ", ".join(v.missing),
+        }
+        if v.risk != "incomplete":
+            score += f" ({v.get_risk_display()})"
     else:
         score = f"NEWS2 {v.score} ({v.get_risk_display()})"
     return f"{_('Vital signs')} {when}: {', '.join(parts)}. {score}."

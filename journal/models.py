@@ -322,7 +322,7 @@ RISK_RESPONSE = {
     Risk.LOW_MEDIUM: _("low–medium risk: a registered nurse assesses, consider a doctor"),
     Risk.MEDIUM: _("medium risk: urgent assessment by a doctor"),
     Risk.HIGH: _("high risk: emergency response, call the doctor at once"),
-    Risk.INCOMPLETE: _("no score: not every parameter was measured"),
+    Risk.INCOMPLETE: _("incomplete: measure the rest before the risk can be judged"),
 }
 
 
@@ -381,8 +381,10 @@ class VitalSigns(EnteredInError, BaseModel):
         blank=True,
         validators=[MinValueValidator(25), MaxValueValidator(45)],
     )
-    # Empty when the set is incomplete: NEWS2 is not computed from guesses.
+    # For an incomplete set, what the measured parameters add up to: a lower bound, shown as
+    # "≥ 8". NEWS2 is never completed with guessed values.
     score = models.PositiveSmallIntegerField(_("early-warning score"), null=True, blank=True)
+    is_complete = models.BooleanField(_("every parameter measured"), default=True)
     risk = models.CharField(_("risk"), max_length=12, choices=Risk.choices)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.VALID
@@ -410,11 +412,10 @@ class VitalSigns(EnteredInError, BaseModel):
             models.CheckConstraint(
                 condition=Q(temperature__range=(25, 45)), name="journal_vitals_temp_range"
             ),
-            # A score exactly when the set is complete.
+            # A score on every set; "incomplete" only as the band of an incomplete set.
             models.CheckConstraint(
-                condition=(Q(score__isnull=True) & Q(risk="incomplete"))
-                | (Q(score__isnull=False) & ~Q(risk="incomplete")),
-                name="journal_vitals_score_iff_complete",
+                condition=Q(score__isnull=False) & (Q(is_complete=False) | ~Q(risk="incomplete")),
+                name="journal_vitals_band_fits_completeness",
             ),
             entered_in_error_has_who_and_why("journal_vitals_error_has_who_and_why"),
         ]
@@ -424,8 +425,10 @@ class VitalSigns(EnteredInError, BaseModel):
 
     @property
     def score_text(self) -> str:
-        """The score, or a dash when the set is incomplete."""
-        return "–" if self.score is None else str(self.score)
+        """The score; for an incomplete set the lower bound, "≥ 8"."""
+        if self.score is None:
+            return "–"
+        return str(self.score) if self.is_complete else f"≥ {self.score}"
 
     @property
     def blood_pressure(self) -> str:

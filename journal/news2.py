@@ -2,8 +2,10 @@
 
 Danish hospitals use it (or its Danish sibling TOKS) to decide how often to observe a patient and
 when to call a doctor. This module is pure: numbers in, score and risk band out. NEWS2 is
-defined on all seven parameters: with one missing the set is "incomplete" and no score is given
-(a missing value is never guessed as normal).
+defined on all seven parameters: with one missing the set is incomplete and its total is only a
+lower bound ("at least 8"); a missing value is never guessed as normal. What was measured still
+raises the alarm: an incomplete set whose measured parts already reach a band (7 or more, 5 or
+more, a single 3) is in that band; below that its band is "incomplete", never "low".
 """
 
 from dataclasses import dataclass
@@ -12,10 +14,11 @@ from decimal import Decimal
 
 @dataclass(frozen=True)
 class Score:
-    """The total, the response band and the part each parameter contributed. An incomplete
-    set has no total, the band "incomplete" and names what is missing."""
+    """The total, the response band and the part each parameter contributed. For an incomplete
+    set the total is what the measured parameters add up to (a lower bound) and `missing`
+    names the rest."""
 
-    total: int | None
+    total: int
     risk: str
     parts: dict
     missing: tuple[str, ...] = ()
@@ -82,8 +85,6 @@ def news2(
         else:
             parts[name] = _band(value, bands[name])
     missing = tuple(name for name in PARAMETERS if values[name] is None)
-    if missing:
-        return Score(total=None, risk="incomplete", parts=parts, missing=missing)
     total = sum(parts.values())
     if total >= 7:
         risk = "high"
@@ -92,5 +93,5 @@ def news2(
     elif any(points == 3 for points in parts.values()):
         risk = "low_medium"
     else:
-        risk = "low"
-    return Score(total=total, risk=risk, parts=parts)
+        risk = "incomplete" if missing else "low"
+    return Score(total=total, risk=risk, parts=parts, missing=missing)

@@ -385,9 +385,9 @@ def worklist_markers(courses, department_id) -> dict[int, list[tuple[str, str, s
         )
         .order_by("patient_id", "-measured_at")
         .distinct("patient_id")
-        .values_list("patient_id", "score", "risk")
+        .values_list("patient_id", "score", "risk", "is_complete")
     )
-    scores = {pid: (score, risk) for pid, score, risk in latest}
+    scores = {pid: (score, risk, complete) for pid, score, risk, complete in latest}
     cosign = dict(
         Note.objects.filter(
             patient_id__in=patient_ids,
@@ -402,8 +402,8 @@ def worklist_markers(courses, department_id) -> dict[int, list[tuple[str, str, s
     for course in courses:
         markers = []
         if course.patient_id in scores:
-            score, risk = scores[course.patient_id]
-            text = f"NEWS2 {score}" if score is not None else _("NEWS2 incomplete")
+            score, risk, complete = scores[course.patient_id]
+            text = f"NEWS2 {score}" if complete else f"NEWS2 ≥ {score}"
             markers.append((text, "worklist-news2", f"news2-{risk}"))
         if cosign.get(course.patient_id):
             markers.append(

@@ -256,8 +256,19 @@ def note_mark_error(*, access: PatientAccess, note: Note, reason: str) -> Note:
 
 
 def epikrise_create(*, access: PatientAccess, care_course: CareCourse) -> Note:
-    """Start a discharge summary that gathers the course and its diagnoses, then free text."""
+    """Start a discharge summary that gathers the course and its diagnoses, then free text.
+    The author's own draft epikrise of the course is reopened rather than started twice (a
+    double click, a second visit)."""
     _course_of_patient(access, care_course)
+    if access.staff is not None:
+        draft = Note.objects.filter(
+            care_course=care_course,
+            note_type=NoteType.EPIKRISE,
+            status=NoteStatus.DRAFT,
+            author=access.staff,
+        ).first()
+        if draft is not None:
+            return draft
     diagnoses = (
         Diagnosis.objects.filter(care_course=care_course, status=Diagnosis.Status.ACTIVE)
         .select_related("code")
@@ -384,6 +395,7 @@ def vital_signs_record(
         consciousness=values.get("consciousness") or None,
         temperature=values.get("temperature"),
     )
+    values["consciousness"] = values.get("consciousness") or ""
     measured = [name for name in VITAL_PARAMETERS if values.get(name) not in (None, "")]
     if not measured:
         raise ValidationError(_("Enter at least one measured value."))
@@ -399,6 +411,7 @@ def vital_signs_record(
         recorded_by=staff,
         score=score.total,
         risk=score.risk,
+        is_complete=not score.missing,
         **values,
     )
     with transaction.atomic():

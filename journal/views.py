@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, DataKind
@@ -358,9 +359,14 @@ def vitals(request, access):
                 Risk.MEDIUM: messages.WARNING,
                 Risk.INCOMPLETE: messages.WARNING,
             }.get(recorded.risk, messages.ERROR)
-            if recorded.score is None:
-                text = _("Saved. NEWS2 is incomplete, not measured: %(missing)s.") % {
-                    "missing": ", ".join(recorded.missing)
+            if not recorded.is_complete:
+                text = _(
+                    "NEWS2 at least %(score)s, incomplete (not measured: %(missing)s): "
+                    "%(response)s."
+                ) % {
+                    "score": recorded.score,
+                    "missing": ", ".join(recorded.missing),
+                    "response": recorded.response,
                 }
             else:
                 text = _("NEWS2 is %(score)s: %(response)s.") % {
@@ -381,10 +387,10 @@ def vitals(request, access):
 
 # The trend's charts, one per unit, so no two series share an axis they do not mean.
 VITALS_CHARTS = (
-    (_("Blood pressure (mmHg)"), (("systolic", "BT sys"), ("diastolic", "BT dia"))),
-    (_("Pulse and respiration (/min)"), (("pulse", "P"), ("respiration_rate", "RF"))),
-    (_("Saturation (%)"), (("spo2", "SAT"),)),
-    (_("Temperature (°C)"), (("temperature", "T"),)),
+    (gettext_lazy("Blood pressure (mmHg)"), (("systolic", "BT sys"), ("diastolic", "BT dia"))),
+    (gettext_lazy("Pulse and respiration (/min)"), (("pulse", "P"), ("respiration_rate", "RF"))),
+    (gettext_lazy("Saturation (%)"), (("spo2", "SAT"),)),
+    (gettext_lazy("Temperature (°C)"), (("temperature", "T"),)),
     ("NEWS2", (("score", "NEWS2"),)),
 )
 

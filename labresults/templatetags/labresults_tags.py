@@ -17,15 +17,16 @@ def abnormal(result) -> bool:
     return is_abnormal(result)
 
 
-_NUMBER = re.compile(r"[<>≤≥]?\s*-?\d+(?:\.\d+)?")
-_RANGE = re.compile(r"-?\d+(?:\.\d+)?\s*[-–]\s*-?\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"(?:[<>]=?|[≤≥])?\s*[-+]?\d*\.?\d+")
+_RANGE = re.compile(r"[-+]?\d*\.?\d+\s*[-–]\s*[-+]?\d*\.?\d+")
 
 
 @register.filter
 def number(value) -> str:
-    """A measured number the way the reader's language writes it (38,6 in Danish), with the
-    decimals the laboratory sent: "7.600" stays three decimals, "7.6" one. A value that is not
-    a number or a range of numbers ("Positiv", "se kommentar") is shown as it is."""
+    """A measured number the way the reader's language writes it (38,6 in Danish). A value as
+    the laboratory sent it keeps its decimals ("7.600" stays three); a stored number (the trend)
+    drops trailing zeros. Text that is not one number or a range of numbers ("Positiv", "se
+    kommentar", "5.2 mmol/L") is shown as it is."""
     if value is None or value == "":
         return ""
     separator = get_format("DECIMAL_SEPARATOR")

@@ -63,6 +63,7 @@ def test_write_sign_correct_a_note_record_vitals_and_search(live_server, page, c
         "temperature": "38.4",
     }.items():
         page.fill(f"#vitals-form [name={field}]", value)
+    page.check("#vitals-form input[name=consciousness][value=A]")  # assessed, never assumed
     page.click("#save-vitals")
     score = page.locator("[data-testid=news2-score]").first
     expect(score).to_have_text("7")

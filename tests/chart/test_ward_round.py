@@ -46,7 +46,8 @@ def test_only_the_courses_own_department_places_the_patient(cast, client):
     from organisation.models import StaffMember
     from organisation.services import membership_add
 
-    # The orthopaedic doctor has a relation through break the glass, not through the course.
+    # A doctor who works in cardiology too, but with orthopaedics as the active department: the
+    # gate lets him see the patient, the service refuses to place her from another department.
     staff = StaffMember.objects.get(user=cast.other_doctor)
     membership_add(staff=staff, department=cast.cardiology)
     staff.active_department = cast.orthopaedics
@@ -56,6 +57,30 @@ def test_only_the_courses_own_department_places_the_patient(cast, client):
     assert response.status_code == 403
     cast.course.refresh_from_db()
     assert cast.course.location == ""
+
+
+def test_a_closed_or_other_patients_course_is_not_placed(cast, client):
+    client.force_login(cast.nurse)
+    ended = care_course_create(
+        patient=cast.patient, department=cast.cardiology, kind=CareCourse.Kind.ADMISSION,
+        title="Tidligere", started_at=timezone.now() - timedelta(days=30),
+        ended_at=timezone.now() - timedelta(days=20),
+    )  # fmt: skip
+    client.post(location_url(cast, ended), {"location": "Stue 3"})
+    ended.refresh_from_db()
+    assert ended.location == ""
+    # Another patient's course under this patient's URL is not found.
+    other = care_course_create(
+        patient=cast.stranger, department=cast.cardiology, kind=CareCourse.Kind.ADMISSION,
+        title="Andet", started_at=timezone.now(),
+    )  # fmt: skip
+    url = reverse(
+        "patients:course_location",
+        kwargs={"patient_id": cast.patient.public_id, "course_id": other.public_id},
+    )
+    assert client.post(url, {"location": "Stue 4"}).status_code == 404
+    other.refresh_from_db()
+    assert other.location == ""
 
 
 def test_the_start_page_counts_the_notes_waiting_for_a_co_signature(cast, client):

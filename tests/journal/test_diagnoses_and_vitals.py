@@ -239,23 +239,43 @@ def test_a_partial_set_is_kept_and_its_news2_marked_incomplete_not_guessed(cast,
         patient_url("vitals", cast.patient), partial, follow=True, HTTP_ACCEPT_LANGUAGE="da"
     )
     vitals = VitalSigns.objects.get(patient=cast.patient)
-    assert (vitals.score, vitals.risk) == (None, "incomplete")
+    # BT 95 → 2, P 118 → 2: at least 4, and no band can be given without the rest.
+    assert (vitals.score, vitals.risk, vitals.is_complete) == (4, "incomplete", False)
     assert (vitals.pulse, vitals.temperature, vitals.consciousness) == (118, None, "")
     page = response.content.decode()
-    alert = page.split('class="alert alert-')[1].split('"')[0]
+    alert = page.split('class="alert alert-')[1].split("</div>")[0]
     assert alert.startswith("warning")
-    assert "NEWS2 er ufuldstændig" in page and "temperatur" in page
+    assert "NEWS2 mindst 4, ufuldstændig (ikke målt:" in alert and "temperatur" in alert
     badge = page.split('data-testid="news2-score"')[1].split("</span>")[0]
-    assert badge.endswith(">–")
+    assert badge.endswith(">≥ 4")
     overview = client.get(
         reverse("chart:overview", kwargs={"patient_id": cast.patient.public_id}),
         HTTP_ACCEPT_LANGUAGE="da",
     ).content.decode()
-    assert "NEWS2 –" in overview and "news2-incomplete" in overview
+    assert "NEWS2 ≥ 4" in overview and "news2-incomplete" in overview
+
+
+def test_what_was_measured_still_raises_the_alarm(cast, client):
+    client.force_login(cast.nurse)
+    # RF 30 → 3, BT 85 → 3, P 135 → 3, responds to voice → 3: at least 12, without SAT and T.
+    red = {"respiration_rate": "30", "systolic": "85", "diastolic": "50", "pulse": "135",
+           "consciousness": "V"}  # fmt: skip
+    response = client.post(
+        patient_url("vitals", cast.patient), red, follow=True, HTTP_ACCEPT_LANGUAGE="da"
+    )
+    vitals = VitalSigns.objects.get(patient=cast.patient)
+    assert (vitals.score, vitals.risk, vitals.is_complete) == (12, "high", False)
+    alert = response.content.decode().split('class="alert alert-')[1].split("</div>")[0]
+    assert alert.startswith("danger") and "høj risiko" in alert and "mindst 12" in alert
+    page = client.get(reverse("chart:worklist"), HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    assert "NEWS2 ≥ 12" in page and "news2-high" in page
 
 
 def test_an_empty_set_or_half_a_blood_pressure_is_refused(cast, client):
     client.force_login(cast.nurse)
+    # The untouched form: consciousness is "not assessed", not a silently assumed "Alert".
+    page = client.get(patient_url("vitals", cast.patient)).content.decode()
+    assert 'value="" class="acvpu" id="id_consciousness_0" checked' in page
     empty = client.post(patient_url("vitals", cast.patient), {"consciousness": ""})
     assert empty.status_code == 400 and empty.context["form"].non_field_errors()
     half = client.post(patient_url("vitals", cast.patient), {"systolic": "120"})
@@ -270,8 +290,13 @@ def test_news2_is_never_computed_from_a_missing_value():
         respiration_rate=30, spo2=None, on_oxygen=False, systolic=85, pulse=135,
         consciousness="V", temperature=None,
     )  # fmt: skip
-    assert score.total is None and score.risk == "incomplete"
+    assert (score.total, score.risk) == (12, "high")  # a lower bound, and already high
     assert score.missing == ("spo2", "temperature")
+    calm = news2(
+        respiration_rate=16, spo2=None, on_oxygen=False, systolic=130, pulse=70,
+        consciousness="A", temperature=None,
+    )  # fmt: skip
+    assert (calm.total, calm.risk) == (0, "incomplete")  # never "low" on half the facts
 
 
 def test_the_error_action_is_one_folded_box_per_row_only_when_asked(cast, client):
