@@ -50,6 +50,8 @@ class DataKind(models.TextChoices):
     ADMIN = "admin", _("hospital administration")
     MEDICATION = "medication", _("medication")
     FMK_CARD = "fmk_card", _("the shared medication card (FMK)")
+    BOOKING = "booking", _("appointments")
+    CALENDAR = "calendar", _("a department's calendar")
 
 
 class Action(models.TextChoices):

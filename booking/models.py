@@ -1,1 +1,251 @@
-"""Models of booking."""
+"""Calendars and bookings: what can be booked, when, and the bookings themselves.
+
+A booking holds one or more resources (a doctor and a room; a scanner and a radiographer) through
+`Allocation` rows. A PostgreSQL exclusion constraint on the allocations makes two overlapping
+active allocations of one resource impossible, whatever the code does; the booking and its
+allocations are written in one transaction, so a booking gets all its resources or none.
+"""
+
+import pghistory
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from common.models import BaseModel
+
+
+class ResourceKind(models.TextChoices):
+    CLINICIAN = "clinician", _("Clinician")
+    ROOM = "room", _("Room")
+    EQUIPMENT = "equipment", _("Equipment")
+
+
+class Resource(BaseModel):
+    """Something a booking takes: a clinician, a room or a piece of equipment, in a department."""
+
+    department = models.ForeignKey(
+        "organisation.Department", on_delete=models.PROTECT, related_name="resources"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=ResourceKind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    staff = models.ForeignKey(
+        "organisation.StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resources",
+        verbose_name=_("staff member"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("bookable resource")
+        verbose_name_plural = _("bookable resources")
+        ordering = ["department", "kind", "name"]
+        indexes = [models.Index(fields=["department", "kind"], name="booking_resource_dept_kind")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="clinician", staff__isnull=False) | ~Q(kind="clinician"),
+                name="booking_resource_clinician_is_staff",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AppointmentType(BaseModel):
+    """A kind of appointment a department offers: how long, what it takes, who may book it."""
+
+    department = models.ForeignKey(
+        "organisation.Department", on_delete=models.PROTECT, related_name="appointment_types"
+    )
+    code = models.SlugField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=200)
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    # The resources needed together, by kind: ["clinician", "room"].
+    resource_kinds = ArrayField(
+        models.CharField(max_length=20, choices=ResourceKind.choices),
+        verbose_name=_("resources needed"),
+        default=list,
+    )
+    patient_may_book = models.BooleanField(_("the patient may book it"), default=False)
+    is_video = models.BooleanField(_("video consultation"), default=False)
+    preparation = models.TextField(_("preparation for the patient"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("appointment type")
+        verbose_name_plural = _("appointment types")
+        ordering = ["department", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "code"], name="booking_type_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScheduleRule(BaseModel):
+    """A weekly rule of a resource's calendar: on these weekdays, between these times, these
+    appointment types, from a date (until a date)."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="rules")
+    # ISO weekdays, 1 = Monday ... 7 = Sunday.
+    weekdays = ArrayField(
+        models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(7)]),
+        verbose_name=_("weekdays"),
+    )
+    start_time = models.TimeField(_("from"))
+    end_time = models.TimeField(_("until"))
+    appointment_types = models.ManyToManyField(
+        AppointmentType, related_name="rules", verbose_name=_("appointment types")
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("schedule rule")
+        verbose_name_plural = _("schedule rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")), name="booking_rule_times"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class ScheduleException(BaseModel):
+    """A time a resource cannot be booked: absence, a closed room, a course."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="exceptions")
+    period = DateTimeRangeField(_("period"))
+    reason = models.CharField(_("reason"), max_length=200)
+
+    class Meta:
+        verbose_name = _("schedule exception")
+        verbose_name_plural = _("schedule exceptions")
+        indexes = [models.Index(fields=["resource"], name="booking_exception_resource")]
+
+    def __str__(self) -> str:
+        return f"{self.resource}: {self.reason}"
+
+
+class BookingStatus(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    ARRIVED = "arrived", _("Arrived")
+    SEEN = "seen", _("Seen")
+    NO_SHOW = "no_show", _("Did not come")
+    CANCELLED = "cancelled", _("Cancelled")
+    RESCHEDULED = "rescheduled", _("Moved")
+
+
+# Statuses that hold the resources: a cancelled or moved booking frees them.
+ACTIVE_STATUSES = (
+    BookingStatus.BOOKED,
+    BookingStatus.ARRIVED,
+    BookingStatus.SEEN,
+    BookingStatus.NO_SHOW,
+)
+
+
+@pghistory.track()
+class Booking(BaseModel):
+    """An appointment of a patient."""
+
+    class CancelledBy(models.TextChoices):
+        PATIENT = "patient", _("the patient")
+        HOSPITAL = "hospital", _("the hospital")
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="bookings"
+    )
+    department = models.ForeignKey(
+        "organisation.Department", on_delete=models.PROTECT, related_name="bookings"
+    )
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.PROTECT, related_name="bookings"
+    )
+    starts_at = models.DateTimeField(_("start"))
+    ends_at = models.DateTimeField(_("end"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=BookingStatus.choices, default=BookingStatus.BOOKED
+    )
+    booked_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("booked by")
+    )
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    cancelled_by = models.CharField(
+        _("cancelled by"), max_length=10, choices=CancelledBy.choices, blank=True
+    )
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=300, blank=True)
+    rescheduled_from = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rescheduled_to",
+        verbose_name=_("moved from"),
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
+        ordering = ["starts_at"]
+        indexes = [
+            models.Index(fields=["patient", "starts_at"], name="booking_patient_start"),
+            models.Index(fields=["department", "starts_at"], name="booking_dept_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="booking_period_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | ~Q(cancelled_by=""),
+                name="booking_cancel_has_who",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_type} {self.starts_at:%d.%m.%Y %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class Allocation(models.Model):
+    """One resource held by one booking for its period. The exclusion constraint is the rule
+    "no double booking": two active allocations of one resource never overlap."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="allocations")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="allocations")
+    period = DateTimeRangeField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        constraints = [
+            ExclusionConstraint(
+                name="booking_no_double_booking",
+                expressions=[
+                    ("resource", RangeOperators.EQUAL),
+                    ("period", RangeOperators.OVERLAPS),
+                ],
+                condition=Q(active=True),
+            ),
+            models.UniqueConstraint(fields=["booking", "resource"], name="booking_allocation_once"),
+        ]
+        indexes = [models.Index(fields=["resource", "active"], name="booking_alloc_resource")]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.period}"

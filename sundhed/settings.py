@@ -352,6 +352,8 @@ PGHISTORY_APPEND_ONLY = True
 # --- Sundhed's own ------------------------------------------------------------------------------
 # How long a care relation lasts after the last contact ends (DESIGN.md: access gate).
 SUNDHED_CARE_RELATION_GRACE_DAYS = envint("SUNDHED_CARE_RELATION_GRACE_DAYS", "30")
+# A booking relates its department to the patient from booking until this long after the visit.
+SUNDHED_BOOKING_RELATION_DAYS = envint("SUNDHED_BOOKING_RELATION_DAYS", "30")
 SUNDHED_BREAK_THE_GLASS_HOURS = envint("SUNDHED_BREAK_THE_GLASS_HOURS", "4")
 # Stored laboratory messages still unprocessed after this many seconds are re-enqueued (a lost
 # queue entry, a killed worker); the sweeper runs every SUNDHED_LAB_SWEEP_INTERVAL seconds.
