@@ -8,11 +8,34 @@ class BookingConfig(AppConfig):
     """Clinical layer: calendars, bookings and what they start (reminders, waiting lists).
 
     Registers a source of care relations (a booking relates its department to the patient) with
-    the access gate. The map of all apps: docs/architecture.md.
+    the access gate, the Appointments tab, an overview panel and a timeline source.
+
+    The map of all apps: docs/architecture.md.
     """
 
     name = "booking"
     verbose_name = _("Booking")
 
     def ready(self):
-        from booking import relations  # noqa: F401  (registers the booking relation source)
+        from booking import (
+            relations,  # noqa: F401  (registers the booking relation source)
+            selectors,
+        )
+        from patients.registry import (
+            OverviewPanel,
+            PatientTab,
+            TimelineSource,
+            overview_panels,
+            patient_tabs,
+            timeline_sources,
+        )
+
+        patient_tabs.register(
+            PatientTab("bookings", _("Appointments"), "booking:patient", order=46)
+        )
+        overview_panels.register(
+            OverviewPanel("bookings", _("Appointments"), selectors.panel_bookings, order=60)
+        )
+        timeline_sources.register(
+            TimelineSource("booking", _("Appointments"), selectors.timeline_bookings)
+        )

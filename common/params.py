@@ -37,6 +37,44 @@ def query_datetime(request, name: str) -> datetime | None:
     return value
 
 
+def query_date(request, name: str):
+    """A date (YYYY-MM-DD, as a date input sends it), or None when absent or empty."""
+    from datetime import date
+
+    raw = request.GET.get(name, "")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter(name, raw, _("a date (YYYY-MM-DD)")) from None
+
+
+def query_time(request, name: str):
+    """A time of day (HH:MM), or None when absent or empty."""
+    from datetime import time
+
+    raw = request.GET.get(name, "")
+    if not raw:
+        return None
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter(name, raw, _("a time of day (HH:MM)")) from None
+
+
+def query_int(request, name: str, default: int, *, low: int, high: int) -> int:
+    """A whole number between `low` and `high`, or the default when absent or empty."""
+    raw = request.GET.get(name, "")
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadParameter(
+            name, raw, _("a whole number from %(low)s to %(high)s") % {"low": low, "high": high}
+        )
+    return int(raw)
+
+
 def query_choice(request, name: str, choices, default: str = "") -> str:
     """One of `choices`, or the default when absent or empty."""
     raw = request.GET.get(name, "")

@@ -20,6 +20,7 @@ urlpatterns = [
     path("organisation/", include("organisation.urls")),
     path("lab/", include("labresults.urls")),
     path("medication/", include("medicinkort.urls")),
+    path("booking/", include("booking.urls")),
     path("journal/", include("journal.urls")),
     path("chart/", include("chart.urls")),
     path("", views.home, name="home"),

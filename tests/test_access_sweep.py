@@ -29,6 +29,7 @@ POST_ONLY = {
     "labresults:results_acknowledge",
     "medicinkort:card_refresh",
     "medicinkort:order_new",
+    "booking:book",
 }
 
 

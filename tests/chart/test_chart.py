@@ -77,14 +77,15 @@ def test_the_timeline_loads_in_pages_with_a_fixed_number_of_queries(
 ):
     history(cast, notes=200, vitals=200)
     client.force_login(cast.treating_doctor)
-    # One query per timeline source (courses, notes, diagnoses, vitals, lab reports, medication).
-    with django_assert_max_num_queries(17):
+    # One query per timeline source (courses, notes, diagnoses, vitals, lab reports, medication,
+    # appointments).
+    with django_assert_max_num_queries(18):
         first = client.get(timeline(cast.patient))
     page = first.content.decode()
     assert page.count('data-testid="timeline-item"') == 30
     assert 'data-testid="timeline-more"' in page
     next_url = first.context["next_query"]
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):
         second = client.get(f"{timeline(cast.patient)}?{next_url}", HTTP_HX_REQUEST="true")
     assert second.content.decode().count('data-testid="timeline-item"') == 30
     assert "<html" not in second.content.decode()

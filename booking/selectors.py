@@ -1,0 +1,124 @@
+"""Reads of bookings. A patient's bookings are read through the gate (`access`); a department's
+calendar names only the patients the viewer has a care relation with."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from booking.models import ACTIVE_STATUSES, AppointmentType, Booking, BookingStatus, Resource
+from patients.access import PatientAccess
+from patients.selectors import object_get_for_patient
+
+
+def _visible(access: PatientAccess) -> QuerySet[Booking]:
+    """The patient's bookings this viewer may see: a blocked department's are left out."""
+    return access.unblocked(
+        Booking.objects.filter(patient=access.patient), department="department_id",
+        care_course=None,
+    ).select_related("appointment_type", "department__hospital")  # fmt: skip
+
+
+def bookings_for_patient(access: PatientAccess, *, past_limit: int = 20) -> dict:
+    """Coming appointments (soonest first) and past ones (newest first)."""
+    now = timezone.now()
+    visible = _visible(access).prefetch_related("allocations__resource")
+    coming = list(
+        visible.filter(ends_at__gte=now, status__in=ACTIVE_STATUSES).order_by("starts_at")
+    )
+    past = list(visible.exclude(pk__in=[b.pk for b in coming]).order_by("-starts_at")[:past_limit])
+    return {"coming": coming, "past": past}
+
+
+def booking_get_for_patient(access: PatientAccess, public_id) -> Booking:
+    """One booking of the patient, or 404 (also when its department is blocked)."""
+    return object_get_for_patient(
+        access, Booking.objects.select_related("appointment_type"), public_id,
+        department="department_id", care_course=None,
+    )  # fmt: skip
+
+
+def appointment_types_for(department_id) -> list[AppointmentType]:
+    """The appointment types a department offers."""
+    return list(
+        AppointmentType.objects.filter(department_id=department_id, is_active=True).order_by("name")
+    )
+
+
+def follow_up_of(access: PatientAccess, department_id) -> Booking | None:
+    """The patient's latest appointment in this department: a follow-up repeats its type and
+    clinician."""
+    return (
+        _visible(access)
+        .filter(department_id=department_id)
+        .exclude(status__in=[BookingStatus.CANCELLED, BookingStatus.RESCHEDULED])
+        .prefetch_related("allocations__resource")
+        .order_by("-starts_at")
+        .first()
+    )
+
+
+def timeline_bookings(access, *, before, limit, departments):
+    """Timeline items: appointments, coming and past."""
+    from django.urls import reverse
+
+    rows = _visible(access).filter(starts_at__lt=before)
+    if departments:
+        rows = rows.filter(department_id__in=departments)
+    return [
+        {
+            "at": b.starts_at,
+            "kind": "booking",
+            "title": b.appointment_type.name,
+            "detail": f"{b.get_status_display()} · {b.department.short_name}",
+            "status": b.status,
+            "department_id": b.department_id,
+            "department": b.department.short_name,
+            "care_course_id": None,
+            "url": reverse("booking:patient", kwargs={"patient_id": access.patient.public_id}),
+        }
+        for b in rows.order_by("-starts_at")[:limit]
+    ]
+
+
+def panel_bookings(access) -> dict:
+    """Overview panel: coming and the last past appointments."""
+    found = bookings_for_patient(access, past_limit=3)
+    return {"template": "booking/panels/bookings.html", **found, "coming": found["coming"][:5]}
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start, start + timedelta(days=1)
+
+
+def calendar(*, resources, start: datetime, end: datetime) -> list[Booking]:
+    """Active bookings that hold any of these resources between two moments."""
+    return list(
+        Booking.objects.filter(
+            status__in=ACTIVE_STATUSES,
+            allocations__resource__in=resources,
+            allocations__active=True,
+            starts_at__lt=end,
+            ends_at__gt=start,
+        )
+        .distinct()
+        .select_related("patient", "appointment_type")
+        .prefetch_related("allocations__resource")
+        .order_by("starts_at")
+    )
+
+
+def resources_of(staff) -> list[Resource]:
+    """The calendars that are this staff member's own (as a clinician)."""
+    return list(Resource.objects.filter(staff=staff, is_active=True))
+
+
+def department_resources(department_id) -> list[Resource]:
+    return list(
+        Resource.objects.filter(department_id=department_id, is_active=True).order_by(
+            "kind", "name"
+        )
+    )

@@ -1,0 +1,240 @@
+"""Booking pages: the patient's appointments with the slot finder, booking, moving, cancelling,
+the day's statuses, the follow-up in two clicks, and the calendars."""
+
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.models import Action, DataKind
+from booking import selectors, services
+from booking.models import AppointmentType, Booking, BookingStatus
+from booking.slots import free_slots
+from common.forms import error_messages_add
+from common.params import BadParameter, query_date, query_int, query_time
+from patients.access import (
+    access_events_for_list,
+    patient_object_view,
+    patient_view,
+    staff_view,
+    visible_patient_filter,
+)
+from patients.models import Patient
+from patients.selectors import patient_banner
+
+
+def _type_from(request, access, source) -> AppointmentType | None:
+    raw = source.get("type", "")
+    if not raw:
+        return None
+    department_id = access.staff.active_department_id if access.staff else None
+    found = AppointmentType.objects.filter(department_id=department_id, is_active=True)
+    try:
+        return found.get(public_id=raw)
+    except (AppointmentType.DoesNotExist, ValidationError, ValueError):
+        raise BadParameter("type", raw, _("an appointment type of your department")) from None
+
+
+def _start_from(raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter("starts_at", raw, _("a date and time (ISO 8601)")) from None
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+def _search(request, access, appointment_type, *, resource=None):
+    """The finder's slots from the query: dates, time of day, first 20."""
+    today = timezone.localdate()
+    start = query_date(request, "from") or today
+    weeks = query_int(request, "weeks", 4, low=1, high=16)
+    end = query_date(request, "until") or start + timedelta(weeks=weeks)
+    slots = free_slots(
+        appointment_types=[appointment_type], start_date=max(start, today), end_date=end,
+        time_from=query_time(request, "after"), time_until=query_time(request, "before"),
+        patient=access.patient, limit=60 if resource else 20,
+    )  # fmt: skip
+    if resource is not None:  # the same clinician: their slots first, else any
+        own = [s for s in slots if resource in s.resources]
+        slots = own or slots
+    return slots[:20], start, end
+
+
+def _tab_context(request, access, **extra):
+    department_id = access.staff.active_department_id if access.staff else None
+    return {
+        "banner": patient_banner(access),
+        **selectors.bookings_for_patient(access),
+        "types": selectors.appointment_types_for(department_id),
+        "may_book": access.staff is not None and access.legal_basis != "administration",
+        **extra,
+    }
+
+
+@require_GET
+@patient_view(DataKind.BOOKING)
+def patient_bookings(request, access):
+    """The patient's appointments, and the finder: pick a type, see the first free times."""
+    chosen = _type_from(request, access, request.GET)
+    extra = {"chosen": chosen}
+    if chosen is not None:
+        extra["slots"], extra["start"], extra["end"] = _search(request, access, chosen)
+    return render(request, "booking/patient.html", _tab_context(request, access, **extra))
+
+
+@require_GET
+@patient_view(DataKind.BOOKING)
+def follow_up(request, access):
+    """Book a follow-up: the same type and clinician as the last visit, N weeks on; one more
+    click on a time books it."""
+    department_id = access.staff.active_department_id if access.staff else None
+    last = selectors.follow_up_of(access, department_id)
+    chosen = _type_from(request, access, request.GET) or (last.appointment_type if last else None)
+    extra: dict = {"chosen": chosen, "follow_up": last}
+    if chosen is not None:
+        clinician = next(
+            (a.resource for a in last.allocations.all() if a.resource.kind == "clinician"), None
+        ) if last else None  # fmt: skip
+        weeks = query_int(request, "in", 4, low=0, high=52)
+        request.GET = request.GET.copy()
+        request.GET.setdefault("from", (timezone.localdate() + timedelta(weeks=weeks)).isoformat())
+        extra["slots"], extra["start"], extra["end"] = _search(
+            request, access, chosen, resource=clinician
+        )
+        extra["weeks"], extra["clinician"] = weeks, clinician
+    return render(request, "booking/patient.html", _tab_context(request, access, **extra))
+
+
+@require_POST
+@patient_view(DataKind.BOOKING, action=Action.CREATE)
+def book(request, access):
+    """Book the chosen free time; a time taken a moment ago is said in words (409)."""
+    chosen = _type_from(request, access, request.POST)
+    if chosen is None:
+        raise BadParameter("type", "", _("an appointment type of your department"))
+    starts_at = _start_from(request.POST.get("starts_at", ""))
+    try:
+        booking = services.booking_create(
+            access=access, appointment_type=chosen, starts_at=starts_at,
+            note=request.POST.get("note", "")[:300],
+        )  # fmt: skip
+    except services.SlotTaken as taken:
+        messages.error(request, taken.messages[0])
+        context = _tab_context(request, access, chosen=chosen)
+        context["slots"], context["start"], context["end"] = _search(request, access, chosen)
+        return render(request, "booking/patient.html", context, status=409)
+    except ValidationError as error:
+        error_messages_add(request, error)
+        return redirect("booking:patient", patient_id=access.patient.public_id)
+    messages.success(
+        request,
+        _("Booked: %(type)s %(when)s.")
+        % {
+            "type": chosen.name,
+            "when": timezone.localtime(booking.starts_at).strftime("%d.%m.%Y %H:%M"),
+        },
+    )
+    return redirect("booking:patient", patient_id=access.patient.public_id)
+
+
+@require_POST
+@patient_object_view(Booking, DataKind.BOOKING, kwarg="booking_id", action=Action.UPDATE)
+def cancel(request, access, obj):
+    """Cancel, saying who asked and why."""
+    try:
+        services.booking_cancel(
+            access=access, booking=obj, by=request.POST.get("by", ""),
+            reason=request.POST.get("reason", ""),
+        )  # fmt: skip
+    except (ValidationError, PermissionDenied) as error:
+        if isinstance(error, PermissionDenied):
+            error = ValidationError(str(error))
+        error_messages_add(request, error)
+    else:
+        messages.success(request, _("The appointment is cancelled."))
+    return redirect("booking:patient", patient_id=access.patient.public_id)
+
+
+@require_POST
+@patient_object_view(Booking, DataKind.BOOKING, kwarg="booking_id", action=Action.UPDATE)
+def move(request, access, obj):
+    """Move to another free time (the finder on the tab offers them)."""
+    try:
+        moved = services.booking_move(
+            access=access, booking=obj, starts_at=_start_from(request.POST.get("starts_at", ""))
+        )
+    except services.SlotTaken as taken:
+        messages.error(request, taken.messages[0])
+    except ValidationError as error:
+        error_messages_add(request, error)
+    else:
+        messages.success(
+            request,
+            _("Moved to %(when)s.")
+            % {"when": timezone.localtime(moved.starts_at).strftime("%d.%m.%Y %H:%M")},
+        )
+    return redirect("booking:patient", patient_id=access.patient.public_id)
+
+
+@require_POST
+@patient_object_view(Booking, DataKind.BOOKING, kwarg="booking_id", action=Action.UPDATE)
+def set_status(request, access, obj):
+    """Arrived, seen, did not come."""
+    status = request.POST.get("status", "")
+    if status not in BookingStatus.values:
+        raise BadParameter("status", status, _("a booking status"))
+    try:
+        services.booking_set_status(access=access, booking=obj, status=status)
+    except ValidationError as error:
+        error_messages_add(request, error)
+    if request.POST.get("next") == "calendar":
+        return redirect(reverse("booking:calendar") + "?scope=department")
+    return redirect("booking:patient", patient_id=access.patient.public_id)
+
+
+@require_GET
+@staff_view
+def calendar(request):
+    """The clinician's own day or week, and the department's day. Names are shown only for the
+    patients the viewer has a care relation with; other times say "optaget"."""
+    staff = request.staff
+    day = query_date(request, "day") or timezone.localdate()
+    days = query_int(request, "days", 1, low=1, high=7)
+    scope = request.GET.get("scope", "mine")
+    if scope not in ("mine", "department"):
+        raise BadParameter("scope", scope, _("one of mine, department"))
+    resources = (
+        selectors.resources_of(staff)
+        if scope == "mine"
+        else selectors.department_resources(staff.active_department_id)
+    )
+    start, _end = selectors.day_bounds(day)
+    end = start + timedelta(days=days)
+    bookings = selectors.calendar(resources=resources, start=start, end=end)
+    patient_ids = {b.patient_id for b in bookings}
+    named = set(
+        Patient.objects.filter(
+            visible_patient_filter(request.user, at=timezone.now()), pk__in=patient_ids
+        ).values_list("pk", flat=True)
+    )
+    shown = [b.patient for b in bookings if b.patient_id in named]
+    access_events_for_list(
+        user=request.user, patients=list({p.pk: p for p in shown}.values()),
+        data_kind=DataKind.CALENDAR, path=request.path,
+    )  # fmt: skip
+    rows = [{"booking": b, "named": b.patient_id in named} for b in bookings]
+    context = {
+        "rows": rows, "day": day, "days": days, "scope": scope, "resources": resources,
+        "previous": day - timedelta(days=days), "next": day + timedelta(days=days),
+    }  # fmt: skip
+    template = "booking/calendar.html#table" if request.htmx else "booking/calendar.html"
+    return render(request, template, context)
+
+
+def panel_bookings(access) -> dict:
+    return selectors.panel_bookings(access)
