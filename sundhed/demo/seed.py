@@ -429,7 +429,9 @@ def seed_demo(*, patients: int = 2000, seed: int = SEED) -> bool:
         name="KBA Rigshospitalet (FHIR)",
         defaults={"base_url": os.environ.get("SUNDHED_LABSIM_FHIR_URL", LABSIM_FHIR_URL)},
     )
-    for seeder in [seed_journal, *EXTRA_SEEDERS]:
+    from sundhed.demo.booking_seed import seed_bookings
+
+    for seeder in [seed_journal, seed_bookings, *EXTRA_SEEDERS]:
         seeder(rng, built, staff)
     return True
 

@@ -72,9 +72,10 @@ def test_a_second_run_changes_nothing_and_the_same_seed_gives_the_same_people():
     assert seed_demo(patients=100) is False
     assert _snapshot() == first
     # Forget everything and build again: the same people come back.
+    from booking.models import Allocation, AppointmentType, Booking, Resource
     from journal.models import Diagnosis, Note, VitalSigns
 
-    for model in (VitalSigns, Note, Diagnosis):
+    for model in (VitalSigns, Note, Diagnosis, Allocation, Booking, Resource, AppointmentType):
         model.objects.all().delete()
     CaveEntry.objects.all().delete()
     CareCourse.objects.all().delete()
@@ -87,3 +88,24 @@ def test_a_second_run_changes_nothing_and_the_same_seed_gives_the_same_people():
     Region.objects.all().delete()
     assert seed_demo(patients=100) is True
     assert _snapshot() == first
+
+
+def test_the_demo_has_calendars_and_bookings_that_never_overlap():
+    from django.db.models import Count
+
+    from booking.models import Allocation, AppointmentType, Booking, Resource, ScheduleRule
+
+    seed_demo(patients=400)
+    clinics = set(AppointmentType.objects.values_list("department__short_name", flat=True))
+    assert clinics == {"KAR", "ORT", "MED", "GER", "AKM", "RAD", "KBA"}
+    assert Resource.objects.filter(kind="clinician").count() >= 7
+    assert ScheduleRule.objects.count() == Resource.objects.count()
+    bookings = Booking.objects.all()
+    assert bookings.count() >= 50
+    assert bookings.values("department").annotate(n=Count("id")).count() >= 5
+    # Every booking holds all it needs; the exclusion constraint saw to the rest.
+    for booking in bookings.select_related("appointment_type"):
+        assert booking.allocations.count() == len(booking.appointment_type.resource_kinds)
+    assert Allocation.objects.filter(active=True).count() == sum(
+        len(b.appointment_type.resource_kinds) for b in bookings.select_related("appointment_type")
+    )
