@@ -84,9 +84,19 @@ def timeline_bookings(access, *, before, limit, departments):
 
 
 def panel_bookings(access) -> dict:
-    """Overview panel: coming and the last past appointments."""
-    found = bookings_for_patient(access, past_limit=3)
-    return {"template": "booking/panels/bookings.html", **found, "coming": found["coming"][:5]}
+    """Overview panel: the next five and the last three appointments, in one query."""
+    now = timezone.now()
+    visible = _visible(access)
+    coming = visible.filter(ends_at__gte=now, status__in=ACTIVE_STATUSES).order_by("starts_at")
+    past = visible.filter(ends_at__lt=now).order_by("-starts_at")
+    rows = list(coming[:5].union(past[:3], all=True))
+    return {
+        "template": "booking/panels/bookings.html",
+        "coming": sorted((b for b in rows if b.ends_at >= now), key=lambda b: b.starts_at),
+        "past": sorted(
+            (b for b in rows if b.ends_at < now), key=lambda b: b.starts_at, reverse=True
+        ),
+    }
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

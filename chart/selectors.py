@@ -24,7 +24,7 @@ OVERVIEW_LAYOUT = [
     ("medication", _("Current medication")),
     ("results", _("Latest key results")),
     ("notes", _("Latest notes")),
-    ("contacts", _("Contacts past and coming")),
+    ("contacts", _("Contacts past and coming")),  # with the appointments, where booked
 ]
 
 
@@ -44,8 +44,11 @@ def _contacts_panel(access: PatientAccess, courses) -> dict:
         {"course": c, "blocked": access.hides(department_id=c.department_id, care_course_id=c.pk)}
         for c in courses
     ]
+    # Appointments join the courses when booking has registered its panel.
+    appointments = overview_panels.get("bookings")
     return {
         "template": "chart/panels/contacts.html",
+        "appointments": appointments.render(access) if appointments else None,
         "coming": [r for r in rows if r["course"].started_at > now],
         "current": [r for r in rows if r["course"].started_at <= now and r["course"].is_open],
         "past": [r for r in rows if r["course"].ended_at and r["course"].ended_at <= now][:8],

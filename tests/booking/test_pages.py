@@ -152,3 +152,22 @@ def test_the_department_calendar_names_only_patients_the_viewer_may_see(cast, cl
     page = client.get(url, {"scope": "department", "day": clinic.day.isoformat()}).content.decode()
     assert "Hemmelig Gæst" not in page and 'data-testid="calendar-busy"' in page
     assert client.get(url, {"scope": "everyone"}).status_code == 400
+
+
+def test_the_overviews_contacts_show_appointments_at_a_fixed_cost(
+    cast, client, clinic, django_assert_max_num_queries
+):
+    from booking import services
+    from patients.access import access_decide
+
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="booking")
+    for hour in (8, 9, 10):
+        services.booking_create(
+            access=access, appointment_type=clinic.control, starts_at=at(clinic.day, hour)
+        )
+    client.force_login(cast.treating_doctor)
+    overview = reverse("chart:overview", kwargs={"patient_id": cast.patient.public_id})
+    with django_assert_max_num_queries(17):
+        page = client.get(overview).content.decode()
+    panel = page.split('data-testid="panel-appointments"')[1].split("</div>")[0]
+    assert panel.count("Kontrol efter atrieflimren") == 3
