@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-BENCHES = ["chart", "ingest", "medication"]
+BENCHES = ["chart", "ingest", "medication", "booking"]
 
 
 def main() -> int:

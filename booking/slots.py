@@ -137,45 +137,48 @@ def free_slots(
     if not resources:
         return []
     types_of = _rule_types(resources)
-    window_start = timezone.make_aware(datetime.combine(start_date, time.min))
-    window_end = timezone.make_aware(datetime.combine(end_date + timedelta(days=1), time.min))
-    busy = _busy(resources, window_start, window_end)
-    own: list[tuple[datetime, datetime]] = []
-    if patient is not None:
-        own = list(
-            patient.bookings.filter(
-                status__in=ACTIVE_STATUSES, starts_at__lt=window_end, ends_at__gt=window_start
-            ).values_list("starts_at", "ends_at")
-        )
     by_kind: dict[tuple[int, str], list[Resource]] = defaultdict(list)
     for resource in resources:
         by_kind[(resource.department_id, resource.kind)].append(resource)
     now = timezone.now()
     found: list[Slot] = []
-    day = start_date
+    # The calendar is read in growing windows (1, 2, 4, 8 ... days): the first free times are
+    # usually near, and a region-wide search must not read four weeks of 2,000 calendars.
+    day, span = start_date, 1
     while day <= end_date and len(found) < limit:
-        if is_holiday(day):
-            day += timedelta(days=1)
-            continue
-        today: list[Slot] = []
-        for kind_type in types:
-            today.extend(
-                _slots_of_day(
-                    kind_type,
-                    day,
-                    by_kind,
-                    types_of,
-                    busy,
-                    own,
-                    now,
-                    time_from,
-                    time_until,
-                    exact_start,
-                )
+        last = min(end_date, day + timedelta(days=span - 1))
+        window_start = timezone.make_aware(datetime.combine(day, time.min))
+        window_end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
+        busy = _busy(resources, window_start, window_end)
+        own: list[tuple[datetime, datetime]] = []
+        if patient is not None:
+            own = list(
+                patient.bookings.filter(
+                    status__in=ACTIVE_STATUSES, starts_at__lt=window_end, ends_at__gt=window_start
+                ).values_list("starts_at", "ends_at")
             )
-        today.sort(key=lambda slot: (slot.starts_at, slot.resources[0].name))
-        found.extend(today)
-        day += timedelta(days=1)
+        while day <= last and len(found) < limit:
+            if not is_holiday(day):
+                today: list[Slot] = []
+                for kind_type in types:
+                    today.extend(
+                        _slots_of_day(
+                            kind_type,
+                            day,
+                            by_kind,
+                            types_of,
+                            busy,
+                            own,
+                            now,
+                            time_from,
+                            time_until,
+                            exact_start,
+                        )  # fmt: skip
+                    )
+                today.sort(key=lambda slot: (slot.starts_at, slot.resources[0].name))
+                found.extend(today)
+            day += timedelta(days=1)
+        span *= 2
     return found[:limit]
 
 
