@@ -249,3 +249,39 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource} {self.period}"
+
+
+class CalendarFeed(BaseModel):
+    """A private iCal address: a clinician's own calendar or a patient's appointments. The
+    token is the only key (a calendar program cannot sign in); revoking it closes the feed.
+    What a feed shows is generic ("Aftale på Rigshospitalet"), never a diagnosis or a name."""
+
+    class Kind(models.TextChoices):
+        CLINICIAN = "clinician", _("a clinician's calendar")
+        PATIENT = "patient", _("a patient's appointments")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    token = models.CharField(max_length=64, unique=True)
+    staff = models.ForeignKey(
+        "organisation.StaffMember", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="calendar_feeds",
+    )  # fmt: skip
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="calendar_feeds",
+    )  # fmt: skip
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="clinician") & Q(staff__isnull=False) & Q(patient__isnull=True))
+                | (Q(kind="patient") & Q(patient__isnull=False) & Q(staff__isnull=True)),
+                name="booking_feed_has_one_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({'revoked' if self.revoked_at else 'active'})"

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import Action, DataKind
-from booking.models import Allocation, AppointmentType, Booking, BookingStatus
+from booking.models import Allocation, AppointmentType, Booking, BookingStatus, CalendarFeed
 from booking.slots import free_slots
 from patients.access import PatientAccess, access_change_record
 
@@ -164,3 +164,30 @@ def booking_set_status(*, access: PatientAccess, booking: Booking, status: str) 
         locked.save()
         access_change_record(access, data_kind=DataKind.BOOKING, action=Action.UPDATE, obj=locked)
     return locked
+
+
+def calendar_feed_create(*, staff=None, patient=None) -> CalendarFeed:
+    """A new private iCal address for a clinician's calendar or a patient's appointments; the
+    owner's earlier address stops working (one address at a time)."""
+    import secrets
+
+    if (staff is None) == (patient is None):
+        raise ValidationError(_("A calendar feed belongs to a clinician or to a patient."))
+    owner = {"staff": staff} if staff is not None else {"patient": patient}
+    with transaction.atomic():
+        CalendarFeed.objects.filter(revoked_at__isnull=True, **owner).update(
+            revoked_at=timezone.now()
+        )
+        return CalendarFeed.objects.create(
+            kind=CalendarFeed.Kind.CLINICIAN if staff is not None else CalendarFeed.Kind.PATIENT,
+            token=secrets.token_urlsafe(32),
+            **owner,
+        )
+
+
+def calendar_feed_revoke(*, staff=None, patient=None) -> int:
+    """Close the owner's iCal address."""
+    owner = {"staff": staff} if staff is not None else {"patient": patient}
+    return CalendarFeed.objects.filter(revoked_at__isnull=True, **owner).update(
+        revoked_at=timezone.now()
+    )

@@ -8,6 +8,8 @@ app_name = "booking"
 
 urlpatterns = [
     path("calendar/", views.calendar, name="calendar"),
+    path("calendar/feed/", views.calendar_feed, name="calendar_feed"),
+    path("ical/<str:token>.ics", views.ical_feed, name="ical"),
     path("<uuid:patient_id>/", views.patient_bookings, name="patient"),
     path("<uuid:patient_id>/follow-up/", views.follow_up, name="follow_up"),
     path("<uuid:patient_id>/book/", views.book, name="book"),

@@ -228,7 +228,14 @@ def calendar(request):
         data_kind=DataKind.CALENDAR, path=request.path,
     )  # fmt: skip
     rows = [{"booking": b, "named": b.patient_id in named} for b in bookings]
+    from booking.models import CalendarFeed
+
+    feed = CalendarFeed.objects.filter(staff=staff, revoked_at__isnull=True).first()
+    feed_url = None
+    if feed is not None:
+        feed_url = request.build_absolute_uri(reverse("booking:ical", kwargs={"token": feed.token}))
     context = {
+        "feed_url": feed_url,
         "rows": rows, "day": day, "days": days, "scope": scope, "resources": resources,
         "previous": day - timedelta(days=days), "next": day + timedelta(days=days),
     }  # fmt: skip
@@ -238,3 +245,43 @@ def calendar(request):
 
 def panel_bookings(access) -> dict:
     return selectors.panel_bookings(access)
+
+
+@require_POST
+@staff_view
+def calendar_feed(request):
+    """Create (or, with action=revoke, close) the clinician's private iCal address."""
+    if request.POST.get("action") == "revoke":
+        services.calendar_feed_revoke(staff=request.staff)
+        messages.success(request, _("The calendar address is closed."))
+    else:
+        services.calendar_feed_create(staff=request.staff)
+        messages.success(request, _("A new calendar address is made; the old one stops working."))
+    return redirect("booking:calendar")
+
+
+@require_GET
+def ical_feed(request, token):
+    """The iCal feed behind a private address. A patient's feed is on their access log as
+    fetched by themselves; a clinician's names no patient."""
+    from django.http import Http404, HttpResponse
+
+    from booking.ical import feed_bookings, feed_calendar
+    from booking.models import CalendarFeed
+
+    feed = (
+        CalendarFeed.objects.filter(token=token, revoked_at__isnull=True)
+        .select_related("patient__user", "staff")
+        .first()
+    )
+    if feed is None:
+        raise Http404(_("Not found."))
+    bookings = feed_bookings(feed)
+    if feed.patient is not None and feed.patient.user is not None:
+        access_events_for_list(
+            user=feed.patient.user, patients=[feed.patient], data_kind=DataKind.BOOKING,
+            path=request.path,
+        )  # fmt: skip
+    response = HttpResponse(feed_calendar(feed, bookings), content_type="text/calendar")
+    response["Cache-Control"] = "private, no-store"
+    return response

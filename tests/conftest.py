@@ -495,3 +495,7 @@ def mllp_receiver(settings):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+# The small cardiology clinic of the booking tests, for the browser tests too.
+from tests.booking.conftest import clinic  # noqa: E402, F401

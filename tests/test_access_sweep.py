@@ -18,6 +18,8 @@ NOT_PATIENT_DATA = {
     "account_confirm_email": "allauth: e-mail confirmation key",
     "account_reset_password_from_key": "allauth: password reset key",
     "set_language": "i18n",
+    "booking:ical": "a private iCal token: times and places in generic words, no name or "
+    "diagnosis; a patient's feed writes the patient's own access event",
 }
 ADMIN_PREFIX = "admin:"
 # Gated routes that take only a POST (a change); every other gated route is a page to open.

@@ -5,7 +5,6 @@ import pytest
 from playwright.sync_api import expect
 
 from booking.models import Booking
-from tests.booking.conftest import clinic  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +17,7 @@ def sign_in(page, live_server, username, password):
     page.click("button[type=submit]")
 
 
-def test_find_book_move_cancel_and_follow_up(live_server, page, cast, clinic):  # noqa: F811
+def test_find_book_move_cancel_and_follow_up(live_server, page, cast, clinic):
     sign_in(page, live_server, "treating_doctor", cast.PASSWORD)
     page.locator("[data-testid=worklist-row] a", has_text="Karen Jensen").first.click()
     page.click("#patient-banner a[href*='/booking/']")

@@ -9,6 +9,7 @@ The report lists every finding of every page at once, so one run shows all there
 """
 
 import os
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ def the_record(cast):
     return {"signed": signed, "draft": draft}
 
 
-def pages_for(cast, notes):
+def pages_for(cast, notes, clinic):
     p = {"patient_id": cast.patient.public_id}
     clinician = [
         reverse("home"),
@@ -114,6 +115,9 @@ def pages_for(cast, notes):
         reverse("medicinkort:reconcile", kwargs={**p, "kind": "admission"}),
         reverse("medicinkort:mar"),
         reverse("patients:access_log", kwargs=p),
+        reverse("booking:patient", kwargs=p) + f"?type={clinic.control.public_id}",
+        reverse("booking:follow_up", kwargs=p),
+        reverse("booking:calendar") + "?scope=department&days=7",
         reverse("account_change_password"),
         reverse("mfa_index"),
     ]
@@ -209,12 +213,19 @@ def check_phone(page, url) -> list[str]:
     return problems
 
 
-def test_every_page_passes_axe_and_fits_a_phone(live_server, page, cast, settings):
+def test_every_page_passes_axe_and_fits_a_phone(live_server, page, cast, settings, clinic):
     settings.SUNDHED_FMK_ENQUEUE = False  # the medication tab without FMK: its own tests read it
     notes = the_record(cast)
     findings = {}
     started = timezone.now()
-    for username, urls in pages_for(cast, notes):
+    from booking import services as booking
+
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="booking")
+    booking.booking_create(
+        access=access, appointment_type=clinic.control,
+        starts_at=timezone.make_aware(timezone.datetime.combine(clinic.day, time(9))),
+    )  # fmt: skip
+    for username, urls in pages_for(cast, notes, clinic):
         sign_in(page, live_server, username, cast.PASSWORD)
         for url in urls:
             page.set_viewport_size({"width": 1280, "height": 900})
