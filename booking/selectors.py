@@ -132,3 +132,20 @@ def department_resources(department_id) -> list[Resource]:
             "kind", "name"
         )
     )
+
+
+def department_day(*, department_id, day: date) -> list[Booking]:
+    """A department's appointments of one day, for its work list: a booking relates the
+    department to its patient, so each is named."""
+    start, end = day_bounds(day)
+    return list(
+        Booking.objects.filter(
+            department_id=department_id,
+            status__in=ACTIVE_STATUSES,
+            starts_at__gte=start,
+            starts_at__lt=end,
+        )
+        .select_related("patient", "appointment_type")
+        .prefetch_related("allocations__resource")
+        .order_by("starts_at")
+    )

@@ -194,6 +194,8 @@ def set_status(request, access, obj):
         error_messages_add(request, error)
     if request.POST.get("next") == "calendar":
         return redirect(reverse("booking:calendar") + "?scope=department")
+    if request.POST.get("next") == "worklist":
+        return redirect("chart:worklist")
     return redirect("booking:patient", patient_id=access.patient.public_id)
 
 

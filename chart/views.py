@@ -1,10 +1,12 @@
 """The clinician's chart: overview, timeline (htmx pages) and the work list."""
 
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from audit.models import Action, DataKind
+from booking.selectors import department_day
 from chart import selectors
 from common.params import query_choice_list, query_datetime, query_int_list
 from patients.access import access_events_for_list, patient_view, staff_view
@@ -58,16 +60,20 @@ def worklist(request):
     """The active department's patients with open courses; unsigned notes are marked."""
     department_id = request.staff.active_department_id
     rows = selectors.worklist(user=request.user, department_id=department_id)
-    worklist_disclose(request, rows)
-    return render(request, "chart/worklist.html", {"rows": rows})
+    appointments = department_day(department_id=department_id, day=timezone.localdate())
+    worklist_disclose(request, rows, appointments)
+    return render(request, "chart/worklist.html", {"rows": rows, "appointments": appointments})
 
 
-def worklist_disclose(request, rows) -> None:
-    """Showing the work list discloses who is in the department: one event per patient."""
-    if rows:
+def worklist_disclose(request, rows, appointments=()) -> None:
+    """Showing the work list discloses who is in the department (admitted, or booked today):
+    one event per patient."""
+    patients = {row["course"].patient.pk: row["course"].patient for row in rows}
+    patients.update({b.patient_id: b.patient for b in appointments})
+    if patients:
         access_events_for_list(
             user=request.user,
-            patients=[row["course"].patient for row in rows],
+            patients=list(patients.values()),
             data_kind=DataKind.WORKLIST,
             path=request.path,
         )

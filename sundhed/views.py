@@ -2,7 +2,9 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils import timezone
 
+from booking.selectors import department_day
 from chart.selectors import worklist
 from chart.views import worklist_disclose
 from journal.selectors import cosign_count
@@ -22,14 +24,19 @@ def home(request):
             # A citizen signed in: a page for citizens, never the staff's start page.
             return no_store(render(request, "home_citizen.html", {"citizen": citizen}))
     rows = dashboard = None
+    appointments: list = []
     second_factor_passed = second_factor_redirect(request) is None
     if staff is not None and staff.active_department_id and second_factor_passed:
         rows = worklist(user=request.user, department_id=staff.active_department_id)
-        worklist_disclose(request, rows)
+        appointments = department_day(
+            department_id=staff.active_department_id, day=timezone.localdate()
+        )
+        worklist_disclose(request, rows, appointments)
         dashboard = {
             "inbox": inbox_counts(staff=staff, department_id=staff.active_department_id),
             "cosign": cosign_count(department_id=staff.active_department_id),
             # The queues hold raw messages of any patient: only their roles see the counts.
             "queues": queue_counts() if staff.role in QUEUE_ROLES else None,
         }
-    return no_store(render(request, "home.html", {"rows": rows, "dashboard": dashboard}))
+    context = {"rows": rows, "dashboard": dashboard, "appointments": appointments}
+    return no_store(render(request, "home.html", context))

@@ -171,3 +171,30 @@ def test_the_overviews_contacts_show_appointments_at_a_fixed_cost(
         page = client.get(overview).content.decode()
     panel = page.split('data-testid="panel-appointments"')[1].split("</div>")[0]
     assert panel.count("Kontrol efter atrieflimren") == 3
+
+
+def test_the_work_list_shows_todays_appointments_and_marks_arrival(cast, client, clinic):
+    from booking.models import Allocation
+
+    start = timezone.now() + timedelta(hours=1)
+    booking = Booking.objects.create(
+        patient=cast.stranger, department=cast.cardiology, appointment_type=clinic.control,
+        starts_at=start, ends_at=start + timedelta(minutes=20), booked_by=cast.secretary,
+    )  # fmt: skip
+    Allocation.objects.create(
+        booking=booking, resource=clinic.doctor, period=(start, start + timedelta(minutes=20))
+    )
+    client.force_login(cast.nurse)
+    before = AccessEvent.objects.filter(patient_id=cast.stranger.pk).count()
+    page = client.get(reverse("chart:worklist"), HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    assert 'data-testid="appointment-today"' in page and "Lars Holm" in page
+    # Shown is disclosed: one event for the booked patient.
+    assert AccessEvent.objects.filter(patient_id=cast.stranger.pk).count() == before + 1
+    home = client.get(reverse("home")).content.decode()
+    assert 'data-testid="worklist-arrived"' in home
+    client.post(
+        reverse("booking:status", kwargs={"booking_id": booking.public_id}),
+        {"status": "arrived", "next": "worklist"},
+    )
+    booking.refresh_from_db()
+    assert booking.status == "arrived"
