@@ -285,3 +285,75 @@ class CalendarFeed(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({'revoked' if self.revoked_at else 'active'})"
+
+
+class Reminder(BaseModel):
+    """One reminder of one booking on one channel, planned ahead and sent once.
+
+    The row is the outbox: planned (pending), claimed by a worker (sending), then sent or
+    failed. An SMS carries the reminder's id as the gateway's reference, so a send repeated after
+    a worker died is recognised by the gateway and not delivered twice. An e-mail cannot be taken
+    back or recognised: one left "sending" by a dead worker is marked uncertain, never resent.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("SMS")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Planned")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        UNCERTAIN = "uncertain", _("Perhaps sent (the sender stopped)")
+        SKIPPED = "skipped", _("Not sent")
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="reminders")
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    # How long before the appointment, in minutes (2 days = 2880).
+    offset_minutes = models.PositiveIntegerField(_("minutes before"))
+    due_at = models.DateTimeField(_("due"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    gateway_id = models.CharField(max_length=100, blank=True)
+    delivery = models.CharField(_("delivery"), max_length=20, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "channel", "offset_minutes"], name="booking_reminder_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_at"], name="booking_reminder_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.offset_minutes} min"
+
+    @property
+    def offset_text(self) -> str:
+        """ "2 days before", "2 hours before"."""
+        from django.utils.translation import ngettext
+
+        if self.offset_minutes % 1440 == 0:
+            days = self.offset_minutes // 1440
+            return ngettext("%(n)s day before", "%(n)s days before", days) % {"n": days}
+        hours = max(1, self.offset_minutes // 60)
+        return ngettext("%(n)s hour before", "%(n)s hours before", hours) % {"n": hours}
+
+    @property
+    def delivery_text(self) -> str:
+        return str(
+            {
+                "accepted": _("accepted by the gateway"),
+                "delivered": _("delivered"),
+                "smtp-accepted": _("accepted by the mail server"),
+            }.get(self.delivery, self.delivery)
+        )

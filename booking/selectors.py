@@ -24,7 +24,7 @@ def _visible(access: PatientAccess) -> QuerySet[Booking]:
 def bookings_for_patient(access: PatientAccess, *, past_limit: int = 20) -> dict:
     """Coming appointments (soonest first) and past ones (newest first)."""
     now = timezone.now()
-    visible = _visible(access).prefetch_related("allocations__resource")
+    visible = _visible(access).prefetch_related("allocations__resource", "reminders")
     coming = list(
         visible.filter(ends_at__gte=now, status__in=ACTIVE_STATUSES).order_by("starts_at")
     )

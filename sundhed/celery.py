@@ -42,6 +42,10 @@ app.conf.beat_schedule = {
         "task": "medicinkort.sweep_fmk_writes",
         "schedule": 30.0,
     },
+    # Reminders of coming appointments: planned, sent when due, and what a dead worker left.
+    "booking-plan-reminders": {"task": "booking.plan_reminders", "schedule": 300.0},
+    "booking-send-reminders": {"task": "booking.send_reminders", "schedule": 60.0},
+    "booking-sweep-reminders": {"task": "booking.sweep_reminders", "schedule": 120.0},
     # Critical values nobody acknowledged climb one escalation level at a time.
     "labresults-escalate-critical": {
         "task": "labresults.escalate_critical_results",

@@ -271,14 +271,12 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- E-mail -------------------------------------------------------------------------------------
-EMAIL_BACKEND = env(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
-    if DEVELOPMENT
-    else "django.core.mail.backends.smtp.EmailBackend",
-)
-EMAIL_HOST = env("EMAIL_HOST", "localhost")
-EMAIL_PORT = envint("EMAIL_PORT", "25")
+# Over SMTP always; `make run` starts an SMTP sink (simulators/smtpsink) on 25770 that keeps
+# every message in .data/run/mail.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "127.0.0.1" if DEVELOPMENT else "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "25770" if DEVELOPMENT else "25")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "10")
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS")
@@ -352,6 +350,15 @@ PGHISTORY_APPEND_ONLY = True
 # --- Sundhed's own ------------------------------------------------------------------------------
 # How long a care relation lasts after the last contact ends (DESIGN.md: access gate).
 SUNDHED_CARE_RELATION_GRACE_DAYS = envint("SUNDHED_CARE_RELATION_GRACE_DAYS", "30")
+# Reminders: how long before an appointment (minutes; 2 days and 2 hours), the SMS gateway.
+SUNDHED_REMINDER_OFFSETS = [
+    int(v) for v in env("SUNDHED_REMINDER_OFFSETS", "2880,120").split(",") if v.strip()
+]
+SUNDHED_SMS_URL = env("SUNDHED_SMS_URL", "http://127.0.0.1:25780/v1/sms")
+SUNDHED_SMS_API_KEY = env("SUNDHED_SMS_API_KEY", "demo-sms-key")
+SUNDHED_SMS_TIMEOUT = float(env("SUNDHED_SMS_TIMEOUT", "5"))
+# A reminder left "sending" this long (seconds) by a worker that died is looked at again.
+SUNDHED_REMINDER_STUCK_AFTER = envint("SUNDHED_REMINDER_STUCK_AFTER", "300")
 # A booking relates its department to the patient from booking until this long after the visit.
 SUNDHED_BOOKING_RELATION_DAYS = envint("SUNDHED_BOOKING_RELATION_DAYS", "30")
 SUNDHED_BREAK_THE_GLASS_HOURS = envint("SUNDHED_BREAK_THE_GLASS_HOURS", "4")

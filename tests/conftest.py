@@ -36,6 +36,11 @@ os.environ.setdefault("SUNDHED_FMK_SWEEP_AFTER", "3")
 # The cast's admission would read FMK in every test; the tests of that switch it on.
 os.environ.setdefault("SUNDHED_FMK_READ_ON_ADMISSION", "false")
 CHROMIUM = os.environ.get("SUNDHED_CHROMIUM", "/usr/bin/chromium")
+# The SMS gateway simulator and the SMTP sink of the reminder tests, on this run's ports.
+SMSSIM_PORT, SMTPSINK_PORT = _free_port(), _free_port()
+os.environ["SUNDHED_SMS_URL"] = f"http://127.0.0.1:{SMSSIM_PORT}/v1/sms"
+os.environ["EMAIL_PORT"] = str(SMTPSINK_PORT)
+os.environ["EMAIL_HOST"] = "127.0.0.1"
 
 
 def reference_data_dir() -> Path:
@@ -499,3 +504,90 @@ def mllp_receiver(settings):
 
 # The small cardiology clinic of the booking tests, for the browser tests too.
 from tests.booking.conftest import clinic  # noqa: E402, F401
+
+
+# --- the SMS gateway and the SMTP sink ------------------------------------------------------------
+def _started(args, log, ready, what):
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"{what} did not start:\n{log.read_text()}")
+        time.sleep(0.1)
+    return process
+
+
+class Outbound:
+    """What left Sundhed: the SMS gateway's messages and the SMTP sink's mail."""
+
+    def __init__(self, mail_folder: Path):
+        self.mail_folder = mail_folder
+
+    def sms(self) -> list[dict]:
+        import json
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{SMSSIM_PORT}/messages", timeout=5) as r:
+            return json.loads(r.read())
+
+    def sms_mode(self, mode: str) -> None:
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{SMSSIM_PORT}/mode", data=json.dumps({"mode": mode}).encode(),
+            method="POST",
+        )  # fmt: skip
+        urllib.request.urlopen(request, timeout=5).read()
+
+    def mail(self) -> list[str]:
+        return [p.read_text(errors="replace") for p in sorted(self.mail_folder.glob("*.eml"))]
+
+
+@pytest.fixture(scope="session")
+def outbound_processes(tmp_path_factory):
+    import socket
+    import urllib.request
+
+    folder = tmp_path_factory.mktemp("mail")
+    logs = tmp_path_factory.mktemp("outbound")
+
+    def sms_ready():
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{SMSSIM_PORT}/messages", timeout=1).read()
+            return True
+        except OSError:
+            return False
+
+    def smtp_ready():
+        try:
+            socket.create_connection(("127.0.0.1", SMTPSINK_PORT), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    sms = _started(
+        [sys.executable, "-m", "simulators.smssim", "--port", str(SMSSIM_PORT)],
+        logs / "smssim.log", sms_ready, "smssim",
+    )  # fmt: skip
+    smtp = _started(
+        [sys.executable, "-m", "simulators.smtpsink", "--port", str(SMTPSINK_PORT),
+         "--folder", str(folder)],
+        logs / "smtpsink.log", smtp_ready, "smtpsink",
+    )  # fmt: skip
+    yield Outbound(folder)
+    for process in (sms, smtp):
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def outbound(outbound_processes, settings):
+    """Django sending real e-mail to the SMTP sink and SMS to smssim; the gateway up."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", SMTPSINK_PORT
+    settings.SUNDHED_SMS_URL = f"http://127.0.0.1:{SMSSIM_PORT}/v1/sms"
+    outbound_processes.sms_mode("up")
+    return outbound_processes

@@ -1,0 +1,1 @@
+"""smssim: an SMS gateway as hospitals buy one, over HTTP and JSON, for `make run` and the tests."""

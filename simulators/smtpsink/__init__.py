@@ -1,0 +1,1 @@
+"""smtpsink: an SMTP server that keeps what it receives, for `make run` and the tests."""
