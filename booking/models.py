@@ -357,3 +357,73 @@ class Reminder(BaseModel):
                 "smtp-accepted": _("accepted by the mail server"),
             }.get(self.delivery, self.delivery)
         )
+
+
+class WaitingListEntry(BaseModel):
+    """A patient waiting for an earlier time of an appointment type; offered freed times in
+    the order they were put on the list."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        OFFERED = "offered", _("Offered a time")
+        BOOKED = "booked", _("Booked")
+        REMOVED = "removed", _("Removed")
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="waiting_list_entries"
+    )
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.PROTECT, related_name="waiting_list"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.WAITING
+    )
+    added_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("waiting list entry")
+        verbose_name_plural = _("waiting list")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "appointment_type"],
+                condition=Q(status__in=["waiting", "offered"]),
+                name="booking_waiting_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_type} ({self.get_status_display()})"
+
+
+class SlotOffer(BaseModel):
+    """A freed time offered to the first on the waiting list, by e-mail and SMS with a link
+    that is valid until `expires_at`; then the next in line."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", _("Offered")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        EXPIRED = "expired", _("Expired")
+        TAKEN = "taken", _("Taken by someone else")
+
+    entry = models.ForeignKey(WaitingListEntry, on_delete=models.CASCADE, related_name="offers")
+    starts_at = models.DateTimeField(_("start"))
+    token = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(_("valid until"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OFFERED
+    )
+    booking = models.OneToOneField(
+        Booking, on_delete=models.PROTECT, null=True, blank=True, related_name="offer"
+    )
+    sent = models.CharField(_("sent"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("offer of a freed time")
+        verbose_name_plural = _("offers of freed times")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.entry} {self.starts_at:%d.%m.%Y %H:%M}"

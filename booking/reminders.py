@@ -90,10 +90,22 @@ def _claim(now) -> list[Reminder]:
 
 def reminders_send(*, now=None) -> dict:
     """Send the due reminders; a cancelled or moved booking's are not sent."""
+    from audit.models import Action, DataKind
+    from patients.access import access_patients_as_system
+
     now = now or timezone.now()
     counts = {"sent": 0, "failed": 0, "skipped": 0}
+    touched = []
     for reminder in _claim(now):
-        counts[_send_one(reminder)] += 1
+        outcome = _send_one(reminder)
+        counts[outcome] += 1
+        if outcome == "sent":
+            touched.append(("Påmindelser", reminder.booking.patient_id, str(reminder.public_id)))
+    if touched:  # what was sent is a disclosure of the appointment, by the system
+        access_patients_as_system(
+            touched=touched, data_kind=DataKind.BOOKING, action=Action.VIEW,
+            object_type="booking.reminder",
+        )  # fmt: skip
     return counts
 
 

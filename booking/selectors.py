@@ -29,7 +29,17 @@ def bookings_for_patient(access: PatientAccess, *, past_limit: int = 20) -> dict
         visible.filter(ends_at__gte=now, status__in=ACTIVE_STATUSES).order_by("starts_at")
     )
     past = list(visible.exclude(pk__in=[b.pk for b in coming]).order_by("-starts_at")[:past_limit])
-    return {"coming": coming, "past": past}
+    from booking.models import WaitingListEntry
+
+    waiting = list(
+        access.unblocked(
+            WaitingListEntry.objects.filter(
+                patient=access.patient, status__in=["waiting", "offered"]
+            ),
+            department="appointment_type__department_id", care_course=None,
+        ).select_related("appointment_type__department")
+    )  # fmt: skip
+    return {"coming": coming, "past": past, "waiting": waiting}
 
 
 def booking_get_for_patient(access: PatientAccess, public_id) -> Booking:

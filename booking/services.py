@@ -8,10 +8,11 @@ clear message and loses nothing else.
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,46 +57,64 @@ def booking_create(
         raise PermissionDenied(_("This appointment is booked by the hospital."))
     if starts_at <= timezone.now():
         raise ValidationError({"starts_at": _("The time has passed.")})
+    return book_slot(
+        patient=access.patient, appointment_type=appointment_type, starts_at=starts_at,
+        booked_by=access.user, note=note, rescheduled_from=rescheduled_from,
+        record=lambda booking: access_change_record(
+            access, data_kind=DataKind.BOOKING, action=Action.CREATE, obj=booking
+        ),
+    )  # fmt: skip
+
+
+def book_slot(
+    *, patient, appointment_type, starts_at, booked_by, note="", rescheduled_from=None, record
+) -> Booking:
+    """The one place a booking is written: the resources a free slot offers at that start are
+    allocated in one transaction with the booking and its access event (`record`), or nothing
+    is. Callers decide who may book (the gate, or an accepted offer)."""
     day = timezone.localtime(starts_at).date()
-    # Twice at most: when another booking took one of the resources a moment ago, the slot may
-    # still be free with another room or clinician.
-    for _attempt in range(2):
+    # When another booking took one of the resources a moment ago, the time may still be free
+    # with another room or scanner: look again (a few times). Among equal alternatives one is
+    # chosen at random, so clinicians racing for the same start spread over the resources
+    # instead of all reaching for the first.
+    for _attempt in range(4):
         slots = free_slots(
             appointment_types=[appointment_type], start_date=day, end_date=day,
-            patient=access.patient, exact_start=starts_at, limit=1,
+            patient=patient, exact_start=starts_at, limit=10,
         )  # fmt: skip
         if not slots:
             raise SlotTaken()
+        slot = random.choice(slots)  # noqa: S311 (spreading load, not a secret)
+        booking = Booking(
+            patient=patient,
+            department_id=appointment_type.department_id,
+            appointment_type=appointment_type,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            booked_by=booked_by,
+            note=note,
+            rescheduled_from=rescheduled_from,
+        )
         try:
-            return _book(access, slots[0], note=note, rescheduled_from=rescheduled_from)
-        except IntegrityError as error:
-            if EXCLUSION not in str(error):
+            with transaction.atomic():
+                booking.full_clean(exclude=["rescheduled_from"])
+                booking.save()
+                Allocation.objects.bulk_create(
+                    Allocation(booking=booking, resource=r, period=(slot.starts_at, slot.ends_at))
+                    for r in slot.resources
+                )
+                if rescheduled_from is not None:
+                    _end(rescheduled_from, BookingStatus.RESCHEDULED)
+                record(booking)
+            return booking
+        except (IntegrityError, OperationalError) as error:
+            # Two bookings inserting overlapping allocations at the same instant can each
+            # wait for the other inside the exclusion check; PostgreSQL then aborts one with a
+            # deadlock (40P01). Either way the other won: look again.
+            deadlock = getattr(error.__cause__, "sqlstate", "") == "40P01"
+            if not deadlock and EXCLUSION not in str(error):
                 raise
     raise SlotTaken()
-
-
-def _book(access, slot, *, note, rescheduled_from) -> Booking:
-    booking = Booking(
-        patient=access.patient,
-        department_id=slot.appointment_type.department_id,
-        appointment_type=slot.appointment_type,
-        starts_at=slot.starts_at,
-        ends_at=slot.ends_at,
-        booked_by=access.user,
-        note=note,
-        rescheduled_from=rescheduled_from,
-    )
-    with transaction.atomic():
-        booking.full_clean(exclude=["rescheduled_from"])
-        booking.save()
-        Allocation.objects.bulk_create(
-            Allocation(booking=booking, resource=r, period=(slot.starts_at, slot.ends_at))
-            for r in slot.resources
-        )
-        if rescheduled_from is not None:
-            _end(rescheduled_from, BookingStatus.RESCHEDULED)
-        access_change_record(access, data_kind=DataKind.BOOKING, action=Action.CREATE, obj=booking)
-    return booking
 
 
 def _end(booking: Booking, status: str, **fields) -> None:
@@ -108,6 +127,15 @@ def _end(booking: Booking, status: str, **fields) -> None:
         setattr(booking, name, value)
     booking.save()
     booking.allocations.update(active=False)
+    if booking.starts_at > timezone.now():
+        _offer_when_committed(booking.appointment_type_id, booking.starts_at)
+
+
+def _offer_when_committed(type_id: int, starts_at) -> None:
+    """A freed time is offered to the waiting list once the freeing has committed."""
+    from booking.tasks import offer_freed_time
+
+    transaction.on_commit(lambda: offer_freed_time.delay(type_id, starts_at.isoformat()))
 
 
 def booking_cancel(*, access: PatientAccess, booking: Booking, by: str, reason: str) -> Booking:

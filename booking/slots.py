@@ -173,6 +173,7 @@ def free_slots(
                             time_from,
                             time_until,
                             exact_start,
+                            limit - len(found),
                         )  # fmt: skip
                     )
                 today.sort(key=lambda slot: (slot.starts_at, slot.resources[0].name))
@@ -183,13 +184,26 @@ def free_slots(
 
 
 def _slots_of_day(
-    appointment_type, day, by_kind, types_of, busy, own, now, time_from, time_until, exact_start
+    appointment_type,
+    day,
+    by_kind,
+    types_of,
+    busy,
+    own,
+    now,
+    time_from,
+    time_until,
+    exact_start,
+    limit,
 ) -> list[Slot]:
     kinds = appointment_type.resource_kinds or ["clinician"]
     duration = timedelta(minutes=appointment_type.duration_minutes)
     primary, others = kinds[0], kinds[1:]
-    slots = []
     weekday = day.isoweekday()
+    # First the candidate starts of the primary resources (cheap: rule arithmetic), in time
+    # order; then the costlier checks, only until `limit` slots are found: a day with 20
+    # scanners and 16 starts each looks at as few as it needs.
+    candidates = []
     for resource in by_kind.get((appointment_type.department_id, primary), []):
         for rule in resource.current_rules:
             if weekday not in rule.weekdays or appointment_type.pk not in types_of.get(rule.pk, ()):
@@ -199,34 +213,41 @@ def _slots_of_day(
             start = timezone.make_aware(datetime.combine(day, rule.start_time))
             closes = timezone.make_aware(datetime.combine(day, rule.end_time))
             while start + duration <= closes:
-                end = start + duration
-                local = timezone.localtime(start).time()
-                if (
-                    start > now
-                    and (exact_start is None or start == exact_start)
-                    and (time_from is None or local >= time_from)
-                    and (time_until is None or timezone.localtime(end).time() <= time_until)
-                    and _free(busy, resource.pk, start, end)
-                    and all(not (b < end and start < e) for b, e in own)
-                ):
-                    chosen = [resource]
-                    for kind in others:
-                        partner = next(
-                            (
-                                r
-                                for r in by_kind.get((appointment_type.department_id, kind), [])
-                                if r.pk not in {c.pk for c in chosen}
-                                and _covering(
-                                    r.current_rules, types_of, appointment_type.pk, day, start, end
-                                )
-                                and _free(busy, r.pk, start, end)
-                            ),
-                            None,
-                        )
-                        if partner is None:
-                            break
-                        chosen.append(partner)
-                    else:
-                        slots.append(Slot(appointment_type, start, end, tuple(chosen)))
-                start = end
+                if exact_start is None or start == exact_start:
+                    candidates.append((start, resource.name, resource))
+                start += duration
+    candidates.sort(key=lambda c: (c[0], c[1]))
+    partners = {kind: by_kind.get((appointment_type.department_id, kind), []) for kind in others}
+    slots = []
+    for start, _name, resource in candidates:
+        if len(slots) >= limit:
+            break
+        end = start + duration
+        if start <= now:
+            continue
+        if time_from is not None and timezone.localtime(start).time() < time_from:
+            continue
+        if time_until is not None and timezone.localtime(end).time() > time_until:
+            continue
+        if not _free(busy, resource.pk, start, end):
+            continue
+        if any(b < end and start < e for b, e in own):
+            continue
+        chosen = [resource]
+        for kind in others:
+            partner = next(
+                (
+                    r
+                    for r in partners[kind]
+                    if r not in chosen
+                    and _free(busy, r.pk, start, end)
+                    and _covering(r.current_rules, types_of, appointment_type.pk, day, start, end)
+                ),
+                None,
+            )
+            if partner is None:
+                break
+            chosen.append(partner)
+        else:
+            slots.append(Slot(appointment_type, start, end, tuple(chosen)))
     return slots

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, DataKind
 from booking import selectors, services
@@ -287,3 +287,57 @@ def ical_feed(request, token):
     response = HttpResponse(feed_calendar(feed, bookings), content_type="text/calendar")
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_POST
+@patient_view(DataKind.BOOKING, action=Action.CREATE)
+def waiting_add(request, access):
+    """Put the patient on the waiting list for an earlier time of the chosen type."""
+    from booking.waiting import waiting_list_add
+
+    chosen = _type_from(request, access, request.POST)
+    if chosen is None:
+        raise BadParameter("type", "", _("an appointment type of your department"))
+    try:
+        waiting_list_add(access=access, appointment_type=chosen, note=request.POST.get("note", ""))
+    except ValidationError as error:
+        error_messages_add(request, error)
+    else:
+        messages.success(request, _("On the waiting list for %(type)s.") % {"type": chosen.name})
+    return redirect("booking:patient", patient_id=access.patient.public_id)
+
+
+@require_http_methods(["GET", "POST"])
+def offer(request, token):
+    """A freed time offered from the waiting list: the patient accepts or declines through the
+    link's token (no sign-in, as a letter with an answer link)."""
+    from django.http import Http404
+
+    from booking.waiting import offer_accept, offer_decline, offer_get
+
+    found = offer_get(token)
+    if found is None:
+        raise Http404(_("Not found."))
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("answer") == "accept":
+                offer_accept(offer=found)
+                messages.success(request, _("Thank you: the time is booked for you."))
+            elif request.POST.get("answer") == "decline":
+                offer_decline(offer=found, base_url=request.build_absolute_uri("/"))
+                messages.info(
+                    request, _("Thank you for your answer; you stay on the waiting list.")
+                )
+            else:
+                raise BadParameter("answer", request.POST.get("answer", ""), "accept, decline")
+        except services.SlotTaken:
+            messages.error(
+                request, _("Sorry, the time was just taken. You keep your place on the list.")
+            )
+            status = 409
+        except ValidationError as error:
+            error_messages_add(request, error)
+            status = 409
+        found = offer_get(token)
+    return render(request, "booking/offer.html", {"offer": found}, status=status)

@@ -46,6 +46,8 @@ app.conf.beat_schedule = {
     "booking-plan-reminders": {"task": "booking.plan_reminders", "schedule": 300.0},
     "booking-send-reminders": {"task": "booking.send_reminders", "schedule": 60.0},
     "booking-sweep-reminders": {"task": "booking.sweep_reminders", "schedule": 120.0},
+    # Offers of freed times nobody answered in time go to the next on the waiting list.
+    "booking-expire-offers": {"task": "booking.expire_offers", "schedule": 60.0},
     # Critical values nobody acknowledged climb one escalation level at a time.
     "labresults-escalate-critical": {
         "task": "labresults.escalate_critical_results",

@@ -359,6 +359,10 @@ SUNDHED_SMS_API_KEY = env("SUNDHED_SMS_API_KEY", "demo-sms-key")
 SUNDHED_SMS_TIMEOUT = float(env("SUNDHED_SMS_TIMEOUT", "5"))
 # A reminder left "sending" this long (seconds) by a worker that died is looked at again.
 SUNDHED_REMINDER_STUCK_AFTER = envint("SUNDHED_REMINDER_STUCK_AFTER", "300")
+# How long a freed time offered from the waiting list waits for an answer (minutes), and the
+# address the offer's link starts with.
+SUNDHED_OFFER_VALID_MINUTES = envint("SUNDHED_OFFER_VALID_MINUTES", "120")
+SUNDHED_PUBLIC_URL = env("SUNDHED_PUBLIC_URL", "http://127.0.0.1:8000")
 # A booking relates its department to the patient from booking until this long after the visit.
 SUNDHED_BOOKING_RELATION_DAYS = envint("SUNDHED_BOOKING_RELATION_DAYS", "30")
 SUNDHED_BREAK_THE_GLASS_HOURS = envint("SUNDHED_BREAK_THE_GLASS_HOURS", "4")

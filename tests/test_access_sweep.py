@@ -18,6 +18,8 @@ NOT_PATIENT_DATA = {
     "account_confirm_email": "allauth: e-mail confirmation key",
     "account_reset_password_from_key": "allauth: password reset key",
     "set_language": "i18n",
+    "booking:offer": "a waiting-list offer's token: the time and place offered to its patient; "
+    "what it shows and books is on the patient's access log, by the system",
     "booking:ical": "a private iCal token: times and places in generic words, no name or "
     "diagnosis; a patient's feed writes the patient's own access event",
 }
@@ -32,6 +34,7 @@ POST_ONLY = {
     "medicinkort:card_refresh",
     "medicinkort:order_new",
     "booking:book",
+    "booking:waiting_add",
 }
 
 
