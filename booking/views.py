@@ -29,15 +29,28 @@ from patients.selectors import patient_banner
 
 
 def _type_from(request, access, source) -> AppointmentType | None:
+    """The chosen appointment type: of the clinician's department, or of any department of
+    the region when the finder searches the region (a referral to another hospital's clinic)."""
     raw = source.get("type", "")
     if not raw:
         return None
-    department_id = access.staff.active_department_id if access.staff else None
-    found = AppointmentType.objects.filter(department_id=department_id, is_active=True)
+    found = AppointmentType.objects.filter(is_active=True).select_related("department__hospital")
+    if source.get("region") != "1":
+        department_id = access.staff.active_department_id if access.staff else None
+        found = found.filter(department_id=department_id)
     try:
         return found.get(public_id=raw)
     except (AppointmentType.DoesNotExist, ValidationError, ValueError):
         raise BadParameter("type", raw, _("an appointment type of your department")) from None
+
+
+def _region_types(chosen: AppointmentType) -> list[AppointmentType]:
+    """The same appointment (by its code) in every department that offers it."""
+    return list(
+        AppointmentType.objects.filter(code=chosen.code, is_active=True).select_related(
+            "department__hospital"
+        )
+    )
 
 
 def _start_from(raw: str) -> datetime:
@@ -54,8 +67,10 @@ def _search(request, access, appointment_type, *, resource=None):
     start = query_date(request, "from") or today
     weeks = query_int(request, "weeks", 4, low=1, high=16)
     end = query_date(request, "until") or start + timedelta(weeks=weeks)
+    region = request.GET.get("region") == "1"
     slots = free_slots(
-        appointment_types=[appointment_type], start_date=max(start, today), end_date=end,
+        appointment_types=_region_types(appointment_type) if region else [appointment_type],
+        start_date=max(start, today), end_date=end,
         time_from=query_time(request, "after"), time_until=query_time(request, "before"),
         patient=access.patient, limit=60 if resource else 20,
     )  # fmt: skip
@@ -117,6 +132,8 @@ def book(request, access):
     chosen = _type_from(request, access, request.POST)
     if chosen is None:
         raise BadParameter("type", "", _("an appointment type of your department"))
+    if request.POST.get("slot_type"):  # a time found across the region: that department's type
+        chosen = _type_from(request, access, {"type": request.POST["slot_type"], "region": "1"})
     starts_at = _start_from(request.POST.get("starts_at", ""))
     try:
         booking = services.booking_create(

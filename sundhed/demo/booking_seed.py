@@ -152,6 +152,7 @@ def seed_bookings(rng, patients, staff) -> None:
                 reason="Kursus",
             )  # fmt: skip
         _book_for(rng, department, created, patients, today)
+        _wait_for(rng, department, created, patients)
 
 
 def _book_for(rng, department, types, patients, today: date) -> None:
@@ -189,3 +190,24 @@ def _book_for(rng, department, types, patients, today: date) -> None:
             Allocation(booking=booking, resource=r, period=(slot.starts_at, slot.ends_at))
             for r in slot.resources
         )
+
+
+def _wait_for(rng, department, types, patients) -> None:
+    """A short waiting list per clinic: patients of the department waiting for an earlier time."""
+    from django.contrib.auth import get_user_model
+
+    from booking.models import WaitingListEntry
+
+    added_by = get_user_model().objects.filter(username="sekretaer").first()
+    if added_by is None:
+        return
+    related = list(
+        CareCourse.objects.filter(department=department, patient__in=patients)
+        .values_list("patient_id", flat=True)
+        .distinct()[60:66]
+    )
+    for patient_id in related:
+        WaitingListEntry.objects.get_or_create(
+            patient_id=patient_id, appointment_type=rng.choice(types),
+            defaults={"added_by": added_by, "note": "Ønsker en tidligere tid"},
+        )  # fmt: skip

@@ -198,3 +198,38 @@ def test_the_work_list_shows_todays_appointments_and_marks_arrival(cast, client,
     )
     booking.refresh_from_db()
     assert booking.status == "arrived"
+
+
+def test_the_finder_searches_the_region_and_books_in_another_department(cast, client, clinic):
+    from booking.models import AppointmentType, Resource, ScheduleRule
+
+    # The orthopaedic clinic offers the same control, earlier in the day than cardiology.
+    ortho = AppointmentType.objects.create(
+        department=cast.orthopaedics, code="kontrol", name="Kontrol", duration_minutes=20,
+        resource_kinds=["clinician"],
+    )  # fmt: skip
+    surgeon = Resource.objects.create(
+        department=cast.orthopaedics, kind="clinician", name="Ole Knoglelæge",
+        staff=cast.other_doctor.staff,
+    )  # fmt: skip
+    rule = ScheduleRule.objects.create(
+        resource=surgeon, weekdays=[1, 2, 3, 4, 5], start_time=time(7), end_time=time(8),
+        valid_from=clinic.day - timedelta(days=1),
+    )  # fmt: skip
+    rule.appointment_types.add(ortho)
+    client.force_login(cast.treating_doctor)
+    query = {"type": str(clinic.control.public_id), "from": clinic.day.isoformat(),
+             "until": clinic.day.isoformat(), "region": "1"}  # fmt: skip
+    page = client.get(tab(cast), query)
+    slots = page.context["slots"]
+    assert slots[0].appointment_type == ortho and timezone.localtime(slots[0].starts_at).hour == 7
+    assert {s.appointment_type.department_id for s in slots} == {
+        cast.orthopaedics.pk, cast.cardiology.pk,
+    }  # fmt: skip
+    client.post(
+        reverse("booking:book", kwargs={"patient_id": cast.patient.public_id}),
+        {"type": str(clinic.control.public_id), "slot_type": str(ortho.public_id),
+         "starts_at": slots[0].starts_at.isoformat()},
+    )  # fmt: skip
+    booking = Booking.objects.get(patient=cast.patient)
+    assert booking.department_id == cast.orthopaedics.pk

@@ -70,3 +70,56 @@ def test_find_book_move_cancel_and_follow_up(live_server, page, cast, clinic):
     in_four_weeks = timezone.localdate() + timezone.timedelta(weeks=4)
     assert timezone.localdate(follow.starts_at) >= in_four_weeks
     assert follow.allocations.filter(resource=clinic.doctor).exists()
+
+
+def test_a_freed_time_is_offered_to_the_first_on_the_waiting_list_who_accepts_by_the_link(
+    live_server, page, cast, clinic, outbound
+):
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    from booking import services
+    from booking.models import WaitingListEntry
+    from booking.waiting import offer_next
+    from patients.access import access_decide
+
+    # The stranger (referred, with a phone) waits for an earlier control; Karen's is cancelled.
+    cast.stranger.phone = "+4520304099"
+    cast.stranger.save(update_fields=["phone"])
+    from patients.services import care_course_create
+
+    care_course_create(
+        patient=cast.stranger, department=cast.cardiology, kind="referral", title="Henvisning",
+        started_at=timezone.now() - timezone.timedelta(days=1),
+    )  # fmt: skip
+    sign_in(page, live_server, "treating_doctor", cast.PASSWORD)
+    page.goto(
+        f"{live_server.url}/booking/{cast.stranger.public_id}/?type={clinic.control.public_id}"
+    )
+    page.click("[data-testid=waiting-add]")
+    expect(page.locator("[data-testid=waiting-entry]")).to_have_count(1)
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="booking")
+    start = timezone.make_aware(datetime.combine(clinic.day, time(10)))
+    booking = services.booking_create(
+        access=access, appointment_type=clinic.control, starts_at=start
+    )
+    page.goto(f"{live_server.url}/booking/{cast.patient.public_id}/")
+    page.locator("[data-testid=booking-row] summary").first.click()
+    page.locator("[data-testid=booking-row] select[name=by]").select_option("hospital")
+    page.locator("[data-testid=booking-row] input[name=reason]").fill("Lægen er syg")
+    page.click("[data-testid=cancel-booking]")
+    expect(page.locator(".alert-success")).to_contain_text("aflyst")
+    # The worker's task offers the freed time (run here in the test's process).
+    offer = offer_next(appointment_type_id=clinic.control.pk, starts_at=booking.starts_at)
+    sms = [m for m in outbound.sms() if m["to"] == "+4520304099"]
+    link = sms[-1]["text"].rsplit(" ", 1)[1]
+    assert offer.token in link
+    page.context.clear_cookies()  # the patient, on their phone, not signed in
+    from urllib.parse import urlparse
+
+    page.goto(live_server.url + urlparse(link).path)
+    expect(page.locator("[data-testid=offer-time]")).to_contain_text("10:00")
+    page.click("[data-testid=offer-accept]")
+    expect(page.locator(".alert-success")).to_contain_text("booket")
+    assert WaitingListEntry.objects.get(patient=cast.stranger).status == "booked"

@@ -72,10 +72,11 @@ def test_a_second_run_changes_nothing_and_the_same_seed_gives_the_same_people():
     assert seed_demo(patients=100) is False
     assert _snapshot() == first
     # Forget everything and build again: the same people come back.
-    from booking.models import Allocation, AppointmentType, Booking, Resource
+    from booking.models import Allocation, AppointmentType, Booking, Resource, WaitingListEntry
     from journal.models import Diagnosis, Note, VitalSigns
 
-    for model in (VitalSigns, Note, Diagnosis, Allocation, Booking, Resource, AppointmentType):
+    for model in (VitalSigns, Note, Diagnosis, Allocation, Booking, WaitingListEntry, Resource,
+                  AppointmentType):  # fmt: skip
         model.objects.all().delete()
     CaveEntry.objects.all().delete()
     CareCourse.objects.all().delete()
@@ -102,6 +103,9 @@ def test_the_demo_has_calendars_and_bookings_that_never_overlap():
     assert ScheduleRule.objects.count() == Resource.objects.count()
     bookings = Booking.objects.all()
     assert bookings.count() >= 50
+    from booking.models import WaitingListEntry
+
+    assert WaitingListEntry.objects.filter(status="waiting").count() >= 5
     assert bookings.values("department").annotate(n=Count("id")).count() >= 5
     # Every booking holds all it needs; the exclusion constraint saw to the rest.
     for booking in bookings.select_related("appointment_type"):
