@@ -156,6 +156,13 @@ ACTIVE_STATUSES = (
 )
 
 
+class TsTzRange(models.Func):
+    """tstzrange(start, end): a booking's period as PostgreSQL's range, for its constraint."""
+
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
 @pghistory.track()
 class Booking(BaseModel):
     """An appointment of a patient."""
@@ -211,6 +218,16 @@ class Booking(BaseModel):
             models.CheckConstraint(
                 condition=~Q(status="cancelled") | ~Q(cancelled_by=""),
                 name="booking_cancel_has_who",
+            ),
+            # One patient is never in two appointments at once (a double click, an offer
+            # accepted twice): PostgreSQL refuses it, whatever the code does.
+            ExclusionConstraint(
+                name="booking_patient_not_twice",
+                expressions=[
+                    ("patient", RangeOperators.EQUAL),
+                    (TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(status__in=["booked", "arrived", "seen", "no_show"]),
             ),
         ]
 

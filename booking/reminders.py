@@ -26,7 +26,9 @@ from django.utils.translation import gettext as _
 from booking.models import Booking, BookingStatus, Reminder
 
 log = logging.getLogger(__name__)
-CLAIM = 50
+# Small claims: a batch is sent well within SUNDHED_REMINDER_STUCK_AFTER (10 × the 10 s SMTP
+# timeout at worst), so the sweeper never takes a live worker's rows.
+CLAIM = 10
 
 
 def reminders_plan(*, now=None) -> int:
@@ -127,6 +129,8 @@ def _text(booking: Booking) -> tuple[str, str]:
 
 def _send_one(reminder: Reminder) -> str:
     booking = reminder.booking
+    # Read again now: a booking cancelled since the claim is not reminded.
+    booking.status = Booking.objects.filter(pk=booking.pk).values_list("status", flat=True)[0]
     if booking.status != BookingStatus.BOOKED:
         _finish(reminder, Reminder.Status.SKIPPED, error=_("The appointment is not booked."))
         return "skipped"

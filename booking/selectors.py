@@ -144,12 +144,18 @@ def department_resources(department_id) -> list[Resource]:
     )
 
 
-def department_day(*, department_id, day: date) -> list[Booking]:
-    """A department's appointments of one day, for its work list: a booking relates the
-    department to its patient, so each is named."""
+def department_day(*, user, department_id, day: date) -> list[Booking]:
+    """A department's appointments of one day, for its work list: only of the patients this
+    user may open now (a booking relates its department, so for its clinicians that is all;
+    administration and former staff see none)."""
+    from patients.access import visible_patient_filter
+    from patients.models import Patient
+
     start, end = day_bounds(day)
+    visible = Patient.objects.filter(visible_patient_filter(user, at=timezone.now()))
     return list(
         Booking.objects.filter(
+            patient__in=visible.values("pk"),
             department_id=department_id,
             status__in=ACTIVE_STATUSES,
             starts_at__gte=start,

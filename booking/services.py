@@ -8,8 +8,9 @@ clear message and loses nothing else.
 
 from __future__ import annotations
 
+import logging
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
@@ -17,11 +18,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import Action, DataKind
-from booking.models import Allocation, AppointmentType, Booking, BookingStatus, CalendarFeed
+from booking.models import (
+    ACTIVE_STATUSES,
+    Allocation,
+    AppointmentType,
+    Booking,
+    BookingStatus,
+    CalendarFeed,
+)
 from booking.slots import free_slots
 from patients.access import PatientAccess, access_change_record
 
+log = logging.getLogger(__name__)
 EXCLUSION = "booking_no_double_booking"
+PATIENT_TWICE = "booking_patient_not_twice"
 
 
 class SlotTaken(ValidationError):
@@ -69,45 +79,61 @@ def booking_create(
 def book_slot(
     *, patient, appointment_type, starts_at, booked_by, note="", rescheduled_from=None, record
 ) -> Booking:
-    """The one place a booking is written: the resources a free slot offers at that start are
-    allocated in one transaction with the booking and its access event (`record`), or nothing
-    is. Callers decide who may book (the gate, or an accepted offer)."""
+    """The one place a booking is written: in one transaction, the booking it replaces (a move)
+    is ended first, the resources a free slot offers at that start are allocated with the new
+    booking and its access event (`record`), or nothing is. Callers decide who may book (the
+    gate, or an accepted offer)."""
     day = timezone.localtime(starts_at).date()
     # When another booking took one of the resources a moment ago, the time may still be free
     # with another room or scanner: look again (a few times). Among equal alternatives one is
     # chosen at random, so clinicians racing for the same start spread over the resources
     # instead of all reaching for the first.
     for _attempt in range(4):
-        slots = free_slots(
-            appointment_types=[appointment_type], start_date=day, end_date=day,
-            patient=patient, exact_start=starts_at, limit=10,
-        )  # fmt: skip
-        if not slots:
-            raise SlotTaken()
-        slot = random.choice(slots)  # noqa: S311 (spreading load, not a secret)
-        booking = Booking(
-            patient=patient,
-            department_id=appointment_type.department_id,
-            appointment_type=appointment_type,
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
-            booked_by=booked_by,
-            note=note,
-            rescheduled_from=rescheduled_from,
-        )
         try:
             with transaction.atomic():
+                if rescheduled_from is not None:
+                    # Ended first, so the new time may overlap the old (a quarter of an hour
+                    # later); rolled back with the rest when the new time is taken.
+                    old = Booking.objects.select_for_update().get(pk=rescheduled_from.pk)
+                    _end(old, BookingStatus.RESCHEDULED)
+                slots = free_slots(
+                    appointment_types=[appointment_type], start_date=day, end_date=day,
+                    patient=patient, exact_start=starts_at, limit=10,
+                )  # fmt: skip
+                if not slots:
+                    end = starts_at + timedelta(minutes=appointment_type.duration_minutes)
+                    if patient.bookings.filter(
+                        status__in=ACTIVE_STATUSES, starts_at__lt=end, ends_at__gt=starts_at
+                    ).exists():
+                        raise ValidationError(
+                            _("The patient already has an appointment at that time."),
+                            code="busy",
+                        )
+                    raise SlotTaken()
+                slot = random.choice(slots)  # noqa: S311 (spreading load, not a secret)
+                booking = Booking(
+                    patient=patient,
+                    department_id=appointment_type.department_id,
+                    appointment_type=appointment_type,
+                    starts_at=slot.starts_at,
+                    ends_at=slot.ends_at,
+                    booked_by=booked_by,
+                    note=note,
+                    rescheduled_from=rescheduled_from,
+                )
                 booking.full_clean(exclude=["rescheduled_from"])
                 booking.save()
                 Allocation.objects.bulk_create(
                     Allocation(booking=booking, resource=r, period=(slot.starts_at, slot.ends_at))
                     for r in slot.resources
                 )
-                if rescheduled_from is not None:
-                    _end(rescheduled_from, BookingStatus.RESCHEDULED)
                 record(booking)
             return booking
         except (IntegrityError, OperationalError) as error:
+            if PATIENT_TWICE in str(error):
+                raise ValidationError(
+                    _("The patient already has an appointment at that time."), code="busy"
+                ) from None
             # Two bookings inserting overlapping allocations at the same instant can each
             # wait for the other inside the exclusion check; PostgreSQL then aborts one with a
             # deadlock (40P01). Either way the other won: look again.
@@ -135,7 +161,13 @@ def _offer_when_committed(type_id: int, starts_at) -> None:
     """A freed time is offered to the waiting list once the freeing has committed."""
     from booking.tasks import offer_freed_time
 
-    transaction.on_commit(lambda: offer_freed_time.delay(type_id, starts_at.isoformat()))
+    def offer() -> None:
+        try:
+            offer_freed_time.delay(type_id, starts_at.isoformat())
+        except Exception:  # noqa: BLE001 (the broker down: the cancellation stands; logged)
+            log.exception("the freed time %s could not be queued for the waiting list", starts_at)
+
+    transaction.on_commit(offer)
 
 
 def booking_cancel(*, access: PatientAccess, booking: Booking, by: str, reason: str) -> Booking:
@@ -159,12 +191,12 @@ def booking_move(*, access: PatientAccess, booking: Booking, starts_at: datetime
     transaction, so the patient never has both or neither."""
     if booking.patient_id != access.patient.pk:
         raise ValidationError(_("The booking belongs to another patient."))
-    with transaction.atomic():
-        locked = Booking.objects.select_for_update().get(pk=booking.pk)
-        return booking_create(
-            access=access, appointment_type=locked.appointment_type, starts_at=starts_at,
-            note=locked.note, rescheduled_from=locked,
-        )  # fmt: skip
+    if booking.status != BookingStatus.BOOKED:
+        raise ValidationError(_("Only a booked appointment can be cancelled or moved."))
+    return booking_create(
+        access=access, appointment_type=booking.appointment_type, starts_at=starts_at,
+        note=booking.note, rescheduled_from=booking,
+    )  # fmt: skip
 
 
 # What the day brings: arrived, seen, or did not come; in this order only.
@@ -182,6 +214,8 @@ def booking_set_status(*, access: PatientAccess, booking: Booking, status: str) 
         raise ValidationError(_("The booking belongs to another patient."))
     with transaction.atomic():
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        if timezone.localdate(locked.starts_at) > timezone.localdate():
+            raise ValidationError(_("Arrival is marked on the day of the appointment."))
         if status not in _NEXT.get(locked.status, set()):
             raise ValidationError(
                 _("A booking that is %(now)s cannot become %(next)s.")

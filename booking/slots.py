@@ -63,7 +63,8 @@ def _busy(resources, start, end) -> dict[int, list[tuple[datetime, datetime]]]:
     for resource_id, period in ScheduleException.objects.filter(
         resource_id__in=ids, period__overlap=window
     ).values_list("resource_id", "period"):
-        busy[resource_id].append((period.lower, period.upper))
+        # An absence without an end (or a start) lasts beyond the window.
+        busy[resource_id].append((period.lower or start, period.upper or end))
     return busy
 
 

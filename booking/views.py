@@ -58,6 +58,8 @@ def _start_from(raw: str) -> datetime:
         value = datetime.fromisoformat(raw)
     except ValueError:
         raise BadParameter("starts_at", raw, _("a date and time (ISO 8601)")) from None
+    if not 2000 <= value.year <= 2100:
+        raise BadParameter("starts_at", raw, _("a date and time (ISO 8601)"))
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
@@ -96,6 +98,14 @@ def _tab_context(request, access, **extra):
 def patient_bookings(request, access):
     """The patient's appointments, and the finder: pick a type, see the first free times."""
     chosen = _type_from(request, access, request.GET)
+    moving = request.GET.get("move", "")
+    if moving:
+        import uuid
+
+        try:
+            uuid.UUID(moving)
+        except ValueError:
+            raise BadParameter("move", moving, _("a booking")) from None
     extra = {"chosen": chosen}
     if chosen is not None:
         extra["slots"], extra["start"], extra["end"] = _search(request, access, chosen)
@@ -296,10 +306,14 @@ def ical_feed(request, token):
     if feed is None:
         raise Http404(_("Not found."))
     bookings = feed_bookings(feed)
-    if feed.patient is not None and feed.patient.user is not None:
-        access_events_for_list(
-            user=feed.patient.user, patients=[feed.patient], data_kind=DataKind.BOOKING,
-            path=request.path,
+    if feed.patient is not None:
+        from patients.access import access_patient_as_system
+
+        # Whoever holds the address fetched it: on the patient's log, as the calendar feed.
+        access_patient_as_system(
+            patient=feed.patient, data_kind=DataKind.BOOKING, action=Action.VIEW,
+            system="Kalenderabonnement", object_type="booking.calendarfeed",
+            object_id=str(feed.public_id),
         )  # fmt: skip
     response = HttpResponse(feed_calendar(feed, bookings), content_type="text/calendar")
     response["Cache-Control"] = "private, no-store"
@@ -336,6 +350,15 @@ def offer(request, token):
     if found is None:
         raise Http404(_("Not found."))
     status = 200
+    if request.method == "GET":
+        from patients.access import access_patient_as_system
+
+        # Whoever holds the link sees the time offered: on the patient's log, by the system.
+        access_patient_as_system(
+            patient=found.entry.patient, data_kind=DataKind.BOOKING, action=Action.VIEW,
+            system="Venteliste", object_type="booking.slotoffer",
+            object_id=str(found.public_id),
+        )  # fmt: skip
     if request.method == "POST":
         try:
             if request.POST.get("answer") == "accept":

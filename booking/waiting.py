@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -42,12 +42,17 @@ def waiting_list_add(
         status__in=[WaitingListEntry.Status.WAITING, WaitingListEntry.Status.OFFERED],
     ).exists():  # fmt: skip
         raise ValidationError(_("The patient is already on the waiting list for this."))
-    with transaction.atomic():
-        entry = WaitingListEntry.objects.create(
-            patient=access.patient, appointment_type=appointment_type, added_by=access.user,
-            note=note[:300],
-        )  # fmt: skip
-        access_change_record(access, data_kind=DataKind.BOOKING, action=Action.CREATE, obj=entry)
+    try:
+        with transaction.atomic():
+            entry = WaitingListEntry.objects.create(
+                patient=access.patient, appointment_type=appointment_type,
+                added_by=access.user, note=note[:300],
+            )  # fmt: skip
+            access_change_record(
+                access, data_kind=DataKind.BOOKING, action=Action.CREATE, obj=entry
+            )
+    except IntegrityError:  # the same form sent twice at once
+        raise ValidationError(_("The patient is already on the waiting list for this.")) from None
     return entry
 
 
@@ -66,11 +71,16 @@ def offer_next(
     ):
         return None
     with transaction.atomic():
+        open_for_time = SlotOffer.objects.filter(
+            entry__appointment_type=kind, starts_at=starts_at, status=SlotOffer.Status.OFFERED
+        )
+        if open_for_time.exists():  # already offered (a task delivered twice)
+            return None
         tried = SlotOffer.objects.filter(
             entry__appointment_type=kind, starts_at=starts_at
         ).values_list("entry_id", flat=True)
         candidates = (
-            WaitingListEntry.objects.select_for_update(skip_locked=True)
+            WaitingListEntry.objects.select_for_update(of=("self",))
             .filter(appointment_type=kind, status=WaitingListEntry.Status.WAITING)
             .exclude(pk__in=list(tried))
             .select_related("patient")
@@ -150,27 +160,39 @@ def offer_get(token: str) -> SlotOffer | None:
 
 def offer_accept(*, offer: SlotOffer):
     """Book the offered time; a time taken meanwhile is said so, and the patient keeps their
-    place on the list."""
-    if offer.status != SlotOffer.Status.OFFERED or offer.expires_at <= timezone.now():
-        raise ValidationError(_("This offer is no longer open."))
-    entry = offer.entry
-    try:
-        booking = book_slot(
-            patient=entry.patient, appointment_type=entry.appointment_type,
-            starts_at=offer.starts_at, booked_by=entry.added_by,
-            note=_("From the waiting list"),
-            record=lambda b: access_patient_as_system(
-                patient=entry.patient, data_kind=DataKind.BOOKING, action=Action.CREATE,
-                system=SYSTEM, object_type="booking.booking", object_id=str(b.public_id),
-            ),
-        )  # fmt: skip
-    except SlotTaken:
-        SlotOffer.objects.filter(pk=offer.pk).update(status=SlotOffer.Status.TAKEN)
+    place on the list. The offer is locked while it is answered: two clicks book once."""
+    with transaction.atomic():
+        locked = (
+            SlotOffer.objects.select_for_update(of=("self",))
+            .select_related("entry__patient", "entry__appointment_type", "entry__added_by")
+            .get(pk=offer.pk)
+        )
+        if locked.status != SlotOffer.Status.OFFERED or locked.expires_at <= timezone.now():
+            raise ValidationError(_("This offer is no longer open."))
+        entry = locked.entry
+        try:
+            booking = book_slot(
+                patient=entry.patient, appointment_type=entry.appointment_type,
+                starts_at=locked.starts_at, booked_by=entry.added_by,
+                note=_("From the waiting list"),
+                record=lambda b: access_patient_as_system(
+                    patient=entry.patient, data_kind=DataKind.BOOKING, action=Action.CREATE,
+                    system=SYSTEM, object_type="booking.booking", object_id=str(b.public_id),
+                ),
+            )  # fmt: skip
+        except (SlotTaken, ValidationError):
+            booking = None
+        if booking is not None:
+            SlotOffer.objects.filter(pk=locked.pk).update(
+                status=SlotOffer.Status.ACCEPTED, booking=booking
+            )
+            WaitingListEntry.objects.filter(pk=entry.pk).update(
+                status=WaitingListEntry.Status.BOOKED
+            )
+            return booking
+        SlotOffer.objects.filter(pk=locked.pk).update(status=SlotOffer.Status.TAKEN)
         WaitingListEntry.objects.filter(pk=entry.pk).update(status=WaitingListEntry.Status.WAITING)
-        raise
-    SlotOffer.objects.filter(pk=offer.pk).update(status=SlotOffer.Status.ACCEPTED, booking=booking)
-    WaitingListEntry.objects.filter(pk=entry.pk).update(status=WaitingListEntry.Status.BOOKED)
-    return booking
+    raise SlotTaken()
 
 
 def offer_decline(*, offer: SlotOffer, base_url: str = "") -> SlotOffer | None:
@@ -195,10 +217,16 @@ def offers_expire(*, now=None) -> int:
             status=SlotOffer.Status.OFFERED, expires_at__lte=now
         ).select_related("entry")
     )
+    count = 0
     for offer in expired:
-        SlotOffer.objects.filter(pk=offer.pk).update(status=SlotOffer.Status.EXPIRED)
+        # Only an offer still open expires (one answered a moment ago is left as answered).
+        if not SlotOffer.objects.filter(pk=offer.pk, status=SlotOffer.Status.OFFERED).update(
+            status=SlotOffer.Status.EXPIRED
+        ):
+            continue
+        count += 1
         WaitingListEntry.objects.filter(pk=offer.entry_id).update(
             status=WaitingListEntry.Status.WAITING
         )
         offer_next(appointment_type_id=offer.entry.appointment_type_id, starts_at=offer.starts_at)
-    return len(expired)
+    return count

@@ -60,7 +60,9 @@ def worklist(request):
     """The active department's patients with open courses; unsigned notes are marked."""
     department_id = request.staff.active_department_id
     rows = selectors.worklist(user=request.user, department_id=department_id)
-    appointments = department_day(department_id=department_id, day=timezone.localdate())
+    appointments = department_day(
+        user=request.user, department_id=department_id, day=timezone.localdate()
+    )
     worklist_disclose(request, rows, appointments)
     return render(request, "chart/worklist.html", {"rows": rows, "appointments": appointments})
 

@@ -45,9 +45,12 @@ def query_date(request, name: str):
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         raise BadParameter(name, raw, _("a date (YYYY-MM-DD)")) from None
+    if not 1900 <= value.year <= 2200:  # beyond, date arithmetic would overflow
+        raise BadParameter(name, raw, _("a date (YYYY-MM-DD)"))
+    return value
 
 
 def query_time(request, name: str):

@@ -29,7 +29,7 @@ def home(request):
     if staff is not None and staff.active_department_id and second_factor_passed:
         rows = worklist(user=request.user, department_id=staff.active_department_id)
         appointments = department_day(
-            department_id=staff.active_department_id, day=timezone.localdate()
+            user=request.user, department_id=staff.active_department_id, day=timezone.localdate()
         )
         worklist_disclose(request, rows, appointments)
         dashboard = {

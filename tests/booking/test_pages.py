@@ -52,8 +52,14 @@ def test_find_a_time_and_book_it(cast, client, clinic):
     )
     # The stranger has no relation with cardiology: the gate refuses before any booking.
     assert again.status_code == 403
+    from patients.services import care_course_create
+
+    care_course_create(
+        patient=cast.stranger, department=cast.cardiology, kind="referral", title="Henvisning",
+        started_at=timezone.now() - timedelta(days=1),
+    )  # fmt: skip
     taken = client.post(
-        reverse("booking:book", kwargs={"patient_id": cast.patient.public_id}),
+        reverse("booking:book", kwargs={"patient_id": cast.stranger.public_id}),
         {"type": str(clinic.control.public_id), "starts_at": slots[0].starts_at.isoformat()},
         HTTP_ACCEPT_LANGUAGE="da",
     )
@@ -64,9 +70,13 @@ def test_find_a_time_and_book_it(cast, client, clinic):
 
 def test_bad_parameters_are_400_not_500(cast, client, clinic):
     client.force_login(cast.treating_doctor)
-    for query in ({"type": "nonsense"}, {"type": str(clinic.control.public_id), "from": "31.12"},
-                  {"type": str(clinic.control.public_id), "weeks": "99"}):  # fmt: skip
-        assert client.get(tab(cast), query).status_code == 400
+    kind = str(clinic.control.public_id)
+    for query in ({"type": "nonsense"}, {"type": kind, "from": "31.12"},
+                  {"type": kind, "weeks": "99"}, {"type": kind, "move": "x"},
+                  {"type": kind, "from": "9999-12-31"}):  # fmt: skip
+        assert client.get(tab(cast), query).status_code == 400, query
+    for day in ("0001-01-01", "9999-12-31"):
+        assert client.get(reverse("booking:calendar"), {"day": day}).status_code == 400
     book = reverse("booking:book", kwargs={"patient_id": cast.patient.public_id})
     response = client.post(book, {"type": str(clinic.control.public_id), "starts_at": "soon"})
     assert response.status_code == 400
@@ -233,3 +243,47 @@ def test_the_finder_searches_the_region_and_books_in_another_department(cast, cl
     )  # fmt: skip
     booking = Booking.objects.get(patient=cast.patient)
     assert booking.department_id == cast.orthopaedics.pk
+
+
+def test_a_double_click_books_once_and_arrival_waits_for_the_day(cast, client, clinic):
+    from booking.models import Resource, ScheduleRule
+
+    # A second doctor and room: the same time is free twice over, but not for the same patient.
+    for kind, name, staff in (("clinician", "Aase Andenlæge", cast.junior_doctor.staff),
+                              ("room", "Ambulatorium, rum 2", None)):  # fmt: skip
+        resource = Resource.objects.create(
+            department=cast.cardiology, kind=kind, name=name, staff=staff
+        )
+        rule = ScheduleRule.objects.create(
+            resource=resource, weekdays=[1, 2, 3, 4, 5], start_time=time(8), end_time=time(12),
+            valid_from=clinic.day - timedelta(days=1),
+        )  # fmt: skip
+        rule.appointment_types.add(clinic.control)
+    client.force_login(cast.treating_doctor)
+    book = reverse("booking:book", kwargs={"patient_id": cast.patient.public_id})
+    form = {"type": str(clinic.control.public_id), "starts_at": at(clinic.day, 9).isoformat()}
+    client.post(book, form)
+    second = client.post(book, form, follow=True, HTTP_ACCEPT_LANGUAGE="da")
+    assert Booking.objects.filter(patient=cast.patient).count() == 1
+    assert "har allerede en aftale" in second.content.decode()
+    booking = Booking.objects.get()
+    refused = client.post(
+        reverse("booking:status", kwargs={"booking_id": booking.public_id}),
+        {"status": "arrived"}, follow=True, HTTP_ACCEPT_LANGUAGE="da",
+    )  # fmt: skip
+    booking.refresh_from_db()
+    assert booking.status == "booked" and "på dagen" in refused.content.decode()
+
+
+def test_an_absence_without_an_end_closes_the_calendar_from_its_start(cast, client, clinic):
+    from booking.models import ScheduleException
+    from booking.slots import free_slots
+
+    ScheduleException.objects.create(
+        resource=clinic.doctor, period=(at(clinic.day, 10), None), reason="Orlov"
+    )
+    slots = free_slots(
+        appointment_types=[clinic.control], start_date=clinic.day,
+        end_date=clinic.day + timedelta(days=7), limit=50,
+    )  # fmt: skip
+    assert slots and all(s.starts_at < at(clinic.day, 10) for s in slots)

@@ -161,6 +161,13 @@ def test_cancel_move_and_the_days_statuses_keep_history_and_free_the_time(cast, 
     again = services.booking_create(
         access=access, appointment_type=clinic.control, starts_at=at(day, 11)
     )
+    with pytest.raises(ValidationError):  # arrival is marked on the day, not ahead
+        services.booking_set_status(access=access, booking=again, status="arrived")
+    today = timezone.now() + timedelta(minutes=30)
+    Booking.objects.filter(pk=again.pk).update(
+        starts_at=today, ends_at=today + timedelta(minutes=20)
+    )
+    again.refresh_from_db()
     arrived = services.booking_set_status(access=access, booking=again, status="arrived")
     assert (
         services.booking_set_status(access=access, booking=arrived, status="seen").status == "seen"
