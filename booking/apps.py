@@ -21,15 +21,19 @@ class BookingConfig(AppConfig):
             relations,  # noqa: F401  (registers the booking relation source)
             selectors,
         )
+        from booking.external import external_appointment_file
         from patients.registry import (
+            InboundHandler,
             OverviewPanel,
             PatientTab,
             TimelineSource,
+            inbound_handlers,
             overview_panels,
             patient_tabs,
             timeline_sources,
         )
 
+        inbound_handlers.register(InboundHandler("SIU", external_appointment_file))
         patient_tabs.register(
             PatientTab("bookings", _("Appointments"), "booking:patient", order=46)
         )

@@ -444,3 +444,41 @@ class SlotOffer(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.entry} {self.starts_at:%d.%m.%Y %H:%M}"
+
+
+@pghistory.track()
+class ExternalAppointment(BaseModel):
+    """An appointment kept in another scheduling system and sent here (HL7 SIU), so the chart
+    and the patient see it beside the bookings made here. It holds none of our resources."""
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        CANCELLED = "cancelled", _("Cancelled")
+        NO_SHOW = "no_show", _("Did not come")
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="external_appointments"
+    )
+    sender = models.CharField(_("sending system"), max_length=200)
+    key = models.CharField(_("number in the sending system"), max_length=100)
+    starts_at = models.DateTimeField(_("start"))
+    ends_at = models.DateTimeField(_("end"))
+    service_code = models.CharField(_("code"), max_length=50, blank=True)
+    service_text = models.CharField(_("appointment"), max_length=200, blank=True)
+    location = models.CharField(_("place"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.BOOKED
+    )
+    message_id = models.BigIntegerField(_("last message"))
+
+    class Meta:
+        verbose_name = _("appointment from another system")
+        verbose_name_plural = _("appointments from other systems")
+        ordering = ["starts_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["sender", "key"], name="booking_external_once"),
+        ]
+        indexes = [models.Index(fields=["patient", "starts_at"], name="booking_external_patient")]
+
+    def __str__(self) -> str:
+        return f"{self.service_text} {self.starts_at:%d.%m.%Y %H:%M}"

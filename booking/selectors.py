@@ -39,7 +39,14 @@ def bookings_for_patient(access: PatientAccess, *, past_limit: int = 20) -> dict
             department="appointment_type__department_id", care_course=None,
         ).select_related("appointment_type__department")
     )  # fmt: skip
-    return {"coming": coming, "past": past, "waiting": waiting}
+    from booking.models import ExternalAppointment
+
+    external = list(
+        ExternalAppointment.objects.filter(patient=access.patient, ends_at__gte=now).order_by(
+            "starts_at"
+        )[:20]
+    )
+    return {"coming": coming, "past": past, "waiting": waiting, "external": external}
 
 
 def booking_get_for_patient(access: PatientAccess, public_id) -> Booking:

@@ -96,9 +96,19 @@ class Registry:
         return self._items.get(key)
 
 
+@dataclass(frozen=True)
+class InboundHandler:
+    """An app that files a kind of inbound HL7 message the results pipeline receives and
+    matches (SIU: appointments). `file(*, message_id, sender, patient, content: dict)`."""
+
+    message_code: str
+    file: Callable
+
+
 patient_tabs = Registry("key")
 overview_panels = Registry("key")
 timeline_sources = Registry("kind")
 text_macros = Registry("name")
 course_hooks = Registry("key")
 worklist_markers = Registry("key")
+inbound_handlers = Registry("message_code")

@@ -26,6 +26,7 @@ from labresults.fhir_bundle import (
 from labresults.hl7.ack import build_ack
 from labresults.hl7.oru import extract_results
 from labresults.hl7.parser import Hl7Error, Message, Reason, parse
+from labresults.hl7.siu import extract_schedule, is_schedule
 from labresults.models import (
     FhirSource,
     InboundMessage,
@@ -192,7 +193,10 @@ def _read(incoming: Incoming, known: dict | None = None) -> _Reading:
         "status": InboundMessage.Status.RECEIVED,
     }
     try:
-        extract_results(message, values=False)
+        if is_schedule(message):  # an appointment of an external scheduling system
+            extract_schedule(message)
+        else:
+            extract_results(message, values=False)
     except Hl7Error as error:
         fields.update(_failed(error.why))
         return _Reading(fields, message, error.code, error.reason)

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+from django.core.exceptions import ValidationError
 from django.db import DataError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop as _noop
@@ -100,6 +101,10 @@ def _file(messages: list[InboundMessage]) -> None:
     in a few statements. Messages that share a report key (a preliminary and its final in one
     batch) are filed in rounds, in the order they arrived, so the later one sees the earlier.
     """
+    schedules = [m for m in messages if (m.message_type or "").startswith("SIU")]
+    if schedules:
+        _file_schedules(schedules)
+        messages = [m for m in messages if m not in schedules]
     filings = [f for f in _match(messages) if f is not None]
     while filings:
         round_: list[_Filing] = []
@@ -114,6 +119,50 @@ def _file(messages: list[InboundMessage]) -> None:
             keys |= mine
         _file_round(round_)
         filings = later
+
+
+def _file_schedules(messages: list[InboundMessage]) -> None:
+    """Appointments (SIU) from external scheduling systems: read, matched by CPR like results
+    (an unknown patient waits in the same queue), then filed by the app that registered for
+    them (booking)."""
+    from dataclasses import asdict
+
+    from labresults.hl7.parser import parse
+    from labresults.hl7.siu import extract_schedule
+    from patients.registry import inbound_handlers
+
+    handler = inbound_handlers.get("SIU")
+    for message in messages:
+        try:
+            schedule = extract_schedule(parse(message.text_to_process()))
+        except Hl7Error as error:
+            message.reason_set(InboundMessage.Status.FAILED, error.why)
+            continue
+        patient: Patient | None
+        reason: Reason | str = ""
+        if message.matched_patient_id:
+            patient = Patient.objects.get(pk=message.matched_patient_id)
+        else:
+            # A ScheduleMessage carries patient_ids as a ResultMessage does.
+            patient, reason = message_patient_match(schedule)  # type: ignore[arg-type]
+        if patient is None:
+            message.reason_set(InboundMessage.Status.UNMATCHED, reason)
+            continue
+        if handler is None:
+            message.reason_set(
+                InboundMessage.Status.FAILED, Reason(_noop("Nothing here files appointments."))
+            )
+            continue
+        content = {**asdict(schedule), "key": schedule.key}
+        try:
+            with transaction.atomic():
+                handler.file(
+                    message_id=message.pk, sender=message.sender, patient=patient, content=content
+                )
+        except ValidationError as refused:  # the appointment's number is another patient's
+            message.reason_set(InboundMessage.Status.FAILED, " ".join(refused.messages))
+            continue
+        message.reason_set(InboundMessage.Status.PROCESSED, "")
 
 
 def _match(messages: list[InboundMessage]) -> list[_Filing | None]:
