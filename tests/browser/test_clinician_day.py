@@ -1,5 +1,6 @@
-"""The clinician's day: ten daily tasks done in the browser as a clinician does them, each from
-the start page, counting clicks and keystrokes beyond typed content and the slowest server
+"""The clinician's day: the daily tasks (ten from issue 13, and booking a follow-up) done in
+the browser as a clinician does them, each from the start page, counting clicks and
+keystrokes beyond typed content and the slowest server
 answer of the task. The table is written to bench/results/clinician-day.md on every run.
 
 Counting: a click on a link, button or checkbox is one click; a choice in a drop-down is two
@@ -43,6 +44,7 @@ TASKS = [
     ("break_glass", "Break the glass for a patient without a relation", "several", "5"),
     ("medication", "See the current medication (FMK and the ward's orders)", "one", "impossible"),
     ("reconcile", "Reconcile medication at admission (one drug stopped)", "several", "impossible"),
+    ("follow_up", "Book a follow-up (same type and clinician, in 4 weeks)", "one", "impossible"),
 ]
 GOAL = {"one": 3, "several": 6}
 MEASURED: dict[str, dict] = {}
@@ -99,7 +101,7 @@ def clinician_day_table():
     if len(MEASURED) < len(TASKS):
         return  # a partial run (one task, -k) leaves the last full table as it was
     lines = [
-        "# The clinician's day: ten tasks, measured in the browser",
+        "# The clinician's day: the daily tasks, measured in the browser",
         "",
         f"Written by `tests/browser/test_clinician_day.py` on {datetime.now():%Y-%m-%d %H:%M}, "
         "headless Chromium against the test server (embedded PostgreSQL and Redis, a real "
@@ -301,4 +303,23 @@ def test_reconcile_at_admission(live_server, page, cast, fmksim, celery_worker):
             task.type(reason, "Kendt og accepteret, tæt kontrol")
         task.click("[data-testid=reconcile-confirm]")
     expect(page.locator("[data-testid=reconciliation-status]")).to_be_visible()
+    task.done()
+
+
+def test_book_a_follow_up(live_server, page, cast, clinic):  # the eleventh, with booking
+    from booking import services
+    from booking.models import Booking
+
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="booking")
+    start = timezone.make_aware(
+        timezone.datetime.combine(clinic.day, timezone.datetime.min.time())
+    ) + timezone.timedelta(hours=9)
+    seen = services.booking_create(access=access, appointment_type=clinic.control, starts_at=start)
+    Booking.objects.filter(pk=seen.pk).update(status="seen")
+    start(page, live_server, cast)
+    task = Task(page, "follow_up")
+    open_patient(task)
+    task.click("[data-testid=panel-follow-up]")
+    task.click(page.locator("[data-testid=free-slot]").first)
+    expect(page.locator(".alert-success")).to_contain_text("Booket")
     task.done()
