@@ -48,8 +48,15 @@ def _build(rng):
     hospital = Hospital.objects.create(region=region, name="Benchmarkhospitalet", short_name="BH")
     today = timezone.localdate()
     user = _booker()
-    patient = Patient.objects.create(
-        cpr="0101010000", given_names="Bench", family_name="Mark", birth_date=date(2001, 1, 1)
+    # One patient per department and scanner: no patient is in two appointments at once.
+    patients = Patient.objects.bulk_create(
+        Patient(
+            cpr=f"01010{n:05d}",
+            given_names=f"Bench{n}",
+            family_name="Mark",
+            birth_date=date(2001, 1, 1),
+        )  # fmt: skip
+        for n in range(DEPARTMENTS * SCANNERS)
     )
     through = ScheduleRule.appointment_types.through
     for d in range(DEPARTMENTS):
@@ -94,7 +101,8 @@ def _build(rng):
                 for i in range(SCANNERS):
                     if rng.random() < 0.2:
                         bookings.append(Booking(
-                            patient=patient, department=department, appointment_type=kind,
+                            patient=patients[d * SCANNERS + i], department=department,
+                            appointment_type=kind,
                             starts_at=start, ends_at=start + timedelta(minutes=30),
                             booked_by=user,
                         ))  # fmt: skip

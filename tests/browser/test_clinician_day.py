@@ -311,10 +311,10 @@ def test_book_a_follow_up(live_server, page, cast, clinic):  # the eleventh, wit
     from booking.models import Booking
 
     access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="booking")
-    start = timezone.make_aware(
-        timezone.datetime.combine(clinic.day, timezone.datetime.min.time())
-    ) + timezone.timedelta(hours=9)
-    seen = services.booking_create(access=access, appointment_type=clinic.control, starts_at=start)
+    from datetime import time as clock
+
+    nine = timezone.make_aware(datetime.combine(clinic.day, clock(9)))
+    seen = services.booking_create(access=access, appointment_type=clinic.control, starts_at=nine)
     Booking.objects.filter(pk=seen.pk).update(status="seen")
     start(page, live_server, cast)
     task = Task(page, "follow_up")
