@@ -85,13 +85,18 @@ def _rule_types(resources) -> dict[int, set[int]]:
     }
 
 
+def _rule_open(rule, types_of, type_id, day, weekday) -> bool:
+    """Whether a weekly rule applies to this appointment type on this day."""
+    if weekday not in rule.weekdays or type_id not in types_of.get(rule.pk, ()):
+        return False
+    return rule.valid_from <= day and (rule.valid_until is None or day <= rule.valid_until)
+
+
 def _covering(rules, types_of, type_id, day, start, end) -> bool:
     """Whether one of a resource's rules allows the type over [start, end) on this day."""
     weekday = day.isoweekday()
     for rule in rules:
-        if weekday not in rule.weekdays or type_id not in types_of.get(rule.pk, ()):
-            continue
-        if rule.valid_from > day or (rule.valid_until is not None and rule.valid_until < day):
+        if not _rule_open(rule, types_of, type_id, day, weekday):
             continue
         opens = timezone.make_aware(datetime.combine(day, rule.start_time))
         closes = timezone.make_aware(datetime.combine(day, rule.end_time))
@@ -206,9 +211,7 @@ def _slots_of_day(
     candidates = []
     for resource in by_kind.get((appointment_type.department_id, primary), []):
         for rule in resource.current_rules:
-            if weekday not in rule.weekdays or appointment_type.pk not in types_of.get(rule.pk, ()):
-                continue
-            if rule.valid_from > day or (rule.valid_until is not None and rule.valid_until < day):
+            if not _rule_open(rule, types_of, appointment_type.pk, day, weekday):
                 continue
             start = timezone.make_aware(datetime.combine(day, rule.start_time))
             closes = timezone.make_aware(datetime.combine(day, rule.end_time))
