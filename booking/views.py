@@ -16,7 +16,7 @@ from booking import selectors, services
 from booking.models import AppointmentType, Booking, BookingStatus
 from booking.slots import free_slots
 from common.forms import error_messages_add
-from common.params import BadParameter, query_date, query_int, query_time
+from common.params import BadParameter, query_date, query_int, query_time, query_uuid_list
 from patients.access import (
     access_events_for_list,
     patient_object_view,
@@ -70,8 +70,15 @@ def _search(request, access, appointment_type, *, resource=None):
     weeks = query_int(request, "weeks", 4, low=1, high=16)
     end = query_date(request, "until") or start + timedelta(weeks=weeks)
     region = request.GET.get("region") == "1"
+    kinds = [appointment_type]
+    if region:
+        kinds = _region_types(appointment_type)
+        # A chosen set of the departments that offer it (none chosen: all of them).
+        chosen_departments = {str(u) for u in query_uuid_list(request, "department")}
+        if chosen_departments:
+            kinds = [k for k in kinds if str(k.department.public_id) in chosen_departments]
     slots = free_slots(
-        appointment_types=_region_types(appointment_type) if region else [appointment_type],
+        appointment_types=kinds,
         start_date=max(start, today), end_date=end,
         time_from=query_time(request, "after"), time_until=query_time(request, "before"),
         patient=access.patient, limit=60 if resource else 20,
@@ -109,6 +116,8 @@ def patient_bookings(request, access):
     extra = {"chosen": chosen}
     if chosen is not None:
         extra["slots"], extra["start"], extra["end"] = _search(request, access, chosen)
+        extra["offering"] = [k.department for k in _region_types(chosen)]
+        extra["departments_chosen"] = set(request.GET.getlist("department"))
     return render(request, "booking/patient.html", _tab_context(request, access, **extra))
 
 

@@ -236,6 +236,10 @@ def test_the_finder_searches_the_region_and_books_in_another_department(cast, cl
     assert {s.appointment_type.department_id for s in slots} == {
         cast.orthopaedics.pk, cast.cardiology.pk,
     }  # fmt: skip
+    # A chosen set: only cardiology, though orthopaedics offers it too.
+    only = client.get(tab(cast), {**query, "department": str(cast.cardiology.public_id)})
+    assert {s.appointment_type.pk for s in only.context["slots"]} == {clinic.control.pk}
+    assert client.get(tab(cast), {**query, "department": "x"}).status_code == 400
     client.post(
         reverse("booking:book", kwargs={"patient_id": cast.patient.public_id}),
         {"type": str(clinic.control.public_id), "slot_type": str(ortho.public_id),
