@@ -16,7 +16,14 @@ from booking import selectors, services
 from booking.models import AppointmentType, Booking, BookingStatus
 from booking.slots import free_slots
 from common.forms import error_messages_add
-from common.params import BadParameter, query_date, query_int, query_time, query_uuid_list
+from common.params import (
+    BadParameter,
+    query_date,
+    query_datetime,
+    query_int,
+    query_time,
+    query_uuid_list,
+)
 from patients.access import (
     access_events_for_list,
     patient_object_view,
@@ -53,14 +60,12 @@ def _region_types(chosen: AppointmentType) -> list[AppointmentType]:
     )
 
 
-def _start_from(raw: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise BadParameter("starts_at", raw, _("a date and time (ISO 8601)")) from None
-    if not 2000 <= value.year <= 2100:
-        raise BadParameter("starts_at", raw, _("a date and time (ISO 8601)"))
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+def _start_from(request) -> datetime:
+    """The chosen time of a booking form: required, and a real moment."""
+    value = query_datetime(request, "starts_at", source=request.POST)
+    if value is None:
+        raise BadParameter("starts_at", "", _("a date and time (ISO 8601)"))
+    return value
 
 
 def _search(request, access, appointment_type, *, resource=None):
@@ -153,7 +158,7 @@ def book(request, access):
         raise BadParameter("type", "", _("an appointment type of your department"))
     if request.POST.get("slot_type"):  # a time found across the region: that department's type
         chosen = _type_from(request, access, {"type": request.POST["slot_type"], "region": "1"})
-    starts_at = _start_from(request.POST.get("starts_at", ""))
+    starts_at = _start_from(request)
     try:
         booking = services.booking_create(
             access=access, appointment_type=chosen, starts_at=starts_at,
@@ -201,9 +206,7 @@ def cancel(request, access, obj):
 def move(request, access, obj):
     """Move to another free time (the finder on the tab offers them)."""
     try:
-        moved = services.booking_move(
-            access=access, booking=obj, starts_at=_start_from(request.POST.get("starts_at", ""))
-        )
+        moved = services.booking_move(access=access, booking=obj, starts_at=_start_from(request))
     except services.SlotTaken as taken:
         messages.error(request, taken.messages[0])
     except ValidationError as error:

@@ -23,15 +23,18 @@ class BadParameter(ValueError):
         )
 
 
-def query_datetime(request, name: str) -> datetime | None:
-    """An ISO 8601 moment (as the pages write them), or None when absent or empty."""
-    raw = request.GET.get(name, "")
+def query_datetime(request, name: str, *, source=None) -> datetime | None:
+    """An ISO 8601 moment (as the pages write them), or None when absent or empty; from the
+    query or, with `source=request.POST`, a form."""
+    raw = (request.GET if source is None else source).get(name, "")
     if not raw:
         return None
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
         raise BadParameter(name, raw, _("a date and time (ISO 8601)")) from None
+    if not 1900 <= value.year <= 2200:  # beyond, date arithmetic would overflow
+        raise BadParameter(name, raw, _("a date and time (ISO 8601)"))
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     return value

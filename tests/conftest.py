@@ -167,6 +167,16 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+def browser_sign_in(page, live_server, username, password):
+    """Sign in through the real sign-in page, as the next person at the workstation."""
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=login]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
 @pytest.fixture
 def browser_context_args(browser_context_args):
     """Danish first, as a clinician's browser in a Danish hospital would be."""

@@ -5,16 +5,9 @@ import pytest
 from playwright.sync_api import expect
 
 from booking.models import Booking
+from tests.conftest import browser_sign_in as sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_server, username, password):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=login]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
 
 
 def test_find_book_move_cancel_and_follow_up(live_server, page, cast, clinic):

@@ -21,6 +21,7 @@ from journal.models import NoteType
 from labresults.services import inbound_message_process, inbound_message_receive
 from patients.access import access_decide
 from patients.models import CaveEntry
+from tests.conftest import browser_sign_in as sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,15 +38,6 @@ ORU = (
     "OBX|1|NM|NPU03429^P-Natrium^NPU||128|mmol/L|137-145|L|||F\r"
     "OBX|2|NM|NPU03230^P-Kalium^NPU||6.9|mmol/L|3.5-4.6|HH|||F\r"
 )
-
-
-def sign_in(page, live_server, username, password):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=login]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
 
 
 def the_record(cast):

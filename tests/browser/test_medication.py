@@ -12,17 +12,10 @@ from medicinkort.services import OrderData, order_create
 from patients.access import access_decide
 from patients.models import CareCourse
 from patients.services import care_course_create
+from tests.conftest import browser_sign_in as sign_in
 from tests.medicinkort.conftest import card_with_lines, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_server, username, password):
-    page.context.clear_cookies()  # the next person at the workstation
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=login]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
 
 
 def test_admit_reconcile_give_and_discharge(
