@@ -304,13 +304,15 @@ class CalendarFeed(BaseModel):
         return f"{self.get_kind_display()} ({'revoked' if self.revoked_at else 'active'})"
 
 
-class Reminder(BaseModel):
-    """One reminder of one booking on one channel, planned ahead and sent once.
+class OutboundMessage(BaseModel):
+    """One message to a patient on one channel, sent once: the outbox row.
 
-    The row is the outbox: planned (pending), claimed by a worker (sending), then sent or
-    failed. An SMS carries the reminder's id as the gateway's reference, so a send repeated after
-    a worker died is recognised by the gateway and not delivered twice. An e-mail cannot be taken
-    back or recognised: one left "sending" by a dead worker is marked uncertain, never resent.
+    Written with what causes it (a planned reminder, an offer of a freed time), claimed by a
+    worker (sending), handed to the mail server or the SMS gateway (`handed_at`), then sent or
+    failed. An SMS carries the row's id as the gateway's reference, so a send repeated after a
+    worker died is recognised by the gateway and not delivered twice. An e-mail cannot be taken
+    back or recognised: one a dead worker had handed over is marked uncertain, never resent; one
+    it had only claimed goes back to the queue. `delivery` is what the gateway last said.
     """
 
     class Channel(models.TextChoices):
@@ -325,20 +327,43 @@ class Reminder(BaseModel):
         UNCERTAIN = "uncertain", _("Perhaps sent (the sender stopped)")
         SKIPPED = "skipped", _("Not sent")
 
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="reminders")
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
-    # How long before the appointment, in minutes (2 days = 2880).
-    offset_minutes = models.PositiveIntegerField(_("minutes before"))
     due_at = models.DateTimeField(_("due"))
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    handed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     gateway_id = models.CharField(max_length=100, blank=True)
     delivery = models.CharField(_("delivery"), max_length=20, blank=True)
+    delivery_checked_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(_("error"), max_length=300, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def delivery_text(self) -> str:
+        return str(
+            {
+                "accepted": _("accepted by the gateway"),
+                "delivered": _("delivered"),
+                "undeliverable": _("could not be delivered"),
+                "smtp-accepted": _("accepted by the mail server"),
+            }.get(self.delivery, self.delivery)
+        )
+
+
+class Reminder(OutboundMessage):
+    """One reminder of one booking on one channel, planned ahead (`offset_minutes` before the
+    appointment) and sent once; its text is written when it is sent, from the booking as it is
+    then (a cancelled or moved booking's reminders are not sent)."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="reminders")
+    # How long before the appointment, in minutes (2 days = 2880).
+    offset_minutes = models.PositiveIntegerField(_("minutes before"))
 
     class Meta:
         verbose_name = _("reminder")
@@ -364,16 +389,6 @@ class Reminder(BaseModel):
             return ngettext("%(n)s day before", "%(n)s days before", days) % {"n": days}
         hours = max(1, self.offset_minutes // 60)
         return ngettext("%(n)s hour before", "%(n)s hours before", hours) % {"n": hours}
-
-    @property
-    def delivery_text(self) -> str:
-        return str(
-            {
-                "accepted": _("accepted by the gateway"),
-                "delivered": _("delivered"),
-                "smtp-accepted": _("accepted by the mail server"),
-            }.get(self.delivery, self.delivery)
-        )
 
 
 class WaitingListEntry(BaseModel):
@@ -435,7 +450,6 @@ class SlotOffer(BaseModel):
     booking = models.OneToOneField(
         Booking, on_delete=models.PROTECT, null=True, blank=True, related_name="offer"
     )
-    sent = models.CharField(_("sent"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("offer of a freed time")
@@ -444,6 +458,25 @@ class SlotOffer(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.entry} {self.starts_at:%d.%m.%Y %H:%M}"
+
+
+class OfferMessage(OutboundMessage):
+    """The offer of a freed time by e-mail or SMS, written in the transaction that makes the
+    offer and sent by the outbox worker (not sent once the offer is no longer open)."""
+
+    offer = models.ForeignKey(SlotOffer, on_delete=models.CASCADE, related_name="messages")
+
+    class Meta:
+        verbose_name = _("offer message")
+        verbose_name_plural = _("offer messages")
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "channel"], name="booking_offer_message_once"),
+        ]
+        indexes = [models.Index(fields=["status", "due_at"], name="booking_offer_message_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.offer}"
 
 
 @pghistory.track()

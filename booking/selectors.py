@@ -37,7 +37,9 @@ def bookings_for_patient(access: PatientAccess, *, past_limit: int = 20) -> dict
                 patient=access.patient, status__in=["waiting", "offered"]
             ),
             department="appointment_type__department_id", care_course=None,
-        ).select_related("appointment_type__department")
+        )
+        .select_related("appointment_type__department")
+        .prefetch_related("offers__messages")
     )  # fmt: skip
     from booking.models import ExternalAppointment
 

@@ -154,10 +154,10 @@ def _end(booking: Booking, status: str, **fields) -> None:
     booking.save()
     booking.allocations.update(active=False)
     if booking.starts_at > timezone.now():
-        _offer_when_committed(booking.appointment_type_id, booking.starts_at)
+        offer_when_committed(booking.appointment_type_id, booking.starts_at)
 
 
-def _offer_when_committed(type_id: int, starts_at) -> None:
+def offer_when_committed(type_id: int, starts_at) -> None:
     """A freed time is offered to the waiting list once the freeing has committed."""
     from booking.tasks import offer_freed_time
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
@@ -92,14 +92,23 @@ def _rule_open(rule, types_of, type_id, day, weekday) -> bool:
     return rule.valid_from <= day and (rule.valid_until is None or day <= rule.valid_until)
 
 
+def _opening(rule, day: date) -> tuple[datetime, datetime]:
+    """When a rule opens and closes on a day, as instants in UTC. Slots are stepped from the
+    opening in real time, so a night shift across a change to or from summer time has the
+    hours it really has: no start in the hour that does not exist in March, two starts at
+    02:00 and 02:30 (summer time, then winter time) in October, and none twice."""
+    opens = timezone.make_aware(datetime.combine(day, rule.start_time))
+    closes = timezone.make_aware(datetime.combine(day, rule.end_time))
+    return opens.astimezone(UTC), closes.astimezone(UTC)
+
+
 def _covering(rules, types_of, type_id, day, start, end) -> bool:
     """Whether one of a resource's rules allows the type over [start, end) on this day."""
     weekday = day.isoweekday()
     for rule in rules:
         if not _rule_open(rule, types_of, type_id, day, weekday):
             continue
-        opens = timezone.make_aware(datetime.combine(day, rule.start_time))
-        closes = timezone.make_aware(datetime.combine(day, rule.end_time))
+        opens, closes = _opening(rule, day)
         if opens <= start and end <= closes:
             return True
     return False
@@ -213,8 +222,7 @@ def _slots_of_day(
         for rule in resource.current_rules:
             if not _rule_open(rule, types_of, appointment_type.pk, day, weekday):
                 continue
-            start = timezone.make_aware(datetime.combine(day, rule.start_time))
-            closes = timezone.make_aware(datetime.combine(day, rule.end_time))
+            start, closes = _opening(rule, day)
             while start + duration <= closes:
                 if exact_start is None or start == exact_start:
                     candidates.append((start, resource.name, resource))

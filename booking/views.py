@@ -377,7 +377,7 @@ def offer(request, token):
                 offer_accept(offer=found)
                 messages.success(request, _("Thank you: the time is booked for you."))
             elif request.POST.get("answer") == "decline":
-                offer_decline(offer=found, base_url=request.build_absolute_uri("/"))
+                offer_decline(offer=found)
                 messages.info(
                     request, _("Thank you for your answer; you stay on the waiting list.")
                 )

@@ -1,10 +1,12 @@
 """The waiting list: a freed time is offered to the first in line by e-mail and SMS, with a link
 valid for a while; accepted, it is booked; declined or expired, the next in line is offered it.
 
-Offers are written and sent by tasks (`booking.offer_freed_time`, beat's
-`booking.expire_offers`); the patient answers through the link's token, without signing in, as
-letters with an answer link have always worked. What an offer shows and what its answer books is
-on the patient's access log, by the system ("Venteliste").
+Offers are made by tasks (`booking.offer_freed_time` when a time is freed or an offer declined,
+beat's `booking.expire_offers`); an offer and its e-mail and SMS are written in one transaction
+and the messages leave through the outbox (`booking.outbox`). The patient answers through the
+link's token, without signing in, as letters with an answer link have always worked. What an
+offer shows and what its answer books is on the patient's access log, by the system
+("Venteliste").
 """
 
 from __future__ import annotations
@@ -15,14 +17,20 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.models import Action, DataKind
-from booking.models import ACTIVE_STATUSES, AppointmentType, SlotOffer, WaitingListEntry
+from booking.models import (
+    ACTIVE_STATUSES,
+    AppointmentType,
+    OfferMessage,
+    SlotOffer,
+    WaitingListEntry,
+)
+from booking.outbox import Letter
 from booking.services import SlotTaken, book_slot
 from booking.slots import free_slots
 from patients.access import PatientAccess, access_change_record, access_patient_as_system
@@ -56,9 +64,7 @@ def waiting_list_add(
     return entry
 
 
-def offer_next(
-    *, appointment_type_id: int, starts_at: datetime, base_url: str = ""
-) -> SlotOffer | None:
+def offer_next(*, appointment_type_id: int, starts_at: datetime) -> SlotOffer | None:
     """Offer a freed time to the first waiting patient who can take it; None when nobody can
     (or the time is no longer free)."""
     now = timezone.now()
@@ -102,21 +108,45 @@ def offer_next(
             )
             entry.status = WaitingListEntry.Status.OFFERED
             entry.save(update_fields=["status", "updated_at"])
+            channels = [
+                channel
+                for channel, address in (
+                    (OfferMessage.Channel.EMAIL, entry.patient.email),
+                    (OfferMessage.Channel.SMS, entry.patient.phone),
+                )
+                if address
+            ]
+            OfferMessage.objects.bulk_create(
+                [OfferMessage(offer=offer, channel=channel, due_at=now) for channel in channels]
+            )
+            if channels:
+                transaction.on_commit(_send_soon)
             break
         else:
             return None
-    _send(offer, base_url)
     return offer
 
 
-def _send(offer: SlotOffer, base_url: str) -> None:
-    """The offer by e-mail and SMS; what went is noted on the offer (an SMS carries the offer's
-    id as its reference, so it is never delivered twice)."""
-    from booking.reminders import sms_send
+def _send_soon() -> None:
+    """The outbox is sent now rather than at beat's next minute; beat sends it if the broker
+    cannot be reached."""
+    from booking.tasks import send_messages
 
+    try:
+        send_messages.delay()
+    except Exception:  # noqa: BLE001 (the row waits for beat)
+        log.exception("the outbox could not be woken; beat sends it within a minute")
+
+
+def offer_letter(message: OfferMessage) -> Letter | str:
+    """The offer's text with its answer link; an offer no longer open is not sent."""
+    offer = message.offer
+    status = SlotOffer.objects.filter(pk=offer.pk).values_list("status", flat=True)[0]
+    if status != SlotOffer.Status.OFFERED or offer.expires_at <= timezone.now():
+        return _("This offer is no longer open.")
     patient = offer.entry.patient
     department = offer.entry.appointment_type.department
-    link = (base_url or settings.SUNDHED_PUBLIC_URL).rstrip("/") + reverse(
+    link = settings.SUNDHED_PUBLIC_URL.rstrip("/") + reverse(
         "booking:offer", kwargs={"token": offer.token}
     )
     with translation.override("da"):
@@ -130,24 +160,7 @@ def _send(offer: SlotOffer, base_url: str) -> None:
             "until": timezone.localtime(offer.expires_at).strftime("%d.%m. %H:%M"), "link": link,
         }  # fmt: skip
         subject = _("An earlier time for you")
-    sent = []
-    if patient.email:
-        try:
-            EmailMessage(subject, text, to=[patient.email]).send()
-            sent.append("email")
-        except Exception as error:  # noqa: BLE001 (the SMS may still reach the patient)
-            log.warning("offer %s: e-mail not sent: %s", offer.pk, error)
-    if patient.phone:
-        try:
-            sms_send(to=patient.phone, text=text, reference=f"offer-{offer.public_id}")
-            sent.append("sms")
-        except Exception as error:  # noqa: BLE001
-            log.warning("offer %s: SMS not sent: %s", offer.pk, error)
-    SlotOffer.objects.filter(pk=offer.pk).update(sent=",".join(sent))
-    access_patient_as_system(
-        patient=patient, data_kind=DataKind.BOOKING, action=Action.VIEW, system=SYSTEM,
-        object_type="booking.slotoffer", object_id=str(offer.public_id),
-    )  # fmt: skip
+    return Letter(patient.pk, patient.email, patient.phone, subject, text)
 
 
 def offer_get(token: str) -> SlotOffer | None:
@@ -195,18 +208,20 @@ def offer_accept(*, offer: SlotOffer):
     raise SlotTaken()
 
 
-def offer_decline(*, offer: SlotOffer, base_url: str = "") -> SlotOffer | None:
-    """Say no to this time: the patient stays on the list; the next in line is offered it."""
-    if offer.status != SlotOffer.Status.OFFERED:
-        raise ValidationError(_("This offer is no longer open."))
-    SlotOffer.objects.filter(pk=offer.pk).update(status=SlotOffer.Status.DECLINED)
-    WaitingListEntry.objects.filter(pk=offer.entry_id).update(
-        status=WaitingListEntry.Status.WAITING
-    )
-    return offer_next(
-        appointment_type_id=offer.entry.appointment_type_id, starts_at=offer.starts_at,
-        base_url=base_url,
-    )  # fmt: skip
+def offer_decline(*, offer: SlotOffer) -> None:
+    """Say no to this time: the patient stays on the list; the next in line is offered it by
+    the worker (`booking.offer_freed_time`), not while the patient's answer waits."""
+    from booking.services import offer_when_committed
+
+    with transaction.atomic():
+        if not SlotOffer.objects.filter(pk=offer.pk, status=SlotOffer.Status.OFFERED).update(
+            status=SlotOffer.Status.DECLINED
+        ):
+            raise ValidationError(_("This offer is no longer open."))
+        WaitingListEntry.objects.filter(pk=offer.entry_id).update(
+            status=WaitingListEntry.Status.WAITING
+        )
+        offer_when_committed(offer.entry.appointment_type_id, offer.starts_at)
 
 
 def offers_expire(*, now=None) -> int:

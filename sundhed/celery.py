@@ -42,10 +42,12 @@ app.conf.beat_schedule = {
         "task": "medicinkort.sweep_fmk_writes",
         "schedule": 30.0,
     },
-    # Reminders of coming appointments: planned, sent when due, and what a dead worker left.
+    # Reminders of coming appointments planned; the outbox of reminders and offers sent when
+    # due, what a dead worker left swept, and the SMS gateway asked what it delivered.
     "booking-plan-reminders": {"task": "booking.plan_reminders", "schedule": 300.0},
-    "booking-send-reminders": {"task": "booking.send_reminders", "schedule": 60.0},
-    "booking-sweep-reminders": {"task": "booking.sweep_reminders", "schedule": 120.0},
+    "booking-send-messages": {"task": "booking.send_messages", "schedule": 60.0},
+    "booking-sweep-messages": {"task": "booking.sweep_messages", "schedule": 120.0},
+    "booking-poll-delivery": {"task": "booking.poll_delivery", "schedule": 120.0},
     # Offers of freed times nobody answered in time go to the next on the waiting list.
     "booking-expire-offers": {"task": "booking.expire_offers", "schedule": 60.0},
     # Critical values nobody acknowledged climb one escalation level at a time.

@@ -77,12 +77,20 @@ class CeleryWorker:
         return self.log.read_text(errors="replace")
 
 
-def start_worker(tmp_dir: Path, *, concurrency: int = 1, queues: str | None = None) -> CeleryWorker:
-    """Start a worker and wait until it answers a ping through the broker."""
+def start_worker(
+    tmp_dir: Path,
+    *,
+    concurrency: int = 1,
+    queues: str | None = None,
+    env: dict | None = None,
+    pool: str = "prefork",
+) -> CeleryWorker:
+    """Start a worker (with `env` added to its environment) and wait until it answers a ping
+    through the broker."""
     from sundhed.celery import app
 
     log = tmp_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
-    env = dict(os.environ, DATABASE_URL=_test_database_url())
+    env = dict(os.environ, DATABASE_URL=_test_database_url(), **(env or {}))
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     args = [
         sys.executable,
@@ -99,6 +107,8 @@ def start_worker(tmp_dir: Path, *, concurrency: int = 1, queues: str | None = No
         name,
         "--without-gossip",
         "--without-mingle",
+        "--pool",
+        pool,
     ]
     if queues:
         args += ["--queues", queues]
@@ -130,7 +140,15 @@ def stop_worker(worker: CeleryWorker) -> None:
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real Celery worker for the session; tests that use it need committed data
     (`transactional_db`), because the worker reads through its own connection."""
-    worker = start_worker(tmp_path_factory.mktemp("celery"))
+    # Messages to patients go to the session's SMTP sink and SMS simulator (`outbound`).
+    worker = start_worker(
+        tmp_path_factory.mktemp("celery"),
+        env={
+            "SUNDHED_SMS_URL": f"http://127.0.0.1:{SMSSIM_PORT}/v1/sms",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(SMTPSINK_PORT),
+        },
+    )  # fmt: skip
     yield worker
     stop_worker(worker)
 
@@ -542,13 +560,14 @@ class Outbound:
         with urllib.request.urlopen(f"http://127.0.0.1:{SMSSIM_PORT}/messages", timeout=5) as r:
             return json.loads(r.read())
 
-    def sms_mode(self, mode: str) -> None:
+    def sms_mode(self, mode: str, seconds: float = 5) -> None:
+        """up, fail (503) or slow (answers after `seconds`)."""
         import json
         import urllib.request
 
         request = urllib.request.Request(
-            f"http://127.0.0.1:{SMSSIM_PORT}/mode", data=json.dumps({"mode": mode}).encode(),
-            method="POST",
+            f"http://127.0.0.1:{SMSSIM_PORT}/mode",
+            data=json.dumps({"mode": mode, "seconds": seconds}).encode(), method="POST",
         )  # fmt: skip
         urllib.request.urlopen(request, timeout=5).read()
 

@@ -6,11 +6,14 @@ status to ask for).
                         202 {"id": ..., "status": "accepted"}; the same reference again: 200
                         with the first answer, nothing sent twice; 400 with a reason for a bad
                         number or an empty text; 401 without the key
-    GET  /v1/sms/<id>   {"id", "to", "status": "accepted" | "delivered", ...}
+    GET  /v1/sms/<id>   {"id", "to", "status": "accepted" | "delivered" | "undeliverable", ...}
     GET  /messages      every message sent (the test and the developer's view)
-    POST /mode          {"mode": "up" | "fail"}: fail answers 503 (the gateway is down)
+    POST /mode          {"mode": "up" | "fail" | "slow", "seconds": 5}: fail answers 503 (the
+                        gateway is down); slow takes the message and answers after `seconds`
+                        (a sender may die meanwhile, as one does when a gateway hangs)
 
-Messages are "delivered" one second after acceptance. Nothing of Sundhed is imported.
+Messages are "delivered" one second after acceptance, except to the unused number range
++45 99 (never delivered: "undeliverable"). Nothing of Sundhed is imported.
 """
 
 import argparse
@@ -31,11 +34,12 @@ class Gateway:
         self.messages: dict[str, dict] = {}
         self.by_reference: dict[str, str] = {}
         self.mode = "up"
+        self.slow_seconds = 0.0
 
     def status(self, message: dict) -> dict:
         shown = dict(message)
         if time.time() - message["accepted_at"] >= 1.0:
-            shown["status"] = "delivered"
+            shown["status"] = "undeliverable" if message["to"].startswith("+4599") else "delivered"
         return shown
 
 
@@ -80,6 +84,7 @@ def handler(gateway: Gateway):
                 return self._json(400, {"error": "the body is not JSON"})
             if self.path == "/mode":
                 gateway.mode = data.get("mode", "up")
+                gateway.slow_seconds = float(data.get("seconds", 5))
                 return self._json(200, {"mode": gateway.mode})
             if self.path != "/v1/sms":
                 return self._json(404, {"error": "not found"})
@@ -106,6 +111,8 @@ def handler(gateway: Gateway):
                 gateway.messages[message["id"]] = message
                 if reference:
                     gateway.by_reference[reference] = message["id"]
+            if gateway.mode == "slow":
+                time.sleep(gateway.slow_seconds)
             return self._json(202, {"id": message["id"], "status": "accepted"})
 
     return Handler

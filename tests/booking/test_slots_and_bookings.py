@@ -216,3 +216,39 @@ def test_a_booking_relates_its_department_to_the_patient(cast, clinic, settings)
     assert not Patient.objects.filter(
         visible_patient_filter(cast.other_doctor, at=later), pk=cast.stranger.pk
     ).exists()
+
+
+@pytest.mark.parametrize(
+    ("night", "expected"),
+    [
+        # Summer time begins at 02:00: that hour does not exist, and no start is offered twice.
+        (date(2028, 3, 26), ["00:00+01", "01:00+01", "03:00+02", "04:00+02", "05:00+02"]),
+        # Summer time ends at 03:00: the hour from 02:00 comes twice, and so do its starts.
+        (
+            date(2028, 10, 29),
+            ["00:00+02", "01:00+02", "02:00+02", "02:00+01", "03:00+01", "04:00+01", "05:00+01"],
+        ),
+    ],
+)
+def test_a_night_shift_across_a_change_of_clock_has_the_hours_it_really_has(cast, night, expected):
+    from booking.models import AppointmentType, ScheduleRule
+
+    hour = AppointmentType.objects.create(
+        department=cast.cardiology, code="nat", name="Nattelefon", duration_minutes=60,
+        resource_kinds=[ResourceKind.CLINICIAN],
+    )  # fmt: skip
+    doctor = Resource.objects.create(
+        department=cast.cardiology, kind=ResourceKind.CLINICIAN, name="Vagthavende",
+        staff=cast.treating_doctor.staff,
+    )  # fmt: skip
+    rule = ScheduleRule.objects.create(
+        resource=doctor, weekdays=[7], start_time=time(0), end_time=time(6),
+        valid_from=night - timedelta(days=1),
+    )  # fmt: skip
+    rule.appointment_types.add(hour)
+    slots = free_slots(appointment_types=[hour], start_date=night, end_date=night)
+    shown = [timezone.localtime(s.starts_at).strftime("%H:%M%z")[:8] for s in slots]
+    assert shown == expected
+    assert len({s.starts_at for s in slots}) == len(slots)
+    # Booking the second 02:00 in October takes exactly that hour.
+    assert all(s.ends_at - s.starts_at == timedelta(hours=1) for s in slots)

@@ -1,13 +1,15 @@
 """The waiting list: a freed time goes to the first in line by e-mail and SMS with an answer
 link; accepted it is booked, declined or unanswered it goes to the next in line."""
 
+import time as clock
 from datetime import datetime, time, timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from booking import services
-from booking.models import Booking, SlotOffer, WaitingListEntry
+from booking import outbox, services
+from booking.models import Booking, OfferMessage, SlotOffer, WaitingListEntry
 from booking.waiting import offer_next, offers_expire
 from patients.access import access_decide
 from patients.services import care_course_create, patient_create
@@ -57,6 +59,11 @@ def test_the_first_in_line_is_offered_the_freed_time_and_accepts_by_the_link(
     starts = freed(cast, clinic)
     offer = offer_next(appointment_type_id=clinic.control.pk, starts_at=starts)
     assert offer.entry.patient == first
+    # The offer's e-mail and SMS are rows of the outbox, written with the offer.
+    assert sorted(offer.messages.values_list("channel", "status")) == [
+        ("email", "pending"), ("sms", "pending"),
+    ]  # fmt: skip
+    assert outbox.outbox_send() == {"sent": 2, "failed": 0, "skipped": 0}
     sms = outbound.sms()[sms_before:]
     assert [m["to"] for m in sms] == ["+4520304060"]
     assert offer.token in sms[0]["text"]
@@ -75,13 +82,20 @@ def test_the_first_in_line_is_offered_the_freed_time_and_accepts_by_the_link(
     assert WaitingListEntry.objects.get(patient=second).status == "waiting"
 
 
-def test_declined_or_unanswered_the_time_goes_to_the_next_in_line(cast, client, clinic, outbound):
+def test_declined_or_unanswered_the_time_goes_to_the_next_in_line(
+    cast, client, clinic, outbound, django_capture_on_commit_callbacks
+):
     first, second, third = waiting(cast, client, clinic, count=3)
     starts = freed(cast, clinic)
     offer = offer_next(appointment_type_id=clinic.control.pk, starts_at=starts)
     client.logout()
-    client.post(reverse("booking:offer", kwargs={"token": offer.token}), {"answer": "decline"})
+    with django_capture_on_commit_callbacks() as queued:
+        client.post(reverse("booking:offer", kwargs={"token": offer.token}), {"answer": "decline"})
+    # The answer does not wait for the next offer: a task is queued for it once committed.
+    assert len(queued) == 1
+    assert not SlotOffer.objects.filter(entry__patient=second).exists()
     assert WaitingListEntry.objects.get(patient=first).status == "waiting"  # keeps the place
+    offer_next(appointment_type_id=clinic.control.pk, starts_at=starts)  # the task's work
     to_second = SlotOffer.objects.get(entry__patient=second)
     assert to_second.status == "offered"
     SlotOffer.objects.filter(pk=to_second.pk).update(expires_at=timezone.now())
@@ -89,3 +103,47 @@ def test_declined_or_unanswered_the_time_goes_to_the_next_in_line(cast, client, 
     assert SlotOffer.objects.get(entry__patient=third).status == "offered"
     # Nobody is offered the same time twice.
     assert SlotOffer.objects.filter(entry__patient=first).count() == 1
+
+
+def test_an_answered_offer_is_not_sent_and_its_messages_say_why(cast, client, clinic, outbound):
+    waiting(cast, client, clinic, count=1)
+    offer = offer_next(appointment_type_id=clinic.control.pk, starts_at=freed(cast, clinic))
+    SlotOffer.objects.filter(pk=offer.pk).update(status="declined")
+    assert outbox.outbox_send() == {"sent": 0, "failed": 0, "skipped": 2}
+    assert set(OfferMessage.objects.values_list("status", flat=True)) == {"skipped"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancellation_reaches_the_first_in_line_by_the_worker_and_a_decline_the_next(
+    cast, client, clinic, outbound, celery_worker
+):
+    """The whole chain with a real worker: the cancellation queues the offer, the worker makes
+    it and sends its SMS; the first in line declines by the link, the worker offers the next."""
+    first, second = waiting(cast, client, clinic)
+    sms_before = len(outbound.sms())
+
+    def texts_to(number, count):
+        deadline = clock.monotonic() + 30
+        while clock.monotonic() < deadline:
+            found = [m for m in outbound.sms()[sms_before:] if m["to"] == number]
+            if len(found) >= count:
+                return found
+            clock.sleep(0.2)
+        raise AssertionError(f"no SMS to {number}:\n{celery_worker.output()[-3000:]}")
+
+    starts = freed(cast, clinic)
+    (to_first,) = texts_to(first.phone, 1)
+    offer = SlotOffer.objects.get(entry__patient=first)
+    assert offer.token in to_first["text"] and offer.starts_at == starts
+    client.logout()
+    client.post(reverse("booking:offer", kwargs={"token": offer.token}), {"answer": "decline"})
+    (to_second,) = texts_to(second.phone, 1)
+    assert SlotOffer.objects.get(entry__patient=second).token in to_second["text"]
+    assert len(texts_to(first.phone, 1)) == 1  # the first is not asked again
+    # The patient's booking page shows the offers and how their messages went.
+    client.force_login(cast.treating_doctor)
+    page = client.get(
+        reverse("booking:patient", kwargs={"patient_id": first.public_id}),
+        HTTP_ACCEPT_LANGUAGE="da",
+    ).content.decode()
+    assert page.count('data-testid="waiting-offer"') == 1 and "SMS sendt" in page
