@@ -229,6 +229,9 @@ def _slots_of_day(
                 start += duration
     candidates.sort(key=lambda c: (c[0], c[1]))
     partners = {kind: by_kind.get((appointment_type.department_id, kind), []) for kind in others}
+    # The partners already given to a slot at each start: the slots found at one start can be
+    # booked all at once (20 scanners and one room offer one slot, not 20 wanting the room).
+    paired: dict[datetime, set[int]] = defaultdict(set)
     slots = []
     for start, _name, resource in candidates:
         if len(slots) >= limit:
@@ -251,6 +254,7 @@ def _slots_of_day(
                     r
                     for r in partners[kind]
                     if r not in chosen
+                    and r.pk not in paired[start]
                     and _free(busy, r.pk, start, end)
                     and _covering(r.current_rules, types_of, appointment_type.pk, day, start, end)
                 ),
@@ -260,5 +264,6 @@ def _slots_of_day(
                 break
             chosen.append(partner)
         else:
+            paired[start].update(r.pk for r in chosen[1:])
             slots.append(Slot(appointment_type, start, end, tuple(chosen)))
     return slots

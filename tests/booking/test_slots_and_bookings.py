@@ -252,3 +252,38 @@ def test_a_night_shift_across_a_change_of_clock_has_the_hours_it_really_has(cast
     assert len({s.starts_at for s in slots}) == len(slots)
     # Booking the second 02:00 in October takes exactly that hour.
     assert all(s.ends_at - s.starts_at == timedelta(hours=1) for s in slots)
+
+
+def test_the_slots_at_one_start_can_all_be_booked_at_once(cast, clinic):
+    """Two doctors and one room: one slot per start (not two that both want the room); with a
+    second room, two, each with its own room."""
+    from booking.models import ScheduleRule
+
+    second = Resource.objects.create(
+        department=cast.cardiology, kind=ResourceKind.CLINICIAN, name="Anden læge",
+        staff=cast.nurse.staff,
+    )
+    rule = ScheduleRule.objects.create(
+        resource=second, weekdays=[1, 2, 3, 4, 5], start_time=time(8), end_time=time(12),
+        valid_from=clinic.rule_doctor.valid_from,
+    )  # fmt: skip
+    rule.appointment_types.add(clinic.control)
+
+    def at_eight():
+        found = free_slots(
+            appointment_types=[clinic.control], start_date=clinic.day, end_date=clinic.day
+        )
+        return [s for s in found if s.starts_at == at(clinic.day, 8)]
+
+    assert len(at_eight()) == 1
+    room = Resource.objects.create(
+        department=cast.cardiology, kind=ResourceKind.ROOM, name="Ambulatorium, rum 2"
+    )
+    rule = ScheduleRule.objects.create(
+        resource=room, weekdays=[1, 2, 3, 4, 5], start_time=time(8), end_time=time(12),
+        valid_from=clinic.rule_doctor.valid_from,
+    )  # fmt: skip
+    rule.appointment_types.add(clinic.control)
+    slots = at_eight()
+    assert len(slots) == 2
+    assert len({s.resources[1] for s in slots}) == 2  # each its own room
