@@ -40,7 +40,9 @@ def offer_freed_time(appointment_type_id: int, starts_at: str) -> str:
 
 
 @shared_task(name="booking.expire_offers")
-def expire_offers() -> int:
-    from booking.waiting import offers_expire
+def expire_offers() -> dict:
+    """Offers nobody answered go to the next in line; freed times whose task was lost are
+    offered."""
+    from booking.waiting import offers_expire, offers_for_freed_times
 
-    return offers_expire()
+    return {"expired": offers_expire(), "freed": offers_for_freed_times()}

@@ -77,6 +77,9 @@ def offer_next(*, appointment_type_id: int, starts_at: datetime) -> SlotOffer | 
     ):
         return None
     with transaction.atomic():
+        # One offer at a time per type: the task of a freed time, a decline and the sweeper
+        # may all reach for the same time at once.
+        AppointmentType.objects.select_for_update().filter(pk=kind.pk).first()
         open_for_time = SlotOffer.objects.filter(
             entry__appointment_type=kind, starts_at=starts_at, status=SlotOffer.Status.OFFERED
         )
@@ -222,6 +225,29 @@ def offer_decline(*, offer: SlotOffer) -> None:
             status=WaitingListEntry.Status.WAITING
         )
         offer_when_committed(offer.entry.appointment_type_id, offer.starts_at)
+
+
+def offers_for_freed_times(*, now=None, within_minutes: int = 15) -> int:
+    """Times freed in the last minutes, offered again by beat: a freeing whose task was lost
+    (the broker down at that moment) still reaches the waiting list. Harmless when the task
+    ran: a time already offered, or tried by everyone waiting, is not offered again."""
+    from booking.models import Booking, BookingStatus
+
+    now = now or timezone.now()
+    freed = (
+        Booking.objects.filter(
+            status__in=[BookingStatus.CANCELLED, BookingStatus.RESCHEDULED],
+            status_changed_at__gte=now - timedelta(minutes=within_minutes),
+            starts_at__gt=now + timedelta(minutes=30),
+            appointment_type__waiting_list__status=WaitingListEntry.Status.WAITING,
+        )
+        .values_list("appointment_type_id", "starts_at")
+        .distinct()
+    )
+    return sum(
+        offer_next(appointment_type_id=type_id, starts_at=starts_at) is not None
+        for type_id, starts_at in freed
+    )
 
 
 def offers_expire(*, now=None) -> int:

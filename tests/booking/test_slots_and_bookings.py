@@ -260,7 +260,9 @@ def test_the_slots_at_one_start_can_all_be_booked_at_once(cast, clinic):
     from booking.models import ScheduleRule
 
     second = Resource.objects.create(
-        department=cast.cardiology, kind=ResourceKind.CLINICIAN, name="Anden læge",
+        department=cast.cardiology,
+        kind=ResourceKind.CLINICIAN,
+        name="Anden læge",
         staff=cast.nurse.staff,
     )
     rule = ScheduleRule.objects.create(

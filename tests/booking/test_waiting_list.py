@@ -147,3 +147,16 @@ def test_a_cancellation_reaches_the_first_in_line_by_the_worker_and_a_decline_th
         HTTP_ACCEPT_LANGUAGE="da",
     ).content.decode()
     assert page.count('data-testid="waiting-offer"') == 1 and "SMS sendt" in page
+
+
+def test_a_freed_time_whose_task_was_lost_is_offered_by_beat(cast, client, clinic, outbound):
+    """The broker was down when the time was freed: the sweeper of beat offers it, once."""
+    from booking.waiting import offers_for_freed_times
+
+    (first,) = waiting(cast, client, clinic, count=1)
+    starts = freed(cast, clinic)  # its on-commit task never runs in this test: as if lost
+    assert not SlotOffer.objects.exists()
+    assert offers_for_freed_times() == 1
+    assert SlotOffer.objects.get().entry.patient == first
+    assert offers_for_freed_times() == 0  # already offered: not again
+    assert SlotOffer.objects.get().starts_at == starts
