@@ -4,9 +4,15 @@ from django.apps import AppConfig
 
 
 class PortalConfig(AppConfig):
-    """Composition layer: will own Min Sundhedsplatform (coming); registers nothing yet.
+    """Composition layer: Min Sundhedsplatform, the citizen's own record (sign-in with MitID,
+    overview, who has looked).
 
     The map of all apps: docs/architecture.md.
     """
 
     name = "portal"
+
+    def ready(self) -> None:
+        from portal import signin
+
+        signin.connect_signals()

@@ -77,3 +77,23 @@ class BadParameterMiddleware:
         if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
             return JsonResponse({"detail": str(exception), "parameter": exception.name}, status=400)
         return HttpResponseBadRequest(str(exception), content_type="text/plain; charset=utf-8")
+
+
+class CitizenBoundaryMiddleware:
+    """A citizen's session (signed in with MitID for the portal) reaches only the portal and
+    what every page needs (sign-out, language, static files, health); anything else, staff
+    pages, admin and the API included, sends it back to the portal."""
+
+    allowed = ("/portal/", "/accounts/logout/", "/i18n/", "/static/", "/healthz", "/readyz")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from portal.signin import SESSION_KEY
+
+        if request.session.get(SESSION_KEY) and not request.path.startswith(self.allowed):
+            from django.shortcuts import redirect
+
+            return redirect("portal:overview")
+        return self.get_response(request)

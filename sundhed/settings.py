@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "axes",
     "pgtrigger",
     "pghistory",
@@ -112,6 +114,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "sundhed.middleware.HistoryContextMiddleware",
     "sundhed.middleware.BadParameterMiddleware",
+    # A citizen's session (MitID) stays inside the portal.
+    "sundhed.middleware.CitizenBoundaryMiddleware",
     # Last, so that it sees the authenticated user and sits closest to the view.
     "axes.middleware.AxesMiddleware",
 ]
@@ -187,6 +191,37 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "accounts.adapters.StaffAccountAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_SESSION_REMEMBER = False
+# Citizens sign in to the portal with MitID through an OpenID Connect broker (in development
+# and the tests: simulators/mitidsim). Keyed on the broker's subject; the CPR number finds the
+# record and is never kept (portal/signin.py).
+SOCIALACCOUNT_ADAPTER = "portal.signin.CitizenAccountAdapter"
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "mitid",
+                "name": "MitID",
+                "client_id": env("SUNDHED_MITID_CLIENT_ID", "sundhed-portal"),
+                "secret": env("SUNDHED_MITID_CLIENT_SECRET", "demo-mitid-secret"),
+                "settings": {
+                    "server_url": env("SUNDHED_MITID_URL", "http://127.0.0.1:25790"),
+                    "fetch_userinfo": False,
+                    "scope": ["openid", "mitid"],
+                },
+            }
+        ],
+    }
+}
+# Min Sundhedsplatform: how long the citizen's "who has looked" reaches back, and whether it
+# names the staff (CJEU C-579/21 allows withholding their names; role, department and hospital
+# are always shown).
+SUNDHED_PORTAL_ACCESS_LOG_DAYS = envint("SUNDHED_PORTAL_ACCESS_LOG_DAYS", "730")
+SUNDHED_PORTAL_SHOW_STAFF_NAMES = envbool("SUNDHED_PORTAL_SHOW_STAFF_NAMES")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = "Sundhed"

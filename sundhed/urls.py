@@ -23,5 +23,6 @@ urlpatterns = [
     path("booking/", include("booking.urls")),
     path("journal/", include("journal.urls")),
     path("chart/", include("chart.urls")),
+    path("portal/", include("portal.urls")),
     path("", views.home, name="home"),
 ]

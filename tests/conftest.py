@@ -620,3 +620,7 @@ def outbound(outbound_processes, settings):
     settings.SUNDHED_SMS_URL = f"http://127.0.0.1:{SMSSIM_PORT}/v1/sms"
     outbound_processes.sms_mode("up")
     return outbound_processes
+
+
+# The MitID simulator and the portal's sign-in, for the browser tests too.
+from tests.portal.conftest import mitid, mitidsim  # noqa: E402, F401

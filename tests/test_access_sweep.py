@@ -22,6 +22,8 @@ NOT_PATIENT_DATA = {
     "what it shows and books is on the patient's access log, by the system",
     "booking:ical": "a private iCal token: times and places in generic words, no name or "
     "diagnosis; a patient's feed writes the patient's own access event",
+    "openid_connect_login": "allauth: starts a citizen's sign-in at the MitID broker",
+    "openid_connect_callback": "allauth: the broker's answer; signs the citizen in",
 }
 ADMIN_PREFIX = "admin:"
 # Gated routes that take only a POST (a change); every other gated route is a page to open.
@@ -54,8 +56,10 @@ def has_parameter(route):
 
 
 def classify(route, name, callback):
-    if getattr(callback, "patient_gate", None):
-        return "gated"
+    gate = getattr(callback, "patient_gate", None)
+    if gate:
+        # The portal's pages of the citizen's own record: swept in tests/portal/test_sweep.py.
+        return "citizen" if gate["audience"] == "patient" else "gated"
     if getattr(callback, "staff_view", False):
         return "staff"
     if name.startswith(ADMIN_PREFIX) or route.startswith("admin/"):

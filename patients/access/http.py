@@ -20,6 +20,7 @@ from audit.models import Action
 from patients.access.events import disclosure_record
 from patients.access.policy import (
     BREAK_GLASS_ROLES,
+    PATIENT,
     STAFF,
     AccessRefused,
     access_decide,
@@ -224,5 +225,35 @@ def patient_object_view(
 
     def decorator(view):
         return _gate(view, data_kind=data_kind, action=action, audience=audience, find_patient=find)
+
+    return decorator
+
+
+def own_record_view(data_kind: str, *, action: str = Action.VIEW, session_key: str):
+    """Decorate a citizen's portal page of their own record: the patient is the one the
+    session was signed in for (`session_key`, set at the citizen's sign-in), the gate decides
+    with the patient as the audience (basis: the patient themself), and the page is logged
+    once like any other disclosure. A session without the key goes to the portal's sign-in."""
+
+    def find(request):
+        patient_id = request.session.get(session_key)
+        if patient_id is None:
+            return None
+        return Patient.objects.filter(pk=patient_id).first()
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            patient = find(request) if request.user.is_authenticated else None
+            if patient is None:
+                return redirect("portal:signin")
+            gated = _gate(
+                view, data_kind=data_kind, action=action, audience=PATIENT,
+                find_patient=lambda _kwargs: (patient, None),
+            )  # fmt: skip
+            return gated(request, *args, **kwargs)
+
+        wrapped.__dict__["patient_gate"] = {"data_kind": data_kind, "audience": PATIENT}
+        return wrapped
 
     return decorator

@@ -21,5 +21,12 @@ class Command(BaseCommand):
         for login in demo_logins():
             where = f", {login.where}" if login.where else ""
             lines.append(f"    {login.username:<16} {login.role}{where}")
-        lines += ["", "  Press Ctrl-C to stop everything.", ""]
+        lines += [
+            "",
+            f"  Min Sundhedsplatform (citizens): {address}portal/",
+            "    sign in through the MitID simulator: choose a test citizen, level Betydelig",
+            "",
+            "  Press Ctrl-C to stop everything.",
+            "",
+        ]
         self.stdout.write("\n".join(lines))

@@ -1,0 +1,138 @@
+"""Min Sundhedsplatform: the citizen's own record, and who has looked at it.
+
+Every page of the record goes through the gate with the patient as the audience
+(`own_record_view`) and is on the patient's own access log, basis "the patient themself".
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audit.models import AccessEvent, Action, DataKind, LegalBasis
+from common.forms import form_errors_attach
+from patients.access.http import own_record_view
+from portal.signin import PROVIDER_ID, SESSION_KEY
+
+
+def signin(request):
+    """The portal's front door: sign in with MitID."""
+    if request.user.is_authenticated and request.session.get(SESSION_KEY):
+        return redirect("portal:overview")
+    from django.urls import reverse
+
+    start = reverse("openid_connect_login", kwargs={"provider_id": PROVIDER_ID})
+    response = render(request, "portal/signin.html", {"start": f"{start}?next=/portal/"})
+    # The sign-in form leads, by our redirect, to the broker: the page's CSP allows its origin.
+    response._csp_update = {"form-action": [_broker_origin()]}
+    return response
+
+
+def _broker_origin() -> str:
+    from urllib.parse import urlsplit
+
+    for app in settings.SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]:
+        if app["provider_id"] == PROVIDER_ID:
+            url = urlsplit(app["settings"]["server_url"])
+            return f"{url.scheme}://{url.netloc}"
+    return "'self'"
+
+
+@require_POST
+def signout(request):
+    logout(request)
+    return redirect("portal:signin")
+
+
+@own_record_view(DataKind.OVERVIEW, session_key=SESSION_KEY)
+def overview(request, access):
+    """What is new and what is coming: appointments, and the latest looks at the record."""
+    from booking.selectors import bookings_for_patient
+
+    appointments = bookings_for_patient(access, past_limit=0)
+    looks = _looks(access.patient, limit=5)
+    return render(
+        request, "portal/overview.html",
+        {"access": access, "coming": appointments["coming"][:5], "looks": looks},
+    )  # fmt: skip
+
+
+def _looks(patient, *, limit=None) -> list[AccessEvent]:
+    """The accesses to the patient's record in the kept period, newest first, each with its
+    role in words and the department with its hospital (`role_label`, `where`)."""
+    from organisation.models import Department, Role
+
+    days = settings.SUNDHED_PORTAL_ACCESS_LOG_DAYS
+    events = AccessEvent.objects.filter(
+        patient_id=patient.pk, occurred_at__gte=timezone.now() - timedelta(days=days)
+    ).order_by("-occurred_at", "-id")
+    found = list(events[:limit] if limit else events[:2000])
+    codes = {e.department_code for e in found if e.department_code}
+    places = {
+        d.sor_code: f"{d.name}, {d.hospital.name}"
+        for d in Department.objects.filter(sor_code__in=codes).select_related("hospital")
+    }
+    roles = dict(Role.choices)
+    for event in found:
+        event.role_label = roles.get(event.role, event.role) if event.role != "patient" else ""
+        event.where = places.get(event.department_code, event.department_name)
+    return found
+
+
+@own_record_view(DataKind.ACCESS_LOG, session_key=SESSION_KEY)
+def access_log(request, access):
+    """Who has looked at my record: each access in plain words, break the glass standing out."""
+    events = _looks(access.patient)
+    return render(
+        request, "portal/access_log.html",
+        {
+            "access": access, "events": events,
+            "show_names": settings.SUNDHED_PORTAL_SHOW_STAFF_NAMES,
+            "kept_days": settings.SUNDHED_PORTAL_ACCESS_LOG_DAYS,
+            "BREAK_GLASS": LegalBasis.BREAK_GLASS, "SELF": LegalBasis.SELF,
+        },
+    )  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+@own_record_view(DataKind.BLOCKING, session_key=SESSION_KEY)
+def blockings(request, access):
+    """Blocking (spærring): the citizen hides a course or a department's information from the
+    other departments, sees what is blocked, and lifts it."""
+    from patients import selectors, services
+    from portal.forms import CitizenBlockingForm
+
+    courses, departments = selectors.blocking_targets_for_patient(access)
+    form = CitizenBlockingForm(request.POST or None, courses=courses, departments=departments)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.blocking_create(access=access, **form.blocking_arguments(courses, departments))
+        except ValidationError as error:
+            form_errors_attach(form, error)
+        else:
+            messages.success(
+                request, _("Blocked. Other departments now see only that something is blocked.")
+            )
+            return redirect("portal:blockings")
+    context = {
+        "access": access, "form": form,
+        "blockings": selectors.blocking_list_for_patient(access),
+    }  # fmt: skip
+    return render(request, "portal/blockings.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@own_record_view(DataKind.BLOCKING, action=Action.UPDATE, session_key=SESSION_KEY)
+def blocking_lift(request, access, blocking_id):
+    from patients import selectors, services
+
+    blocking = selectors.blocking_get_for_patient(access, blocking_id)
+    services.blocking_revoke(access=access, blocking=blocking)
+    messages.success(request, _("The blocking is lifted."))
+    return redirect("portal:blockings")
