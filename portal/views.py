@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AccessEvent, Action, DataKind, LegalBasis
@@ -136,3 +137,96 @@ def blocking_lift(request, access, blocking_id):
     services.blocking_revoke(access=access, blocking=blocking)
     messages.success(request, _("The blocking is lifted."))
     return redirect("portal:blockings")
+
+
+FLAG_WORDS = {
+    "H": gettext_lazy("Above the reference interval"),
+    "L": gettext_lazy("Below the reference interval"),
+    "HH": gettext_lazy("Far above the reference interval"),
+    "LL": gettext_lazy("Far below the reference interval"),
+    "A": gettext_lazy("Abnormal"),
+}
+
+
+def _flag_words(result) -> str:
+    if result.flag in FLAG_WORDS:
+        return str(FLAG_WORDS[result.flag])
+    return str(gettext_lazy("Within the reference interval")) if result.reference_range else ""
+
+
+@own_record_view(DataKind.LAB_RESULTS, session_key=SESSION_KEY)
+def results(request, access):
+    """Results released to the citizen, newest first, in plain words; those still waiting
+    are named with the day they will be shown, never with their value."""
+    from labresults.models import LabReport
+    from portal.release import released_report_ids
+
+    shown, waiting = released_report_ids(access)
+    reports = list(
+        LabReport.objects.filter(pk__in=shown)
+        .prefetch_related("results")
+        .order_by("-observed_at", "-id")[:100]
+    )
+    for report in reports:
+        report.rows = [
+            {"result": r, "flag_words": _flag_words(r)}
+            for r in report.results.all()
+            if r.status != "cancelled"
+        ]
+    pending = list(
+        LabReport.objects.filter(pk__in=list(waiting)).order_by("-observed_at", "-id")[:50]
+    )
+    for report in pending:
+        report.release_at = waiting[report.pk]
+    return render(
+        request, "portal/results.html", {"access": access, "reports": reports, "pending": pending}
+    )
+
+
+@own_record_view(DataKind.LAB_RESULTS, session_key=SESSION_KEY)
+def result_trend(request, access, code):
+    """One analysis over time, only released values: a chart and the same numbers in a table."""
+    from labresults.models import Analysis, LabResult
+    from portal.release import released_report_ids
+
+    shown, _waiting = released_report_ids(access)
+    values = list(
+        LabResult.objects.filter(
+            report_id__in=shown, code=code, value_numeric__isnull=False,
+            observed_at__isnull=False,
+        )
+        .exclude(status="cancelled")
+        .order_by("observed_at")
+    )  # fmt: skip
+    analysis = Analysis.objects.prefetch_related("intervals").filter(code=code).first()
+    name = analysis.name if analysis else (values[-1].name if values else code)
+    patient = access.patient
+    interval = analysis.interval_for(sex=patient.sex, age=patient.age()) if analysis else None
+    chart = {
+        "points": [[int(v.observed_at.timestamp() * 1000), float(v.value_numeric)] for v in values],
+        "low": float(interval.low) if interval else None,
+        "high": float(interval.high) if interval else None,
+        "unit": analysis.unit if analysis else (values[-1].unit if values else ""),
+        "name": name,
+    }
+    rows = [{"result": v, "flag_words": _flag_words(v)} for v in reversed(values)]
+    context = {"access": access, "name": name, "chart": chart, "rows": rows, "interval": interval}
+    return render(request, "portal/trend.html", context)
+
+
+@own_record_view(DataKind.JOURNAL, session_key=SESSION_KEY)
+def notes(request, access):
+    """Notes released to the citizen by their type's rule: never a draft; a corrected note as
+    its latest version, saying it was corrected."""
+    from journal.models import Note, NoteStatus
+    from portal.release import note_is_released, note_rules
+
+    now = timezone.now()
+    rules = note_rules()
+    candidates = (
+        access.unblocked(Note.objects.filter(patient=access.patient, status=NoteStatus.SIGNED))
+        .select_related("department__hospital", "signed_by")
+        .order_by("-signed_at")[:200]
+    )
+    shown = [n for n in candidates if note_is_released(n, rules, now=now)]
+    return render(request, "portal/notes.html", {"access": access, "notes": shown})

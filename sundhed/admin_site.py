@@ -26,6 +26,8 @@ ADMIN_APP_NAMES = {
     "account": gettext_lazy("Sign-in: e-mail addresses"),
     "mfa": gettext_lazy("Two-factor authentication"),
     "pghistory": gettext_lazy("Change history"),
+    "socialaccount": gettext_lazy("Sign-in: MitID accounts of citizens"),
+    "portal": gettext_lazy("Min Sundhedsplatform"),
 }
 ADMIN_MODEL_NAMES = {
     ("axes", "AccessAttempt"): gettext_lazy("Failed sign-in attempts"),
