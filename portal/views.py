@@ -230,3 +230,159 @@ def notes(request, access):
     )
     shown = [n for n in candidates if note_is_released(n, rules, now=now)]
     return render(request, "portal/notes.html", {"access": access, "notes": shown})
+
+
+def _bookable_types(access):
+    """What the citizen may book: types open to patients, in departments that treat them (an
+    open course or an appointment there)."""
+    from booking.models import AppointmentType
+    from patients.models import CareCourse
+
+    departments = set(
+        CareCourse.objects.filter(patient=access.patient, ended_at__isnull=True).values_list(
+            "department_id", flat=True
+        )
+    ) | set(access.patient.bookings.values_list("department_id", flat=True))
+    return list(
+        AppointmentType.objects.filter(
+            patient_may_book=True, is_active=True, department_id__in=departments
+        )
+        .exclude(department_id__in=access.blocked_department_ids)
+        .select_related("department__hospital")
+        .order_by("department__name", "name")
+    )
+
+
+@own_record_view(DataKind.BOOKING, session_key=SESSION_KEY)
+def appointments(request, access):
+    """Coming and past appointments; cancel, move or book where allowed; a calendar address."""
+    from booking.models import CalendarFeed
+    from booking.selectors import bookings_for_patient
+
+    context = {
+        "access": access, **bookings_for_patient(access, past_limit=20),
+        "types": _bookable_types(access),
+        "feed": CalendarFeed.objects.filter(
+            patient=access.patient, revoked_at__isnull=True
+        ).first(),
+    }  # fmt: skip
+    return render(request, "portal/appointments.html", context)
+
+
+def _free_times(access, kind, request):
+    from datetime import timedelta as days
+
+    from booking.slots import free_slots
+    from common.params import query_date
+
+    start = max(query_date(request, "from") or timezone.localdate(), timezone.localdate())
+    slots = free_slots(
+        appointment_types=[kind], start_date=start, end_date=start + days(weeks=8),
+        patient=access.patient, limit=20,
+    )  # fmt: skip
+    # A citizen chooses a time, not a room: one offer per start.
+    seen, times = set(), []
+    for slot in slots:
+        if slot.starts_at not in seen:
+            seen.add(slot.starts_at)
+            times.append(slot)
+    return times
+
+
+@require_http_methods(["GET", "POST"])
+@own_record_view(DataKind.BOOKING, action=Action.CREATE, session_key=SESSION_KEY)
+def appointment_book(request, access, type_id):
+    """Find a free time of a type the citizen may book, and book it."""
+    from django.http import Http404
+
+    from booking import services
+    from common.params import BadParameter, query_datetime
+
+    kind = next((t for t in _bookable_types(access) if str(t.public_id) == str(type_id)), None)
+    if kind is None:
+        raise Http404(_("You cannot book this appointment yourself."))
+    status = 200
+    if request.method == "POST":
+        starts_at = query_datetime(request, "starts_at", source=request.POST)
+        if starts_at is None:
+            raise BadParameter("starts_at", "", _("a date and time (ISO 8601)"))
+        try:
+            services.booking_create(access=access, appointment_type=kind, starts_at=starts_at)
+        except services.SlotTaken as taken:
+            messages.error(request, taken.messages[0])
+            status = 409
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            status = 400
+        else:
+            messages.success(request, _("Booked. You will get a reminder before the appointment."))
+            return redirect("portal:appointments")
+    context = {"access": access, "kind": kind, "times": _free_times(access, kind, request)}
+    return render(request, "portal/appointment_book.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@own_record_view(DataKind.BOOKING, action=Action.UPDATE, session_key=SESSION_KEY)
+def appointment_move(request, access, booking_id):
+    """Move a coming appointment of a type the citizen may book to another free time."""
+    from booking import selectors, services
+    from common.params import BadParameter, query_datetime
+
+    booking = selectors.booking_get_for_patient(access, booking_id)
+    if not booking.appointment_type.patient_may_book:
+        messages.error(request, _("Call the department to move this appointment."))
+        return redirect("portal:appointments")
+    status = 200
+    if request.method == "POST":
+        starts_at = query_datetime(request, "starts_at", source=request.POST)
+        if starts_at is None:
+            raise BadParameter("starts_at", "", _("a date and time (ISO 8601)"))
+        try:
+            services.booking_move(access=access, booking=booking, starts_at=starts_at)
+        except services.SlotTaken as taken:
+            messages.error(request, taken.messages[0])
+            status = 409
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            status = 400
+        else:
+            messages.success(request, _("Moved."))
+            return redirect("portal:appointments")
+    context = {
+        "access": access, "kind": booking.appointment_type, "booking": booking,
+        "times": _free_times(access, booking.appointment_type, request),
+    }  # fmt: skip
+    return render(request, "portal/appointment_book.html", context, status=status)
+
+
+@require_POST
+@own_record_view(DataKind.BOOKING, action=Action.UPDATE, session_key=SESSION_KEY)
+def appointment_cancel(request, access, booking_id):
+    from booking import selectors, services
+
+    booking = selectors.booking_get_for_patient(access, booking_id)
+    try:
+        services.booking_cancel(
+            access=access, booking=booking, by="patient",
+            reason=request.POST.get("reason", "").strip()[:300] or _("Cancelled by the patient"),
+        )  # fmt: skip
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The appointment is cancelled."))
+    return redirect("portal:appointments")
+
+
+@require_POST
+@own_record_view(DataKind.BOOKING, action=Action.UPDATE, session_key=SESSION_KEY)
+def calendar_address(request, access):
+    """Make (or close) the private address that adds the citizen's appointments to a calendar."""
+    from booking import services
+
+    if request.POST.get("action") == "close":
+        services.calendar_feed_revoke(patient=access.patient)
+        messages.success(request, _("The calendar address is closed."))
+    else:
+        services.calendar_feed_create(patient=access.patient)
+        messages.success(request, _("Your calendar address is ready. An earlier one is closed."))
+    return redirect("portal:appointments")

@@ -84,7 +84,11 @@ class CitizenBoundaryMiddleware:
     what every page needs (sign-out, language, static files, health); anything else, staff
     pages, admin and the API included, sends it back to the portal."""
 
-    allowed = ("/portal/", "/accounts/logout/", "/i18n/", "/static/", "/healthz", "/readyz")
+    # The iCal address is the citizen's own (by its private token), as a calendar program reads it.
+    allowed = (
+        "/portal/", "/accounts/logout/", "/i18n/", "/static/", "/healthz", "/readyz",
+        "/booking/ical/",
+    )  # fmt: skip
 
     def __init__(self, get_response):
         self.get_response = get_response

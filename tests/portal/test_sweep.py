@@ -50,7 +50,7 @@ def test_every_portal_route_keeps_each_citizen_to_their_own(cast, client, mitid)
             assert not any(secret in body for secret in secrets), (name, method)
             new = AccessEvent.objects.order_by("id")[before:]
             assert all(e.patient_id == cast.patient.pk for e in new), (name, method)
-            if method == "get" and not converters:
+            if method == "get" and not converters and response.status_code != 405:  # a page
                 assert response.status_code == 200, (name, response.status_code)
                 assert len(new) == 1, (name, len(new))
     assert blocking.__class__.objects.get(pk=blocking.pk).revoked_at is None
