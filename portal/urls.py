@@ -17,6 +17,7 @@ urlpatterns = [
     path("svar/", views.results, name="results"),
     path("svar/<str:code>/", views.result_trend, name="result_trend"),
     path("notater/", views.notes, name="notes"),
+    path("medicin/", views.medication, name="medication"),
     path("spaerringer/", views.blockings, name="blockings"),
     path("spaerringer/<uuid:blocking_id>/ophaev/", views.blocking_lift, name="blocking_lift"),
 ]

@@ -386,3 +386,14 @@ def calendar_address(request, access):
         services.calendar_feed_create(patient=access.patient)
         messages.success(request, _("Your calendar address is ready. An earlier one is closed."))
     return redirect("portal:appointments")
+
+
+@own_record_view(DataKind.MEDICATION, session_key=SESSION_KEY)
+def medication(request, access):
+    """The shared medication card (FMK) as last read, with its age, and the hospital's current
+    orders. The card is FMK's: the citizen also sees it on sundhed.dk; here it stands beside
+    what the hospital gives now."""
+    from medicinkort.selectors import card_state
+
+    state = card_state(access, with_orders=True)
+    return render(request, "portal/medication.html", {"access": access, "state": state})
