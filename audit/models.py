@@ -52,6 +52,7 @@ class DataKind(models.TextChoices):
     FMK_CARD = "fmk_card", _("the shared medication card (FMK)")
     BOOKING = "booking", _("appointments")
     CALENDAR = "calendar", _("a department's calendar")
+    MESSAGES = "messages", _("messages with the hospital")
 
 
 class Action(models.TextChoices):

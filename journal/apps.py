@@ -35,6 +35,7 @@ class JournalConfig(AppConfig):
             PatientTab("diagnoses", _("Diagnoses"), "journal:diagnoses", order=40)
         )
         patient_tabs.register(PatientTab("vitals", _("Vital signs"), "journal:vitals", order=50))
+        patient_tabs.register(PatientTab("messages", _("Messages"), "journal:messages", order=85))
         overview_panels.register(
             OverviewPanel(
                 "diagnoses", _("Active problems and diagnoses"), macros.panel_diagnoses, 10

@@ -451,3 +451,90 @@ class VitalSigns(EnteredInError, BaseModel):
     def response(self) -> str:
         """The band's clinical response in words ("high risk: emergency response, ...")."""
         return str(RISK_RESPONSE.get(self.risk, ""))
+
+
+class MessageThread(BaseModel):
+    """A secure conversation between a citizen (or their proxy) and a department, started by
+    the citizen in the portal and answered by the department's staff from the chart. Part of
+    the record: nothing in it is ever deleted."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="message_threads"
+    )
+    department = models.ForeignKey(
+        "organisation.Department", on_delete=models.PROTECT, related_name="message_threads"
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    # Waiting for the department: the newest message is the citizen's and nobody has answered.
+    awaiting_department = models.BooleanField(_("awaiting the department"), default=True)
+    last_message_at = models.DateTimeField(_("last message"))
+
+    class Meta:
+        verbose_name = _("message thread")
+        verbose_name_plural = _("message threads")
+        ordering = ["-last_message_at"]
+        indexes = [
+            models.Index(
+                fields=["department", "-last_message_at"],
+                condition=Q(awaiting_department=True),
+                name="journal_thread_awaiting",
+            ),
+            models.Index(fields=["patient", "-last_message_at"], name="journal_thread_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class Message(BaseModel):
+    """One message of a thread, by the citizen or by staff; read by the other side at `read_at`."""
+
+    class Sender(models.TextChoices):
+        CITIZEN = "citizen", _("The patient")
+        STAFF = "staff", _("The department")
+
+    thread = models.ForeignKey(MessageThread, on_delete=models.PROTECT, related_name="messages")
+    sender = models.CharField(_("from"), max_length=10, choices=Sender.choices)
+    author = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("written by")
+    )
+    staff = models.ForeignKey(
+        "organisation.StaffMember", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    text = models.TextField(_("message"), max_length=5000)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sender="citizen", staff__isnull=True)
+                | Q(sender="staff", staff__isnull=False),
+                name="journal_message_staff_names_staff",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_sender_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class MessageAttachment(BaseModel):
+    """A file sent with a message: PDF, JPEG or PNG up to 10 MB, its type read from its content."""
+
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to="messages/%Y/%m/")
+    name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=40)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.name

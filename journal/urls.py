@@ -9,6 +9,14 @@ app_name = "journal"
 urlpatterns = [
     path("sks/", views.sks_search, name="sks_search"),
     path("cosign/", views.cosign_queue, name="cosign_queue"),
+    path("messages/", views.message_inbox, name="message_inbox"),
+    path("<uuid:patient_id>/messages/", views.patient_messages, name="messages"),
+    path("<uuid:patient_id>/messages/<uuid:thread_id>/", views.patient_messages, name="thread"),
+    path(
+        "<uuid:patient_id>/messages/file/<uuid:attachment_id>/",
+        views.message_attachment,
+        name="message_attachment",
+    ),
     path("<uuid:patient_id>/notes/", views.note_list, name="notes"),
     path("<uuid:patient_id>/notes/new/", views.note_new, name="note_new"),
     path("<uuid:patient_id>/search/", views.note_search, name="search"),

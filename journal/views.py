@@ -448,3 +448,78 @@ def cosign_queue(request):
         path=request.path,
     )
     return render(request, "journal/cosign_queue.html", {"notes": notes})
+
+
+# --- messages with patients ----------------------------------------------------------------------
+@require_GET
+@staff_view
+def message_inbox(request):
+    """The active department's messages from patients that wait for an answer, oldest first."""
+    from journal.messaging import department_inbox
+
+    threads = department_inbox(request.staff.active_department_id)
+    access_events_for_list(
+        user=request.user, patients=[t.patient for t in threads], data_kind=DataKind.MESSAGES,
+        path=request.path,
+    )  # fmt: skip
+    return render(request, "journal/message_inbox.html", {"threads": threads})
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view(DataKind.MESSAGES)
+def patient_messages(request, access, thread_id=None):
+    """The patient's threads with the departments; one opened, with a reply for the staff of
+    its department."""
+    from journal import messaging
+
+    threads = messaging.threads_for_patient(access)
+    current = messaging.thread_get(access, thread_id) if thread_id else None
+    status = 200
+    if request.method == "POST":
+        if current is None:
+            raise Http404(_("No such thread."))
+        try:
+            messaging.message_send(
+                access=access, thread=current, text=request.POST.get("text", ""),
+                files=request.FILES.getlist("attachments"),
+            )  # fmt: skip
+        except PermissionDenied as refused:
+            messages.error(request, str(refused))
+            status = 403
+        except ValidationError as error:
+            error_messages_add(request, error)
+            status = 400
+        else:
+            messages.success(request, _("The answer is sent to the patient."))
+            return redirect(
+                "journal:thread", patient_id=access.patient.public_id, thread_id=current.public_id
+            )
+    # Read by the department when one of its staff opens it (not by a colleague elsewhere).
+    if (
+        current is not None
+        and access.staff is not None
+        and access.staff.memberships.filter(department_id=current.department_id).exists()
+    ):
+        messaging.thread_mark_read(access=access, thread=current)
+    context = {
+        "banner": patient_banner(access), "threads": threads, "thread": current,
+        "messages_in_thread": messaging.thread_messages(current) if current else [],
+    }  # fmt: skip
+    return render(request, "journal/messages.html", context, status=status)
+
+
+@require_GET
+@patient_view(DataKind.MESSAGES)
+def message_attachment(request, access, attachment_id):
+    """A file a patient or the department sent, as a download."""
+    from django.http import FileResponse
+
+    from journal.messaging import attachment_get
+
+    found = attachment_get(access, attachment_id)
+    response = FileResponse(
+        found.file.open("rb"), as_attachment=True, filename=found.name,
+        content_type=found.content_type,
+    )  # fmt: skip
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

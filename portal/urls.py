@@ -18,6 +18,9 @@ urlpatterns = [
     path("svar/<str:code>/", views.result_trend, name="result_trend"),
     path("notater/", views.notes, name="notes"),
     path("medicin/", views.medication, name="medication"),
+    path("beskeder/", views.messages_list, name="messages"),
+    path("beskeder/<uuid:thread_id>/", views.thread, name="thread"),
+    path("beskeder/fil/<uuid:attachment_id>/", views.attachment, name="attachment"),
     path("spaerringer/", views.blockings, name="blockings"),
     path("spaerringer/<uuid:blocking_id>/ophaev/", views.blocking_lift, name="blocking_lift"),
 ]

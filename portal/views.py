@@ -397,3 +397,111 @@ def medication(request, access):
 
     state = card_state(access, with_orders=True)
     return render(request, "portal/medication.html", {"access": access, "state": state})
+
+
+def _departments_to_write_to(access):
+    """Departments that treat the citizen: a course in the last two years, or an appointment."""
+    from django.db.models import Q
+
+    from organisation.models import Department
+
+    since = timezone.now() - timedelta(days=730)
+    courses = Q(care_courses__patient=access.patient) & (
+        Q(care_courses__ended_at__isnull=True) | Q(care_courses__ended_at__gte=since)
+    )
+    booked = Q(bookings__patient=access.patient)
+    return list(
+        Department.objects.filter(courses | booked)
+        .select_related("hospital")
+        .distinct()
+        .order_by("name")
+    )
+
+
+def _response_time_words(department_id) -> str:
+    from journal.messaging import usual_response_time
+
+    usual = usual_response_time(department_id)
+    if usual is None:
+        return _("usually within 3 working days")
+    hours = max(1, round(usual.total_seconds() / 3600))
+    if hours < 48:
+        return _("usually within %(n)s hours") % {"n": hours}
+    return _("usually within %(n)s days") % {"n": round(hours / 24)}
+
+
+@require_http_methods(["GET", "POST"])
+@own_record_view(DataKind.MESSAGES, session_key=SESSION_KEY)
+def messages_list(request, access):
+    """The citizen's threads with the departments, and a new message to one of them."""
+    from journal.messaging import thread_start, threads_for_patient
+
+    departments = _departments_to_write_to(access)
+    for department in departments:
+        department.response_words = _response_time_words(department.pk)
+    errors, status = {}, 200
+    if request.method == "POST":
+        chosen = next(
+            (d for d in departments if str(d.public_id) == request.POST.get("department")), None
+        )
+        try:
+            if chosen is None:
+                raise ValidationError({"department": _("Choose a department that treats you.")})
+            thread = thread_start(
+                access=access, department=chosen, subject=request.POST.get("subject", ""),
+                text=request.POST.get("text", ""), files=request.FILES.getlist("attachments"),
+                allowed_department_ids=[d.pk for d in departments],
+            )  # fmt: skip
+        except ValidationError as error:
+            errors, status = error.message_dict, 400
+        else:
+            messages.success(request, _("Your message is sent to %(d)s.") % {"d": chosen.name})
+            return redirect("portal:thread", thread_id=thread.public_id)
+    context = {
+        "access": access, "threads": threads_for_patient(access), "departments": departments,
+        "errors": errors, "posted": request.POST,
+    }  # fmt: skip
+    return render(request, "portal/messages.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@own_record_view(DataKind.MESSAGES, session_key=SESSION_KEY)
+def thread(request, access, thread_id):
+    """One thread: the messages both ways, attachments, and a reply."""
+    from journal.messaging import message_send, thread_get, thread_mark_read, thread_messages
+
+    found = thread_get(access, thread_id)
+    errors, status = {}, 200
+    if request.method == "POST":
+        try:
+            message_send(
+                access=access, thread=found, text=request.POST.get("text", ""),
+                files=request.FILES.getlist("attachments"),
+            )  # fmt: skip
+        except ValidationError as error:
+            errors, status = error.message_dict, 400
+        else:
+            messages.success(request, _("Your message is sent."))
+            return redirect("portal:thread", thread_id=found.public_id)
+    thread_mark_read(access=access, thread=found)
+    context = {
+        "access": access, "thread": found, "messages_in_thread": thread_messages(found),
+        "errors": errors, "response_words": _response_time_words(found.department_id),
+    }  # fmt: skip
+    return render(request, "portal/thread.html", context, status=status)
+
+
+@own_record_view(DataKind.MESSAGES, session_key=SESSION_KEY)
+def attachment(request, access, attachment_id):
+    """A file of a message, as a download (never shown inline: it is the sender's file)."""
+    from django.http import FileResponse
+
+    from journal.messaging import attachment_get
+
+    found = attachment_get(access, attachment_id)
+    response = FileResponse(
+        found.file.open("rb"), as_attachment=True, filename=found.name,
+        content_type=found.content_type,
+    )  # fmt: skip
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

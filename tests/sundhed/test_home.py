@@ -1,8 +1,10 @@
-"""The start page: staff get their department's, a citizen one meant for citizens."""
+"""The start page: staff get their department's; a citizen is sent to the portal, which they
+enter with MitID."""
 
 
-def test_a_citizen_who_signs_in_sees_a_page_for_citizens_without_staff_navigation(cast, client):
+def test_a_citizen_who_signs_in_is_sent_to_the_portal(cast, client):
     client.force_login(cast.patient_user)
-    page = client.get("/").content.decode()
-    assert 'data-testid="citizen-home"' in page and "Karen" in page
-    assert 'id="patient-search"' not in page
+    answer = client.get("/")
+    assert answer.status_code == 302 and answer["Location"] == "/portal/log-paa/"
+    page = client.get(answer["Location"]).content.decode()
+    assert 'data-testid="mitid-signin"' in page and 'id="patient-search"' not in page
