@@ -53,6 +53,7 @@ class DataKind(models.TextChoices):
     BOOKING = "booking", _("appointments")
     CALENDAR = "calendar", _("a department's calendar")
     MESSAGES = "messages", _("messages with the hospital")
+    PROXY = "proxy", _("who may see the record on the patient's behalf")
 
 
 class Action(models.TextChoices):

@@ -17,7 +17,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.models import Action, DataKind
+from audit.models import Action, DataKind, LegalBasis
 from booking.models import (
     ACTIVE_STATUSES,
     Allocation,
@@ -50,6 +50,8 @@ def _booker(access: PatientAccess):
     if access.staff is not None:
         return access.staff
     if access.patient.user_id is not None and access.patient.user_id == access.user.pk:
+        return None
+    if access.legal_basis == LegalBasis.PROXY:  # a parent, or power of attorney: as the patient
         return None
     raise PermissionDenied(_("You may not book for this patient."))
 

@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from audit.models import Action, DataKind, LegalBasis
 from patients.access import access_events_for_list, response_discloses
-from patients.models import Blocking, BreakGlass, CareCourse, CaveEntry, Patient
+from patients.models import Blocking, BreakGlass, CareCourse, CaveEntry, Patient, Proxy
 
 
 class AuditedPatientAdmin(admin.ModelAdmin):
@@ -145,6 +145,39 @@ class BlockingAdmin(AuditedPatientAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Proxy)
+class ProxyAdmin(AuditedPatientAdmin):
+    """Parents of children under 15 (from the CPR register) are entered here; a power of
+    attorney is given and withdrawn by the patient in the portal, so it is only read here."""
+
+    data_kind = DataKind.PROXY
+    list_display = ("subject", "holder", "kind", "valid_from", "valid_until", "withdrawn_at")
+    list_filter = ("kind",)
+    search_fields = ("=subject__cpr", "=holder__cpr")
+    autocomplete_fields = ("subject", "holder")
+    list_select_related = ("subject", "holder")
+    fields = ("subject", "holder", "kind", "valid_from", "valid_until", "withdrawn_at")
+
+    def _patient_id(self, obj):
+        return obj.subject_id
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.kind == Proxy.Kind.POWER_OF_ATTORNEY:
+            return self.fields
+        return ("kind",) if obj is not None else ()
+
+    def get_changeform_initial_data(self, request):
+        from django.utils import timezone
+
+        return {"kind": Proxy.Kind.PARENT, "valid_from": timezone.now()}
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.granted_by = request.user
+            obj.kind = Proxy.Kind.PARENT
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(BreakGlass)

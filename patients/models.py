@@ -354,3 +354,57 @@ class BreakGlass(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.patient_id} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Proxy(BaseModel):
+    """Someone who may see a patient's record in the portal on their behalf.
+
+    A parent sees a child's record until the child turns 15 (the parent relation, from the CPR
+    register, entered by hospital administration); an adult may give another adult power of
+    attorney (fuldmagt) for a set time, at most a year at a time, renewed or withdrawn by the
+    one who gave it. Every access by a proxy is logged with the legal basis "proxy" and shown
+    to the person it concerns.
+    """
+
+    class Kind(models.TextChoices):
+        PARENT = "parent", _("Parent (child under 15)")
+        POWER_OF_ATTORNEY = "fuldmagt", _("Power of attorney (fuldmagt)")
+
+    subject = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="proxies")
+    holder = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="proxy_for")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    valid_from = models.DateTimeField(_("from"))
+    valid_until = models.DateTimeField(_("until"), null=True, blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("proxy")
+        verbose_name_plural = _("proxies")
+        ordering = ["-valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(subject=models.F("holder")), name="patients_proxy_not_oneself"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="parent") | Q(valid_until__isnull=False),
+                name="patients_fuldmagt_has_an_end",
+            ),
+        ]
+        indexes = [models.Index(fields=["holder", "subject"], name="patients_proxy_holder")]
+
+    def __str__(self) -> str:
+        return f"{self.holder} -> {self.subject} ({self.kind})"
+
+    def is_valid(self, at=None) -> bool:
+        at = at or timezone.now()
+        if self.withdrawn_at is not None or self.valid_from > at:
+            return False
+        if self.valid_until is not None and self.valid_until <= at:
+            return False
+        if self.kind == self.Kind.PARENT:
+            age = self.subject.age(today=timezone.localtime(at).date())
+            return age is not None and age < 15
+        return True

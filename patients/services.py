@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.models import Action, DataKind, LegalBasis
 from patients.access import (
@@ -297,3 +298,63 @@ def care_course_end(*, course: CareCourse, ended_at=None) -> CareCourse:
             course.ended_at = ended_at or timezone.now()
             course.save(update_fields=["ended_at", "updated_at"])
     return course
+
+
+# --- proxies (fuldmagt) -------------------------------------------------------------------------
+FULDMAGT_DAYS = 365
+ONLY_THEMSELF = gettext_lazy("Only the person themself gives or withdraws a power of attorney.")
+
+
+def _own(access: PatientAccess) -> None:
+    if access.legal_basis != LegalBasis.SELF:
+        raise PermissionDenied(ONLY_THEMSELF)
+
+
+def proxy_grant(*, access: PatientAccess, holder: Patient, days: int = FULDMAGT_DAYS):
+    """The patient gives another adult power of attorney to see their record, for a year (or
+    less); a valid one to the same person is renewed instead."""
+    from patients.models import Proxy
+
+    _own(access)
+    days = max(1, min(days, FULDMAGT_DAYS))
+    if holder.pk == access.patient.pk:
+        raise ValidationError({"cpr": _("You cannot give yourself power of attorney.")})
+    age = holder.age()
+    if age is None or age < 18:
+        raise ValidationError({"cpr": _("Power of attorney can only be given to an adult.")})
+    now = timezone.now()
+    with transaction.atomic():
+        existing = (
+            Proxy.objects.select_for_update()
+            .filter(
+                subject=access.patient,
+                holder=holder,
+                kind=Proxy.Kind.POWER_OF_ATTORNEY,
+                withdrawn_at__isnull=True,
+                valid_until__gt=now,
+            )  # fmt: skip
+            .first()
+        )
+        if existing is not None:
+            existing.valid_until = now + timedelta(days=days)
+            existing.save(update_fields=["valid_until", "updated_at"])
+            proxy = existing
+        else:
+            proxy = Proxy.objects.create(
+                subject=access.patient, holder=holder, kind=Proxy.Kind.POWER_OF_ATTORNEY,
+                valid_from=now, valid_until=now + timedelta(days=days), granted_by=access.user,
+            )  # fmt: skip
+        access_change_record(access, data_kind=DataKind.PROXY, action=Action.CREATE, obj=proxy)
+    return proxy
+
+
+def proxy_withdraw(*, access: PatientAccess, proxy) -> None:
+    """The patient withdraws a power of attorney they gave; the row stays as history."""
+    _own(access)
+    if proxy.subject_id != access.patient.pk or proxy.kind != proxy.Kind.POWER_OF_ATTORNEY:
+        raise PermissionDenied(ONLY_THEMSELF)
+    with transaction.atomic():
+        if proxy.withdrawn_at is None:
+            proxy.withdrawn_at = timezone.now()
+            proxy.save(update_fields=["withdrawn_at", "updated_at"])
+            access_change_record(access, data_kind=DataKind.PROXY, action=Action.UPDATE, obj=proxy)

@@ -27,8 +27,10 @@ LOA_CLAIM = "https://data.gov.dk/concept/core/nsis/loa"
 # NSIS levels of assurance, lowest first; the portal needs at least "Substantial".
 LEVELS = ["Low", "Substantial", "High"]
 REQUIRED_LEVEL = "Substantial"
-# The session key that marks a citizen's session (the patient's id).
+# The session key that marks a citizen's session (the patient's id), and the one that holds the
+# patient a citizen acts for as a proxy.
 SESSION_KEY = "portal_patient"
+ACTING_KEY = "portal_acting_for"
 # Claims never kept in allauth's extra data.
 SECRET_CLAIMS = (CPR_CLAIM, "cpr", "dk:gov:saml:attribute:CprNumberIdentifier")
 
@@ -119,6 +121,12 @@ class CitizenAccountAdapter(DefaultSocialAccountAdapter):
         patient_id = sociallogin.state.get("sundhed_patient")
         if patient_id:
             Patient.objects.filter(pk=patient_id, user__isnull=True).update(user=user)
+            patient = Patient.objects.get(pk=patient_id)
+            # The name the hospitals know (the access log shows it when the citizen acts as a
+            # proxy), not the broker's display name.
+            user.first_name = patient.given_names[:150]
+            user.last_name = patient.family_name[:150]
+            user.save(update_fields=["first_name", "last_name"])
         return user
 
     def is_open_for_signup(self, request, sociallogin):
@@ -135,6 +143,7 @@ def _mark_citizen_session(sender, request, user, **kwargs):
     clears the mark (a staff sign-in in the same browser is never a citizen's)."""
     from patients.models import Patient
 
+    request.session.pop(ACTING_KEY, None)
     sociallogin = kwargs.get("sociallogin")
     if sociallogin is not None and sociallogin.account.provider == PROVIDER_ID:
         patient = Patient.objects.filter(user=user).first()

@@ -22,5 +22,7 @@ urlpatterns = [
     path("beskeder/<uuid:thread_id>/", views.thread, name="thread"),
     path("beskeder/fil/<uuid:attachment_id>/", views.attachment, name="attachment"),
     path("spaerringer/", views.blockings, name="blockings"),
+    path("fuldmagt/", views.proxies, name="proxies"),
+    path("fuldmagt/handl-for/", views.act_for, name="act_for"),
     path("spaerringer/<uuid:blocking_id>/ophaev/", views.blocking_lift, name="blocking_lift"),
 ]

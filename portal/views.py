@@ -19,7 +19,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.models import AccessEvent, Action, DataKind, LegalBasis
 from common.forms import form_errors_attach
 from patients.access.http import own_record_view
-from portal.signin import PROVIDER_ID, SESSION_KEY
+from portal.signin import ACTING_KEY, PROVIDER_ID, SESSION_KEY
+
+SWITCH_BACK = gettext_lazy("Switch back to yourself to give or withdraw a power of attorney.")
+UNKNOWN_HOLDER = gettext_lazy(
+    "We do not know this person: they must have been in contact with the hospitals."
+)
+
+
+def portal_view(data_kind: str, *, action: str = Action.VIEW):
+    """A page of the record the citizen sees: their own, or the one they act for as a proxy."""
+    return own_record_view(data_kind, action=action, session_key=SESSION_KEY, acting_key=ACTING_KEY)
 
 
 def signin(request):
@@ -51,7 +61,7 @@ def signout(request):
     return redirect("portal:signin")
 
 
-@own_record_view(DataKind.OVERVIEW, session_key=SESSION_KEY)
+@portal_view(DataKind.OVERVIEW)
 def overview(request, access):
     """What is new and what is coming: appointments, and the latest looks at the record."""
     from booking.selectors import bookings_for_patient
@@ -86,7 +96,7 @@ def _looks(patient, *, limit=None) -> list[AccessEvent]:
     return found
 
 
-@own_record_view(DataKind.ACCESS_LOG, session_key=SESSION_KEY)
+@portal_view(DataKind.ACCESS_LOG)
 def access_log(request, access):
     """Who has looked at my record: each access in plain words, break the glass standing out."""
     events = _looks(access.patient)
@@ -102,13 +112,16 @@ def access_log(request, access):
 
 
 @require_http_methods(["GET", "POST"])
-@own_record_view(DataKind.BLOCKING, session_key=SESSION_KEY)
+@portal_view(DataKind.BLOCKING)
 def blockings(request, access):
     """Blocking (spærring): the citizen hides a course or a department's information from the
     other departments, sees what is blocked, and lifts it."""
     from patients import selectors, services
     from portal.forms import CitizenBlockingForm
 
+    if request.method == "POST" and access.legal_basis != LegalBasis.SELF:
+        messages.error(request, _("Only the person themself blocks or lifts a blocking."))
+        return redirect("portal:blockings")
     courses, departments = selectors.blocking_targets_for_patient(access)
     form = CitizenBlockingForm(request.POST or None, courses=courses, departments=departments)
     if request.method == "POST" and form.is_valid():
@@ -129,10 +142,13 @@ def blockings(request, access):
 
 
 @require_POST
-@own_record_view(DataKind.BLOCKING, action=Action.UPDATE, session_key=SESSION_KEY)
+@portal_view(DataKind.BLOCKING, action=Action.UPDATE)
 def blocking_lift(request, access, blocking_id):
     from patients import selectors, services
 
+    if access.legal_basis != LegalBasis.SELF:
+        messages.error(request, _("Only the person themself blocks or lifts a blocking."))
+        return redirect("portal:blockings")
     blocking = selectors.blocking_get_for_patient(access, blocking_id)
     services.blocking_revoke(access=access, blocking=blocking)
     messages.success(request, _("The blocking is lifted."))
@@ -154,7 +170,7 @@ def _flag_words(result) -> str:
     return str(gettext_lazy("Within the reference interval")) if result.reference_range else ""
 
 
-@own_record_view(DataKind.LAB_RESULTS, session_key=SESSION_KEY)
+@portal_view(DataKind.LAB_RESULTS)
 def results(request, access):
     """Results released to the citizen, newest first, in plain words; those still waiting
     are named with the day they will be shown, never with their value."""
@@ -183,7 +199,7 @@ def results(request, access):
     )
 
 
-@own_record_view(DataKind.LAB_RESULTS, session_key=SESSION_KEY)
+@portal_view(DataKind.LAB_RESULTS)
 def result_trend(request, access, code):
     """One analysis over time, only released values: a chart and the same numbers in a table."""
     from labresults.models import Analysis, LabResult
@@ -214,7 +230,7 @@ def result_trend(request, access, code):
     return render(request, "portal/trend.html", context)
 
 
-@own_record_view(DataKind.JOURNAL, session_key=SESSION_KEY)
+@portal_view(DataKind.JOURNAL)
 def notes(request, access):
     """Notes released to the citizen by their type's rule: never a draft; a corrected note as
     its latest version, saying it was corrected."""
@@ -253,7 +269,7 @@ def _bookable_types(access):
     )
 
 
-@own_record_view(DataKind.BOOKING, session_key=SESSION_KEY)
+@portal_view(DataKind.BOOKING)
 def appointments(request, access):
     """Coming and past appointments; cancel, move or book where allowed; a calendar address."""
     from booking.models import CalendarFeed
@@ -290,7 +306,7 @@ def _free_times(access, kind, request):
 
 
 @require_http_methods(["GET", "POST"])
-@own_record_view(DataKind.BOOKING, action=Action.CREATE, session_key=SESSION_KEY)
+@portal_view(DataKind.BOOKING, action=Action.CREATE)
 def appointment_book(request, access, type_id):
     """Find a free time of a type the citizen may book, and book it."""
     from django.http import Http404
@@ -322,7 +338,7 @@ def appointment_book(request, access, type_id):
 
 
 @require_http_methods(["GET", "POST"])
-@own_record_view(DataKind.BOOKING, action=Action.UPDATE, session_key=SESSION_KEY)
+@portal_view(DataKind.BOOKING, action=Action.UPDATE)
 def appointment_move(request, access, booking_id):
     """Move a coming appointment of a type the citizen may book to another free time."""
     from booking import selectors, services
@@ -356,7 +372,7 @@ def appointment_move(request, access, booking_id):
 
 
 @require_POST
-@own_record_view(DataKind.BOOKING, action=Action.UPDATE, session_key=SESSION_KEY)
+@portal_view(DataKind.BOOKING, action=Action.UPDATE)
 def appointment_cancel(request, access, booking_id):
     from booking import selectors, services
 
@@ -374,7 +390,7 @@ def appointment_cancel(request, access, booking_id):
 
 
 @require_POST
-@own_record_view(DataKind.BOOKING, action=Action.UPDATE, session_key=SESSION_KEY)
+@portal_view(DataKind.BOOKING, action=Action.UPDATE)
 def calendar_address(request, access):
     """Make (or close) the private address that adds the citizen's appointments to a calendar."""
     from booking import services
@@ -388,7 +404,7 @@ def calendar_address(request, access):
     return redirect("portal:appointments")
 
 
-@own_record_view(DataKind.MEDICATION, session_key=SESSION_KEY)
+@portal_view(DataKind.MEDICATION)
 def medication(request, access):
     """The shared medication card (FMK) as last read, with its age, and the hospital's current
     orders. The card is FMK's: the citizen also sees it on sundhed.dk; here it stands beside
@@ -431,7 +447,7 @@ def _response_time_words(department_id) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@own_record_view(DataKind.MESSAGES, session_key=SESSION_KEY)
+@portal_view(DataKind.MESSAGES)
 def messages_list(request, access):
     """The citizen's threads with the departments, and a new message to one of them."""
     from journal.messaging import thread_start, threads_for_patient
@@ -465,7 +481,7 @@ def messages_list(request, access):
 
 
 @require_http_methods(["GET", "POST"])
-@own_record_view(DataKind.MESSAGES, session_key=SESSION_KEY)
+@portal_view(DataKind.MESSAGES)
 def thread(request, access, thread_id):
     """One thread: the messages both ways, attachments, and a reply."""
     from journal.messaging import message_send, thread_get, thread_mark_read, thread_messages
@@ -491,7 +507,7 @@ def thread(request, access, thread_id):
     return render(request, "portal/thread.html", context, status=status)
 
 
-@own_record_view(DataKind.MESSAGES, session_key=SESSION_KEY)
+@portal_view(DataKind.MESSAGES)
 def attachment(request, access, attachment_id):
     """A file of a message, as a download (never shown inline: it is the sender's file)."""
     from django.http import FileResponse
@@ -505,3 +521,83 @@ def attachment(request, access, attachment_id):
     )  # fmt: skip
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@portal_view(DataKind.PROXY)
+def proxies(request, access):
+    """Whom the citizen may act for (children under 15, powers of attorney given to them), and
+    the powers of attorney they have given: give one to an adult for a year, renew, withdraw."""
+    from patients.cpr import parse_cpr
+    from patients.models import Patient, Proxy
+    from patients.services import proxy_grant, proxy_withdraw
+
+    me = Patient.objects.get(pk=request.session[SESSION_KEY])
+    errors, status = {}, 200
+    if request.method == "POST":
+        if access.legal_basis != LegalBasis.SELF:
+            messages.error(request, str(SWITCH_BACK))
+            return redirect("portal:proxies")
+        try:
+            if request.POST.get("withdraw"):
+                given = Proxy.objects.filter(subject=me, public_id=request.POST["withdraw"]).first()
+                if given is None:
+                    raise ValidationError({"withdraw": _("No such power of attorney.")})
+                proxy_withdraw(access=access, proxy=given)
+                messages.success(request, _("The power of attorney is withdrawn."))
+            else:
+                try:
+                    cpr = parse_cpr(request.POST.get("cpr", ""))
+                except ValidationError as error:
+                    raise ValidationError({"cpr": error.messages}) from None
+                holder = Patient.objects.filter(cpr=cpr.value).first()
+                if holder is None:
+                    raise ValidationError({"cpr": str(UNKNOWN_HOLDER)})
+                proxy_grant(access=access, holder=holder)
+                messages.success(request, _("%(name)s may now see your record for a year.") % {
+                    "name": f"{holder.given_names} {holder.family_name}"})  # fmt: skip
+            return redirect("portal:proxies")
+        except ValidationError as error:
+            errors, status = error.message_dict, 400
+    now = timezone.now()
+    mine = [p for p in Proxy.objects.filter(holder=me).select_related("subject") if p.is_valid(now)]
+    given = list(
+        Proxy.objects.filter(subject=me, kind=Proxy.Kind.POWER_OF_ATTORNEY)
+        .select_related("holder")
+        .order_by("-valid_from")
+    )
+    context = {
+        "access": access, "me": me, "mine": mine, "given": given, "now": now,
+        "errors": errors, "posted": request.POST,
+    }  # fmt: skip
+    return render(request, "portal/proxies.html", context, status=status)
+
+
+@require_POST
+def act_for(request):
+    """Act for someone the citizen is a proxy for, or switch back to oneself."""
+    from patients.access.policy import proxy_valid
+    from patients.models import Patient
+
+    if not (request.user.is_authenticated and request.session.get(SESSION_KEY)):
+        return redirect("portal:signin")
+    chosen = request.POST.get("patient", "")
+    if chosen == "self":
+        request.session.pop(ACTING_KEY, None)
+        return redirect("portal:overview")
+    subject = Patient.objects.filter(public_id=chosen).first() if _is_uuid(chosen) else None
+    if subject is None or not proxy_valid(user=request.user, patient=subject):
+        messages.error(request, _("You may not act for this person."))
+        return redirect("portal:proxies")
+    request.session[ACTING_KEY] = subject.pk
+    return redirect("portal:overview")
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -24,6 +24,7 @@ from patients.access.policy import (
     STAFF,
     AccessRefused,
     access_decide,
+    proxy_valid,
     staff_for,
 )
 from patients.models import Patient
@@ -229,16 +230,26 @@ def patient_object_view(
     return decorator
 
 
-def own_record_view(data_kind: str, *, action: str = Action.VIEW, session_key: str):
+def own_record_view(
+    data_kind: str, *, action: str = Action.VIEW, session_key: str, acting_key: str = ""
+):
     """Decorate a citizen's portal page of their own record: the patient is the one the
-    session was signed in for (`session_key`, set at the citizen's sign-in), the gate decides
-    with the patient as the audience (basis: the patient themself), and the page is logged
-    once like any other disclosure. A session without the key goes to the portal's sign-in."""
+    session was signed in for (`session_key`, set at the citizen's sign-in), or the one the
+    citizen acts for as a proxy (`acting_key`); the gate decides with the patient as the
+    audience (basis: the patient themself, or proxy), and the page is logged once like any
+    other disclosure. A session without the key goes to the portal's sign-in."""
 
     def find(request):
         patient_id = request.session.get(session_key)
         if patient_id is None:
             return None
+        acting = request.session.get(acting_key) if acting_key else None
+        if acting:
+            # Acting for someone (a proxy): while the proxy holds; else back to one's own.
+            subject = Patient.objects.filter(pk=acting).first()
+            if subject is not None and proxy_valid(user=request.user, patient=subject):
+                return subject
+            request.session.pop(acting_key, None)
         return Patient.objects.filter(pk=patient_id).first()
 
     def decorator(view):

@@ -201,6 +201,18 @@ def _blocked_for(patient: Patient, staff: StaffMember | None, *, at) -> tuple[fr
     return frozenset(courses), frozenset(departments)
 
 
+def proxy_valid(*, user, patient: Patient, at=None) -> bool:
+    """Whether the user (as a patient of ours) holds a valid proxy for this patient: a parent
+    of a child under 15, or a power of attorney not withdrawn and not expired."""
+    from patients.models import Proxy
+
+    at = at or timezone.now()
+    candidates = Proxy.objects.filter(
+        subject=patient, holder__user=user, withdrawn_at__isnull=True, valid_from__lte=at
+    ).select_related("subject")
+    return any(proxy.is_valid(at) for proxy in candidates)
+
+
 def access_decide(*, user, patient: Patient, data_kind: str, audience: str = STAFF, at=None):
     """Decide, without writing anything; return a PatientAccess or raise AccessRefused."""
     at = at or timezone.now()
@@ -221,6 +233,8 @@ def access_decide(*, user, patient: Patient, data_kind: str, audience: str = STA
     if audience == PATIENT:
         if patient.user_id == user.pk:
             return grant(None, LegalBasis.SELF)
+        if proxy_valid(user=user, patient=patient, at=at):
+            return grant(None, LegalBasis.PROXY)
         raise AccessRefused(_("This is not your record."), patient=patient)
 
     staff = staff_for(user)

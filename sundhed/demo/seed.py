@@ -387,6 +387,26 @@ def _portal_user(patient: Patient):
     patient.save(update_fields=["user", "updated_at"])
 
 
+def _demo_family(parent: Patient, built: list) -> None:
+    """The portal's demo citizen is the parent of two children under 15 (as the CPR register
+    would say), so the portal shows a parent acting for a child."""
+    from patients.models import Proxy
+
+    today = timezone.localdate()
+    children = [
+        p for p in built
+        if p.birth_date and (today - p.birth_date).days < 13 * 365 and not p.is_replacement_cpr
+    ][:2]  # fmt: skip
+    user = get_user_model().objects.get(username="admin")
+    for child in children:
+        child.family_name = parent.family_name
+        child.save(update_fields=["family_name", "updated_at"])
+        Proxy.objects.get_or_create(
+            subject=child, holder=parent, kind=Proxy.Kind.PARENT,
+            defaults={"valid_from": timezone.now(), "granted_by": user},
+        )  # fmt: skip
+
+
 @transaction.atomic
 def seed_demo(*, patients: int = 2000, seed: int = SEED) -> bool:
     """Build the demo data unless it exists; True when it was built now. Deterministic."""
@@ -421,7 +441,9 @@ def seed_demo(*, patients: int = 2000, seed: int = SEED) -> bool:
     if built:
         open_course = CareCourse.objects.filter(ended_at__isnull=True, patient__in=built[:200])
         first = open_course.filter(department=departments["KAR"]).first()
-        _portal_user(first.patient if first else built[0])
+        parent = first.patient if first else built[0]
+        _portal_user(parent)
+        _demo_family(parent, built)
     from sundhed.demo.journal_history import seed_journal
 
     # labsim's FHIR endpoint, pulled by beat (make run starts labsim with --fhir-port).

@@ -215,9 +215,9 @@ def test_the_start_page_lists_the_departments_patients_and_logs_the_list(
 ):
     client.force_login(cast.treating_doctor)
     # A fixed number however long the list: the work list's markers cost one query a source
-    # (NEWS2 and co-signatures, results, CAVE, FMK not updated), the co-sign count and the
-    # day's appointments.
-    with django_assert_max_num_queries(18):
+    # (NEWS2 and co-signatures, results, CAVE, FMK not updated), the co-sign count, the count
+    # of patients' messages waiting for an answer, and the day's appointments.
+    with django_assert_max_num_queries(19):
         body = client.get("/").content.decode()
     assert body.count('data-testid="worklist-row"') == 1 and "Karen Jensen" in body
     listed = AccessEvent.objects.get(data_kind="worklist")
