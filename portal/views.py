@@ -63,15 +63,42 @@ def signout(request):
 
 @portal_view(DataKind.OVERVIEW)
 def overview(request, access):
-    """What is new and what is coming: appointments, and the latest looks at the record."""
+    """What is new and what is coming: appointments, results and notes of the last 30 days,
+    unread answers, the medication card, and the latest looks at the record."""
     from booking.selectors import bookings_for_patient
+    from journal.messaging import threads_for_patient
+    from journal.models import Note, NoteStatus
+    from labresults.models import LabReport
+    from medicinkort.selectors import card_state
+    from portal.release import note_is_released, note_rules, released_report_ids
 
+    now = timezone.now()
+    recent = now - timedelta(days=30)
     appointments = bookings_for_patient(access, past_limit=0)
-    looks = _looks(access.patient, limit=5)
-    return render(
-        request, "portal/overview.html",
-        {"access": access, "coming": appointments["coming"][:5], "looks": looks},
-    )  # fmt: skip
+    shown, waiting = released_report_ids(access, now=now)
+    new_results = list(
+        LabReport.objects.filter(pk__in=shown, reported_at__gte=recent - timedelta(days=7))
+        .order_by("-reported_at")[:5]
+    )
+    rules = note_rules()
+    notes = [
+        n
+        for n in access.unblocked(
+            Note.objects.filter(
+                patient=access.patient, status=NoteStatus.SIGNED, signed_at__gte=recent
+            )
+        ).order_by("-signed_at")[:20]
+        if note_is_released(n, rules, now=now)
+    ][:5]
+    unread = sum(t.unread for t in threads_for_patient(access))
+    card = card_state(access)
+    context = {
+        "access": access, "coming": appointments["coming"][:5],
+        "looks": _looks(access.patient, limit=5),
+        "new_results": new_results, "waiting_results": len(waiting), "new_notes": notes,
+        "unread": unread, "card": card,
+    }  # fmt: skip
+    return render(request, "portal/overview.html", context)
 
 
 def _looks(patient, *, limit=None) -> list[AccessEvent]:
