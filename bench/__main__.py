@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-BENCHES = ["chart", "ingest", "medication", "booking"]
+BENCHES = ["chart", "ingest", "medication", "booking", "portal"]
 
 
 def main() -> int:

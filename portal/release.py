@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import DurationField, Func
 from django.utils import timezone
 
 from labresults.models.results import IMAGING_SECTIONS
@@ -72,29 +73,81 @@ def report_release_at(report, rules: dict[str, Rule], admissions: dict) -> datet
     return at
 
 
-def releases_for(access) -> dict[int, datetime | None]:
-    """Each of the patient's reports (that this viewer may see) with its release time."""
-    from labresults.models import LabReport
-    from patients.models import CareCourse
+class _Days(Func):
+    """A whole number of days as an interval."""
 
-    reports = access.unblocked(
-        LabReport.objects.filter(patient=access.patient).exclude(status="cancelled")
-    ).only("pk", "section", "reported_at", "created_at", "care_course_id")
-    admissions = dict(
-        CareCourse.objects.filter(
-            patient=access.patient, kind=CareCourse.Kind.ADMISSION
-        ).values_list("pk", "ended_at")
+    template = "make_interval(days => %(expressions)s)"
+    output_field = DurationField()
+
+
+def reports_with_release(access, *, rules: dict[str, Rule] | None = None):
+    """The patient's reports this viewer may see, each annotated with `release_at` (NULL while
+    it waits for a discharge), computed by the database from the rules: one query, however
+    long the history."""
+    from django.db.models import (
+        BooleanField,
+        Case,
+        DateTimeField,
+        ExpressionWrapper,
+        F,
+        Q,
+        Value,
+        When,
     )
-    rules = result_rules()
-    return {r.pk: report_release_at(r, rules, admissions) for r in reports}
+    from django.db.models.functions import Coalesce, Greatest
+
+    from labresults.models import LabReport
+
+    rules = rules or result_rules()
+    default = rules[""]
+    sections = [(section, rule) for section, rule in rules.items() if section]
+    days = Case(
+        *[When(section=section, then=Value(rule.days)) for section, rule in sections],
+        default=Value(default.days),
+    )
+    at_discharge = Case(
+        *[When(section=section, then=Value(rule.at_discharge)) for section, rule in sections],
+        default=Value(default.at_discharge),
+        output_field=BooleanField(),
+    )
+    after_delay = ExpressionWrapper(
+        Coalesce("reported_at", "created_at") + _Days(days), output_field=DateTimeField()
+    )
+    inpatient = Q(care_course__kind="admission")
+    return (
+        access.unblocked(
+            LabReport.objects.filter(patient=access.patient).exclude(status="cancelled")
+        )
+        .annotate(release_discharge=at_discharge)
+        .annotate(
+            release_at=Case(
+                When(
+                    inpatient & Q(release_discharge=True) & Q(care_course__ended_at__isnull=True),
+                    then=Value(None, output_field=DateTimeField()),
+                ),
+                When(
+                    inpatient & Q(release_discharge=True),
+                    then=Greatest(after_delay, F("care_course__ended_at")),
+                ),
+                default=after_delay,
+                output_field=DateTimeField(),
+            )
+        )
+    )
 
 
 def released_report_ids(access, *, now=None) -> tuple[list[int], dict[int, datetime | None]]:
     """(ids of the reports the citizen sees now, the release time of those still waiting)."""
+    from django.db.models import Q
+
     now = now or timezone.now()
-    times = releases_for(access)
-    shown = [pk for pk, at in times.items() if at is not None and at <= now]
-    waiting = {pk: at for pk, at in times.items() if at is None or at > now}
+    reports = reports_with_release(access)
+    shown = list(reports.filter(release_at__lte=now).values_list("pk", flat=True))
+    waiting = dict(
+        reports.filter(Q(release_at__gt=now) | Q(release_at__isnull=True)).values_list(
+            "pk", "release_at"
+        )
+    )
     return shown, waiting
 
 

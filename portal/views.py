@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +26,10 @@ SWITCH_BACK = gettext_lazy("Switch back to yourself to give or withdraw a power 
 UNKNOWN_HOLDER = gettext_lazy(
     "We do not know this person: they must have been in contact with the hospitals."
 )
+
+
+# Rows of "who has looked" to a page.
+PAGE = 100
 
 
 def portal_view(data_kind: str, *, action: str = Action.VIEW):
@@ -68,18 +73,17 @@ def overview(request, access):
     from booking.selectors import bookings_for_patient
     from journal.messaging import threads_for_patient
     from journal.models import Note, NoteStatus
-    from labresults.models import LabReport
     from medicinkort.selectors import card_state
-    from portal.release import note_is_released, note_rules, released_report_ids
+    from portal.release import note_is_released, note_rules, reports_with_release
 
     now = timezone.now()
     recent = now - timedelta(days=30)
     appointments = bookings_for_patient(access, past_limit=0)
-    shown, waiting = released_report_ids(access, now=now)
+    reports = reports_with_release(access)
     new_results = list(
-        LabReport.objects.filter(pk__in=shown, reported_at__gte=recent - timedelta(days=7))
-        .order_by("-reported_at")[:5]
+        reports.filter(release_at__lte=now, release_at__gte=recent).order_by("-release_at")[:5]
     )
+    waiting = reports.filter(Q(release_at__gt=now) | Q(release_at__isnull=True)).count()
     rules = note_rules()
     notes = [
         n
@@ -95,13 +99,13 @@ def overview(request, access):
     context = {
         "access": access, "coming": appointments["coming"][:5],
         "looks": _looks(access.patient, limit=5),
-        "new_results": new_results, "waiting_results": len(waiting), "new_notes": notes,
+        "new_results": new_results, "waiting_results": waiting, "new_notes": notes,
         "unread": unread, "card": card,
     }  # fmt: skip
     return render(request, "portal/overview.html", context)
 
 
-def _looks(patient, *, limit=None) -> list[AccessEvent]:
+def _looks(patient, *, limit=None, offset=0) -> list[AccessEvent]:
     """The accesses to the patient's record in the kept period, newest first, each with its
     role in words and the department with its hospital (`role_label`, `where`)."""
     from organisation.models import Department, Role
@@ -110,7 +114,7 @@ def _looks(patient, *, limit=None) -> list[AccessEvent]:
     events = AccessEvent.objects.filter(
         patient_id=patient.pk, occurred_at__gte=timezone.now() - timedelta(days=days)
     ).order_by("-occurred_at", "-id")
-    found = list(events[:limit] if limit else events[:2000])
+    found = list(events[offset : offset + limit] if limit else events[:PAGE])
     codes = {e.department_code for e in found if e.department_code}
     places = {
         d.sor_code: f"{d.name}, {d.hospital.name}"
@@ -125,12 +129,17 @@ def _looks(patient, *, limit=None) -> list[AccessEvent]:
 
 @portal_view(DataKind.ACCESS_LOG)
 def access_log(request, access):
-    """Who has looked at my record: each access in plain words, break the glass standing out."""
-    events = _looks(access.patient)
+    """Who has looked at my record: each access in plain words, break the glass standing out;
+    100 to a page, newest first."""
+    from common.params import query_int
+
+    page = query_int(request, "side", 1, low=1, high=100_000)
+    events = _looks(access.patient, limit=PAGE + 1, offset=(page - 1) * PAGE)
     return render(
         request, "portal/access_log.html",
         {
-            "access": access, "events": events,
+            "access": access, "events": events[:PAGE], "page": page,
+            "more": len(events) > PAGE,
             "show_names": settings.SUNDHED_PORTAL_SHOW_STAFF_NAMES,
             "kept_days": settings.SUNDHED_PORTAL_ACCESS_LOG_DAYS,
             "BREAK_GLASS": LegalBasis.BREAK_GLASS, "SELF": LegalBasis.SELF,
@@ -201,12 +210,12 @@ def _flag_words(result) -> str:
 def results(request, access):
     """Results released to the citizen, newest first, in plain words; those still waiting
     are named with the day they will be shown, never with their value."""
-    from labresults.models import LabReport
-    from portal.release import released_report_ids
+    from portal.release import reports_with_release
 
-    shown, waiting = released_report_ids(access)
+    now = timezone.now()
+    with_release = reports_with_release(access)
     reports = list(
-        LabReport.objects.filter(pk__in=shown)
+        with_release.filter(release_at__lte=now)
         .prefetch_related("results")
         .order_by("-observed_at", "-id")[:100]
     )
@@ -217,10 +226,10 @@ def results(request, access):
             if r.status != "cancelled"
         ]
     pending = list(
-        LabReport.objects.filter(pk__in=list(waiting)).order_by("-observed_at", "-id")[:50]
+        with_release.filter(Q(release_at__gt=now) | Q(release_at__isnull=True)).order_by(
+            "-observed_at", "-id"
+        )[:50]
     )
-    for report in pending:
-        report.release_at = waiting[report.pk]
     return render(
         request, "portal/results.html", {"access": access, "reports": reports, "pending": pending}
     )
@@ -230,12 +239,12 @@ def results(request, access):
 def result_trend(request, access, code):
     """One analysis over time, only released values: a chart and the same numbers in a table."""
     from labresults.models import Analysis, LabResult
-    from portal.release import released_report_ids
+    from portal.release import reports_with_release
 
-    shown, _waiting = released_report_ids(access)
+    shown = reports_with_release(access).filter(release_at__lte=timezone.now()).values("pk")
     values = list(
         LabResult.objects.filter(
-            report_id__in=shown, code=code, value_numeric__isnull=False,
+            patient=access.patient, report_id__in=shown, code=code, value_numeric__isnull=False,
             observed_at__isnull=False,
         )
         .exclude(status="cancelled")
