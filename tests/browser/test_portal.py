@@ -47,13 +47,13 @@ def test_a_citizens_day_in_the_portal(live_server, page, browser, cast, mitid):
     assert page.url.endswith("/portal/")
 
     # A released result, and the unreleased one only as "on its way".
-    page.click("nav >> text=Prøvesvar")
+    page.click(".portal-nav a[href='/portal/svar/']")
     expect(page.locator("[data-testid=released-result]").first).to_contain_text("123,4")
     expect(page.locator("[data-testid=pending-result]")).to_contain_text("Prøve R2")
     assert "987,65" not in page.content()
 
     # A message to cardiology; the doctor answers from the chart.
-    page.click("nav >> text=Beskeder")
+    page.click(".portal-nav a[href='/portal/beskeder/']")
     page.select_option("#id_department", label=f"{cast.cardiology.name}, Testhospitalet "
                        "(svarer normalt inden for 3 hverdage)")  # fmt: skip
     page.fill("#id_subject", "Svimmelhed")
@@ -71,15 +71,20 @@ def test_a_citizens_day_in_the_portal(live_server, page, browser, cast, mitid):
     expect(page.locator("[data-testid=portal-message]")).to_have_count(2)
     expect(page.locator("[data-testid=portal-message]").nth(1)).to_contain_text("blodtryk")
 
-    # A doctor without a care relation breaks the glass: at once in "who has looked".
-    break_glass_create(user=cast.other_doctor, patient=cast.patient, reason=REASON)
-    page.click("nav >> text=Hvem har set min journal")
+    # A doctor of the emergency department, without a care relation, breaks the glass: at once
+    # in "who has looked".
+    from sundhed.testing.factories import DepartmentFactory, StaffMemberFactory
+
+    emergency = DepartmentFactory(hospital=cast.cardiology.hospital, name="Akutmodtagelsen")
+    emergency_doctor = StaffMemberFactory(department=emergency)
+    break_glass_create(user=emergency_doctor.user, patient=cast.patient, reason=REASON)
+    page.click(".portal-nav a[href='/portal/hvem-har-set-min-journal/']")
     expect(page.locator("[data-testid=access-row][data-break-glass='1']").first).to_contain_text(
         REASON
     )
 
     # The citizen blocks the cardiology course; orthopaedics then sees only that it is blocked.
-    page.click("nav >> text=Spærring")
+    page.click(".portal-nav a[href='/portal/spaerringer/']")
     page.check(f"input[name=target][value='course:{cast.course.public_id}']")
     page.click("[data-testid=add-blocking]")
     expect(page.locator("[data-testid=portal-blocking]")).to_contain_text("Atrieflimren")
@@ -88,6 +93,8 @@ def test_a_citizens_day_in_the_portal(live_server, page, browser, cast, mitid):
     orthopaedist.goto(f"{live_server.url}/patients/{cast.patient.public_id}/")
     expect(orthopaedist.locator("[data-testid=blocked-course]")).to_be_visible()
     assert "Atrieflimren" not in orthopaedist.content() and knee.title in orthopaedist.content()
+    doctor.context.close()
+    orthopaedist.context.close()
 
     for path in PORTAL_PAGES:
         problems[path] = check_page(page, f"{live_server.url}{path}")
