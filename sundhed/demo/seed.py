@@ -393,9 +393,12 @@ def _demo_family(parent: Patient, built: list) -> None:
     from patients.models import Proxy
 
     today = timezone.localdate()
+    if not parent.birth_date or (today - parent.birth_date).days < 25 * 365:
+        return  # a parent is an adult
     children = [
         p for p in built
-        if p.birth_date and (today - p.birth_date).days < 13 * 365 and not p.is_replacement_cpr
+        if p.pk != parent.pk and p.birth_date and not p.is_replacement_cpr
+        and (today - p.birth_date).days < 13 * 365
     ][:2]  # fmt: skip
     user = get_user_model().objects.get(username="admin")
     for child in children:

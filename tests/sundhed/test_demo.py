@@ -78,6 +78,9 @@ def test_a_second_run_changes_nothing_and_the_same_seed_gives_the_same_people():
     for model in (VitalSigns, Note, Diagnosis, Allocation, Booking, WaitingListEntry, Resource,
                   AppointmentType):  # fmt: skip
         model.objects.all().delete()
+    from patients.models import Proxy
+
+    Proxy.objects.all().delete()
     CaveEntry.objects.all().delete()
     CareCourse.objects.all().delete()
     Patient.objects.all().delete()
