@@ -37,8 +37,10 @@ PANODIL = DrugMedicationData(
 
 
 def fresh_cpr() -> str:
-    """A CPR number fmksim has not seen in this run (its cards live for the whole run)."""
-    return f"0101{uuid.uuid4().int % 100:02d}{uuid.uuid4().int % 10000:04d}"
+    """A CPR number fmksim has not seen in this run (its cards live for the whole run), of
+    someone born in the 1900s: a sequence digit 4-9 with a late year would put the birth in the
+    1800s, before the earliest BirthDate FMK's schema accepts (1890-01-01)."""
+    return f"0101{uuid.uuid4().int % 100:02d}{uuid.uuid4().int % 4000:04d}"
 
 
 def post_raw(sim, body: bytes, action: str) -> tuple[int, bytes]:
