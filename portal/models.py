@@ -36,6 +36,11 @@ class ResultReleaseRule(BaseModel):
     def __str__(self) -> str:
         return f"{self.name} ({self.section or '*'}): {self.delay_days}"
 
+    def save(self, *args, **kwargs):
+        # Laboratories send sections in capitals; a rule typed "sp" must still match "SP".
+        self.section = self.section.strip().upper()
+        super().save(*args, **kwargs)
+
 
 class NoteReleaseRule(BaseModel):
     """Whether, and how long after it is signed, a note of one type is shown to the citizen.

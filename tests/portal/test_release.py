@@ -47,7 +47,14 @@ def citizen_pages(client):
     return "\n".join(client.get(url).content.decode() for url in pages)
 
 
+def outpatient_only(cast):
+    """The cast's patient without the open admission (which would hold every result)."""
+    cast.course.kind = "outpatient"
+    cast.course.save(update_fields=["kind"])
+
+
 def test_a_result_is_shown_at_its_release_time_and_not_before(cast, client, mitid):
+    outpatient_only(cast)
     waiting = report(cast, number="A1", days_ago=1, value="987.65")
     released = report(cast, number="A2", days_ago=4, value="123.4", flag="")
     pathology = report(cast, number="A3", days_ago=4, section="SP", value="555.5")
@@ -83,7 +90,8 @@ def test_the_rules_are_kept_in_admin_and_an_inpatients_results_wait_for_discharg
         section="CH",
         defaults={"name": "Klinisk biokemi", "delay_days": 0, "inpatient_at_discharge": True},
     )
-    outpatient = report(cast, number="B1", days_ago=0, value="222.2")
+    # Sampled and reported before the admission began.
+    outpatient = report(cast, number="B1", days_ago=3, value="222.2")
     inpatient = report(cast, number="B2", days_ago=10, value="333.3", course=cast.course)
     mitid_sign_in(client, cast.patient.cpr)
     page = client.get(reverse("portal:results"), HTTP_ACCEPT_LANGUAGE="da").content.decode()
@@ -94,6 +102,78 @@ def test_the_rules_are_kept_in_admin_and_an_inpatients_results_wait_for_discharg
     page = client.get(reverse("portal:results")).content.decode()
     assert "333,3" in page or "333.3" in page
     assert outpatient.pk and inpatient.pk
+
+
+def citizen_access(cast, client):
+    """Sign the cast's patient in to the portal; the gate's answer for their own results."""
+    mitid_sign_in(client, cast.patient.cpr)
+    cast.patient.refresh_from_db()
+    return access_decide(
+        user=cast.patient.user, patient=cast.patient, data_kind="lab_results", audience="patient"
+    )
+
+
+def test_a_result_sampled_during_an_admission_waits_whatever_course_it_names(cast, client, mitid):
+    """An outpatient clinic's report, or one that names no course, sampled while the patient is
+    admitted, waits for the discharge like the admission's own."""
+    from patients.services import care_course_create
+
+    clinic = care_course_create(
+        patient=cast.patient, department=cast.cardiology, kind="outpatient", title="Ambulant",
+        started_at=NOW - timedelta(days=30),
+    )  # fmt: skip
+    ResultReleaseRule.objects.update_or_create(
+        section="CH", defaults={"name": "Klinisk biokemi", "delay_days": 0}
+    )
+    named = report(cast, number="D1", days_ago=0, value="444.4", course=clinic)
+    unnamed = report(cast, number="D2", days_ago=0, value="666.6")
+    before = report(cast, number="D3", days_ago=5, value="777.7", course=clinic)
+    access = citizen_access(cast, client)
+    shown, waiting = released_report_ids(access)
+    assert before.pk in shown
+    assert waiting[named.pk] is None and waiting[unnamed.pk] is None
+    page = client.get(reverse("portal:results"), HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    assert "444,4" not in page and "666,6" not in page and "777,7" in page
+    assert page.count('data-testid="pending-result"') == 2 and "når du bliver udskrevet" in page
+    discharged = NOW - timedelta(minutes=5)
+    cast.course.ended_at = discharged
+    cast.course.save(update_fields=["ended_at"])
+    shown, _waiting = released_report_ids(access)
+    assert named.pk in shown and unnamed.pk in shown
+    # Never before the discharge, whatever the delay says.
+    assert named.pk not in released_report_ids(access, now=discharged - timedelta(seconds=1))[0]
+
+
+def test_a_final_without_a_report_time_starts_the_clock_when_it_arrives(cast, client, mitid):
+    """A preliminary reported long ago, then its final without OBR-22: the final waits its days
+    from its arrival, not from the preliminary's age."""
+    outpatient_only(cast)
+    prelim = report(cast, number="E1", days_ago=10, value="888.8")
+    arrived = timezone.now()
+    LabReport.objects.filter(pk=prelim.pk).update(
+        status="final", reported_at=None, updated_at=arrived
+    )
+    access = citizen_access(cast, client)
+    shown, waiting = released_report_ids(access)
+    assert prelim.pk not in shown and waiting[prelim.pk] == arrived + timedelta(days=3)
+
+
+def test_imaging_by_its_study_and_sections_in_any_case(cast, client, mitid):
+    """A report about a DICOM study with no section waits as imaging does (7 days); a rule typed
+    in small letters is kept in capitals, and a section sent in small letters meets it."""
+    outpatient_only(cast)
+    ResultReleaseRule.objects.filter(section="SP").delete()  # the one kept by default
+    ResultReleaseRule.objects.create(section="sp ", name="Patologi", delay_days=14)
+    assert ResultReleaseRule.objects.get(name="Patologi").section == "SP"
+    scan = report(cast, number="F1", days_ago=4, section="", value="1.0")
+    LabReport.objects.filter(pk=scan.pk).update(study_uid="1.2.840.113619.2.55.3")
+    pathology = report(cast, number="F2", days_ago=10, section="sp", value="2.0")
+    chemistry = report(cast, number="F3", days_ago=4, section="ch", value="3.0")
+    access = citizen_access(cast, client)
+    shown, waiting = released_report_ids(access)
+    assert chemistry.pk in shown
+    assert waiting[scan.pk] == scan.reported_at + timedelta(days=7)
+    assert waiting[pathology.pk] == pathology.reported_at + timedelta(days=14)
 
 
 @pytest.mark.parametrize("shown", [True, False])
