@@ -115,10 +115,7 @@ def reports_with_release(access, *, rules: dict[str, Rule] | None = None):
         default=Value(default.days),
     )
     at_discharge = Case(
-        *[
-            When(release_group=section, then=Value(rule.at_discharge))
-            for section, rule in sections
-        ],
+        *[When(release_group=section, then=Value(rule.at_discharge)) for section, rule in sections],
         default=Value(default.at_discharge),
         output_field=BooleanField(),
     )
