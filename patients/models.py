@@ -402,6 +402,9 @@ class Proxy(BaseModel):
         at = at or timezone.now()
         if self.withdrawn_at is not None or self.valid_from > at:
             return False
+        # A proxy ends with the person's death (the relatives ask the hospital, not the portal).
+        if self.subject.deceased_date is not None:
+            return False
         if self.valid_until is not None and self.valid_until <= at:
             return False
         if self.kind == self.Kind.PARENT:

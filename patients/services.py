@@ -302,6 +302,8 @@ def care_course_end(*, course: CareCourse, ended_at=None) -> CareCourse:
 
 # --- proxies (fuldmagt) -------------------------------------------------------------------------
 FULDMAGT_DAYS = 365
+# From 15 a citizen decides over their own health information, and may let someone see it.
+GIVER_AGE = 15
 ONLY_THEMSELF = gettext_lazy("Only the person themself gives or withdraws a power of attorney.")
 
 
@@ -317,6 +319,14 @@ def proxy_grant(*, access: PatientAccess, holder: Patient, days: int = FULDMAGT_
 
     _own(access)
     days = max(1, min(days, FULDMAGT_DAYS))
+    giver_age = access.patient.age()
+    if giver_age is None or giver_age < GIVER_AGE:
+        raise ValidationError(
+            {
+                "cpr": _("You must be %(age)d or older to give power of attorney.")
+                % {"age": GIVER_AGE}
+            }
+        )
     if holder.pk == access.patient.pk:
         raise ValidationError({"cpr": _("You cannot give yourself power of attorney.")})
     age = holder.age()

@@ -73,6 +73,10 @@ class CitizenAccountAdapter(DefaultSocialAccountAdapter):
 
         if sociallogin.account.provider != PROVIDER_ID:
             return
+        if sociallogin.state.get("process", "login") != "login":
+            # MitID signs a citizen in; it is never attached to an account someone is signed
+            # in to (allauth's "connect"), so a staff account cannot gain a citizen's identity.
+            _refuse(request, _("MitID can only be used to sign in to Min Sundhedsplatform."))
         claims = _claims(sociallogin.account.extra_data)
         if not level_sufficient(str(claims.get(LOA_CLAIM, ""))):
             _refuse(
@@ -115,9 +119,19 @@ class CitizenAccountAdapter(DefaultSocialAccountAdapter):
         return user
 
     def save_user(self, request, sociallogin, form=None):
+        from django.db import IntegrityError, transaction
+        from django.shortcuts import redirect
+
         from patients.models import Patient
 
-        user = super().save_user(request, sociallogin, form)
+        try:
+            with transaction.atomic():
+                user = super().save_user(request, sociallogin, form)
+        except IntegrityError:
+            # The same first sign-in finished a moment ago in another tab (a double click):
+            # nothing of this one is kept, and signing in again finds that account.
+            log.info("MitID first sign-in raced another for the same subject; sent back")
+            raise ImmediateHttpResponse(redirect("portal:signin")) from None
         patient_id = sociallogin.state.get("sundhed_patient")
         if patient_id:
             Patient.objects.filter(pk=patient_id, user__isnull=True).update(user=user)

@@ -4,6 +4,7 @@ Every page of the record goes through the gate with the patient as the audience
 (`own_record_view`) and is on the patient's own access log, basis "the patient themself".
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,19 +23,33 @@ from common.forms import form_errors_attach
 from patients.access.http import own_record_view
 from portal.signin import ACTING_KEY, PROVIDER_ID, SESSION_KEY
 
+log = logging.getLogger(__name__)
+
 SWITCH_BACK = gettext_lazy("Switch back to yourself to give or withdraw a power of attorney.")
+# One answer whether the number is unknown or the surname does not match: the form never tells
+# whether someone is a patient here, nor their name.
 UNKNOWN_HOLDER = gettext_lazy(
-    "We do not know this person: they must have been in contact with the hospitals."
+    "We found no one with this CPR number and surname who has been in contact with the "
+    "hospitals. Check both."
 )
+TOO_MANY_TRIES = gettext_lazy(
+    "You have tried to give power of attorney many times in a short while. Try again in an hour."
+)
+# Tries at giving power of attorney a citizen may make in an hour.
+PROXY_TRIES_PER_HOUR = 10
 
 
 # Rows of "who has looked" to a page.
 PAGE = 100
 
 
-def portal_view(data_kind: str, *, action: str = Action.VIEW):
-    """A page of the record the citizen sees: their own, or the one they act for as a proxy."""
-    return own_record_view(data_kind, action=action, session_key=SESSION_KEY, acting_key=ACTING_KEY)
+def portal_view(data_kind: str, *, action: str = Action.VIEW, own_only: bool = False):
+    """A page of the record the citizen sees: their own, or the one they act for as a proxy
+    (never for a page about the citizen themself only)."""
+    return own_record_view(
+        data_kind, action=action, session_key=SESSION_KEY, acting_key=ACTING_KEY,
+        own_only=own_only,
+    )  # fmt: skip
 
 
 def signin(request):
@@ -314,9 +329,10 @@ def appointments(request, access):
     context = {
         "access": access, **bookings_for_patient(access, past_limit=20),
         "types": _bookable_types(access),
+        # The calendar address is the person's own secret: a proxy neither sees nor makes it.
         "feed": CalendarFeed.objects.filter(
             patient=access.patient, revoked_at__isnull=True
-        ).first(),
+        ).first() if access.legal_basis == LegalBasis.SELF else None,
     }  # fmt: skip
     return render(request, "portal/appointments.html", context)
 
@@ -431,6 +447,9 @@ def calendar_address(request, access):
     """Make (or close) the private address that adds the citizen's appointments to a calendar."""
     from booking import services
 
+    if access.legal_basis != LegalBasis.SELF:
+        messages.error(request, _("Only the person themself can make or close a calendar address."))
+        return redirect("portal:appointments")
     if request.POST.get("action") == "close":
         services.calendar_feed_revoke(patient=access.patient)
         messages.success(request, _("The calendar address is closed."))
@@ -535,7 +554,9 @@ def thread(request, access, thread_id):
         else:
             messages.success(request, _("Your message is sent."))
             return redirect("portal:thread", thread_id=found.public_id)
-    thread_mark_read(access=access, thread=found)
+    if access.legal_basis == LegalBasis.SELF:
+        # Read by the person, not by someone acting for them: the person still sees it as new.
+        thread_mark_read(access=access, thread=found)
     context = {
         "access": access, "thread": found, "messages_in_thread": thread_messages(found),
         "errors": errors, "response_words": _response_time_words(found.department_id),
@@ -560,7 +581,7 @@ def attachment(request, access, attachment_id):
 
 
 @require_http_methods(["GET", "POST"])
-@portal_view(DataKind.PROXY)
+@portal_view(DataKind.PROXY, own_only=True)
 def proxies(request, access):
     """Whom the citizen may act for (children under 15, powers of attorney given to them), and
     the powers of attorney they have given: give one to an adult for a year, renew, withdraw."""
@@ -568,26 +589,38 @@ def proxies(request, access):
     from patients.models import Patient, Proxy
     from patients.services import proxy_grant, proxy_withdraw
 
-    me = Patient.objects.get(pk=request.session[SESSION_KEY])
+    me = access.patient  # always the citizen themself here (own_only)
+    acting = _acting_for(request)
     errors, status = {}, 200
     if request.method == "POST":
-        if access.legal_basis != LegalBasis.SELF:
+        if acting is not None:
             messages.error(request, str(SWITCH_BACK))
             return redirect("portal:proxies")
         try:
-            if request.POST.get("withdraw"):
-                given = Proxy.objects.filter(subject=me, public_id=request.POST["withdraw"]).first()
+            if "withdraw" in request.POST:
+                chosen = request.POST["withdraw"]
+                given = (
+                    Proxy.objects.filter(subject=me, public_id=chosen).first()
+                    if _is_uuid(chosen)
+                    else None
+                )
                 if given is None:
                     raise ValidationError({"withdraw": _("No such power of attorney.")})
                 proxy_withdraw(access=access, proxy=given)
                 messages.success(request, _("The power of attorney is withdrawn."))
             else:
+                if _too_many_tries(request.user):
+                    log.warning("power of attorney: too many tries by user %s", request.user.pk)
+                    raise ValidationError({"cpr": str(TOO_MANY_TRIES)})
                 try:
                     cpr = parse_cpr(request.POST.get("cpr", ""))
                 except ValidationError as error:
                     raise ValidationError({"cpr": error.messages}) from None
+                surname = request.POST.get("family_name", "").strip()
+                if not surname:
+                    raise ValidationError({"family_name": _("Write the person's surname.")})
                 holder = Patient.objects.filter(cpr=cpr.value).first()
-                if holder is None:
+                if holder is None or holder.family_name.casefold() != surname.casefold():
                     raise ValidationError({"cpr": str(UNKNOWN_HOLDER)})
                 proxy_grant(access=access, holder=holder)
                 messages.success(request, _("%(name)s may now see your record for a year.") % {
@@ -604,9 +637,34 @@ def proxies(request, access):
     )
     context = {
         "access": access, "me": me, "mine": mine, "given": given, "now": now,
-        "errors": errors, "posted": request.POST,
+        "errors": errors, "posted": request.POST, "acting": acting,
     }  # fmt: skip
     return render(request, "portal/proxies.html", context, status=status)
+
+
+def _acting_for(request):
+    """The person the citizen acts for now, while the proxy holds; None when acting as oneself."""
+    from patients.access.policy import proxy_valid
+    from patients.models import Patient
+
+    chosen = request.session.get(ACTING_KEY)
+    subject = Patient.objects.filter(pk=chosen).first() if chosen else None
+    if subject is None or not proxy_valid(user=request.user, patient=subject):
+        return None
+    return subject
+
+
+def _too_many_tries(user) -> bool:
+    """Count a try at giving power of attorney; whether the hour's allowance is spent."""
+    from django.core.cache import cache
+
+    key = f"portal:proxy-tries:{user.pk}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        return cache.incr(key) > PROXY_TRIES_PER_HOUR
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=3600)
+        return False
 
 
 @require_POST

@@ -36,6 +36,42 @@ class HistoryContextMiddleware(HistoryMiddleware):
         return context
 
 
+class BodySizeMiddleware:
+    """A request body larger than the page can take is refused at the door (413, with why),
+    before a byte of it is read: an upload cannot fill the disk with temporary files. The
+    citizen's portal takes at most a message's attachments; the staff's pages a set of DICOM
+    files."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        portal = request.path_info.startswith("/portal/")
+        limit = (
+            settings.SUNDHED_PORTAL_MAX_BODY_BYTES if portal else settings.SUNDHED_MAX_BODY_BYTES
+        )
+        if length > limit:
+            return self._too_large(request, limit)
+        return self.get_response(request)
+
+    @staticmethod
+    def _too_large(request, limit):
+        from django.http import HttpResponse, JsonResponse
+
+        text = _("What you sent is too large: at most %(mb)d MB at a time.") % {
+            "mb": limit // 2**20
+        }
+        if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
+            return JsonResponse({"detail": str(text)}, status=413)
+        return HttpResponse(text, status=413, content_type="text/plain; charset=utf-8")
+
+
 class BadParameterMiddleware:
     """A query parameter a view cannot read is the client's mistake: 400 naming it, never 500."""
 

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "sundhed.middleware.BodySizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sundhed.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -422,6 +423,10 @@ SUNDHED_LAB_ENQUEUE = envbool("SUNDHED_LAB_ENQUEUE", "true")
 # DICOM limits, checked before anything is decoded; a file over one fails with the reason and
 # is never tried again.
 SUNDHED_DICOM_MAX_UPLOAD_BYTES = envint("SUNDHED_DICOM_MAX_UPLOAD_BYTES", str(200 * 2**20))
+# The largest request body a page takes (413 above it, before it is read): the portal a
+# message with its five attachments of 10 MB, the staff's pages a set of DICOM files.
+SUNDHED_PORTAL_MAX_BODY_BYTES = envint("SUNDHED_PORTAL_MAX_BODY_BYTES", str(52 * 2**20))
+SUNDHED_MAX_BODY_BYTES = envint("SUNDHED_MAX_BODY_BYTES", str(1024 * 2**20))
 SUNDHED_DICOM_MAX_INFLATED_BYTES = envint("SUNDHED_DICOM_MAX_INFLATED_BYTES", str(512 * 2**20))
 SUNDHED_DICOM_MAX_PIXEL_BYTES = envint("SUNDHED_DICOM_MAX_PIXEL_BYTES", str(512 * 2**20))
 SUNDHED_DICOM_MAX_FRAMES = envint("SUNDHED_DICOM_MAX_FRAMES", "3000")

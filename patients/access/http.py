@@ -231,19 +231,26 @@ def patient_object_view(
 
 
 def own_record_view(
-    data_kind: str, *, action: str = Action.VIEW, session_key: str, acting_key: str = ""
+    data_kind: str,
+    *,
+    action: str = Action.VIEW,
+    session_key: str,
+    acting_key: str = "",
+    own_only: bool = False,
 ):
     """Decorate a citizen's portal page of their own record: the patient is the one the
     session was signed in for (`session_key`, set at the citizen's sign-in), or the one the
     citizen acts for as a proxy (`acting_key`); the gate decides with the patient as the
     audience (basis: the patient themself, or proxy), and the page is logged once like any
-    other disclosure. A session without the key goes to the portal's sign-in."""
+    other disclosure. A session without the key goes to the portal's sign-in. A page about the
+    citizen themself only (`own_only`: the powers of attorney they give and hold) is always on
+    their own record, also while they act for someone."""
 
     def find(request):
         patient_id = request.session.get(session_key)
         if patient_id is None:
             return None
-        acting = request.session.get(acting_key) if acting_key else None
+        acting = request.session.get(acting_key) if acting_key and not own_only else None
         if acting:
             # Acting for someone (a proxy): while the proxy holds; else back to one's own.
             subject = Patient.objects.filter(pk=acting).first()

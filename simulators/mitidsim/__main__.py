@@ -13,7 +13,9 @@ OpenID Connect Core 1.0, authorization code flow with PKCE (RFC 7636, S256 only)
     POST /citizens                            [{"cpr", "name"}]: test citizens to list (tests)
 
 The client is registered on the command line (id, secret, redirect URIs). The claims follow the
-broker's names: `sub` is a stable UUID per citizen, the CPR number is in
+broker's names: `sub` is a UUID per citizen, stable for one subject key (`--subject-key-file`,
+else a new key each run) and not to be worked back to the CPR number without it; the CPR
+number is in
 `https://data.gov.dk/model/core/eid/cprNumber`, the level of assurance in
 `https://data.gov.dk/concept/core/nsis/loa` (Low, Substantial or High). Codes are single use
 and live 60 seconds. Nothing of Sundhed is imported.
@@ -22,6 +24,7 @@ and live 60 seconds. Nothing of Sundhed is imported.
 import argparse
 import base64
 import hashlib
+import hmac
 import html
 import json
 import os
@@ -40,8 +43,6 @@ CPR_CLAIM = "https://data.gov.dk/model/core/eid/cprNumber"
 NAME_CLAIM = "https://data.gov.dk/model/core/eid/fullName"
 LOA_CLAIM = "https://data.gov.dk/concept/core/nsis/loa"
 LEVELS = {"Low": "Lav", "Substantial": "Betydelig", "High": "Høj"}
-# The subjects of one broker are stable per citizen: a UUID made from the CPR number.
-SUBJECTS = uuid.UUID("6c1d5a3e-2f0b-4d8e-9a61-4b0c2d7e9f15")
 # Public test persons (FMK's test environment), so `make run` has citizens to sign in as.
 TEST_CITIZENS = [
     {"cpr": "1111111118", "name": "Helle Bonde"},
@@ -56,8 +57,11 @@ def b64url(data: bytes) -> str:
 
 
 class Broker:
-    def __init__(self, *, issuer, client_id, client_secret, redirect_uris):
+    def __init__(self, *, issuer, client_id, client_secret, redirect_uris, subject_key=None):
         self.issuer = issuer.rstrip("/")
+        # A keyed hash makes each citizen's subject: nobody can compute a CPR number's subject
+        # (or test a guessed number against one) without the key.
+        self.subject_key = subject_key or secrets.token_bytes(32)
         self.client_id, self.client_secret = client_id, client_secret
         self.redirect_uris = redirect_uris
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -93,9 +97,13 @@ class Broker:
         signature = self.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
         return f"{signing_input}.{b64url(signature)}"
 
+    def subject(self, cpr: str) -> str:
+        digest = hmac.new(self.subject_key, cpr.encode(), hashlib.sha256).digest()
+        return str(uuid.UUID(bytes=digest[:16], version=4))
+
     def claims(self, cpr: str, name: str, loa: str) -> dict:
         return {
-            "sub": str(uuid.uuid5(SUBJECTS, cpr)),
+            "sub": self.subject(cpr),
             CPR_CLAIM: cpr,
             NAME_CLAIM: name,
             "name": name,
@@ -315,6 +323,18 @@ def handler(broker: Broker):
     return Handler
 
 
+def subject_key(path: str | None) -> bytes | None:
+    """The subject key kept in this file, made (readable by its owner only) when there is none."""
+    if not path:
+        return None
+    if not os.path.exists(path):
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_hex(32))
+    with open(path, encoding="ascii") as kept:
+        return bytes.fromhex(kept.read().strip())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m simulators.mitidsim")
     parser.add_argument("--host", default="127.0.0.1")
@@ -328,11 +348,16 @@ def main() -> None:
     parser.add_argument(
         "--citizens-file", help="more test citizens, a 'CPR;name' line each (read if it exists)"
     )
+    parser.add_argument(
+        "--subject-key-file",
+        help="the key the subjects are made with, kept here (made at the first start)",
+    )
     args = parser.parse_args()
     issuer = f"http://{args.host}:{args.port}"
     broker = Broker(
         issuer=issuer, client_id=args.client_id, client_secret=args.client_secret,
         redirect_uris=args.redirect_uri or ["http://127.0.0.1:8000/accounts/oidc/mitid/login/callback/"],
+        subject_key=subject_key(args.subject_key_file),
     )  # fmt: skip
     if args.citizens_file and os.path.exists(args.citizens_file):
         with open(args.citizens_file, encoding="utf-8") as lines:

@@ -57,10 +57,14 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def mitid_sign_in(client, cpr: str, *, loa: str = "Substantial", next_url: str = "/portal/"):
+def mitid_sign_in(
+    client, cpr: str, *, loa: str = "Substantial", next_url: str = "/portal/", process: str = ""
+):
     """Sign the Django test client in as the citizen with this CPR; returns the response of
-    Sundhed's callback (a redirect into the portal, or a refusal page)."""
-    start = client.post(f"/accounts/oidc/mitid/login/?next={next_url}")
+    Sundhed's callback (a redirect into the portal, or a refusal page). `process` asks allauth
+    for another process than signing in ("connect")."""
+    extra = f"&process={process}" if process else ""
+    start = client.post(f"/accounts/oidc/mitid/login/?next={next_url}{extra}")
     assert start.status_code == 302, start.content[:500]
     authorize = urlsplit(start["Location"])
     params = {k: v[0] for k, v in parse_qs(authorize.query).items()}

@@ -109,3 +109,44 @@ def test_staff_of_another_department_cannot_answer(cast, client, mitid):
     answer = other.post(url, {"text": "Svar fra en anden afdeling"})
     assert answer.status_code == 403
     assert not Message.objects.filter(thread=thread, sender="staff").exists()
+
+
+def test_a_body_larger_than_the_portal_takes_is_refused_before_it_is_read(cast, client, mitid):
+    from django.conf import settings
+
+    mitid_sign_in(client, cast.patient.cpr)
+    too_large = settings.SUNDHED_PORTAL_MAX_BODY_BYTES + 1
+    answer = client.generic(
+        "POST", reverse("portal:messages"), b"x", content_type="multipart/form-data; boundary=b",
+        CONTENT_LENGTH=str(too_large), HTTP_ACCEPT_LANGUAGE="da",
+    )  # fmt: skip
+    assert answer.status_code == 413 and "højst 52 MB" in answer.content.decode()
+
+
+def test_a_proxy_reading_a_thread_leaves_it_new_for_the_person(cast, client, mitid):
+    from datetime import date
+
+    from django.utils import timezone
+
+    from patients.models import Proxy
+
+    thread = MessageThread.objects.create(
+        patient=cast.patient, department=cast.cardiology, subject="Svar på prøver",
+        awaiting_department=False, last_message_at=timezone.now(),
+    )  # fmt: skip
+    answer = Message.objects.create(
+        thread=thread, sender="staff", author=cast.treating_doctor,
+        staff=cast.treating_doctor.staff, text="Dine prøver er fine.",
+    )  # fmt: skip
+    cast.stranger.birth_date = date(1980, 2, 15)
+    cast.stranger.save(update_fields=["birth_date"])
+    Proxy.objects.create(
+        subject=cast.patient, holder=cast.stranger, kind="fuldmagt", valid_from=timezone.now(),
+        valid_until=timezone.now() + timezone.timedelta(days=30), granted_by=cast.administrator,
+    )  # fmt: skip
+    mitid_sign_in(client, cast.stranger.cpr)
+    client.post(reverse("portal:act_for"), {"patient": str(cast.patient.public_id)})
+    shown = client.get(reverse("portal:thread", kwargs={"thread_id": thread.public_id}))
+    assert "Dine prøver er fine" in shown.content.decode()
+    answer.refresh_from_db()
+    assert answer.read_at is None

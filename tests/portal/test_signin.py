@@ -90,3 +90,28 @@ def test_a_citizen_who_already_has_an_account_keeps_it(cast, client, mitid):
     mitid_sign_in(client, cast.patient.cpr)
     assert SocialAccount.objects.get(provider="mitid").user == own
     assert client.get("/portal/").status_code == 200
+
+
+def test_mitid_is_never_attached_to_a_signed_in_staff_account(cast, client, mitid):
+    """allauth's "connect" would add the citizen's MitID to the account signed in now: refused,
+    so a staff account never gains a citizen's identity."""
+    before = cast.patient.user_id
+    client.force_login(cast.treating_doctor)
+    answer = mitid_sign_in(client, cast.patient.cpr, process="connect")
+    assert answer.status_code == 403
+    assert not SocialAccount.objects.exists()
+    cast.patient.refresh_from_db()
+    assert cast.patient.user_id == before != cast.treating_doctor.pk
+
+
+def test_the_brokers_subjects_cannot_be_computed_from_a_cpr_number(cast, client, mitid):
+    """The subject is a keyed hash: not the public name-based UUID of the CPR number."""
+    import uuid
+
+    mitid_sign_in(client, cast.patient.cpr)
+    uid = SocialAccount.objects.get(provider="mitid").uid
+    guesses = {str(uuid.uuid5(namespace, cast.patient.cpr)) for namespace in (
+        uuid.NAMESPACE_DNS, uuid.NAMESPACE_OID, uuid.NAMESPACE_URL, uuid.NAMESPACE_X500,
+        uuid.UUID("6c1d5a3e-2f0b-4d8e-9a61-4b0c2d7e9f15"),  # the key the simulator once had
+    )}  # fmt: skip
+    assert uuid.UUID(uid).version == 4 and uid not in guesses
