@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-BENCHES = ["chart", "ingest", "medication", "booking", "portal"]
+BENCHES = ["chart", "ingest", "medication", "booking", "portal", "load"]
 
 
 def main() -> int:
@@ -19,6 +19,15 @@ def main() -> int:
         default=20_000,
         help="messages of the ingest benchmark's crash run (0: none)",
     )
+    load = parser.add_argument_group("load", "the load benchmark (bench/load.py)")
+    load.add_argument("--label", default="now", help="the run's name in bench/results/load.md")
+    load.add_argument("--users", type=int, default=400, help="clinicians at once")
+    load.add_argument("--seconds", type=int, default=180, help="how long the load lasts")
+    load.add_argument("--think", default="2,8", help="think time between tasks, min,max s")
+    load.add_argument("--web-instances", type=int, default=1)
+    load.add_argument("--workers", type=int, default=4, help="gunicorn workers per instance")
+    load.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    load.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sundhed.settings")
     import django
@@ -36,6 +45,12 @@ def main() -> int:
                 concurrency=args.concurrency,
                 reliability=args.reliability,
             )
+        elif name == "load":
+            module.run(
+                label=args.label, users=args.users, seconds=args.seconds, think=args.think,
+                web_instances=args.web_instances, workers=args.workers,
+                worker_class=args.worker_class, threads=args.threads,
+            )  # fmt: skip
         else:
             module.run(requests=args.requests)
     return 0
