@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sundhed.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Inside the session: a write's WAL position is kept in it (common/db_router.py).
+    "common.db_router.ReplicaMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -120,6 +122,10 @@ MIDDLEWARE = [
     # Last, so that it sees the authenticated user and sits closest to the view.
     "axes.middleware.AxesMiddleware",
 ]
+
+# `bench load --profile` only: cProfile per request, kept per route (bench/profiling.py).
+if env("SUNDHED_PROFILE_DIR", ""):
+    MIDDLEWARE.insert(0, "bench.profiling.ProfileMiddleware")
 
 ROOT_URLCONF = "sundhed.urls"
 WSGI_APPLICATION = "sundhed.wsgi.application"
@@ -156,6 +162,21 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("Sundhed runs on PostgreSQL only")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env("TEST_DATABASE_NAME", None)
+# A streaming replica for the read-only pages below (common/db_router.py, docs/scaling.md).
+if env("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = dj_database_url.parse(
+        env("DATABASE_REPLICA_URL"), conn_max_age=envint("DB_CONN_MAX_AGE", "60")
+    )
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["common.db_router.ReplicaRouter"]
+# Pages whose reads may come from the replica when it has the user's own latest writes.
+SUNDHED_REPLICA_PAGES = [
+    "chart:timeline",
+    "labresults:trend",
+    "patients:access_log",
+    "portal:access_log",
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Sessions and the default cache live in PostgreSQL, so a Redis outage never stops sign-in.

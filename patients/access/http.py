@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Action
+from common.db_router import primary
 from patients.access.events import disclosure_record
 from patients.access.policy import (
     BREAK_GLASS_ROLES,
@@ -115,13 +116,16 @@ def _gate(view, *, data_kind, action, audience, find_patient):
             return options_response()
         if audience == STAFF and (detour := second_factor_redirect(request)):
             return detour
-        patient, extra = find_patient(kwargs)
-        try:
-            access = access_decide(
-                user=request.user, patient=patient, data_kind=data_kind, audience=audience
-            )
-        except AccessRefused as refusal:
-            return _refusal_response(request, refusal)
+        # The gate decides on the primary, also on a page that reads from a replica: a
+        # blocking or a care relation made a moment ago counts at once.
+        with primary():
+            patient, extra = find_patient(kwargs)
+            try:
+                access = access_decide(
+                    user=request.user, patient=patient, data_kind=data_kind, audience=audience
+                )
+            except AccessRefused as refusal:
+                return _refusal_response(request, refusal)
         if extra is not None:
             if access.hides(
                 department_id=getattr(extra, "department_id", None),
@@ -262,7 +266,8 @@ def own_record_view(
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            patient = find(request) if request.user.is_authenticated else None
+            with primary():  # whom the citizen may see is decided on the primary
+                patient = find(request) if request.user.is_authenticated else None
             if patient is None:
                 return redirect("portal:signin")
             gated = _gate(
