@@ -28,6 +28,7 @@ def main() -> int:
     load.add_argument("--workers", type=int, default=4, help="gunicorn workers per instance")
     load.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     load.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    load.add_argument("--profile", action="store_true", help="cProfile every request, per page")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sundhed.settings")
     import django
@@ -49,7 +50,7 @@ def main() -> int:
             module.run(
                 label=args.label, users=args.users, seconds=args.seconds, think=args.think,
                 web_instances=args.web_instances, workers=args.workers,
-                worker_class=args.worker_class, threads=args.threads,
+                worker_class=args.worker_class, threads=args.threads, profile=args.profile,
             )  # fmt: skip
         else:
             module.run(requests=args.requests)

@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from bench.harness import machine_cpu_seconds, processes_cpu
+from bench.harness import machine_cpu_seconds
 from sundhed.devstack import ROOT, free_port
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,6 +38,13 @@ WORK = ROOT / ".data" / "bench" / "load"
 PASSWORD = "bench-load-password"  # noqa: S105 - bench users on a throw-away database
 WARD = {"years": 1, "notes": 200, "courses": 40, "vitals": 500, "results": 300}
 GOALS = {"requests_per_s": 200, "p95_ms": 300, "drift": 0.20, "cost_ratio": 3.0}
+# The pages the profile reports on (URL name: label).
+PROFILED = {
+    "chart:overview": "chart overview",
+    "chart:worklist": "work list",
+    "labresults:results": "results tab",
+    "account_login": "sign-in page",
+}
 CHART_PAGES = ["chart overview", "timeline", "results tab", "trend", "work list"]
 
 
@@ -158,9 +166,9 @@ def _read_stats(prefix: Path) -> dict:
     return pages
 
 
-def _drift(prefix: Path, seconds: int) -> dict:
-    """p95 of the first and the last minute of the measured time (locust's history is a sliding
-    window of recent requests, one row a second)."""
+def _drift(prefix: Path, seconds: int, ramp: int) -> dict:
+    """p95 of the first and the last minute of the measured time, after the ramp (locust's
+    history is a sliding window of recent requests, one row a second)."""
     rows = []
     with open(f"{prefix}_stats_history.csv", encoding="utf-8") as history:
         for row in csv.DictReader(history):
@@ -168,11 +176,13 @@ def _drift(prefix: Path, seconds: int) -> dict:
                 rows.append((int(row["Timestamp"]), float(row["95%"]), float(row["Requests/s"])))
     if not rows:
         return {}
-    start = rows[0][0]
+    start = rows[0][0] + ramp
+    rows = [row for row in rows if row[0] >= start] or rows
     minute = min(60, max(seconds // 4, 10))
     first = [p for t, p, _ in rows if minute // 2 <= t - start < minute]
     last = [p for t, p, _ in rows if t - start >= rows[-1][0] - start - minute]
-    first_p95, last_p95 = max(first or [rows[0][1]]), max(last or [rows[-1][1]])
+    first_p95 = statistics.median(first or [rows[0][1]])
+    last_p95 = statistics.median(last or [rows[-1][1]])
     return {
         "window_s": minute,
         "first_p95_ms": first_p95,
@@ -185,7 +195,7 @@ def run(
     *,
     label: str = "now",
     users: int = 400,
-    spawn_rate: float = 20,
+    spawn_rate: float = 4,
     seconds: int = 180,
     patients: int = 40,
     web_instances: int = 1,
@@ -193,6 +203,7 @@ def run(
     worker_class: str = "sync",
     threads: int = 1,
     think: str = "2,8",
+    profile: bool = False,
 ) -> dict:
     WORK.mkdir(parents=True, exist_ok=True)
     plan = prepare(clinicians=users, patients=patients)
@@ -200,6 +211,12 @@ def run(
         **os.environ, "SUNDHED_ENV": "development", "DEBUG": "False",
         "DJANGO_SETTINGS_MODULE": "sundhed.settings",
     }  # fmt: skip
+    profiles = WORK / f"profile-{_safe(label)}"
+    if profile:
+        import shutil
+
+        shutil.rmtree(profiles, ignore_errors=True)
+        env["SUNDHED_PROFILE_DIR"] = str(profiles)
     ports = [free_port() for _ in range(web_instances)]
     webs = [
         _gunicorn(port, workers=workers, worker_class=worker_class, threads=threads,
@@ -209,25 +226,33 @@ def run(
     plan["hosts"] = [f"http://127.0.0.1:{port}" for port in ports]
     plan_file = WORK / "plan.json"
     plan_file.write_text(json.dumps(plan))
-    prefix = WORK / f"locust-{label}"
+    prefix = WORK / f"locust-{_safe(label)}"
     try:
-        before, busy_before, started = processes_cpu(), machine_cpu_seconds(), time.monotonic()
+        import resource
+
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before, busy_before, started = _processes(), machine_cpu_seconds(), time.monotonic()
         subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("locustfile.py")),
              "--headless", "--users", str(users), "--spawn-rate", str(spawn_rate),
-             "--run-time", f"{seconds}s", "--csv", str(prefix), "--csv-full-history",
+             "--run-time", f"{seconds + int(users / spawn_rate)}s",
+             "--csv", str(prefix), "--csv-full-history",
              "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING",
              # Figures from when every clinician is signed in: not the ramp's sign-in storm.
              "--reset-stats"],
             cwd=ROOT, env={**env, "SUNDHED_LOAD_PLAN": str(plan_file), "SUNDHED_LOAD_THINK": think},
-            check=False, timeout=seconds + 300,
+            check=False, timeout=seconds + int(users / spawn_rate) + 300,
         )  # fmt: skip
         elapsed = time.monotonic() - started
-        after, busy_after = processes_cpu(), machine_cpu_seconds()
+        after, busy_after = _processes(), machine_cpu_seconds()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        locust_cpu = (children.ru_utime + children.ru_stime) - (
+            children_before.ru_utime + children_before.ru_stime
+        )
     finally:
         for web in webs:
             _stop(web)
-    cpu = _cpu_by_role(before, after)
+    cpu = _cpu_by_role(before, after, locust_cpu)
     pages = _read_stats(prefix)
     total = pages.get("Aggregated", {})
     yardstick = pages.get("sign-in page", {})
@@ -255,11 +280,15 @@ def run(
         "total": total,
         "errors": total.get("failures", 0),
         "cost_vs_sign_in": costs,
-        "drift": _drift(prefix, seconds),
+        "drift": _drift(prefix, seconds, int(users / spawn_rate)),
         "cpu_s": cpu,
         "elapsed_s": round(elapsed, 1),
         "machine_busy": round((busy_after - busy_before) / elapsed / (os.cpu_count() or 1), 3),
     }
+    if profile:
+        from bench.profiling import summary
+
+        report["profile"] = summary(profiles, PROFILED)
     kept = _load_kept()
     kept[label] = report
     RESULTS.mkdir(exist_ok=True)
@@ -269,23 +298,43 @@ def run(
     return report
 
 
-def _cpu_by_role(before: dict, after: dict) -> dict[str, float]:
+def _processes() -> dict[int, tuple[str, float]]:
+    """Every process's command line and CPU seconds so far, its exited children's included
+    (PostgreSQL's ended backends count in the postmaster's)."""
+    tick, found = os.sysconf("SC_CLK_TCK"), {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(entry.name)] = (line.strip()[:200], sum(int(f) for f in fields[11:15]) / tick)
+    return found
+
+
+def _cpu_by_role(before: dict, after: dict, locust_seconds: float) -> dict[str, float]:
     """CPU seconds of the run by role: the web tier, the database, locust, the rest."""
-    roles = {"web": 0.0, "database": 0.0, "locust": 0.0, "other": 0.0}
+    roles = {"web": 0.0, "database": 0.0, "locust": locust_seconds, "other": 0.0}
     for pid, (line, seconds) in after.items():
         spent = seconds - before.get(pid, (line, 0.0))[1]
         if spent <= 0:
             continue
         if "gunicorn" in line:
             role = "web"
-        elif line.startswith("postgres") or "/bin/postgres" in line:
+        elif line.startswith("postgres") or "bin/postgres" in line:
             role = "database"
-        elif "locust" in line:
-            role = "locust"
+        elif "locust" in line or pid == os.getpid():
+            continue  # locust is counted from its usage once it ended; this process is idle
         else:
             role = "other"
         roles[role] += spent
     return {k: round(v, 1) for k, v in roles.items()}
+
+
+def _safe(label: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in label)
 
 
 def _load_kept() -> dict:
@@ -316,8 +365,9 @@ def markdown(kept: dict) -> str:
         lines += [
             f"## {label}",
             "",
-            f"{report['when']}, {report['machine']}. {setup['users']} clinicians for"
-            f" {setup['seconds']} s, think time {setup['think_s']} s, {setup['patients']}"
+            f"{report['when']}, {report['machine']}. {setup['users']} clinicians signing in"
+            f" {setup.get('spawn_rate', 4)} a second, then measured for {setup['seconds']} s,"
+            f" think time {setup['think_s']} s, {setup['patients']}"
             f" patients; {setup['web_instances']} gunicorn instance(s) × {setup['workers']}"
             f" {setup['worker_class']} workers × {setup['threads']} thread(s).",
             "",
@@ -343,7 +393,30 @@ def markdown(kept: dict) -> str:
                 f" {page['p95_ms']:.0f} | {page['p99_ms']:.0f} | {page['failures']} |"
             )
         lines.append("")
+        if report.get("profile"):
+            lines += _profile_lines(report["profile"])
     return "\n".join(lines) + "\n"
+
+
+def _profile_lines(profile: dict) -> list[str]:
+    parts = list(next(iter(profile.values()))["share"])
+    lines = [
+        "Where the time goes (cProfile in every gunicorn worker during this run, which slows"
+        " it; shares of a request's time; SQL counts every query, so it overlaps the parts"
+        " that make queries):",
+        "",
+        "| page | requests | ms/request (profiled) | " + " | ".join(parts) + " |",
+        "|---|---|---|" + "---|" * len(parts),
+    ]
+    for label, page in profile.items():
+        shares = " | ".join(f"{page['share'][p] * 100:.0f} %" for p in parts)
+        lines.append(f"| {label} | {page['requests']} | {page['ms_per_request']} | {shares} |")
+    lines.append("")
+    for label, page in profile.items():
+        top = ", ".join(f"`{name}` {ms} ms" for name, ms in page["our_functions_ms"][:6])
+        lines.append(f"- {label}, our functions by cumulative time: {top}.")
+    lines.append("")
+    return lines
 
 
 def _percent(value) -> str:
