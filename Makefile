@@ -33,7 +33,13 @@ messages: install
 	$(BIN)/python -m sundhed.devstack exec --profile test -- $(BIN)/python manage.py makemessages -l da -l en --ignore '.venv/*' --ignore '.data/*' --ignore 'static/vendor/*'
 	$(BIN)/python -m sundhed.devstack exec --profile test -- $(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
-bench: install
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m sundhed.devstack exec --profile bench -- $(BIN)/python -m bench
 
 clean-data:

@@ -150,6 +150,72 @@ def _stop(process) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def _session_cookie(username: str) -> str:
+    """A signed-in session of a bench clinician, as after password and second factor."""
+    from django.test import Client
+
+    from accounts.models import User
+    from sundhed.testing.factories import sign_in_with_second_factor
+
+    client = Client(HTTP_HOST="localhost")
+    sign_in_with_second_factor(client, User.objects.get(username=username))
+    return client.cookies["sessionid"].value
+
+
+def pages_alone(
+    host: str, pages: dict[str, str], *, cookie: str, seconds: float = 10.0, connections: int = 16
+) -> dict:
+    """Each page on its own, `connections` clients without think time: requests/s and the CPU
+    each request costs the web tier and the database (the cost the ratio is taken of)."""
+    import http.client
+    import threading
+    from urllib.parse import urlsplit
+
+    where = urlsplit(host)
+    found = {}
+    for name, path in pages.items():
+        headers = {"Host": "localhost", "Cookie": f"sessionid={cookie}"}
+        if name == "sign-in page":
+            headers.pop("Cookie")
+        counts, stop = [0] * connections, threading.Event()
+
+        def client(slot: int, path: str, headers: dict, counts: list, stop) -> None:
+            conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+            while not stop.is_set():
+                conn.request("GET", path, headers=headers)
+                answer = conn.getresponse()
+                answer.read()
+                if answer.status == 200:
+                    counts[slot] += 1
+
+        threads = [
+            threading.Thread(target=client, args=(i, path, headers, counts, stop))
+            for i in range(connections)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(2)  # warm: connections open, workers busy
+        start_counts, before, started = sum(counts), _processes(), time.monotonic()
+        time.sleep(seconds)
+        done, after, elapsed = sum(counts) - start_counts, _processes(), time.monotonic() - started
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        cpu = _cpu_by_role(before, after, 0.0)
+        per_s = done / elapsed
+        found[name] = {
+            "per_s": round(per_s, 1),
+            "web_ms": round(cpu["web"] * 1000 / max(done, 1), 1),
+            "database_ms": round(cpu["database"] * 1000 / max(done, 1), 1),
+        }
+    yardstick = found.get("sign-in page")
+    for page in found.values():
+        total = page["web_ms"] + page["database_ms"]
+        base = (yardstick["web_ms"] + yardstick["database_ms"]) if yardstick else 0
+        page["cost_vs_sign_in"] = round(total / base, 1) if base else None
+    return found
+
+
 def _read_stats(prefix: Path) -> dict:
     pages = {}
     with open(f"{prefix}_stats.csv", encoding="utf-8") as rows:
@@ -227,7 +293,19 @@ def run(
     plan_file = WORK / "plan.json"
     plan_file.write_text(json.dumps(plan))
     prefix = WORK / f"locust-{_safe(label)}"
+    first = plan["patients"][0]["id"]
+    alone_pages = {
+        "sign-in page": "/accounts/login/",
+        "work list": "/chart/worklist/",
+        "chart overview": f"/chart/{first}/",
+        "timeline": f"/chart/{first}/timeline/",
+        "results tab": f"/lab/{first}/results/",
+        "trend": f"/lab/{first}/results/NPU03429/",
+    }
     try:
+        alone = pages_alone(
+            plan["hosts"][0], alone_pages, cookie=_session_cookie(plan["clinicians"][0]["username"])
+        )
         import resource
 
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -280,6 +358,7 @@ def run(
         "total": total,
         "errors": total.get("failures", 0),
         "cost_vs_sign_in": costs,
+        "pages_alone": alone,
         "drift": _drift(prefix, seconds, int(users / spawn_rate)),
         "cpu_s": cpu,
         "elapsed_s": round(elapsed, 1),
@@ -380,10 +459,11 @@ def markdown(kept: dict) -> str:
             f"- **CPU** (whole run, ramp included):"
             f" {_cpu_line(report['cpu_s'], report.get('elapsed_s', setup['seconds']))}; the machine"
             f" {report['machine_busy'] * 100:.0f} % busy.",
-            "- **Cost beside the sign-in page** (mean time): "
+            "- **Mean time beside the sign-in page's in the mix** (queueing included): "
             + ", ".join(f"{k} {v}×" for k, v in report["cost_vs_sign_in"].items())
             + ".",
             "",
+            *_alone_lines(report.get("pages_alone") or {}),
             "| page | requests | per s | p50 ms | p95 ms | p99 ms | errors |",
             "|---|---|---|---|---|---|---|",
         ]
@@ -396,6 +476,24 @@ def markdown(kept: dict) -> str:
         if report.get("profile"):
             lines += _profile_lines(report["profile"])
     return "\n".join(lines) + "\n"
+
+
+def _alone_lines(alone: dict) -> list[str]:
+    if not alone:
+        return []
+    lines = [
+        "Each page alone before the mix (16 clients without think time, 10 s): the CPU a"
+        " request costs, and that cost beside the sign-in page's (the goal is ≤ 3×):",
+        "",
+        "| page | requests/s | web CPU ms | database CPU ms | cost × sign-in page |",
+        "|---|---|---|---|---|",
+    ]
+    for name, page in alone.items():
+        lines.append(
+            f"| {name} | {page['per_s']} | {page['web_ms']} | {page['database_ms']} |"
+            f" {page['cost_vs_sign_in']} |"
+        )
+    return [*lines, ""]
 
 
 def _profile_lines(profile: dict) -> list[str]:
