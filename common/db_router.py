@@ -13,7 +13,9 @@ Only when a replica is configured (`DATABASE_REPLICA_URL`): the database alias "
 - Read your own writes: after a request that may have written (any other method than GET,
   HEAD, OPTIONS), the primary's WAL position goes into the session. A page goes to the
   replica only when the replica has replayed past it, and only when the replica is not
-  lagging (it has replayed all it received, or its last replay is under 5 s old).
+  lagging: it is streaming from the primary now (a replica cut off from the primary has
+  "replayed all it received" forever), and it has replayed all it received or its last replay
+  is under 5 s old. Its connection gives up after 2 s; then the primary answers.
 """
 
 import contextlib
@@ -110,9 +112,11 @@ class ReplicaMiddleware:
                 cursor.execute(
                     """SELECT pg_is_in_recovery(),
                               %s::pg_lsn IS NULL OR pg_last_wal_replay_lsn() >= %s::pg_lsn,
-                              pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
-                              OR now() - pg_last_xact_replay_timestamp()
-                                 < make_interval(secs => %s)""",
+                              EXISTS (SELECT 1 FROM pg_stat_wal_receiver
+                                      WHERE status = 'streaming')
+                              AND (pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+                                   OR now() - pg_last_xact_replay_timestamp()
+                                      < make_interval(secs => %s))""",
                     [position, position, MAX_LAG_SECONDS],
                 )
                 in_recovery, has_my_writes, not_lagging = cursor.fetchone()

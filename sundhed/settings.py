@@ -168,6 +168,8 @@ if env("DATABASE_REPLICA_URL", ""):
         env("DATABASE_REPLICA_URL"), conn_max_age=envint("DB_CONN_MAX_AGE", "60")
     )
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    # A replica that does not answer must not hold a page up: the primary answers instead.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["common.db_router.ReplicaRouter"]
 # Pages whose reads may come from the replica when it has the user's own latest writes.

@@ -9,10 +9,16 @@ archived whole, and lets a query bounded in time read only its months.
   every partition, now and later). Its rows are copied over in the migration's transaction.
 - The primary key must hold the partition key, so it is (id, occurred_at); ids still come from
   one sequence, so `id` stays unique and Django keeps using it alone.
-- `audit_accessevent_add_month(day)` makes the month's partition if it is missing. The
-  migration makes the 24 months before this one, this one and the next 3; beat's
-  `audit.add_partitions` keeps 3 months ahead. Rows outside every month (an import of older
-  events) land in the default partition.
+- The rights other roles held on the old table (the application's SELECT and INSERT, README)
+  are given on the new one, with the use of its id sequence; nothing more.
+- `audit_accessevent_add_month(day)` makes the month's partition (months in UTC) if it is
+  missing. It runs with the rights of the role that ran this migration (SECURITY DEFINER), so
+  the application's role, which does not own the log, can make next month's partition and
+  nothing else. The migration makes the 24 months before this one, this one and the next 3;
+  beat's `audit.add_partitions` keeps 3 months ahead. Rows outside every month (an import of
+  older events) land in the default partition.
+- It copies the log in its transaction, holding the table for as long as that takes: on a
+  large log, run it in a maintenance window.
 """
 
 from django.db import migrations
@@ -66,7 +72,8 @@ CREATE INDEX audit_event_user_time ON audit_accessevent (user_id, occurred_at DE
 
 CREATE TABLE audit_accessevent_default PARTITION OF audit_accessevent DEFAULT;
 
-CREATE OR REPLACE FUNCTION audit_accessevent_add_month(day date) RETURNS text AS $$
+CREATE OR REPLACE FUNCTION audit_accessevent_add_month(day date) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
     first date := date_trunc('month', day)::date;
     name text := 'audit_accessevent_y' || to_char(first, 'YYYY') || 'm' || to_char(first, 'MM');
@@ -74,12 +81,13 @@ BEGIN
     IF to_regclass(name) IS NULL THEN
         EXECUTE format(
             'CREATE TABLE %I PARTITION OF audit_accessevent FOR VALUES FROM (%L) TO (%L)',
-            name, first::timestamptz, (first + interval '1 month')::timestamptz
+            name, first::timestamp AT TIME ZONE 'UTC',
+            (first + interval '1 month')::timestamp AT TIME ZONE 'UTC'
         );
     END IF;
     RETURN name;
 END
-$$ LANGUAGE plpgsql;
+$$;
 
 SELECT audit_accessevent_add_month((date_trunc('month', now()) + make_interval(months => m))::date)
 FROM generate_series(-24, 3) AS m;
@@ -91,6 +99,29 @@ SELECT setval(
     greatest((SELECT max(id) FROM audit_accessevent_unpartitioned), 0) + 1,
     false
 );
+DO $$
+DECLARE
+    granted record;
+BEGIN
+    FOR granted IN
+        SELECT grantee, privilege_type FROM information_schema.role_table_grants
+        WHERE table_schema = current_schema() AND table_name = 'audit_accessevent_unpartitioned'
+          AND grantee <> current_user AND privilege_type IN ('SELECT', 'INSERT')
+    LOOP
+        EXECUTE format(
+            'GRANT %s ON audit_accessevent TO %s', granted.privilege_type,
+            CASE WHEN granted.grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(granted.grantee) END
+        );
+        IF granted.privilege_type = 'INSERT' THEN
+            EXECUTE format(
+                'GRANT USAGE ON SEQUENCE audit_accessevent_partitioned_id_seq TO %s',
+                CASE WHEN granted.grantee = 'PUBLIC' THEN 'PUBLIC'
+                     ELSE quote_ident(granted.grantee) END
+            );
+        END IF;
+    END LOOP;
+END
+$$;
 DROP TABLE audit_accessevent_unpartitioned;
 
 CREATE TRIGGER pgtrigger_append_only_718eb BEFORE DELETE OR UPDATE ON audit_accessevent

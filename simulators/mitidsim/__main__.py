@@ -332,7 +332,10 @@ def subject_key(path: str | None) -> bytes | None:
         with os.fdopen(descriptor, "w") as out:
             out.write(secrets.token_hex(32))
     with open(path, encoding="ascii") as kept:
-        return bytes.fromhex(kept.read().strip())
+        key = bytes.fromhex(kept.read().strip())
+    if len(key) < 16:
+        raise SystemExit(f"mitidsim: the subject key in {path} is empty or too short")
+    return key
 
 
 def main() -> None:

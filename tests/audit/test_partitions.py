@@ -126,3 +126,28 @@ def test_beat_makes_the_months_ahead_and_a_second_run_changes_nothing(db):
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
         assert cursor.fetchone()[0]
         assert add_partitions(months_ahead=5) == names
+
+
+def test_the_application_role_writes_and_makes_months_but_changes_nothing(db):
+    """As production runs it: the application's role holds only SELECT and INSERT on the log
+    (README). It writes events, makes a month's partition through the function (which runs
+    with its owner's rights), and can neither change nor remove a row."""
+    role = "sundhed_app_partitions_test"
+    far = (timezone.now().date().replace(day=1) + timedelta(days=32 * 30)).replace(day=1)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role}")
+        cursor.execute(f"GRANT SELECT, INSERT ON audit_accessevent TO {role}")
+        cursor.execute(f"GRANT USAGE ON SEQUENCE audit_accessevent_partitioned_id_seq TO {role}")
+        cursor.execute(f"SET ROLE {role}")
+        try:
+            cursor.execute("SELECT audit_accessevent_add_month(%s)", [far])
+            assert cursor.fetchone()[0] == month_name(far)
+            event = insert_event(0, 0, "Som applikationen")
+            with pytest.raises(DatabaseError), transaction.atomic():
+                cursor.execute("DELETE FROM audit_accessevent WHERE id = %s", [event])
+            with pytest.raises(DatabaseError), transaction.atomic():
+                cursor.execute("TRUNCATE audit_accessevent")
+        finally:
+            cursor.execute("RESET ROLE")
+        cursor.execute("SELECT tableowner FROM pg_tables WHERE tablename = %s", [month_name(far)])
+        assert cursor.fetchone()[0] != role
