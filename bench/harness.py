@@ -291,6 +291,17 @@ class Processes:
         self.env["SUNDHED_FMK_URL"] = f"http://127.0.0.1:{port}/fmk"
         return process, port, control
 
+    def gunicorn(self, port: int, *, workers: int, worker_class: str, threads: int):
+        """Sundhed's web tier as `docker-compose.yml` runs it, on loopback."""
+        process = self._start(
+            f"gunicorn-{port}",
+            [sys.executable, "-m", "gunicorn", "sundhed.wsgi:application",
+             "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "30",
+             "--worker-class", worker_class, "--threads", str(threads)],
+        )  # fmt: skip
+        wait_for_port(port, process=process, what="gunicorn", timeout=60)
+        return process
+
     def beat(self) -> subprocess.Popen:
         return self._start(
             "beat",
@@ -342,12 +353,14 @@ def peak_memory_kib(pid: int) -> int:
     return peak
 
 
-def _ticks(pid: int) -> int:
+def _ticks(pid: int, *, exited_children: bool = False) -> int:
+    """utime + stime; with `exited_children` also cutime + cstime, the CPU of children that
+    ended and were reaped (PostgreSQL's backends, counted in the postmaster's)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    return sum(int(f) for f in fields[11 : 15 if exited_children else 13])
 
 
 def cpu_seconds(pid: int, *, children: bool = True) -> float:
@@ -367,8 +380,9 @@ def machine_cpu_seconds() -> float:
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def processes_cpu() -> dict[int, tuple[str, float]]:
-    """Every process's name (its command line, shortened) and CPU seconds so far."""
+def processes_cpu(*, exited_children: bool = False) -> dict[int, tuple[str, float]]:
+    """Every process's name (its command line, shortened) and CPU seconds so far (with
+    `exited_children`, its ended children's too)."""
     found = {}
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
@@ -376,7 +390,8 @@ def processes_cpu() -> dict[int, tuple[str, float]]:
             continue
         try:
             line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            found[int(entry.name)] = (line.strip()[:80], _ticks(int(entry.name)) / tick)
+            ticks = _ticks(int(entry.name), exited_children=exited_children)
+            found[int(entry.name)] = (line.strip()[:80], ticks / tick)
         except OSError:
             continue
     return found

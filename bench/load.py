@@ -24,13 +24,12 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
 from django.utils import timezone
 
-from bench.harness import machine_cpu_seconds
+from bench.harness import Processes, machine_cpu_seconds, processes_cpu
 from sundhed.devstack import ROOT, free_port
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -118,38 +117,6 @@ def prepare(*, clinicians: int, patients: int) -> dict:
     }
 
 
-def _gunicorn(port: int, *, workers: int, worker_class: str, threads: int, log: Path, env: dict):
-    args = [
-        sys.executable, "-m", "gunicorn", "sundhed.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "30",
-        "--worker-class", worker_class, "--threads", str(threads),
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
-            return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn ended: see {log}") from None
-            time.sleep(0.3)
-    raise RuntimeError(f"gunicorn did not answer: see {log}")
-
-
-def _stop(process) -> None:
-    import signal
-
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 def _session_cookie(username: str) -> str:
     """A signed-in session of a bench clinician, as after password and second factor."""
     from django.test import Client
@@ -195,9 +162,17 @@ def pages_alone(
         for thread in threads:
             thread.start()
         time.sleep(2)  # warm: connections open, workers busy
-        start_counts, before, started = sum(counts), _processes(), time.monotonic()
+        start_counts, before, started = (
+            sum(counts),
+            processes_cpu(exited_children=True),
+            time.monotonic(),
+        )
         time.sleep(seconds)
-        done, after, elapsed = sum(counts) - start_counts, _processes(), time.monotonic() - started
+        done, after, elapsed = (
+            sum(counts) - start_counts,
+            processes_cpu(exited_children=True),
+            time.monotonic() - started,
+        )
         stop.set()
         for thread in threads:
             thread.join(30)
@@ -284,11 +259,9 @@ def run(
         shutil.rmtree(profiles, ignore_errors=True)
         env["SUNDHED_PROFILE_DIR"] = str(profiles)
     ports = [free_port() for _ in range(web_instances)]
-    webs = [
-        _gunicorn(port, workers=workers, worker_class=worker_class, threads=threads,
-                  log=WORK / f"gunicorn-{port}.log", env=env)
-        for port in ports
-    ]  # fmt: skip
+    web = Processes(env, WORK)
+    for port in ports:
+        web.gunicorn(port, workers=workers, worker_class=worker_class, threads=threads)
     plan["hosts"] = [f"http://127.0.0.1:{port}" for port in ports]
     plan_file = WORK / "plan.json"
     plan_file.write_text(json.dumps(plan))
@@ -309,7 +282,8 @@ def run(
         import resource
 
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        before, busy_before, started = _processes(), machine_cpu_seconds(), time.monotonic()
+        before = processes_cpu(exited_children=True)
+        busy_before, started = machine_cpu_seconds(), time.monotonic()
         subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("locustfile.py")),
              "--headless", "--users", str(users), "--spawn-rate", str(spawn_rate),
@@ -322,14 +296,13 @@ def run(
             check=False, timeout=seconds + int(users / spawn_rate) + 300,
         )  # fmt: skip
         elapsed = time.monotonic() - started
-        after, busy_after = _processes(), machine_cpu_seconds()
+        after, busy_after = processes_cpu(exited_children=True), machine_cpu_seconds()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         locust_cpu = (children.ru_utime + children.ru_stime) - (
             children_before.ru_utime + children_before.ru_stime
         )
     finally:
-        for web in webs:
-            _stop(web)
+        web.stop_all()
     cpu = _cpu_by_role(before, after, locust_cpu)
     pages = _read_stats(prefix)
     total = pages.get("Aggregated", {})
@@ -375,22 +348,6 @@ def run(
     (RESULTS / "load.md").write_text(markdown(kept))
     print(markdown({label: report}))
     return report
-
-
-def _processes() -> dict[int, tuple[str, float]]:
-    """Every process's command line and CPU seconds so far, its exited children's included
-    (PostgreSQL's ended backends count in the postmaster's)."""
-    tick, found = os.sysconf("SC_CLK_TCK"), {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[int(entry.name)] = (line.strip()[:200], sum(int(f) for f in fields[11:15]) / tick)
-    return found
 
 
 def _cpu_by_role(before: dict, after: dict, locust_seconds: float) -> dict[str, float]:

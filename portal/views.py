@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AccessEvent, Action, DataKind, LegalBasis
 from common.forms import form_errors_attach
-from patients.access.http import own_record_view
+from patients.access.http import acting_subject, own_record_view
 from portal.signin import ACTING_KEY, PROVIDER_ID, SESSION_KEY
 
 log = logging.getLogger(__name__)
@@ -590,7 +590,7 @@ def proxies(request, access):
     from patients.services import proxy_grant, proxy_withdraw
 
     me = access.patient  # always the citizen themself here (own_only)
-    acting = _acting_for(request)
+    acting = acting_subject(request, ACTING_KEY)
     errors, status = {}, 200
     if request.method == "POST":
         if acting is not None:
@@ -640,18 +640,6 @@ def proxies(request, access):
         "errors": errors, "posted": request.POST, "acting": acting,
     }  # fmt: skip
     return render(request, "portal/proxies.html", context, status=status)
-
-
-def _acting_for(request):
-    """The person the citizen acts for now, while the proxy holds; None when acting as oneself."""
-    from patients.access.policy import proxy_valid
-    from patients.models import Patient
-
-    chosen = request.session.get(ACTING_KEY)
-    subject = Patient.objects.filter(pk=chosen).first() if chosen else None
-    if subject is None or not proxy_valid(user=request.user, patient=subject):
-        return None
-    return subject
 
 
 def _too_many_tries(user) -> bool:

@@ -62,14 +62,10 @@ class BodySizeMiddleware:
 
     @staticmethod
     def _too_large(request, limit):
-        from django.http import HttpResponse, JsonResponse
-
         text = _("What you sent is too large: at most %(mb)d MB at a time.") % {
             "mb": limit // 2**20
         }
-        if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
-            return JsonResponse({"detail": str(text)}, status=413)
-        return HttpResponse(text, status=413, content_type="text/plain; charset=utf-8")
+        return _client_error(request, text, status=413)
 
 
 class BadParameterMiddleware:
@@ -108,11 +104,17 @@ class BadParameterMiddleware:
 
     @staticmethod
     def _bad(request, exception):
-        from django.http import HttpResponseBadRequest, JsonResponse
+        return _client_error(request, str(exception), status=400, parameter=exception.name)
 
-        if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
-            return JsonResponse({"detail": str(exception), "parameter": exception.name}, status=400)
-        return HttpResponseBadRequest(str(exception), content_type="text/plain; charset=utf-8")
+
+def _client_error(request, text, *, status: int, **extra):
+    """A refusal at the door, before any view: JSON for the API and for a client that asks for
+    it (`detail` and any `extra`), plain text otherwise."""
+    from django.http import HttpResponse, JsonResponse
+
+    if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
+        return JsonResponse({"detail": str(text), **extra}, status=status)
+    return HttpResponse(str(text), status=status, content_type="text/plain; charset=utf-8")
 
 
 class CitizenBoundaryMiddleware:

@@ -234,6 +234,20 @@ def patient_object_view(
     return decorator
 
 
+def acting_subject(request, acting_key: str) -> Patient | None:
+    """The person the signed-in citizen acts for as a proxy (kept in the session under
+    `acting_key`) while the proxy holds; None when acting as oneself, and the session forgets a
+    proxy that no longer holds."""
+    acting = request.session.get(acting_key)
+    if not acting:
+        return None
+    subject = Patient.objects.filter(pk=acting).first()
+    if subject is not None and proxy_valid(user=request.user, patient=subject):
+        return subject
+    request.session.pop(acting_key, None)
+    return None
+
+
 def own_record_view(
     data_kind: str,
     *,
@@ -254,13 +268,10 @@ def own_record_view(
         patient_id = request.session.get(session_key)
         if patient_id is None:
             return None
-        acting = request.session.get(acting_key) if acting_key and not own_only else None
-        if acting:
-            # Acting for someone (a proxy): while the proxy holds; else back to one's own.
-            subject = Patient.objects.filter(pk=acting).first()
-            if subject is not None and proxy_valid(user=request.user, patient=subject):
+        if acting_key and not own_only:
+            subject = acting_subject(request, acting_key)
+            if subject is not None:
                 return subject
-            request.session.pop(acting_key, None)
         return Patient.objects.filter(pk=patient_id).first()
 
     def decorator(view):

@@ -124,11 +124,10 @@ def test_a_body_larger_than_the_portal_takes_is_refused_before_it_is_read(cast, 
 
 
 def test_a_proxy_reading_a_thread_leaves_it_new_for_the_person(cast, client, mitid):
-    from datetime import date
-
     from django.utils import timezone
 
     from patients.models import Proxy
+    from tests.portal.test_proxy import adult_lars
 
     thread = MessageThread.objects.create(
         patient=cast.patient, department=cast.cardiology, subject="Svar på prøver",
@@ -138,8 +137,7 @@ def test_a_proxy_reading_a_thread_leaves_it_new_for_the_person(cast, client, mit
         thread=thread, sender="staff", author=cast.treating_doctor,
         staff=cast.treating_doctor.staff, text="Dine prøver er fine.",
     )  # fmt: skip
-    cast.stranger.birth_date = date(1980, 2, 15)
-    cast.stranger.save(update_fields=["birth_date"])
+    adult_lars(cast)
     Proxy.objects.create(
         subject=cast.patient, holder=cast.stranger, kind="fuldmagt", valid_from=timezone.now(),
         valid_until=timezone.now() + timezone.timedelta(days=30), granted_by=cast.administrator,

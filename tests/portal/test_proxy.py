@@ -29,6 +29,21 @@ def child_of(cast, *, years: int):
     return child
 
 
+def adult_lars(cast):
+    """The cast's stranger, Lars Holm, with the birth date of an adult."""
+    cast.stranger.birth_date = date(1980, 2, 15)
+    cast.stranger.save(update_fields=["birth_date"])
+    return cast.stranger
+
+
+def give_to_lars(client, cast):
+    """Karen's form for giving Lars power of attorney, filled in right, sent in Danish."""
+    return client.post(
+        reverse("portal:proxies"), {"cpr": cast.stranger.cpr, "family_name": "Holm"},
+        HTTP_ACCEPT_LANGUAGE="da",
+    )  # fmt: skip
+
+
 def test_a_parent_acts_for_a_child_under_15_and_it_is_on_the_childs_log(cast, client, mitid):
     child = child_of(cast, years=8)
     mitid_sign_in(client, cast.patient.cpr)
@@ -62,8 +77,7 @@ def test_power_of_attorney_given_used_and_withdrawn(cast, client, mitid):
         patient=cast.stranger, department=cast.cardiology, kind="outpatient", title="Kontrol",
         started_at=timezone.now() - timedelta(days=1),
     )  # fmt: skip
-    cast.stranger.birth_date = date(1980, 2, 15)
-    cast.stranger.save(update_fields=["birth_date"])
+    adult_lars(cast)
     mitid_sign_in(client, cast.patient.cpr)
     # Refused with the field named: a child, an unknown number.
     kid = child_of(cast, years=10)
@@ -126,12 +140,8 @@ def test_giving_power_of_attorney_is_limited_to_ten_tries_an_hour(cast, client, 
     for _try in range(10):
         answer = client.post(reverse("portal:proxies"), {"cpr": "0101011234", "family_name": "X"})
         assert answer.status_code == 400 and "en time" not in _error(answer)
-    cast.stranger.birth_date = date(1980, 2, 15)
-    cast.stranger.save(update_fields=["birth_date"])
-    blocked = client.post(
-        reverse("portal:proxies"), {"cpr": cast.stranger.cpr, "family_name": "Holm"},
-        HTTP_ACCEPT_LANGUAGE="da",
-    )  # fmt: skip
+    adult_lars(cast)
+    blocked = give_to_lars(client, cast)
     assert blocked.status_code == 400 and "om en time" in _error(blocked)
     assert not Proxy.objects.filter(subject=cast.patient).exists()
 
@@ -144,16 +154,12 @@ def test_a_bad_withdraw_value_is_a_400_naming_the_field(cast, client, mitid):
 
 
 def test_a_child_of_14_cannot_give_power_of_attorney(cast, client, mitid):
-    cast.stranger.birth_date = date(1980, 2, 15)
-    cast.stranger.save(update_fields=["birth_date"])
+    adult_lars(cast)
     young = timezone.localdate() - timedelta(days=365 * 14)
     cast.patient.birth_date = young
     cast.patient.save(update_fields=["birth_date"])
     mitid_sign_in(client, cast.patient.cpr)
-    answer = client.post(
-        reverse("portal:proxies"), {"cpr": cast.stranger.cpr, "family_name": "Holm"},
-        HTTP_ACCEPT_LANGUAGE="da",
-    )  # fmt: skip
+    answer = give_to_lars(client, cast)
     assert answer.status_code == 400 and "15" in _error(answer)
     assert not Proxy.objects.filter(subject=cast.patient).exists()
 
