@@ -197,7 +197,10 @@ def test_a_worker_killed_while_sending_loses_no_write_and_makes_none_twice(
     from medicinkort.services import card_read_request, card_read_run
 
     read = card_read_request(access=doctor_access, reason="demand")
+    # The session's worker may have claimed the read first (it is queued on commit): then this
+    # run leaves it alone and the worker writes the snapshot a moment later.
     card_read_run(read_id=read.pk)
+    wait_for(lambda: CardSnapshot.objects.exists(), what="the card read")
     snapshot = CardSnapshot.objects.latest("fetched_at")
     drug = Drug.objects.filter(atc_code="J01FA09").first()
     before = [d["name"] for d in fmksim.card(cpr)["drug_medications"]].count(drug.name)
