@@ -116,8 +116,8 @@ def _copy_baseline(cprs_to_ids: dict, count: int, *, triggers: bool) -> float:
             with cursor.copy(
                 "COPY labresults_labresult (public_id, created_at, updated_at, report_id, "
                 "patient_id, code, name, coding_system, value_numeric, value_text, unit, "
-                "reference_range, flag, flag_computed, is_critical, status, observed_at) "
-                "FROM STDIN"
+                "reference_range, flag, flag_computed, is_critical, status, observed_at, "
+                "arrived_at) FROM STDIN"
             ) as copy:
                 for i, report_id in enumerate(report_ids):
                     patient = patient_ids[i % len(patient_ids)]
@@ -141,6 +141,7 @@ def _copy_baseline(cprs_to_ids: dict, count: int, *, triggers: bool) -> float:
                                 False,
                                 "final",
                                 now,
+                                now,  # the report's created_at
                             )
                         )
         elapsed = time.perf_counter() - started

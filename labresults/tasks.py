@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from common.partitions import MONTHS_AHEAD, add_months
 from labresults.models import DicomObject, FhirSource, InboundMessage, LabOrder
 from labresults.services import (
     critical_results_escalate,
@@ -97,3 +98,12 @@ def process_dicom_object(object_id: int) -> str:
 def send_lab_order(order_id: int) -> bool:
     """Send one order to the laboratory (idempotent: a sent order is left alone)."""
     return lab_order_send(order_id=order_id)
+
+
+@shared_task(name="labresults.add_partitions")
+def add_partitions(months_ahead: int = MONTHS_AHEAD) -> list[str]:
+    """Make the results' partitions of this month and the next `months_ahead` where they are
+    missing (idempotent: beat runs it every 6 hours). Returns the partitions' names."""
+    return add_months(
+        "labresults_labresult", today=timezone.now().date(), months_ahead=months_ahead
+    )

@@ -50,6 +50,8 @@ app.conf.beat_schedule = {
     "booking-poll-delivery": {"task": "booking.poll_delivery", "schedule": 120.0},
     # The access log's monthly partitions, three months ahead (audit/tasks.py).
     "audit-add-partitions": {"task": "audit.add_partitions", "schedule": 6 * 3600.0},
+    # The results' monthly partitions, likewise (labresults/tasks.py).
+    "labresults-add-partitions": {"task": "labresults.add_partitions", "schedule": 6 * 3600.0},
     # Offers of freed times nobody answered in time go to the next on the waiting list.
     "booking-expire-offers": {"task": "booking.expire_offers", "schedule": 60.0},
     # Critical values nobody acknowledged climb one escalation level at a time.

@@ -23,6 +23,8 @@ archived whole, and lets a query bounded in time read only its months.
 
 from django.db import migrations
 
+from common.partitions import add_month_function_sql, copy_grants_sql
+
 COLUMNS = (
     "id, occurred_at, user_display, role, department_code, department_name, patient_id, "
     "data_kind, object_type, object_id, action, legal_basis, reason, request_id, path, "
@@ -72,22 +74,7 @@ CREATE INDEX audit_event_user_time ON audit_accessevent (user_id, occurred_at DE
 
 CREATE TABLE audit_accessevent_default PARTITION OF audit_accessevent DEFAULT;
 
-CREATE OR REPLACE FUNCTION audit_accessevent_add_month(day date) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
-DECLARE
-    first date := date_trunc('month', day)::date;
-    name text := 'audit_accessevent_y' || to_char(first, 'YYYY') || 'm' || to_char(first, 'MM');
-BEGIN
-    IF to_regclass(name) IS NULL THEN
-        EXECUTE format(
-            'CREATE TABLE %I PARTITION OF audit_accessevent FOR VALUES FROM (%L) TO (%L)',
-            name, first::timestamp AT TIME ZONE 'UTC',
-            (first + interval '1 month')::timestamp AT TIME ZONE 'UTC'
-        );
-    END IF;
-    RETURN name;
-END
-$$;
+{add_month_function_sql("audit_accessevent")}
 
 SELECT audit_accessevent_add_month((date_trunc('month', now()) + make_interval(months => m))::date)
 FROM generate_series(-24, 3) AS m;
@@ -99,29 +86,7 @@ SELECT setval(
     greatest((SELECT max(id) FROM audit_accessevent_unpartitioned), 0) + 1,
     false
 );
-DO $$
-DECLARE
-    granted record;
-BEGIN
-    FOR granted IN
-        SELECT grantee, privilege_type FROM information_schema.role_table_grants
-        WHERE table_schema = current_schema() AND table_name = 'audit_accessevent_unpartitioned'
-          AND grantee <> current_user AND privilege_type IN ('SELECT', 'INSERT')
-    LOOP
-        EXECUTE format(
-            'GRANT %s ON audit_accessevent TO %s', granted.privilege_type,
-            CASE WHEN granted.grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(granted.grantee) END
-        );
-        IF granted.privilege_type = 'INSERT' THEN
-            EXECUTE format(
-                'GRANT USAGE ON SEQUENCE audit_accessevent_partitioned_id_seq TO %s',
-                CASE WHEN granted.grantee = 'PUBLIC' THEN 'PUBLIC'
-                     ELSE quote_ident(granted.grantee) END
-            );
-        END IF;
-    END LOOP;
-END
-$$;
+{copy_grants_sql(old="audit_accessevent_unpartitioned", new="audit_accessevent", sequence="audit_accessevent_partitioned_id_seq")}
 DROP TABLE audit_accessevent_unpartitioned;
 
 CREATE TRIGGER pgtrigger_append_only_718eb BEFORE DELETE OR UPDATE ON audit_accessevent

@@ -1,5 +1,7 @@
 """Reports and their results, keyed by stable keys; corrected in place with history."""
 
+import uuid
+
 import pghistory
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -121,6 +123,9 @@ class LabReport(Origin, BaseModel):
             models.UniqueConstraint(
                 fields=["sender", "filler_order_number"], name="labresults_report_stable_key"
             ),
+            # What each result's `arrived_at` refers to (migration 0019): the arrival cannot
+            # differ from its report's, nor change under its results.
+            models.UniqueConstraint(fields=["id", "created_at"], name="labresults_report_arrival"),
         ]
 
     def __str__(self) -> str:
@@ -133,15 +138,23 @@ class LabReport(Origin, BaseModel):
 
 
 @pghistory.track(
+    # The arrival never changes (the database refuses a change): nothing to keep a history of.
+    exclude=["arrived_at"],
     attrs={
         "patient": _history_reference("patients.Patient", null=False),
         "report": _history_reference("labresults.LabReport", null=False),
-    }
+    },
 )
 class LabResult(BaseModel):
     """One measured value (OBX), keyed by its report and analysis code; corrected in place.
 
     The history (pghistory) keeps every earlier value of a corrected result.
+
+    The table is partitioned by month of `arrived_at`, the arrival of the result's report
+    (migration 0019, docs/scaling.md). The sample time cannot be the key: it may be missing and
+    may be corrected. The arrival belongs to the report, so the stable key (report, code,
+    arrival) is as strict as (report, code); the database holds it to the report's own
+    `created_at` by a foreign key on both.
     """
 
     # Both found through the composite indexes below (report + code, patient + code + time),
@@ -168,6 +181,11 @@ class LabResult(BaseModel):
     is_critical = models.BooleanField(_("critical value"), default=False)
     status = models.CharField(_("status"), max_length=12, choices=ResultStatus.choices)
     observed_at = models.DateTimeField(_("sampled"), null=True, blank=True)
+    # The partition key: the report's `created_at`, set by `save` or by whoever files in bulk.
+    arrived_at = models.DateTimeField(_("report arrived"), editable=False)
+    # A unique key must hold the partition key; a version 4 UUID needs no constraint to be
+    # unique, and the index finds a result by it.
+    public_id = models.UUIDField(default=uuid.uuid4, editable=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)  # not indexed: never looked up by it
 
     class Meta:
@@ -175,7 +193,9 @@ class LabResult(BaseModel):
         verbose_name_plural = _("laboratory results")
         ordering = ["-observed_at"]
         constraints = [
-            models.UniqueConstraint(fields=["report", "code"], name="labresults_result_stable_key"),
+            models.UniqueConstraint(
+                fields=["report", "code", "arrived_at"], name="labresults_result_stable_key"
+            ),
         ]
         indexes = [
             models.Index(
@@ -185,3 +205,8 @@ class LabResult(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name or self.code}: {self.value_text} {self.unit}".strip()
+
+    def save(self, *args, **kwargs) -> None:
+        if self.arrived_at is None:
+            self.arrived_at = self.report.created_at
+        super().save(*args, **kwargs)

@@ -332,7 +332,10 @@ def _file_results(filings: list[_Filing]) -> None:
                     pending = new.get((report.pk, code))
                     if pending is None:
                         pending = SimpleNamespace(
-                            report_id=report.pk, patient_id=f.patient.pk, code=code
+                            report_id=report.pk,
+                            patient_id=f.patient.pk,
+                            code=code,
+                            arrived_at=report.created_at,  # the partition key
                         )
                         new[(report.pk, code)] = pending
                         written.append(pending)

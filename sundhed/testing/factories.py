@@ -239,6 +239,7 @@ def history_build(
                 reference_range="137-145",
                 status="final",
                 observed_at=report.observed_at,
+                arrived_at=report.created_at,
             )
             for i, report in enumerate(reports)
         ),

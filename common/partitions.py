@@ -1,0 +1,87 @@
+"""Tables partitioned by month (docs/scaling.md): the SQL their migrations share, and the
+months made ahead by beat.
+
+A partitioned table `T` has a function `T_add_month(day)` that makes the partition of `day`'s
+month (`T_yYYYYmMM`, months cut in UTC) when it is missing. The function runs with the rights
+of the role that ran the migration (SECURITY DEFINER), so the application's role, which does not
+own the table, can make next month's partition and nothing more.
+
+The migrations call these functions to build their SQL: what they return must never change for
+the same arguments, or an old migration would mean something else.
+"""
+
+from datetime import date
+
+from django.db import connection
+
+# Months made ahead of this one.
+MONTHS_AHEAD = 3
+
+
+def add_month_function_sql(table: str) -> str:
+    """`CREATE FUNCTION {table}_add_month(day date)`, which makes the month's partition."""
+    return f"""
+CREATE OR REPLACE FUNCTION {table}_add_month(day date) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE
+    first date := date_trunc('month', day)::date;
+    name text := '{table}_y' || to_char(first, 'YYYY') || 'm' || to_char(first, 'MM');
+BEGIN
+    IF to_regclass(name) IS NULL THEN
+        EXECUTE format(
+            'CREATE TABLE %I PARTITION OF {table} FOR VALUES FROM (%L) TO (%L)',
+            name, first::timestamp AT TIME ZONE 'UTC',
+            (first + interval '1 month')::timestamp AT TIME ZONE 'UTC'
+        );
+    END IF;
+    RETURN name;
+END
+$$;
+"""  # noqa: S608 - names are the migrations' own constants, never input
+
+
+def copy_grants_sql(*, old: str, new: str, sequence: str) -> str:
+    """Give on `new` the SELECT and INSERT that other roles hold on `old` (the application's
+    role, README), with the use of `sequence` to those that insert; nothing more."""
+    return f"""
+DO $$
+DECLARE
+    granted record;
+BEGIN
+    FOR granted IN
+        SELECT grantee, privilege_type FROM information_schema.role_table_grants
+        WHERE table_schema = current_schema() AND table_name = '{old}'
+          AND grantee <> current_user AND privilege_type IN ('SELECT', 'INSERT')
+    LOOP
+        EXECUTE format(
+            'GRANT %s ON {new} TO %s', granted.privilege_type,
+            CASE WHEN granted.grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(granted.grantee) END
+        );
+        IF granted.privilege_type = 'INSERT' THEN
+            EXECUTE format(
+                'GRANT USAGE ON SEQUENCE {sequence} TO %s',
+                CASE WHEN granted.grantee = 'PUBLIC' THEN 'PUBLIC'
+                     ELSE quote_ident(granted.grantee) END
+            );
+        END IF;
+    END LOOP;
+END
+$$;
+"""  # noqa: S608 - names are the migrations' own constants, never input
+
+
+def months_from(first: date, count: int) -> list[date]:
+    """The first days of `count` months from `first`'s month on."""
+    start = first.year * 12 + first.month - 1
+    return [date((start + n) // 12, (start + n) % 12 + 1, 1) for n in range(count)]
+
+
+def add_months(table: str, *, today: date, months_ahead: int = MONTHS_AHEAD) -> list[str]:
+    """Make `table`'s partitions of `today`'s month and the `months_ahead` after it where they
+    are missing (idempotent). Returns the partitions' names."""
+    names = []
+    with connection.cursor() as cursor:
+        for first in months_from(today, months_ahead + 1):
+            cursor.execute(f"SELECT {table}_add_month(%s)", [first])
+            names.append(cursor.fetchone()[0])
+    return names
