@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-BENCHES = ["chart", "ingest", "medication", "booking", "portal", "load"]
+BENCHES = ["chart", "partitions", "ingest", "medication", "booking", "portal", "load"]
 
 
 def main() -> int:

@@ -1,10 +1,11 @@
-"""Tables partitioned by month (docs/scaling.md): the SQL their migrations share, and the
-months made ahead by beat.
+"""Tables partitioned by time (docs/scaling.md): the SQL their migrations share, and the
+partitions made ahead by beat.
 
-A partitioned table `T` has a function `T_add_month(day)` that makes the partition of `day`'s
-month (`T_yYYYYmMM`, months cut in UTC) when it is missing. The function runs with the rights
-of the role that ran the migration (SECURITY DEFINER), so the application's role, which does not
-own the table, can make next month's partition and nothing more.
+A table `T` partitioned by month (the access log) has a function `T_add_month(day)` that makes
+the partition of `day`'s month (`T_yYYYYmMM`) when it is missing; one partitioned by year (the
+results) has `T_add_year(day)` (`T_yYYYY`). Periods are cut in UTC. The function runs with the
+rights of the role that ran the migration (SECURITY DEFINER), so the application's role, which
+does not own the table, can make the next period's partition and nothing more.
 
 The migrations call these functions to build their SQL: what they return must never change for
 the same arguments, or an old migration would mean something else.
@@ -14,24 +15,28 @@ from datetime import date
 
 from django.db import connection
 
-# Months made ahead of this one.
-MONTHS_AHEAD = 3
+# Periods made ahead of the current one, by unit.
+AHEAD = {"month": 3, "year": 1}
+_NAME = {
+    "month": "'{table}_y' || to_char(first, 'YYYY') || 'm' || to_char(first, 'MM')",
+    "year": "'{table}_y' || to_char(first, 'YYYY')",
+}
 
 
-def add_month_function_sql(table: str) -> str:
-    """`CREATE FUNCTION {table}_add_month(day date)`, which makes the month's partition."""
+def add_partition_function_sql(table: str, unit: str = "month") -> str:
+    """`CREATE FUNCTION {table}_add_{unit}(day date)`, which makes the period's partition."""
     return f"""
-CREATE OR REPLACE FUNCTION {table}_add_month(day date) RETURNS text
+CREATE OR REPLACE FUNCTION {table}_add_{unit}(day date) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
-    first date := date_trunc('month', day)::date;
-    name text := '{table}_y' || to_char(first, 'YYYY') || 'm' || to_char(first, 'MM');
+    first date := date_trunc('{unit}', day)::date;
+    name text := {_NAME[unit].format(table=table)};
 BEGIN
     IF to_regclass(name) IS NULL THEN
         EXECUTE format(
             'CREATE TABLE %I PARTITION OF {table} FOR VALUES FROM (%L) TO (%L)',
             name, first::timestamp AT TIME ZONE 'UTC',
-            (first + interval '1 month')::timestamp AT TIME ZONE 'UTC'
+            (first + interval '1 {unit}')::timestamp AT TIME ZONE 'UTC'
         );
     END IF;
     RETURN name;
@@ -70,18 +75,20 @@ $$;
 """  # noqa: S608 - names are the migrations' own constants, never input
 
 
-def months_from(first: date, count: int) -> list[date]:
-    """The first days of `count` months from `first`'s month on."""
+def periods_from(first: date, count: int, unit: str) -> list[date]:
+    """The first days of `count` months or years from `first`'s on."""
+    if unit == "year":
+        return [date(first.year + n, 1, 1) for n in range(count)]
     start = first.year * 12 + first.month - 1
     return [date((start + n) // 12, (start + n) % 12 + 1, 1) for n in range(count)]
 
 
-def add_months(table: str, *, today: date, months_ahead: int = MONTHS_AHEAD) -> list[str]:
-    """Make `table`'s partitions of `today`'s month and the `months_ahead` after it where they
-    are missing (idempotent). Returns the partitions' names."""
+def add_partitions(table: str, unit: str, *, today: date, ahead: int | None = None) -> list[str]:
+    """Make `table`'s partitions of `today`'s period and the `ahead` after it where they are
+    missing (idempotent). Returns the partitions' names."""
     names = []
     with connection.cursor() as cursor:
-        for first in months_from(today, months_ahead + 1):
-            cursor.execute(f"SELECT {table}_add_month(%s)", [first])
+        for first in periods_from(today, (AHEAD[unit] if ahead is None else ahead) + 1, unit):
+            cursor.execute(f"SELECT {table}_add_{unit}(%s)", [first])
             names.append(cursor.fetchone()[0])
     return names

@@ -6,7 +6,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from common.partitions import MONTHS_AHEAD, add_months
+from common.partitions import AHEAD
+from common.partitions import add_partitions as add_partitions_of
 from labresults.models import DicomObject, FhirSource, InboundMessage, LabOrder
 from labresults.services import (
     critical_results_escalate,
@@ -101,9 +102,9 @@ def send_lab_order(order_id: int) -> bool:
 
 
 @shared_task(name="labresults.add_partitions")
-def add_partitions(months_ahead: int = MONTHS_AHEAD) -> list[str]:
-    """Make the results' partitions of this month and the next `months_ahead` where they are
+def add_partitions(years_ahead: int = AHEAD["year"]) -> list[str]:
+    """Make the results' partitions of this year and the next `years_ahead` where they are
     missing (idempotent: beat runs it every 6 hours). Returns the partitions' names."""
-    return add_months(
-        "labresults_labresult", today=timezone.now().date(), months_ahead=months_ahead
+    return add_partitions_of(
+        "labresults_labresult", "year", today=timezone.now().date(), ahead=years_ahead
     )

@@ -50,7 +50,7 @@ app.conf.beat_schedule = {
     "booking-poll-delivery": {"task": "booking.poll_delivery", "schedule": 120.0},
     # The access log's monthly partitions, three months ahead (audit/tasks.py).
     "audit-add-partitions": {"task": "audit.add_partitions", "schedule": 6 * 3600.0},
-    # The results' monthly partitions, likewise (labresults/tasks.py).
+    # The results' yearly partitions, next year's ready (labresults/tasks.py).
     "labresults-add-partitions": {"task": "labresults.add_partitions", "schedule": 6 * 3600.0},
     # Offers of freed times nobody answered in time go to the next on the waiting list.
     "booking-expire-offers": {"task": "booking.expire_offers", "schedule": 60.0},

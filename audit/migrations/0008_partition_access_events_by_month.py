@@ -23,7 +23,7 @@ archived whole, and lets a query bounded in time read only its months.
 
 from django.db import migrations
 
-from common.partitions import add_month_function_sql, copy_grants_sql
+from common.partitions import add_partition_function_sql, copy_grants_sql
 
 COLUMNS = (
     "id, occurred_at, user_display, role, department_code, department_name, patient_id, "
@@ -74,7 +74,7 @@ CREATE INDEX audit_event_user_time ON audit_accessevent (user_id, occurred_at DE
 
 CREATE TABLE audit_accessevent_default PARTITION OF audit_accessevent DEFAULT;
 
-{add_month_function_sql("audit_accessevent")}
+{add_partition_function_sql("audit_accessevent", "month")}
 
 SELECT audit_accessevent_add_month((date_trunc('month', now()) + make_interval(months => m))::date)
 FROM generate_series(-24, 3) AS m;

@@ -150,7 +150,7 @@ class LabResult(BaseModel):
 
     The history (pghistory) keeps every earlier value of a corrected result.
 
-    The table is partitioned by month of `arrived_at`, the arrival of the result's report
+    The table is partitioned by year of `arrived_at`, the arrival of the result's report
     (migration 0019, docs/scaling.md). The sample time cannot be the key: it may be missing and
     may be corrected. The arrival belongs to the report, so the stable key (report, code,
     arrival) is as strict as (report, code); the database holds it to the report's own
@@ -200,6 +200,13 @@ class LabResult(BaseModel):
         indexes = [
             models.Index(
                 fields=["patient", "code", "-observed_at"], name="labresults_result_series"
+            ),
+            # The overview's unacknowledged critical values: a few rows, found without reading
+            # the patient's other results (`latest_key_results`).
+            models.Index(
+                fields=["patient", "-observed_at"],
+                condition=models.Q(is_critical=True),
+                name="labresults_result_critical",
             ),
         ]
 

@@ -1,10 +1,10 @@
-"""The results are partitioned by month of their report's arrival: each result lands in its
-report's month (or the default partition outside the months), the results tab and the trend
-read across the months through the gate with its one event, a correction keeps its month and
-its history, the database holds every result to its report's arrival, a query bounded by
-arrival reads only its months, and beat's task makes the months ahead."""
+"""The results are partitioned by year of their report's arrival: each result lands in its
+report's year (or the default partition outside the years), the results tab and the trend read
+across the years through the gate with its one event, a correction keeps its year and its
+history, the database holds every result to its report's arrival, a query bounded by arrival
+reads only its years, and beat's task makes next year's."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -21,8 +21,8 @@ from .test_results_for_clinicians import ORU, receive
 pytestmark = pytest.mark.django_db
 
 
-def month_name(moment) -> str:
-    return f"labresults_labresult_y{moment:%Y}m{moment:%m}"
+def year_name(moment) -> str:
+    return f"labresults_labresult_y{moment:%Y}"
 
 
 def partition_of(result_id: int) -> str:
@@ -33,14 +33,14 @@ def partition_of(result_id: int) -> str:
         return cursor.fetchone()[0]
 
 
-def arrived_days_ago(report: LabReport, days: int, *, make_month: bool = True) -> None:
+def arrived_days_ago(report: LabReport, days: int, *, make_year: bool = True) -> None:
     """Let the report and its results have arrived `days` ago, as if filed then: the report's
-    `created_at` and its results' `arrived_at` move together (a result moves to the month's
+    `created_at` and its results' `arrived_at` move together (a result moves to the year's
     partition), and the foreign key between them is checked at once."""
     with connection.cursor() as cursor:
-        if make_month:
+        if make_year:
             cursor.execute(
-                "SELECT labresults_labresult_add_month((now() - make_interval(days => %s))::date)",
+                "SELECT labresults_labresult_add_year((now() - make_interval(days => %s))::date)",
                 [days],
             )
         cursor.execute(
@@ -57,7 +57,7 @@ def arrived_days_ago(report: LabReport, days: int, *, make_month: bool = True) -
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def test_the_table_is_partitioned_by_month_of_the_reports_arrival(db):
+def test_the_table_is_partitioned_by_year_of_the_reports_arrival(db):
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT p.partstrat, a.attname FROM pg_partitioned_table p
@@ -70,18 +70,19 @@ def test_the_table_is_partitioned_by_month_of_the_reports_arrival(db):
                WHERE i.inhparent = 'labresults_labresult'::regclass"""
         )
         names = {row[0] for row in cursor.fetchall()}
-    # This month, 3 ahead, and the default.
-    assert {month_name(timezone.now()), "labresults_labresult_default"} <= names
-    assert len(names) >= 5
+    # This year, the next, and the default.
+    now = timezone.now()
+    next_year = date(now.year + 1, 1, 1)
+    assert {year_name(now), year_name(next_year), "labresults_labresult_default"} <= names
 
 
-def test_a_filed_result_takes_its_reports_arrival_and_lands_in_its_month(cast):
+def test_a_filed_result_takes_its_reports_arrival_and_lands_in_its_year(cast):
     receive("P1")
     report = LabReport.objects.get(filler_order_number="FP1")
     results = list(LabResult.objects.filter(report=report))
     assert len(results) == 2
     assert {r.arrived_at for r in results} == {report.created_at}
-    assert {partition_of(r.pk) for r in results} == {month_name(report.created_at)}
+    assert {partition_of(r.pk) for r in results} == {year_name(report.created_at)}
     # A result saved one by one (the admin, a test) takes it too.
     extra = LabResult.objects.create(
         report=report, patient=cast.patient, code="NPU01370", value_text="5", status="final"
@@ -89,13 +90,13 @@ def test_a_filed_result_takes_its_reports_arrival_and_lands_in_its_month(cast):
     assert extra.arrived_at == report.created_at
 
 
-def test_the_results_tab_and_the_trend_read_across_the_months_with_one_event(cast, client):
-    moments = {"R0": 0, "R1": 40, "R2": 400, "R3": 365 * 12}  # the last: no month, default
+def test_the_results_tab_and_the_trend_read_across_the_years_with_one_event(cast, client):
+    moments = {"R0": 0, "R1": 400, "R2": 365 * 3, "R3": 365 * 12}  # the last: no year, default
     for n, (control_id, days) in enumerate(moments.items()):
         receive(control_id, sodium=str(136 + n), when=f"2026110{n + 1}080000")
         report = LabReport.objects.get(filler_order_number=f"F{control_id}")
         if days:
-            arrived_days_ago(report, days, make_month=days < 3650)
+            arrived_days_ago(report, days, make_year=days < 3650)
     partitions = {
         control_id: {
             partition_of(pk)
@@ -107,9 +108,9 @@ def test_the_results_tab_and_the_trend_read_across_the_months_with_one_event(cas
     }
     now = timezone.now()
     assert partitions == {
-        "R0": {month_name(now)},
-        "R1": {month_name(now - timedelta(days=40))},
-        "R2": {month_name(now - timedelta(days=400))},
+        "R0": {year_name(now)},
+        "R1": {year_name(now - timedelta(days=400))},
+        "R2": {year_name(now - timedelta(days=365 * 3))},
         "R3": {"labresults_labresult_default"},
     }
 
@@ -141,13 +142,13 @@ def test_the_results_tab_and_the_trend_read_across_the_months_with_one_event(cas
     assert events.count() == before + 2
 
 
-def test_a_correction_keeps_the_month_and_writes_its_history(cast):
+def test_a_correction_keeps_the_year_and_writes_its_history(cast):
     receive("C1", sodium="139")
     report = LabReport.objects.get(filler_order_number="FC1")
-    arrived_days_ago(report, 75)
+    arrived_days_ago(report, 500)
     sodium = LabResult.objects.get(report=report, code="NPU03429")
-    month = month_name(timezone.now() - timedelta(days=75))
-    assert partition_of(sodium.pk) == month
+    year = year_name(timezone.now() - timedelta(days=500))
+    assert partition_of(sodium.pk) == year
 
     # The laboratory corrects the value under the same report key, today.
     raw = ORU.format(
@@ -164,7 +165,7 @@ def test_a_correction_keeps_the_month_and_writes_its_history(cast):
     corrected = LabResult.objects.get(pk=sodium.pk)
     assert corrected.value_text == "131"
     assert corrected.arrived_at == sodium.arrived_at
-    assert partition_of(sodium.pk) == month
+    assert partition_of(sodium.pk) == year
     # Its history keeps the first value and the correction. (Moving the arrival back in
     # `arrived_days_ago` moved the row between partitions, which PostgreSQL does as a delete
     # and an insert, so the first value is there twice; filing never moves a result.)
@@ -201,52 +202,54 @@ def test_the_database_holds_each_result_to_its_reports_arrival(cast):
         )
 
 
-def test_a_query_bounded_by_arrival_reads_only_its_months(cast):
+def test_a_query_bounded_by_arrival_reads_only_its_years(cast):
     with connection.cursor() as cursor:
-        for days in (200, 400):
+        for days in (400, 800):
             cursor.execute(
-                "SELECT labresults_labresult_add_month((now() - make_interval(days => %s))::date)",
+                "SELECT labresults_labresult_add_year((now() - make_interval(days => %s))::date)",
                 [days],
             )
         cursor.execute(
             """EXPLAIN SELECT * FROM labresults_labresult
-               WHERE patient_id = %s AND arrived_at >= now() - interval '40 days'""",
+               WHERE patient_id = %s AND arrived_at >= date_trunc('year', now())""",
             [cast.patient.pk],
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     now = timezone.now()
-    assert month_name(now) in plan
-    assert month_name(now - timedelta(days=200)) not in plan
-    assert month_name(now - timedelta(days=400)) not in plan
+    assert year_name(now) in plan
+    assert year_name(now - timedelta(days=400)) not in plan
+    assert year_name(now - timedelta(days=800)) not in plan
 
 
-def test_beat_makes_the_months_ahead_and_a_second_run_changes_nothing(db):
+def test_beat_makes_next_years_and_a_second_run_changes_nothing(db):
     with connection.cursor() as cursor:
-        ahead = (timezone.now().date().replace(day=1) + timedelta(days=32 * 5)).replace(day=1)
-        name = month_name(ahead)
+        today = timezone.now().date()
+        name = year_name(date(today.year + 3, 1, 1))
         cursor.execute(f"DROP TABLE IF EXISTS {name}")  # noqa: S608 - our own name
-        names = add_partitions(months_ahead=5)
-        assert name in names
+        names = add_partitions(years_ahead=3)
+        assert names == [year_name(date(today.year + n, 1, 1)) for n in range(4)]
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
         assert cursor.fetchone()[0]
-        assert add_partitions(months_ahead=5) == names
+        assert add_partitions(years_ahead=3) == names
+        assert add_partitions() == names[:2]
 
 
-def test_the_application_role_makes_a_month_and_nothing_more(db):
+def test_the_application_role_makes_a_year_and_nothing_more(db):
     """As production runs it: the application's role, which does not own the results, makes a
-    month through the function (which runs with its owner's rights) and cannot empty them."""
+    year through the function (which runs with its owner's rights) and cannot empty them."""
     role = "sundhed_app_results_partitions_test"
-    far = (timezone.now().date().replace(day=1) + timedelta(days=32 * 30)).replace(day=1)
+    far = timezone.now().date().replace(month=1, day=1)
+    far = far.replace(year=far.year + 7)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE ROLE {role}")
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE ON labresults_labresult TO {role}")
         cursor.execute(f"SET ROLE {role}")
         try:
-            cursor.execute("SELECT labresults_labresult_add_month(%s)", [far])
-            assert cursor.fetchone()[0] == month_name(far)
+            cursor.execute("SELECT labresults_labresult_add_year(%s)", [far])
+            assert cursor.fetchone()[0] == year_name(far)
             with pytest.raises(DatabaseError), transaction.atomic():
                 cursor.execute("TRUNCATE labresults_labresult")
         finally:
             cursor.execute("RESET ROLE")
-        cursor.execute("SELECT tableowner FROM pg_tables WHERE tablename = %s", [month_name(far)])
+        cursor.execute("SELECT tableowner FROM pg_tables WHERE tablename = %s", [year_name(far)])
         assert cursor.fetchone()[0] != role

@@ -369,3 +369,16 @@ def test_results_are_written_with_the_danish_decimal_comma_and_the_labs_decimals
         HTTP_ACCEPT_LANGUAGE="da",
     ).content.decode()
     assert ">6,9<" in trend and "6,900" not in trend
+
+
+def test_the_overview_shows_each_key_analysis_newest_by_sampling_not_by_arrival(cast):
+    from labresults.selectors import latest_key_results
+    from patients.access import access_decide
+
+    # The newest sample arrives first; two older ones after it.
+    receive("N1", sodium="139", potassium="4.4", when="20261120080000")
+    receive("N2", sodium="131", potassium="3.9", when="20261101080000")
+    receive("N3", sodium="145", potassium="4.0", when="20261010080000")
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="journal")
+    latest = {r.code: r.value_text for r in latest_key_results(access)}
+    assert latest == {"NPU03429": "139", "NPU03230": "4.4"}
