@@ -5,6 +5,7 @@ department (it is the national card), so a blocking does not cover it; FMK's own
 (privatmarkering) does, and private drug medications are never read in full without consent.
 """
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,8 +15,9 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.functions import JSONObject
 from django.utils.dateparse import parse_date, parse_datetime
 
+from common.prepared import values_for
 from medicinkort.models import CardLine, CardRead, CardSnapshot
-from patients.access import PatientAccess
+from patients.access import PatientAccess, without_blocked
 
 STATUS_ORDER: dict[str, int] = {
     CardLine.Status.ACTIVE: 0,
@@ -98,11 +100,14 @@ READ_FIELDS = ["id", "public_id", "status", "error", "created_at", "reason", "re
 ORDER_FIELDS = ["drug_name", "strength", "dose_text", "status", "schedule", "pn_max_per_day"]
 
 
-def card_state(
-    access: PatientAccess, *, with_withdrawn: bool = False, with_orders: bool = False
-) -> CardState:
-    """The newest read, the newest snapshot and its lines (active first), and with `with_orders`
-    the active hospital orders: one query, from the patient's row, however much there is."""
+def _card_query(
+    patient_id: int,
+    with_withdrawn: bool,
+    with_orders: bool,
+    blocked_departments: tuple,
+    blocked_courses: tuple,
+):
+    """The one query of `card_state`, for `common.prepared` to compile once per shape."""
     from medicinkort.models import MedicationOrder
     from patients.models import Patient
 
@@ -122,27 +127,51 @@ def card_state(
         "line_rows": ArraySubquery(lines.values(row=JSONObject(**{f: f for f in LINE_FIELDS}))),
     }
     if with_orders:
-        orders = access.unblocked(
+        orders = without_blocked(
             MedicationOrder.objects.filter(
                 patient=OuterRef("pk"),
                 status__in=[MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED],
             ),
-            care_course="care_course_id",
+            department_ids=blocked_departments,
+            course_ids=blocked_courses,
         ).order_by("drug_name")
         annotations["order_rows"] = ArraySubquery(
             orders.values(row=JSONObject(**{f: f for f in ORDER_FIELDS}))
         )
-    row = (
-        Patient.objects.filter(pk=access.patient.pk).annotate(**annotations).values(*annotations)[0]
-    )
-    read = _from_json(CardRead, row["read_row"]) if row["read_row"] else None
+    return Patient.objects.filter(pk=patient_id).annotate(**annotations).values(*annotations)
+
+
+def _json(value):
+    """A JSON value as the database sent it (Django reads jsonb as text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def card_state(
+    access: PatientAccess, *, with_withdrawn: bool = False, with_orders: bool = False
+) -> CardState:
+    """The newest read, the newest snapshot and its lines (active first), and with `with_orders`
+    the active hospital orders: one query, from the patient's row, however much there is.
+
+    The query is compiled once per shape (`common.prepared`): building it cost more than
+    running it, on every overview and medication tab."""
+    from medicinkort.models import MedicationOrder
+
+    read_row, snapshot_row, line_rows, *order_rows = values_for(
+        _card_query,
+        access.patient.pk,
+        with_withdrawn,
+        with_orders,
+        tuple(sorted(access.blocked_department_ids)) if with_orders else (),
+        tuple(sorted(access.blocked_course_ids)) if with_orders else (),
+    )[0]
+    read = _from_json(CardRead, _json(read_row)) if read_row else None
     state = CardState(snapshot=None, last_read=read)
     if with_orders:
-        state.orders = [_from_json(MedicationOrder, o) for o in row["order_rows"]]
-    if row["snapshot_row"]:
-        state.snapshot = _from_json(CardSnapshot, row["snapshot_row"])
+        state.orders = [_from_json(MedicationOrder, _json(o)) for o in order_rows[0]]
+    if snapshot_row:
+        state.snapshot = _from_json(CardSnapshot, _json(snapshot_row))
         state.lines = sorted(
-            (_from_json(CardLine, line) for line in row["line_rows"]),
+            (_from_json(CardLine, _json(line)) for line in line_rows),
             key=lambda line: STATUS_ORDER.get(line.status, 9),
         )
     return state

@@ -201,6 +201,9 @@ class LabResult(BaseModel):
             models.Index(
                 fields=["patient", "code", "-observed_at"], name="labresults_result_series"
             ),
+            # The cumulative table's newest sample times, read from the newest down without
+            # sorting all of the patient's results (`cumulative_table`).
+            models.Index(fields=["patient", "-observed_at"], name="labresults_result_times"),
             # The overview's unacknowledged critical values: a few rows, found without reading
             # the patient's other results (`latest_key_results`).
             models.Index(

@@ -46,6 +46,7 @@ from patients.access.policy import (
     staff_department_ids,
     staff_for,
     visible_patient_filter,
+    without_blocked,
 )
 
 __all__ = [
@@ -79,4 +80,5 @@ __all__ = [
     "staff_for",
     "staff_view",
     "visible_patient_filter",
+    "without_blocked",
 ]

@@ -169,16 +169,35 @@ class PatientAccess:
 
     def unblocked(self, queryset, *, department="department_id", care_course="care_course_id"):
         """The queryset without the rows this viewer may not see (blocked course or department)."""
-        if self.blocked_department_ids and department:
-            queryset = queryset.exclude(**{f"{department}__in": self.blocked_department_ids})
-        if self.blocked_course_ids and care_course:
-            queryset = queryset.exclude(**{f"{care_course}__in": self.blocked_course_ids})
-        return queryset
+        return without_blocked(
+            queryset,
+            department_ids=self.blocked_department_ids,
+            course_ids=self.blocked_course_ids,
+            department=department,
+            care_course=care_course,
+        )
 
     def disclose(self, obj) -> None:
         """Name the object this response shows, for the access event."""
         self.object_type = obj._meta.label_lower
         self.object_id = str(getattr(obj, "public_id", obj.pk))
+
+
+def without_blocked(
+    queryset,
+    *,
+    department_ids,
+    course_ids,
+    department="department_id",
+    care_course="care_course_id",
+):
+    """`queryset` without the rows of blocked departments and courses (`PatientAccess.unblocked`,
+    and the queries built once per shape in `common.prepared`, which know only the ids)."""
+    if department_ids and department:
+        queryset = queryset.exclude(**{f"{department}__in": sorted(department_ids)})
+    if course_ids and care_course:
+        queryset = queryset.exclude(**{f"{care_course}__in": sorted(course_ids)})
+    return queryset
 
 
 def _blocked_for(patient: Patient, staff: StaffMember | None, *, at) -> tuple[frozenset, frozenset]:

@@ -116,6 +116,17 @@ class CareCourseFactory(factory.django.DjangoModelFactory):
     started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=2))
 
 
+# The analyses of `history_build`'s reports, in turn: a patient has many, as the planner must
+# see (with one code in the whole table, every index on results looks alike to it).
+HISTORY_ANALYSES = [
+    ("NPU03429", "P-Natrium", "mmol/L", "137-145", Decimal(138)),
+    ("NPU03230", "P-Kalium", "mmol/L", "3.5-4.4", Decimal("3.6")),
+    ("NPU18016", "P-Kreatinin", "umol/L", "45-90", Decimal(60)),
+    ("NPU02319", "B-Hæmoglobin", "mmol/L", "7.3-9.5", Decimal("7.5")),
+    ("NPU19748", "P-C-reaktivt protein", "mg/L", "0-8", Decimal(1)),
+]
+
+
 def history_build(
     patient: Patient,
     *,
@@ -130,7 +141,7 @@ def history_build(
 ) -> list[CareCourse]:
     """Give a patient `years` of record in bulk: courses (the newest one open), an action
     diagnosis per course (`diagnoses`), signed notes, vital signs and laboratory reports with
-    one sodium result each. Returns the courses."""
+    one result each, of the analyses in `HISTORY_ANALYSES` in turn. Returns the courses."""
     now = timezone.now()
     span = timedelta(days=365 * years)
     step = span / max(courses, 1)
@@ -207,14 +218,20 @@ def history_build(
         ),
         batch_size=1000,
     )
+
+    def analysis(i: int) -> tuple[str, str, str, str, Decimal]:
+        code, name, unit, interval, low = HISTORY_ANALYSES[i % len(HISTORY_ANALYSES)]
+        step = i // len(HISTORY_ANALYSES) % 6  # up to 5 % above the low end: all normal
+        return code, name, unit, interval, (low * (100 + step) / 100).quantize(Decimal("0.1"))
+
     reports = LabReport.objects.bulk_create(
         (
             LabReport(
                 patient=patient,
                 sender="FACTORY@KBA",
                 filler_order_number=f"{patient.cpr}-{i}",
-                service_code="NPU03429",
-                service_name="P-Natrium",
+                service_code=analysis(i)[0],
+                service_name=analysis(i)[1],
                 status="final",
                 observed_at=at(i, results),
                 reported_at=at(i, results),
@@ -230,13 +247,13 @@ def history_build(
             LabResult(
                 report=report,
                 patient=patient,
-                code="NPU03429",
-                name="P-Natrium",
+                code=analysis(i)[0],
+                name=analysis(i)[1],
                 coding_system="NPU",
-                value_numeric=Decimal(138 + i % 6),
-                value_text=str(138 + i % 6),
-                unit="mmol/L",
-                reference_range="137-145",
+                value_numeric=analysis(i)[4],
+                value_text=str(analysis(i)[4]),
+                unit=analysis(i)[2],
+                reference_range=analysis(i)[3],
                 status="final",
                 observed_at=report.observed_at,
                 arrived_at=report.created_at,
