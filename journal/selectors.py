@@ -21,6 +21,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from common.prepared import objects_for
 from journal.models import (
     VISIBLE_STATUSES,
     Diagnosis,
@@ -30,7 +31,7 @@ from journal.models import (
     SksCode,
     VitalSigns,
 )
-from patients.access import PatientAccess
+from patients.access import PatientAccess, without_blocked
 from patients.selectors import object_get_for_patient
 
 # Control characters no note contains mark the hits, so the text can be escaped around them.
@@ -77,11 +78,29 @@ def _visible_notes(access: PatientAccess):
 def note_list_for_patient(
     access: PatientAccess, *, note_type: str = "", limit: int = 100
 ) -> list[Note]:
-    """The patient's current notes, newest first, with author and department (one query)."""
-    notes = _visible_notes(access).select_related("author__user", "department")
+    """The patient's current notes, newest first, with author and department (one query,
+    compiled once per shape: common.prepared)."""
+    values = {"patient": access.patient.pk}
+    if access.staff is not None:
+        values["staff"] = access.staff.pk
+    return objects_for(_note_list_query, note_type, limit, *_blocked(access), **values)
+
+
+def _blocked(access: PatientAccess) -> tuple[tuple, tuple]:
+    return tuple(sorted(access.blocked_department_ids)), tuple(sorted(access.blocked_course_ids))
+
+
+def _note_list_query(note_type, limit, departments, courses, *, patient: int, staff=None):
+    own_drafts = Q(status=NoteStatus.DRAFT)
+    own_drafts &= Q(author_id=staff) if staff is not None else Q(pk__in=[])
+    notes = without_blocked(
+        Note.objects.filter(patient_id=patient).filter(Q(status__in=VISIBLE_STATUSES) | own_drafts),
+        department_ids=departments,
+        course_ids=courses,
+    ).select_related("author__user", "department")
     if note_type:
         notes = notes.filter(note_type=note_type)
-    return list(notes.order_by("-written_at", "-id").only(*NOTE_LIST_FIELDS, *_RELATED)[:limit])
+    return notes.order_by("-written_at", "-id").only(*NOTE_LIST_FIELDS, *_RELATED)[:limit]
 
 
 def note_versions(access: PatientAccess, note: Note) -> list[Note]:
@@ -171,14 +190,23 @@ def diagnosis_list_for_patient(
     """The patient's diagnoses with their codes and courses, action diagnoses first. Active
     means active on a course that is still open: a diagnosis of a course ended years ago is
     history, not an active problem."""
-    diagnoses = access.unblocked(
-        Diagnosis.objects.filter(patient=access.patient), department="care_course__department_id"
+    return objects_for(
+        _diagnosis_list_query, active_only, limit, *_blocked(access), patient=access.patient.pk
+    )
+
+
+def _diagnosis_list_query(active_only, limit, departments, courses, *, patient: int):
+    diagnoses = without_blocked(
+        Diagnosis.objects.filter(patient_id=patient),
+        department_ids=departments,
+        course_ids=courses,
+        department="care_course__department_id",
     ).select_related("code", "care_course__department", "recorded_by__user")
     if active_only:
         diagnoses = diagnoses.filter(
             status=Diagnosis.Status.ACTIVE, care_course__ended_at__isnull=True
         )
-    return list(diagnoses.order_by("-care_course__started_at", "kind", "-recorded_at")[:limit])
+    return diagnoses.order_by("-care_course__started_at", "kind", "-recorded_at")[:limit]
 
 
 def vital_signs_list_for_patient(access: PatientAccess, *, limit: int = 200) -> list[VitalSigns]:
@@ -192,13 +220,16 @@ def vital_signs_list_for_patient(access: PatientAccess, *, limit: int = 200) -> 
 
 def vital_signs_latest(access: PatientAccess) -> VitalSigns | None:
     """The newest valid set of vital signs, or None."""
-    return (
-        access.unblocked(
-            VitalSigns.objects.filter(patient=access.patient, status=VitalSigns.Status.VALID)
-        )
-        .order_by("-measured_at", "-id")
-        .first()
-    )
+    found = objects_for(_vital_signs_latest_query, *_blocked(access), patient=access.patient.pk)
+    return found[0] if found else None
+
+
+def _vital_signs_latest_query(departments, courses, *, patient: int):
+    return without_blocked(
+        VitalSigns.objects.filter(patient_id=patient, status=VitalSigns.Status.VALID),
+        department_ids=departments,
+        course_ids=courses,
+    ).order_by("-measured_at", "-id")[:1]
 
 
 def sks_search(query: str, *, limit: int = 20) -> list[SksCode]:

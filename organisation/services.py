@@ -1,10 +1,13 @@
 """Writes to the organisation: staff members and their departments."""
 
+from datetime import date
+
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common.prepared import objects_for
 from organisation.models import Department, Membership, StaffMember
 
 
@@ -28,15 +31,20 @@ def staff_member_departments_today(staff: StaffMember, *, day=None) -> list[Depa
     cached = staff.__dict__.get("_departments_today")
     if cached is not None and cached[0] == day:
         return cached[1]
-    departments = list(
-        Department.objects.filter(memberships__staff=staff, memberships__valid_from__lte=day)
+    # Compiled once (common.prepared): the gate asks on every page.
+    departments = objects_for(_departments_query, staff=staff.pk, day=day)
+    staff.__dict__["_departments_today"] = (day, departments)
+    return departments
+
+
+def _departments_query(*, staff: int, day: date):
+    return (
+        Department.objects.filter(memberships__staff_id=staff, memberships__valid_from__lte=day)
         .filter(Q(memberships__valid_to__isnull=True) | Q(memberships__valid_to__gte=day))
         .select_related("hospital")
         .distinct()
         .order_by("name")
     )
-    staff.__dict__["_departments_today"] = (day, departments)
-    return departments
 
 
 def staff_member_switch_department(*, staff: StaffMember, department: Department) -> StaffMember:

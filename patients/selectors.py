@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AccessEvent, LegalBasis
+from common.prepared import objects_for
 from patients.access import PatientAccess, staff_for
 from patients.cpr import format_cpr, looks_like_cpr, parse_cpr
 from patients.models import BreakGlass, CareCourse, CaveEntry, Patient
@@ -181,26 +182,38 @@ def patient_search(*, user, query: str) -> list[Patient]:
     return results
 
 
+def _cave_query(*, patient: int):
+    return CaveEntry.objects.filter(patient_id=patient)
+
+
+def _banner_courses_query(*, patient: int):
+    """Open courses and the newest twenty, in one query: the banner shows the active one and
+    the chart's contacts panel reuses the list."""
+    newest = CareCourse.objects.filter(patient_id=patient).order_by("-started_at").values("pk")
+    return (
+        CareCourse.objects.filter(patient_id=patient)
+        .select_related("department__hospital")
+        .filter(Q(ended_at__isnull=True) | Q(pk__in=Subquery(newest[:20])))
+        .order_by("-started_at")
+    )
+
+
 def patient_banner(access: PatientAccess) -> dict:
     """What the banner on every patient page shows: identity, CAVE, blocked marker, course."""
     patient = access.patient
     # Administration sees who the patient is, not their clinical information.
     clinical = access.legal_basis != LegalBasis.ADMINISTRATION
+    # Both queries compiled once (common.prepared): they are on every patient page.
     cave = (
-        [e for e in patient.cave_entries.all() if e.status == CaveEntry.Status.ACTIVE]
+        [
+            e
+            for e in objects_for(_cave_query, patient=patient.pk)
+            if e.status == CaveEntry.Status.ACTIVE
+        ]
         if clinical
         else None
     )
-    courses = []
-    if clinical:
-        # Open courses and the newest twenty, in one query: the banner shows the active one and
-        # the chart's contacts panel reuses the list.
-        newest = CareCourse.objects.filter(patient=patient).order_by("-started_at").values("pk")
-        courses = list(
-            patient.care_courses.select_related("department__hospital")
-            .filter(Q(ended_at__isnull=True) | Q(pk__in=Subquery(newest[:20])))
-            .order_by("-started_at")
-        )
+    courses = objects_for(_banner_courses_query, patient=patient.pk) if clinical else []
     now = timezone.now()
     active = [
         course

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from common.prepared import _compiled
+from common.prepared import _prepared
 from medicinkort.models import Drug
 from medicinkort.selectors import card_state
 from medicinkort.services import OrderData, order_create
@@ -33,7 +33,7 @@ def test_one_compiled_query_serves_every_patient_with_their_own_orders(cast):
     )
     warfarin = order_for(cast, cast.patient, "B01AA03")
     other = order_for(cast, cast.stranger, "J01CA04")
-    _compiled.cache_clear()
+    _prepared.cache_clear()
     states = {
         patient.pk: card_state(
             access_decide(user=cast.treating_doctor, patient=patient, data_kind="medication"),
@@ -44,7 +44,7 @@ def test_one_compiled_query_serves_every_patient_with_their_own_orders(cast):
     assert [o.drug_name for o in states[cast.patient.pk].orders] == [warfarin.drug_name]
     assert [o.drug_name for o in states[cast.stranger.pk].orders] == [other.drug_name]
     assert warfarin.drug_name != other.drug_name
-    assert _compiled.cache_info().misses == 1 and _compiled.cache_info().hits == 1
+    assert _prepared.cache_info().misses == 1 and _prepared.cache_info().hits == 1
 
 
 def test_a_blocked_departments_orders_stay_hidden_from_another_department(cast):
