@@ -17,9 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def staff_with_department(*, user: int):
-    return StaffMember.objects.select_related("active_department__hospital").filter(
-        user_id=user
-    )
+    return StaffMember.objects.select_related("active_department__hospital").filter(user_id=user)
 
 
 def courses_open_at(kind: str, *, patient: int, at):
