@@ -1,5 +1,6 @@
 """Writing the access log."""
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,29 +55,42 @@ def access_event_record(
     return event
 
 
+# Events a statement inserts at most (each takes 16 parameters).
+INSERT_BATCH = 2000
+
+
 @lru_cache(maxsize=1)
-def _insert_statement() -> tuple[str, list]:
+def _insert_statement() -> tuple[str, str, list]:
     fields = [f for f in AccessEvent._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
-    values = ", ".join(["%s"] * len(fields))
     pk = quote(AccessEvent._meta.pk.column)
     table = quote(AccessEvent._meta.db_table)
-    return f"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}", fields  # noqa: S608
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return f"INSERT INTO {table} ({columns}) VALUES ", f" RETURNING {pk}", [row, fields]  # noqa: S608
 
 
-def _insert(event: AccessEvent) -> None:
-    """Insert the event with one statement compiled once: on every page, `save()` and its
-    transaction cost more than the insert (a BEGIN and a COMMIT around it). A single
-    statement is atomic by itself, and inside a change's transaction it is part of it."""
-    sql, fields = _insert_statement()
+def _insert(*events: AccessEvent) -> None:
+    """Insert the events with one statement whose text is made once (a list makes one VALUES
+    row per event). On every page `save()` and its transaction cost more than the insert (a
+    BEGIN and a COMMIT around it), and `bulk_create` cost a work list of 136 patients 15 ms.
+    A single statement is atomic by itself, and inside a change's transaction it is part of
+    it."""
+    if not events:
+        return
+    head, tail, (row, fields) = _insert_statement()
     alias = router.db_for_write(AccessEvent)
     db = connections[alias]
-    params = [f.get_db_prep_save(f.pre_save(event, True), db) for f in fields]
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        event.pk = cursor.fetchone()[0]
-    event._state.adding, event._state.db = False, alias
+    # PostgreSQL takes at most 65,535 parameters a statement; several are one transaction.
+    several = len(events) > INSERT_BATCH
+    with transaction.atomic(using=alias) if several else nullcontext(), db.cursor() as cursor:
+        for start in range(0, len(events), INSERT_BATCH):
+            batch = events[start : start + INSERT_BATCH]
+            params = [f.get_db_prep_save(f.pre_save(e, True), db) for e in batch for f in fields]
+            cursor.execute(head + ", ".join([row] * len(batch)) + tail, params)
+            for event, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+                event.pk = pk
+                event._state.adding, event._state.db = False, alias
 
 
 def _event(actor: Actor, patient_id, *, object_id="", path="", **fields) -> AccessEvent:
@@ -145,8 +159,8 @@ def access_events_record_each(
         )
         for actor, patient_id, object_id in events
     ]
-    with transaction.atomic():
-        return AccessEvent.objects.bulk_create(rows)
+    _insert(*rows)
+    return rows
 
 
 def rights_change_record(*, changed_by, target, what: str, before, after) -> RightsChange | None:

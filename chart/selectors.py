@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.urls import url_for_each
 from journal.selectors import unsigned_note_counts
 from patients.access import PatientAccess
 from patients.registry import overview_panels, timeline_sources, worklist_markers
@@ -125,8 +126,16 @@ def worklist(*, user, department_id) -> list[dict]:
     for source in worklist_markers.all():
         for course_id, found in source.markers(courses, department_id).items():
             markers.setdefault(course_id, []).extend(found)
+    overview_url = url_for_each("chart:overview", "patient_id")
+    vitals_url = url_for_each("journal:vitals", "patient_id")
     rows = [
-        {"course": c, "unsigned": unsigned.get(c.patient_id, 0), "markers": markers.get(c.pk, [])}
+        {
+            "course": c,
+            "unsigned": unsigned.get(c.patient_id, 0),
+            "markers": markers.get(c.pk, []),
+            "overview_url": overview_url(c.patient.public_id),
+            "vitals_url": vitals_url(c.patient.public_id),
+        }
         for c in courses
     ]
     # A ward round walks from room to room: placed patients first, in room order ("Stue 2"

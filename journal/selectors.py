@@ -14,7 +14,7 @@ from django.contrib.postgres.search import (
     SearchRank,
     TrigramWordSimilarity,
 )
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import escape
@@ -22,6 +22,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from common.prepared import objects_for
+from common.urls import url_for_each
 from journal.models import (
     VISIBLE_STATUSES,
     Diagnosis,
@@ -80,10 +81,7 @@ def note_list_for_patient(
 ) -> list[Note]:
     """The patient's current notes, newest first, with author and department (one query,
     compiled once per shape: common.prepared)."""
-    values = {"patient": access.patient.pk}
-    if access.staff is not None:
-        values["staff"] = access.staff.pk
-    return objects_for(_note_list_query, note_type, limit, *_blocked(access), **values)
+    return objects_for(_note_list_query, note_type, limit, *_blocked(access), **_viewer(access))
 
 
 def _blocked(access: PatientAccess) -> tuple[tuple, tuple]:
@@ -91,13 +89,9 @@ def _blocked(access: PatientAccess) -> tuple[tuple, tuple]:
 
 
 def _note_list_query(note_type, limit, departments, courses, *, patient: int, staff=None):
-    own_drafts = Q(status=NoteStatus.DRAFT)
-    own_drafts &= Q(author_id=staff) if staff is not None else Q(pk__in=[])
-    notes = without_blocked(
-        Note.objects.filter(patient_id=patient).filter(Q(status__in=VISIBLE_STATUSES) | own_drafts),
-        department_ids=departments,
-        course_ids=courses,
-    ).select_related("author__user", "department")
+    notes = _notes_visible(departments, courses, patient, staff).select_related(
+        "author__user", "department"
+    )
     if note_type:
         notes = notes.filter(note_type=note_type)
     return notes.order_by("-written_at", "-id").only(*NOTE_LIST_FIELDS, *_RELATED)[:limit]
@@ -279,11 +273,47 @@ def cosign_count(*, department_id) -> int:
     ).count()
 
 
+def _viewer(access: PatientAccess) -> dict:
+    """The values of a compiled query (common.prepared) that name the patient and the viewer."""
+    values = {"patient": access.patient.pk}
+    if access.staff is not None:
+        values["staff"] = access.staff.pk
+    return values
+
+
+def _notes_visible(departments, courses, patient: int, staff) -> QuerySet:
+    """`_visible_notes`, from ids (for the compiled queries)."""
+    own_drafts = Q(status=NoteStatus.DRAFT)
+    own_drafts &= Q(author_id=staff) if staff is not None else Q(pk__in=[])
+    return without_blocked(
+        Note.objects.filter(patient_id=patient).filter(Q(status__in=VISIBLE_STATUSES) | own_drafts),
+        department_ids=departments,
+        course_ids=courses,
+    )
+
+
+def _timeline_notes_query(limit, chosen, departments, courses, *, patient, before, staff=None):
+    notes = _notes_visible(departments, courses, patient, staff).filter(written_at__lt=before)
+    if chosen:
+        notes = notes.filter(department_id__in=chosen)
+    return (
+        notes.select_related("author__user", "department")
+        .only(*NOTE_LIST_FIELDS, *_RELATED)
+        .order_by("-written_at", "-id")[:limit]
+    )
+
+
 def timeline_notes(access, *, before, limit, departments):
-    """Timeline items: notes."""
-    notes = _visible_notes(access).filter(written_at__lt=before)
-    if departments:
-        notes = notes.filter(department_id__in=departments)
+    """Timeline items: notes (one query, compiled once per shape)."""
+    note_url = url_for_each("journal:note", "note_id")
+    notes = objects_for(
+        _timeline_notes_query,
+        limit,
+        tuple(departments),
+        *_blocked(access),
+        before=before,
+        **_viewer(access),
+    )
     return [
         {
             "at": note.written_at,
@@ -294,22 +324,37 @@ def timeline_notes(access, *, before, limit, departments):
             "department_id": note.department_id,
             "department": note.department.short_name,
             "care_course_id": note.care_course_id,
-            "url": reverse("journal:note", kwargs={"note_id": note.public_id}),
+            "url": note_url(note.public_id),
         }
-        for note in notes.select_related("author__user", "department")
-        .only(*NOTE_LIST_FIELDS, *_RELATED)
-        .order_by("-written_at", "-id")[:limit]
+        for note in notes
     ]
 
 
-def timeline_diagnoses(access, *, before, limit, departments):
-    """Timeline items: diagnoses as they were coded."""
-    diagnoses = access.unblocked(
-        Diagnosis.objects.filter(patient=access.patient, recorded_at__lt=before),
+def _timeline_diagnoses_query(limit, chosen, departments, courses, *, patient, before):
+    diagnoses = without_blocked(
+        Diagnosis.objects.filter(patient_id=patient, recorded_at__lt=before),
+        department_ids=departments,
+        course_ids=courses,
         department="care_course__department_id",
     )
-    if departments:
-        diagnoses = diagnoses.filter(care_course__department_id__in=departments)
+    if chosen:
+        diagnoses = diagnoses.filter(care_course__department_id__in=chosen)
+    return diagnoses.select_related("code", "care_course__department").order_by(
+        "-recorded_at", "-id"
+    )[:limit]
+
+
+def timeline_diagnoses(access, *, before, limit, departments):
+    """Timeline items: diagnoses as they were coded (one query, compiled once per shape)."""
+    url = reverse("journal:diagnoses", kwargs={"patient_id": access.patient.public_id})
+    diagnoses = objects_for(
+        _timeline_diagnoses_query,
+        limit,
+        tuple(departments),
+        *_blocked(access),
+        patient=access.patient.pk,
+        before=before,
+    )
     return [
         {
             "at": d.recorded_at,
@@ -320,11 +365,9 @@ def timeline_diagnoses(access, *, before, limit, departments):
             "department_id": d.care_course.department_id,
             "department": d.care_course.department.short_name,
             "care_course_id": d.care_course_id,
-            "url": reverse("journal:diagnoses", kwargs={"patient_id": access.patient.public_id}),
+            "url": url,
         }
-        for d in diagnoses.select_related("code", "care_course__department").order_by(
-            "-recorded_at", "-id"
-        )[:limit]
+        for d in diagnoses
     ]
 
 
@@ -340,13 +383,28 @@ def _vitals_detail(v) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def timeline_vitals(access, *, before, limit, departments):
-    """Timeline items: sets of vital signs with their score."""
-    vitals = access.unblocked(
-        VitalSigns.objects.filter(patient=access.patient, measured_at__lt=before)
+def _timeline_vitals_query(limit, chosen, departments, courses, *, patient, before):
+    vitals = without_blocked(
+        VitalSigns.objects.filter(patient_id=patient, measured_at__lt=before),
+        department_ids=departments,
+        course_ids=courses,
     )
-    if departments:
-        vitals = vitals.filter(department_id__in=departments)
+    if chosen:
+        vitals = vitals.filter(department_id__in=chosen)
+    return vitals.select_related("department").order_by("-measured_at", "-id")[:limit]
+
+
+def timeline_vitals(access, *, before, limit, departments):
+    """Timeline items: sets of vital signs with their score (one query, compiled once)."""
+    url = reverse("journal:vitals", kwargs={"patient_id": access.patient.public_id})
+    vitals = objects_for(
+        _timeline_vitals_query,
+        limit,
+        tuple(departments),
+        *_blocked(access),
+        patient=access.patient.pk,
+        before=before,
+    )
     return [
         {
             "at": v.measured_at,
@@ -359,9 +417,9 @@ def timeline_vitals(access, *, before, limit, departments):
             "department_id": v.department_id,
             "department": v.department.short_name,
             "care_course_id": v.care_course_id,
-            "url": reverse("journal:vitals", kwargs={"patient_id": access.patient.public_id}),
+            "url": url,
         }
-        for v in vitals.select_related("department").order_by("-measured_at", "-id")[:limit]
+        for v in vitals
     ]
 
 

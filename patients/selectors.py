@@ -280,13 +280,19 @@ def worklist_for_department(*, user, department_id, at=None) -> list[CareCourse]
     )
 
 
+def _timeline_courses_query(limit, chosen, *, patient: int, before):
+    courses = CareCourse.objects.filter(patient_id=patient, started_at__lt=before)
+    if chosen:
+        courses = courses.filter(department_id__in=chosen)
+    return courses.select_related("department").order_by("-started_at")[:limit]
+
+
 def timeline_courses(access: PatientAccess, *, before, limit, departments) -> list[dict]:
     """Timeline items: the start of each care course (blocked ones as 'spærret')."""
-    courses = CareCourse.objects.filter(patient=access.patient, started_at__lt=before)
-    if departments:
-        courses = courses.filter(department_id__in=departments)
     items = []
-    for course in courses.select_related("department").order_by("-started_at")[:limit]:
+    for course in objects_for(
+        _timeline_courses_query, limit, tuple(departments), patient=access.patient.pk, before=before
+    ):
         blocked = access.hides(department_id=course.department_id, care_course_id=course.pk)
         items.append(
             {
