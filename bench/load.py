@@ -365,8 +365,13 @@ def _cpu_by_role(before: dict, after: dict, locust_seconds: float) -> dict[str, 
             continue  # locust is counted from its usage once it ended; this process is idle
         else:
             role = "other"
+            # Which processes, by their command's name: the report names the largest.
+            name = "other: " + (line.split(" ")[0].rsplit("/", 1)[-1] or "kernel threads")
+            if "celery" in line:
+                name = "other: celery"
+            roles[name] = roles.get(name, 0.0) + spent
         roles[role] += spent
-    return {k: round(v, 1) for k, v in roles.items()}
+    return {k: round(v, 1) for k, v in roles.items() if v >= 0.5 or ":" not in k}
 
 
 def _safe(label: str) -> str:
