@@ -390,6 +390,13 @@ def processes_cpu(*, exited_children: bool = False) -> dict[int, tuple[str, floa
             continue
         try:
             line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            # PostgreSQL rewrites its processes' titles, and may cut them short ("po"): name
+            # them by their program.
+            if (
+                not line.startswith("postgres")
+                and os.path.basename(os.readlink(entry / "exe")) == "postgres"
+            ):
+                line = "postgres: " + line
             ticks = _ticks(int(entry.name), exited_children=exited_children)
             found[int(entry.name)] = (line.strip()[:80], ticks / tick)
         except OSError:

@@ -45,9 +45,13 @@ $$;
 """  # noqa: S608 - names are the migrations' own constants, never input
 
 
-def copy_grants_sql(*, old: str, new: str, sequence: str) -> str:
-    """Give on `new` the SELECT and INSERT that other roles hold on `old` (the application's
-    role, README), with the use of `sequence` to those that insert; nothing more."""
+def copy_grants_sql(
+    *, old: str, new: str, sequence: str, privileges: tuple[str, ...] = ("SELECT", "INSERT")
+) -> str:
+    """Give on `new` the `privileges` that other roles hold on `old` (the application's role,
+    README), with the use of `sequence` to those that insert; nothing more. The access log's
+    are SELECT and INSERT (it is append-only); the results' add UPDATE (corrected in place)."""
+    wanted = ", ".join(f"'{p}'" for p in privileges)
     return f"""
 DO $$
 DECLARE
@@ -56,7 +60,7 @@ BEGIN
     FOR granted IN
         SELECT grantee, privilege_type FROM information_schema.role_table_grants
         WHERE table_schema = current_schema() AND table_name = '{old}'
-          AND grantee <> current_user AND privilege_type IN ('SELECT', 'INSERT')
+          AND grantee <> current_user AND privilege_type IN ({wanted})
     LOOP
         EXECUTE format(
             'GRANT %s ON {new} TO %s', granted.privilege_type,

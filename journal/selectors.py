@@ -309,7 +309,7 @@ def timeline_notes(access, *, before, limit, departments):
     notes = objects_for(
         _timeline_notes_query,
         limit,
-        tuple(departments),
+        tuple(sorted(set(departments))),
         *_blocked(access),
         before=before,
         **_viewer(access),
@@ -350,7 +350,7 @@ def timeline_diagnoses(access, *, before, limit, departments):
     diagnoses = objects_for(
         _timeline_diagnoses_query,
         limit,
-        tuple(departments),
+        tuple(sorted(set(departments))),
         *_blocked(access),
         patient=access.patient.pk,
         before=before,
@@ -400,7 +400,7 @@ def timeline_vitals(access, *, before, limit, departments):
     vitals = objects_for(
         _timeline_vitals_query,
         limit,
-        tuple(departments),
+        tuple(sorted(set(departments))),
         *_blocked(access),
         patient=access.patient.pk,
         before=before,

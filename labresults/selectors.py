@@ -192,7 +192,8 @@ def latest_key_results(access: PatientAccess) -> list[LabResult]:
     had), and the unacknowledged critical values come from their own small partial index. The
     query it replaced sorted every result the patient ever had (DISTINCT ON over all of them):
     on a patient with ten years of results, 55-75 ms (bench/results/partitions.md)."""
-    reports_sql, reports_params = _visible_reports(access).values("pk").query.sql_with_params()
+    reports = _visible_reports(access).order_by().values("pk")
+    reports_sql, reports_params = reports.query.sql_with_params()
     results, analyses, inbox = (
         LabResult._meta.db_table,
         Analysis._meta.db_table,

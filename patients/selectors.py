@@ -291,7 +291,11 @@ def timeline_courses(access: PatientAccess, *, before, limit, departments) -> li
     """Timeline items: the start of each care course (blocked ones as 'spærret')."""
     items = []
     for course in objects_for(
-        _timeline_courses_query, limit, tuple(departments), patient=access.patient.pk, before=before
+        _timeline_courses_query,
+        limit,
+        tuple(sorted(set(departments))),
+        patient=access.patient.pk,
+        before=before,
     ):
         blocked = access.hides(department_id=course.department_id, care_course_id=course.pk)
         items.append(

@@ -119,6 +119,7 @@ SELECT setval(
         old="labresults_labresult_unpartitioned",
         new="labresults_labresult",
         sequence="labresults_labresult_partitioned_id_seq",
+        privileges=("SELECT", "INSERT", "UPDATE", "DELETE"),
     )
 }
 DROP TABLE labresults_labresult_unpartitioned;

@@ -78,6 +78,8 @@ def staff_for(user) -> StaffMember | None:
     cached = getattr(user, "_sundhed_staff", _NOT_FETCHED)
     if cached is not _NOT_FETCHED:
         return cast("StaffMember | None", cached)
+    if user.pk is None:
+        return None
     # Compiled once (common.prepared): on every staff request, building it cost 2.5 ms.
     found = objects_for(_staff_query, user=user.pk)
     staff = found[0] if found else None
