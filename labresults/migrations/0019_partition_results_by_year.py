@@ -6,8 +6,8 @@ indexes apart and lets old years be moved to cheaper storage or archived whole.
 - By year, not by month: results are read by patient across all their years (the latest value
   of each analysis, a ten-year trend), never bounded by time, so every partition is planned and
   searched on every such query. Measured side by side on a patient with ten years of results
-  (bench/results/partitions.md): by month (125 partitions) the pages' result queries took
-  34.6 ms to plan and 117 ms to run; by year 4.3 + 96.9; in one table 1.8 + 87.1. The access log
+  (bench/results/partitions.md): by month (122 partitions) the pages' result queries took
+  58.3 ms to plan and 30.2 ms to run; by year (13) 6.6 + 11.9; in one table 1.7 + 10.2. The log
   is read bounded in time, so it stays by month.
 - The key is `arrived_at`, the report's `created_at`, new on each result. The sample time
   (`observed_at`) cannot be the key: it may be missing, and a correction may change it. A
