@@ -68,12 +68,7 @@ _RELATED = (
 
 def _visible_notes(access: PatientAccess):
     """Current notes this viewer may see: shared ones, and their own drafts."""
-    own_drafts = Q(status=NoteStatus.DRAFT)
-    own_drafts &= Q(author=access.staff) if access.staff else Q(pk__in=[])
-    notes = Note.objects.filter(patient=access.patient).filter(
-        Q(status__in=VISIBLE_STATUSES) | own_drafts
-    )
-    return access.unblocked(notes)
+    return _notes_visible(*access.blocked_ids, **_viewer(access))
 
 
 def note_list_for_patient(
@@ -81,15 +76,11 @@ def note_list_for_patient(
 ) -> list[Note]:
     """The patient's current notes, newest first, with author and department (one query,
     compiled once per shape: common.prepared)."""
-    return objects_for(_note_list_query, note_type, limit, *_blocked(access), **_viewer(access))
-
-
-def _blocked(access: PatientAccess) -> tuple[tuple, tuple]:
-    return tuple(sorted(access.blocked_department_ids)), tuple(sorted(access.blocked_course_ids))
+    return objects_for(_note_list_query, note_type, limit, *access.blocked_ids, **_viewer(access))
 
 
 def _note_list_query(note_type, limit, departments, courses, *, patient: int, staff=None):
-    notes = _notes_visible(departments, courses, patient, staff).select_related(
+    notes = _notes_visible(departments, courses, patient=patient, staff=staff).select_related(
         "author__user", "department"
     )
     if note_type:
@@ -185,7 +176,7 @@ def diagnosis_list_for_patient(
     means active on a course that is still open: a diagnosis of a course ended years ago is
     history, not an active problem."""
     return objects_for(
-        _diagnosis_list_query, active_only, limit, *_blocked(access), patient=access.patient.pk
+        _diagnosis_list_query, active_only, limit, *access.blocked_ids, patient=access.patient.pk
     )
 
 
@@ -214,7 +205,7 @@ def vital_signs_list_for_patient(access: PatientAccess, *, limit: int = 200) -> 
 
 def vital_signs_latest(access: PatientAccess) -> VitalSigns | None:
     """The newest valid set of vital signs, or None."""
-    found = objects_for(_vital_signs_latest_query, *_blocked(access), patient=access.patient.pk)
+    found = objects_for(_vital_signs_latest_query, *access.blocked_ids, patient=access.patient.pk)
     return found[0] if found else None
 
 
@@ -281,8 +272,9 @@ def _viewer(access: PatientAccess) -> dict:
     return values
 
 
-def _notes_visible(departments, courses, patient: int, staff) -> QuerySet:
-    """`_visible_notes`, from ids (for the compiled queries)."""
+def _notes_visible(departments, courses, *, patient: int, staff=None) -> QuerySet:
+    """The notes a viewer may see, from ids: shared ones, and the viewer's own drafts (for
+    `_visible_notes` and the queries compiled once)."""
     own_drafts = Q(status=NoteStatus.DRAFT)
     own_drafts &= Q(author_id=staff) if staff is not None else Q(pk__in=[])
     return without_blocked(
@@ -292,8 +284,17 @@ def _notes_visible(departments, courses, patient: int, staff) -> QuerySet:
     )
 
 
+def _timeline_rows(build, access: PatientAccess, before, limit, departments, **values) -> list:
+    """One timeline source's rows, by a query compiled once per shape: the page's length, the
+    departments chosen (in any order) and what the viewer's blockings hide."""
+    shape = (limit, tuple(sorted(set(departments))), *access.blocked_ids)
+    return objects_for(build, *shape, before=before, **values)
+
+
 def _timeline_notes_query(limit, chosen, departments, courses, *, patient, before, staff=None):
-    notes = _notes_visible(departments, courses, patient, staff).filter(written_at__lt=before)
+    notes = _notes_visible(departments, courses, patient=patient, staff=staff).filter(
+        written_at__lt=before
+    )
     if chosen:
         notes = notes.filter(department_id__in=chosen)
     return (
@@ -306,13 +307,8 @@ def _timeline_notes_query(limit, chosen, departments, courses, *, patient, befor
 def timeline_notes(access, *, before, limit, departments):
     """Timeline items: notes (one query, compiled once per shape)."""
     note_url = url_for_each("journal:note", "note_id")
-    notes = objects_for(
-        _timeline_notes_query,
-        limit,
-        tuple(sorted(set(departments))),
-        *_blocked(access),
-        before=before,
-        **_viewer(access),
+    notes = _timeline_rows(
+        _timeline_notes_query, access, before, limit, departments, **_viewer(access)
     )
     return [
         {
@@ -347,13 +343,8 @@ def _timeline_diagnoses_query(limit, chosen, departments, courses, *, patient, b
 def timeline_diagnoses(access, *, before, limit, departments):
     """Timeline items: diagnoses as they were coded (one query, compiled once per shape)."""
     url = reverse("journal:diagnoses", kwargs={"patient_id": access.patient.public_id})
-    diagnoses = objects_for(
-        _timeline_diagnoses_query,
-        limit,
-        tuple(sorted(set(departments))),
-        *_blocked(access),
-        patient=access.patient.pk,
-        before=before,
+    diagnoses = _timeline_rows(
+        _timeline_diagnoses_query, access, before, limit, departments, patient=access.patient.pk
     )
     return [
         {
@@ -397,13 +388,8 @@ def _timeline_vitals_query(limit, chosen, departments, courses, *, patient, befo
 def timeline_vitals(access, *, before, limit, departments):
     """Timeline items: sets of vital signs with their score (one query, compiled once)."""
     url = reverse("journal:vitals", kwargs={"patient_id": access.patient.public_id})
-    vitals = objects_for(
-        _timeline_vitals_query,
-        limit,
-        tuple(sorted(set(departments))),
-        *_blocked(access),
-        patient=access.patient.pk,
-        before=before,
+    vitals = _timeline_rows(
+        _timeline_vitals_query, access, before, limit, departments, patient=access.patient.pk
     )
     return [
         {

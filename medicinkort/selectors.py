@@ -161,8 +161,7 @@ def card_state(
         _card_query,
         with_withdrawn,
         with_orders,
-        tuple(sorted(access.blocked_department_ids)) if with_orders else (),
-        tuple(sorted(access.blocked_course_ids)) if with_orders else (),
+        *(access.blocked_ids if with_orders else ((), ())),
         patient=access.patient.pk,
     )[0]
     read = _from_json(CardRead, _json(read_row)) if read_row else None

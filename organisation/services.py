@@ -13,13 +13,7 @@ from organisation.models import Department, Membership, StaffMember
 
 def staff_member_current_departments(staff: StaffMember):
     """Departments the staff member works in today."""
-    today = timezone.localdate()
-    return (
-        Department.objects.filter(memberships__staff=staff, memberships__valid_from__lte=today)
-        .filter(Q(memberships__valid_to__isnull=True) | Q(memberships__valid_to__gte=today))
-        .select_related("hospital")
-        .distinct()
-    )
+    return _departments_query(staff=staff.pk, day=timezone.localdate())
 
 
 def staff_member_departments_today(staff: StaffMember, *, day=None) -> list[Department]:

@@ -6,10 +6,12 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.utils import timezone
 
 # Playwright's sync API runs an event loop in the test thread; Django's async-safety guard
 # would refuse the ORM there although nothing runs concurrently.
@@ -388,6 +390,20 @@ def block(cast, **target):
 
     access = access_decide(user=cast.administrator, patient=cast.patient, data_kind="blocking")
     return blocking_create(access=access, requested_by_patient=True, **target)
+
+
+def orthopaedics_course(cast, patient=None):
+    """The patient comes to orthopaedics (an hour ago), which gives the other doctor a care
+    relation: the other side of a blocking of cardiology."""
+    from patients.services import care_course_create
+
+    return care_course_create(
+        patient=patient or cast.patient,
+        department=cast.orthopaedics,
+        kind="outpatient",
+        title="Knæ",
+        started_at=timezone.now() - timedelta(hours=1),
+    )
 
 
 @pytest.fixture

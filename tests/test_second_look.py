@@ -17,7 +17,7 @@ from labresults.services import (
     lab_order_create,
 )
 from patients.access import access_decide
-from tests.conftest import block
+from tests.conftest import block, orthopaedics_course
 from tests.labresults.test_dicom_limits import bomb
 
 pytestmark = pytest.mark.django_db
@@ -39,12 +39,8 @@ def test_options_on_admin_pages_shows_nothing(cast, client):
 def test_an_order_from_the_chart_belongs_to_the_course_so_a_blocking_hides_its_results(
     cast, client, settings
 ):
-    from datetime import timedelta
-
-    from django.utils import timezone
 
     from labresults.models import Analysis
-    from patients.services import care_course_create
 
     settings.SUNDHED_LAB_ORDER_ENDPOINT = ""
     access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="x")
@@ -60,13 +56,7 @@ def test_an_order_from_the_chart_belongs_to_the_course_so_a_blocking_hides_its_r
         message_id=inbound_message_receive(raw=raw.encode(), transport="mllp").message.pk
     )
     assert LabReport.objects.get().care_course == cast.course
-    care_course_create(
-        patient=cast.patient,
-        department=cast.orthopaedics,
-        kind="outpatient",
-        title="Knæ",
-        started_at=timezone.now() - timedelta(hours=1),
-    )
+    orthopaedics_course(cast)
     block(cast, care_course=cast.course)
     client.force_login(cast.other_doctor)
     page = client.get(reverse("labresults:results", kwargs={"patient_id": cast.patient.public_id}))

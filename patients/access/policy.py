@@ -172,6 +172,12 @@ class PatientAccess:
         )
 
     @property
+    def blocked_ids(self) -> tuple[tuple, tuple]:
+        """The blocked department ids and course ids, sorted: the shape of a query compiled
+        once (common.prepared), where they are part of the SQL."""
+        return tuple(sorted(self.blocked_department_ids)), tuple(sorted(self.blocked_course_ids))
+
+    @property
     def has_blocked(self) -> bool:
         """Whether anything of the patient is hidden from this viewer."""
         return bool(self.blocked_course_ids or self.blocked_department_ids)

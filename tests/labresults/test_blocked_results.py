@@ -5,13 +5,10 @@ orthopaedic doctor has a relation through a course of their own; once cardiology
 every route they can reach shows none of it.
 """
 
-from datetime import timedelta
-
 import pydicom
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from django.utils import timezone
 
 from labresults.models import DicomObject, LabReport
 from labresults.services import (
@@ -20,8 +17,7 @@ from labresults.services import (
     inbound_message_process,
     inbound_message_receive,
 )
-from patients.services import care_course_create
-from tests.conftest import block
+from tests.conftest import block, orthopaedics_course
 
 pytestmark = pytest.mark.django_db
 CT = (pydicom.__file__.rsplit("/", 1)[0]) + "/data/test_files/CT_small.dcm"
@@ -62,13 +58,7 @@ def cardiology_data(cast):
         )
     image = dicom_object_process(object_id=row.pk)
     # Then the patient comes to orthopaedics, which gives the other doctor a relation.
-    care_course_create(
-        patient=cast.patient,
-        department=cast.orthopaedics,
-        kind="outpatient",
-        title="Knæ",
-        started_at=timezone.now() - timedelta(hours=1),
-    )
+    orthopaedics_course(cast)
     return image
 
 

@@ -13,10 +13,9 @@ from django.utils import timezone
 
 from audit.models import AccessEvent
 from labresults.models import LabReport, LabResult
-from labresults.services import inbound_message_process, inbound_message_receive
 from labresults.tasks import add_partitions
 
-from .test_results_for_clinicians import ORU, receive
+from .test_results_for_clinicians import receive
 
 pytestmark = pytest.mark.django_db
 
@@ -151,17 +150,7 @@ def test_a_correction_keeps_the_year_and_writes_its_history(cast):
     assert partition_of(sodium.pk) == year
 
     # The laboratory corrects the value under the same report key, today.
-    raw = ORU.format(
-        control_id="C1-corrected",
-        placer="",
-        filler="FC1",
-        sodium="131",
-        potassium="4.1",
-        kflag="N",
-        when="20261124093000",
-    )
-    receipt = inbound_message_receive(raw=raw.encode(), transport="mllp")
-    inbound_message_process(message_id=receipt.message.pk)
+    receive("C1-corrected", filler="FC1", sodium="131")
     corrected = LabResult.objects.get(pk=sodium.pk)
     assert corrected.value_text == "131"
     assert corrected.arrived_at == sodium.arrived_at

@@ -27,11 +27,14 @@ ORU = (
 )
 
 
-def receive(control_id, *, sodium="141", potassium="4.1", kflag="N", placer="", when=None):
+def receive(
+    control_id, *, sodium="141", potassium="4.1", kflag="N", placer="", when=None, filler=None
+):
+    """File one report; `filler` names an earlier report to correct (F + its control id)."""
     raw = ORU.format(
         control_id=control_id,
         placer=placer,
-        filler=f"F{control_id}",
+        filler=filler or f"F{control_id}",
         sodium=sodium,
         potassium=potassium,
         kflag=kflag,

@@ -12,7 +12,7 @@ from medicinkort.selectors import card_state
 from medicinkort.services import OrderData, order_create
 from patients.access import access_decide
 from patients.services import care_course_create
-from tests.conftest import block
+from tests.conftest import block, orthopaedics_course
 
 
 def order_for(cast, patient, atc: str):
@@ -49,13 +49,7 @@ def test_one_compiled_query_serves_every_patient_with_their_own_orders(cast):
 
 def test_a_blocked_departments_orders_stay_hidden_from_another_department(cast):
     order = order_for(cast, cast.patient, "B01AA03")
-    care_course_create(
-        patient=cast.patient,
-        department=cast.orthopaedics,
-        kind="outpatient",
-        title="Knæ",
-        started_at=timezone.now() - timedelta(hours=1),
-    )
+    orthopaedics_course(cast)
     other = access_decide(user=cast.other_doctor, patient=cast.patient, data_kind="medication")
     assert [o.drug_name for o in card_state(other, with_orders=True).orders] == [order.drug_name]
     block(cast, department=cast.cardiology)
