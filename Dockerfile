@@ -7,7 +7,7 @@ COPY pyproject.toml README.md ./
 COPY . .
 RUN pip install . && python -c "import sundhed" \
     && SECRET_KEY=build DATABASE_URL=postgresql://build@localhost/build REDIS_URL=redis://localhost \
-       python manage.py collectstatic --noinput
+       SUNDHED_ENV=development python manage.py collectstatic --noinput
 USER sundhed
 EXPOSE 8000
 CMD ["gunicorn", "sundhed.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,5 +1,6 @@
 """A booking gives its department a care relation with the patient, from the moment it is made
-until a configurable number of days after the appointment (DESIGN.md: the care relation)."""
+until a configurable number of days after the appointment (docs/architecture.md: the access
+gate)."""
 
 from datetime import timedelta
 

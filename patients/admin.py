@@ -13,7 +13,8 @@ class AuditedPatientAdmin(admin.ModelAdmin):
 
     The list and the autocomplete (`audit_listed`), the change page (also when a form comes back
     with errors), the history page with the row's change history from pghistory, and a save.
-    Deleting is refused: clinical records are corrected or marked, never removed (DESIGN.md).
+    Deleting is refused: clinical records are corrected or marked, never removed
+    (docs/architecture.md, rule 2).
     """
 
     data_kind = DataKind.ADMIN

@@ -19,7 +19,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf["CELERY_DB_REUSE_MAX"] = 1_000_000_000
 app.autodiscover_tasks()
 
-# Every periodic job of every app, in one place (STYLE.md rule 8). Apps add entries here.
+# Every periodic job of every app, in one place. Apps add entries here.
 app.conf.beat_schedule = {
     # Messages stored but never processed (a lost queue entry, a killed worker).
     "labresults-sweep-inbound": {

@@ -41,6 +41,17 @@ def envint(name: str, default: str) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from exc
 
 
+def envurl(name: str, development_default: str) -> str:
+    """An address of another system: the simulator's in development; elsewhere it must be set,
+    so a deployment that forgets one fails at start-up instead of quietly calling localhost."""
+    value = env(name)
+    if value:
+        return value
+    if DEVELOPMENT or DEBUG:
+        return development_default
+    raise ImproperlyConfigured(f"{name} must be set outside development")
+
+
 def envlist(name: str, default: str = "") -> list[str]:
     """Read a comma-separated list."""
     return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
@@ -60,7 +71,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEVELOPMENT else "")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
+SITE_URL = envurl("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "sundhed.admin_site.SundhedAdminConfig",
@@ -82,7 +93,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_htmx",
     "csp",
-    # Ours, from the bottom layer up (DESIGN.md).
+    # Ours, from the bottom layer up (docs/architecture.md).
     "common",
     "accounts",
     "audit",
@@ -233,7 +244,7 @@ SOCIALACCOUNT_PROVIDERS = {
                 "client_id": env("SUNDHED_MITID_CLIENT_ID", "sundhed-portal"),
                 "secret": env("SUNDHED_MITID_CLIENT_SECRET", "demo-mitid-secret"),
                 "settings": {
-                    "server_url": env("SUNDHED_MITID_URL", "http://127.0.0.1:25790"),
+                    "server_url": envurl("SUNDHED_MITID_URL", "http://127.0.0.1:25790"),
                     "fetch_userinfo": False,
                     "scope": ["openid", "mitid"],
                 },
@@ -407,13 +418,13 @@ LOGGING = {
 PGHISTORY_APPEND_ONLY = True
 
 # --- Sundhed's own ------------------------------------------------------------------------------
-# How long a care relation lasts after the last contact ends (DESIGN.md: access gate).
+# How long a care relation lasts after the last contact ends (docs/architecture.md: the gate).
 SUNDHED_CARE_RELATION_GRACE_DAYS = envint("SUNDHED_CARE_RELATION_GRACE_DAYS", "30")
 # Reminders: how long before an appointment (minutes; 2 days and 2 hours), the SMS gateway.
 SUNDHED_REMINDER_OFFSETS = [
     int(v) for v in env("SUNDHED_REMINDER_OFFSETS", "2880,120").split(",") if v.strip()
 ]
-SUNDHED_SMS_URL = env("SUNDHED_SMS_URL", "http://127.0.0.1:25780/v1/sms")
+SUNDHED_SMS_URL = envurl("SUNDHED_SMS_URL", "http://127.0.0.1:25780/v1/sms")
 SUNDHED_SMS_API_KEY = env("SUNDHED_SMS_API_KEY", "demo-sms-key")
 SUNDHED_SMS_TIMEOUT = float(env("SUNDHED_SMS_TIMEOUT", "5"))
 # A reminder left "sending" this long (seconds) by a worker that died is looked at again.
@@ -421,7 +432,7 @@ SUNDHED_REMINDER_STUCK_AFTER = envint("SUNDHED_REMINDER_STUCK_AFTER", "300")
 # How long a freed time offered from the waiting list waits for an answer (minutes), and the
 # address the offer's link starts with.
 SUNDHED_OFFER_VALID_MINUTES = envint("SUNDHED_OFFER_VALID_MINUTES", "120")
-SUNDHED_PUBLIC_URL = env("SUNDHED_PUBLIC_URL", "http://127.0.0.1:8000")
+SUNDHED_PUBLIC_URL = envurl("SUNDHED_PUBLIC_URL", "http://127.0.0.1:8000")
 # A booking relates its department to the patient from booking until this long after the visit.
 SUNDHED_BOOKING_RELATION_DAYS = envint("SUNDHED_BOOKING_RELATION_DAYS", "30")
 SUNDHED_BREAK_THE_GLASS_HOURS = envint("SUNDHED_BREAK_THE_GLASS_HOURS", "4")
@@ -472,7 +483,7 @@ SUNDHED_MLLP_TLS_CLIENT_CA = env("SUNDHED_MLLP_TLS_CLIENT_CA", "")
 # --- Fælles Medicinkort (FMK) --------------------------------------------------------------------
 # FMK's SOAP endpoint. make run and the tests point it at fmksim; production replaces the
 # transport module (medicinkort/fmk/transport.py) with one through NSP.
-SUNDHED_FMK_URL = env("SUNDHED_FMK_URL", "http://127.0.0.1:25760/fmk")
+SUNDHED_FMK_URL = envurl("SUNDHED_FMK_URL", "http://127.0.0.1:25760/fmk")
 SUNDHED_FMK_TIMEOUT = float(env("SUNDHED_FMK_TIMEOUT", "10"))
 # Retries of one call when FMK cannot be reached, with this backoff (seconds, doubling).
 SUNDHED_FMK_RETRIES = envint("SUNDHED_FMK_RETRIES", "2")

@@ -205,7 +205,7 @@ def browser_context_args(browser_context_args):
 
 # --- the fixed cast -----------------------------------------------------------------------------
 class Cast:
-    """The people every permission test uses, named by role (STYLE.md rule 10)."""
+    """The people every permission test uses, named by role."""
 
     PASSWORD = "cast-password-1"
 

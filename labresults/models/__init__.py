@@ -1,4 +1,4 @@
-"""The models of labresults, one module per part (DESIGN.md: a package once it grows).
+"""The models of labresults, one module per part (a package once it grows).
 
 - intake: `InboundMessage` (raw, as received), `MllpSender`, `SystemClient`, `FhirSource`
 - catalogue: `Analysis`, `ReferenceInterval`, `Panel`
