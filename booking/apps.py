@@ -8,7 +8,8 @@ class BookingConfig(AppConfig):
     """Clinical layer: calendars, bookings and what they start (reminders, waiting lists).
 
     Registers a source of care relations (a booking relates its department to the patient) with
-    the access gate, the Appointments tab, an overview panel and a timeline source.
+    the access gate, the Appointments tab, an overview panel and a timeline source, and its two
+    kinds of messages to patients (reminders, offers of freed times) with the outbox.
 
     The map of all apps: docs/architecture.md.
     """
@@ -34,6 +35,11 @@ class BookingConfig(AppConfig):
         )
 
         inbound_handlers.register(InboundHandler("SIU", external_appointment_file))
+        from booking.reminders import register_reminders
+        from booking.waiting import register_offer_messages
+
+        register_reminders()
+        register_offer_messages()
         patient_tabs.register(
             PatientTab("bookings", _("Appointments"), "booking:patient", order=46)
         )

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel
+from outbox.models import Notification
 
 
 class ResourceKind(models.TextChoices):
@@ -304,59 +305,7 @@ class CalendarFeed(BaseModel):
         return f"{self.get_kind_display()} ({'revoked' if self.revoked_at else 'active'})"
 
 
-class OutboundMessage(BaseModel):
-    """One message to a patient on one channel, sent once: the outbox row.
-
-    Written with what causes it (a planned reminder, an offer of a freed time), claimed by a
-    worker (sending), handed to the mail server or the SMS gateway (`handed_at`), then sent or
-    failed. An SMS carries the row's id as the gateway's reference, so a send repeated after a
-    worker died is recognised by the gateway and not delivered twice. An e-mail cannot be taken
-    back or recognised: one a dead worker had handed over is marked uncertain, never resent; one
-    it had only claimed goes back to the queue. `delivery` is what the gateway last said.
-    """
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", _("E-mail")
-        SMS = "sms", _("SMS")
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Planned")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-        UNCERTAIN = "uncertain", _("Perhaps sent (the sender stopped)")
-        SKIPPED = "skipped", _("Not sent")
-
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
-    due_at = models.DateTimeField(_("due"))
-    status = models.CharField(
-        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    handed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
-    gateway_id = models.CharField(max_length=100, blank=True)
-    delivery = models.CharField(_("delivery"), max_length=20, blank=True)
-    delivery_checked_at = models.DateTimeField(null=True, blank=True)
-    error = models.CharField(_("error"), max_length=300, blank=True)
-
-    class Meta:
-        abstract = True
-
-    @property
-    def delivery_text(self) -> str:
-        return str(
-            {
-                "accepted": _("accepted by the gateway"),
-                "delivered": _("delivered"),
-                "undeliverable": _("could not be delivered"),
-                "smtp-accepted": _("accepted by the mail server"),
-            }.get(self.delivery, self.delivery)
-        )
-
-
-class Reminder(OutboundMessage):
+class Reminder(Notification, BaseModel):
     """One reminder of one booking on one channel, planned ahead (`offset_minutes` before the
     appointment) and sent once; its text is written when it is sent, from the booking as it is
     then (a cancelled or moved booking's reminders are not sent)."""
@@ -460,7 +409,7 @@ class SlotOffer(BaseModel):
         return f"{self.entry} {self.starts_at:%d.%m.%Y %H:%M}"
 
 
-class OfferMessage(OutboundMessage):
+class OfferMessage(Notification, BaseModel):
     """The offer of a freed time by e-mail or SMS, written in the transaction that makes the
     offer and sent by the outbox worker (not sent once the offer is no longer open)."""
 

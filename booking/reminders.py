@@ -1,9 +1,9 @@
 """Reminders: planned from the bookings, sent once by e-mail and SMS through the outbox.
 
 `reminders_plan` writes a `Reminder` row per booking, channel and offset (the unique constraint
-makes planning twice harmless); `booking.outbox` sends them, sweeps what a dead worker left and
-asks the gateway about delivery. The text is generic: where and when, never a diagnosis (an SMS
-is read on a lock screen).
+makes planning twice harmless); the outbox's e-mail and SMS channels send them, sweep what a
+dead worker left and ask the gateway about delivery. The text is generic: where and when, never
+a diagnosis (an SMS is read on a lock screen).
 """
 
 from __future__ import annotations
@@ -13,9 +13,23 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from audit.models import DataKind
 from booking.models import Booking, BookingStatus, Reminder
-from booking.outbox import Letter
+from outbox import engine
+from outbox.channels import Letter, notification_kind
+
+KIND = "booking.reminder"
+
+
+def register_reminders() -> None:
+    """Reminders are a kind of message to patients (from BookingConfig.ready)."""
+    notification_kind(
+        name=KIND, model=Reminder, compose=reminder_letter, system="Påmindelser",
+        data_kind=DataKind.BOOKING, label=gettext_lazy("Reminders"),
+        related=("booking__patient", "booking__department__hospital", "booking__appointment_type"),
+    )  # fmt: skip
 
 
 def reminders_plan(*, now=None) -> int:
@@ -56,6 +70,8 @@ def reminders_plan(*, now=None) -> int:
                     )  # fmt: skip
                 )
     Reminder.objects.bulk_create(made, ignore_conflicts=True)
+    if made:
+        engine.dispatch_on_commit(KIND)
     return len(made)
 
 

@@ -1,29 +1,14 @@
-"""Celery adapters of booking: reminders are planned, the outbox sent and swept, delivery
-asked for and offers expired by beat; a freed time is offered when it is freed."""
+"""Celery adapters of booking: reminders are planned and offers expired by beat; a freed time is
+offered when it is freed. The messages themselves are sent by the outbox's one task."""
 
 from celery import shared_task
 
-from booking import outbox, reminders
+from booking import reminders
 
 
 @shared_task(name="booking.plan_reminders")
 def plan_reminders() -> int:
     return reminders.reminders_plan()
-
-
-@shared_task(name="booking.send_messages", acks_late=True)
-def send_messages() -> dict:
-    return outbox.outbox_send()
-
-
-@shared_task(name="booking.sweep_messages")
-def sweep_messages() -> dict:
-    return outbox.outbox_sweep()
-
-
-@shared_task(name="booking.poll_delivery")
-def poll_delivery() -> int:
-    return outbox.delivery_poll()
 
 
 @shared_task(name="booking.offer_freed_time", acks_late=True)

@@ -3,7 +3,7 @@ valid for a while; accepted, it is booked; declined or expired, the next in line
 
 Offers are made by tasks (`booking.offer_freed_time` when a time is freed or an offer declined,
 beat's `booking.expire_offers`); an offer and its e-mail and SMS are written in one transaction
-and the messages leave through the outbox (`booking.outbox`). The patient answers through the
+and the messages leave through the outbox's channels. The patient answers through the
 link's token, without signing in, as letters with an answer link have always worked. What an
 offer shows and what its answer books is on the patient's access log, by the system
 ("Venteliste").
@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.models import Action, DataKind
 from booking.models import (
@@ -30,12 +31,14 @@ from booking.models import (
     SlotOffer,
     WaitingListEntry,
 )
-from booking.outbox import Letter
 from booking.services import SlotTaken, book_slot
 from booking.slots import free_slots
+from outbox import engine
+from outbox.channels import Letter, notification_kind
 from patients.access import PatientAccess, access_change_record, access_patient_as_system
 
 SYSTEM = "Venteliste"
+KIND = "booking.offermessage"
 log = logging.getLogger(__name__)
 
 
@@ -123,22 +126,20 @@ def offer_next(*, appointment_type_id: int, starts_at: datetime) -> SlotOffer | 
                 [OfferMessage(offer=offer, channel=channel, due_at=now) for channel in channels]
             )
             if channels:
-                transaction.on_commit(_send_soon)
+                engine.dispatch_on_commit(KIND)
             break
         else:
             return None
     return offer
 
 
-def _send_soon() -> None:
-    """The outbox is sent now rather than at beat's next minute; beat sends it if the broker
-    cannot be reached."""
-    from booking.tasks import send_messages
-
-    try:
-        send_messages.delay()
-    except Exception:  # noqa: BLE001 (the row waits for beat)
-        log.exception("the outbox could not be woken; beat sends it within a minute")
+def register_offer_messages() -> None:
+    """Offers are a kind of message to patients (from BookingConfig.ready)."""
+    notification_kind(
+        name=KIND, model=OfferMessage, compose=offer_letter, system=SYSTEM,
+        data_kind=DataKind.BOOKING, label=gettext_lazy("Offers of freed times"),
+        related=("offer__entry__patient", "offer__entry__appointment_type__department__hospital"),
+    )  # fmt: skip
 
 
 def offer_letter(message: OfferMessage) -> Letter | str:

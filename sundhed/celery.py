@@ -42,12 +42,16 @@ app.conf.beat_schedule = {
         "task": "medicinkort.sweep_fmk_writes",
         "schedule": 30.0,
     },
-    # Reminders of coming appointments planned; the outbox of reminders and offers sent when
-    # due, what a dead worker left swept, and the SMS gateway asked what it delivered.
+    # Every kind of durable work (outbox/kinds.py): stale claims taken back, what is due and
+    # waiting handed to a worker. The same environment variable as the setting.
+    "outbox-sweep": {
+        "task": "outbox.sweep",
+        "schedule": float(os.environ.get("SUNDHED_OUTBOX_SWEEP_INTERVAL", "30")),
+    },
+    # The SMS gateway asked what it delivered.
+    "outbox-poll-delivery": {"task": "outbox.poll_delivery", "schedule": 120.0},
+    # Reminders of coming appointments planned (sent by the outbox when due).
     "booking-plan-reminders": {"task": "booking.plan_reminders", "schedule": 300.0},
-    "booking-send-messages": {"task": "booking.send_messages", "schedule": 60.0},
-    "booking-sweep-messages": {"task": "booking.sweep_messages", "schedule": 120.0},
-    "booking-poll-delivery": {"task": "booking.poll_delivery", "schedule": 120.0},
     # The access log's monthly partitions, three months ahead (audit/tasks.py).
     "audit-add-partitions": {"task": "audit.add_partitions", "schedule": 6 * 3600.0},
     # The results' yearly partitions, next year's ready (labresults/tasks.py).

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "audit",
     "organisation",
     "patients",
+    "outbox",
     "journal",
     "booking",
     "labresults",
@@ -427,8 +428,9 @@ SUNDHED_REMINDER_OFFSETS = [
 SUNDHED_SMS_URL = envurl("SUNDHED_SMS_URL", "http://127.0.0.1:25780/v1/sms")
 SUNDHED_SMS_API_KEY = env("SUNDHED_SMS_API_KEY", "demo-sms-key")
 SUNDHED_SMS_TIMEOUT = float(env("SUNDHED_SMS_TIMEOUT", "5"))
-# A reminder left "sending" this long (seconds) by a worker that died is looked at again.
-SUNDHED_REMINDER_STUCK_AFTER = envint("SUNDHED_REMINDER_STUCK_AFTER", "300")
+# A message to a patient left "sending" this long (seconds) by a worker that died is looked at
+# again by the sweeper.
+SUNDHED_NOTIFICATION_STALE_AFTER = envint("SUNDHED_NOTIFICATION_STALE_AFTER", "300")
 # How long a freed time offered from the waiting list waits for an answer (minutes), and the
 # address the offer's link starts with.
 SUNDHED_OFFER_VALID_MINUTES = envint("SUNDHED_OFFER_VALID_MINUTES", "120")
@@ -449,6 +451,15 @@ SUNDHED_LAB_ORDER_ENDPOINT = env(
 )
 # A critical value nobody acknowledged escalates one level each this many minutes.
 SUNDHED_CRITICAL_ESCALATION_MINUTES = envint("SUNDHED_CRITICAL_ESCALATION_MINUTES", "15")
+
+# --- Durable work (outbox) ----------------------------------------------------------------------
+# The one kill switch: off, nothing is handed to a worker after commit (tests work the rows
+# themselves; in production the sweeper would still hand them over).
+SUNDHED_OUTBOX_DISPATCH = envbool("SUNDHED_OUTBOX_DISPATCH", "true")
+# How long a claim of a kind without a "stale after" of its own may last (seconds).
+SUNDHED_OUTBOX_STALE_AFTER = envint("SUNDHED_OUTBOX_STALE_AFTER", "300")
+# How often beat sweeps every kind (seconds).
+SUNDHED_OUTBOX_SWEEP_INTERVAL = envint("SUNDHED_OUTBOX_SWEEP_INTERVAL", "30")
 
 # --- Laboratory results ------------------------------------------------------------------------
 # Dispatch each stored message to a worker at once (the sweeper catches any that are missed).

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 import pytest
+from django.utils import timezone
 
 from booking.models import AppointmentType, Resource, ResourceKind, ScheduleRule
 from booking.slots import is_holiday
@@ -51,3 +52,37 @@ def clinic(cast):
         rule.appointment_types.add(control)
         rules.append(rule)
     return Clinic(control, doctor, room, rules[0], rules[1], next_working_day())
+
+
+MESSAGE_KINDS = ("booking.reminder", "booking.offermessage")
+
+
+def send_messages() -> dict:
+    """Work every due message of booking's kinds as the outbox's worker does; how the rows it
+    claimed ended: sent, failed, skipped, or back waiting to be retried after a pause."""
+    from outbox import engine, kinds
+
+    outcome = {"sent": 0, "failed": 0, "skipped": 0, "retried": 0}
+    for name in MESSAGE_KINDS:
+        model = kinds.get(name).model
+        due = set(
+            model.objects.filter(status="pending", due_at__lte=timezone.now()).values_list(
+                "pk", flat=True
+            )
+        )
+        engine.work(name)
+        for status in model.objects.filter(pk__in=due).values_list("status", flat=True):
+            outcome["retried" if status == "pending" else status] += 1
+    return outcome
+
+
+def sweep_messages(now=None) -> dict:
+    """The outbox's sweep of booking's kinds, counts added up (dispatching left out)."""
+    from outbox import engine, kinds
+
+    counts: dict = {}
+    for name in MESSAGE_KINDS:
+        for key, n in engine.sweep(kinds.get(name), now=now).items():
+            if key != "dispatched":
+                counts[key] = counts.get(key, 0) + n
+    return counts

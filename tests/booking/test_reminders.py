@@ -11,8 +11,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from booking import outbox, reminders
+from booking import reminders
 from booking.models import Allocation, Booking, Reminder
+from outbox import channels
+from tests.booking.conftest import send_messages, sweep_messages
 from tests.conftest import SMSSIM_PORT, SMTPSINK_PORT, start_worker, stop_worker
 
 
@@ -48,8 +50,8 @@ def test_reminders_are_planned_once_sent_once_and_shown_with_their_delivery(
         ("email", 2880): "skipped", ("sms", 2880): "skipped",
         ("email", 120): "pending", ("sms", 120): "pending",
     }  # fmt: skip
-    assert outbox.outbox_send() == {"sent": 2, "failed": 0, "skipped": 0}
-    assert outbox.outbox_send() == {"sent": 0, "failed": 0, "skipped": 0}
+    assert send_messages() == {"sent": 2, "failed": 0, "skipped": 0, "retried": 0}
+    assert send_messages() == {"sent": 0, "failed": 0, "skipped": 0, "retried": 0}
     sms = outbound.sms()[sms_before:]
     mail = outbound.mail()[mail_before:]
     assert len(sms) == 1 and sms[0]["to"] == "+4520304050"
@@ -61,8 +63,8 @@ def test_reminders_are_planned_once_sent_once_and_shown_with_their_delivery(
     sent = booking.reminders.get(channel="sms", offset_minutes=120)
     assert sent.delivery == "accepted"
     time.sleep(1.1)
-    assert outbox.delivery_poll() == 1
-    assert outbox.delivery_poll() == 0  # delivered is final: not asked again
+    assert channels.delivery_poll() == 1
+    assert channels.delivery_poll() == 0  # delivered is final: not asked again
     client.force_login(cast.treating_doctor)
     page = client.get(
         reverse("booking:patient", kwargs={"patient_id": cast.patient.public_id}),
@@ -74,9 +76,9 @@ def test_reminders_are_planned_once_sent_once_and_shown_with_their_delivery(
 def test_an_undeliverable_number_is_shown_as_such(cast, clinic, outbound):
     booking = soon(cast, clinic, phone="+4599000001")
     reminders.reminders_plan()
-    outbox.outbox_send()
+    send_messages()
     time.sleep(1.1)
-    outbox.delivery_poll()
+    channels.delivery_poll()
     sms = booking.reminders.get(channel="sms", offset_minutes=120)
     assert sms.status == "sent" and sms.delivery == "undeliverable"
 
@@ -91,13 +93,13 @@ def test_a_sender_that_died_mid_send_sends_nothing_twice(cast, clinic, outbound)
     # died before it wrote down either.
     from django.core.mail import EmailMessage
 
-    outbox.sms_send(to="+4520304050", text="Påmindelse", reference=str(sms.public_id))
+    channels.sms_send(to="+4520304050", text="Påmindelse", reference=str(sms.public_id))
     EmailMessage("Påmindelse", "x", to=[cast.patient.email]).send()
     sms_before, mail_before = len(outbound.sms()), len(outbound.mail())
     an_hour_ago = timezone.now() - timedelta(hours=1)
     due.update(status="sending", claimed_at=an_hour_ago, handed_at=an_hour_ago)
-    assert outbox.outbox_sweep() == {"requeued": 0, "uncertain": 1, "again": 1, "retried": 0}
-    assert outbox.outbox_send()["sent"] == 1  # the SMS again, with its reference
+    assert sweep_messages() == {"requeued": 0, "uncertain": 1, "again": 1}
+    assert send_messages()["sent"] == 1  # the SMS again, with its reference
     assert len(outbound.sms()) == sms_before  # the gateway knew it: delivered once
     assert len(outbound.mail()) == mail_before  # the e-mail is not sent again
     statuses = dict(booking.reminders.filter(offset_minutes=120).values_list("channel", "status"))
@@ -106,8 +108,8 @@ def test_a_sender_that_died_mid_send_sends_nothing_twice(cast, clinic, outbound)
     other = soon(cast, clinic, minutes=100, patient=cast.stranger, resource=clinic.room)
     reminders.reminders_plan()
     other.reminders.filter(status="pending").update(status="sending", claimed_at=an_hour_ago)
-    assert outbox.outbox_sweep()["requeued"] == 2
-    assert outbox.outbox_send()["sent"] == 2
+    assert sweep_messages()["requeued"] == 2
+    assert send_messages()["sent"] == 2
     assert len(outbound.mail()) == mail_before + 1
 
 
@@ -118,17 +120,20 @@ def test_a_cancelled_booking_is_not_reminded_and_a_gateway_failure_is_recorded(
     reminders.reminders_plan()
     Booking.objects.filter(pk=booking.pk).update(status="cancelled", cancelled_by="patient")
     Allocation.objects.filter(booking=booking).update(active=False)
-    assert outbox.outbox_send() == {"sent": 0, "failed": 0, "skipped": 2}
+    assert send_messages() == {"sent": 0, "failed": 0, "skipped": 2, "retried": 0}
     other = soon(cast, clinic, minutes=100, patient=cast.stranger)
     reminders.reminders_plan()
     outbound.sms_mode("fail")
-    result = outbox.outbox_send()
-    assert result["failed"] == 1 and result["sent"] == 1  # the e-mail went, the SMS did not
+    result = send_messages()
+    assert result["retried"] == 1 and result["sent"] == 1  # the e-mail went, the SMS did not
     failed = other.reminders.get(channel="sms", offset_minutes=120)
-    assert failed.status == "failed" and "503" in failed.error
+    # Kept with the gateway's answer and tried again after a pause (the kind's backoff).
+    assert failed.status == "pending" and "503" in failed.reason
+    assert failed.due_at > timezone.now() + timedelta(seconds=30)
     outbound.sms_mode("up")
-    assert outbox.outbox_sweep()["retried"] == 1
-    assert outbox.outbox_send()["sent"] == 1
+    assert send_messages()["sent"] == 0  # not before its pause is over
+    Reminder.objects.filter(pk=failed.pk).update(due_at=timezone.now())  # the pause is over
+    assert send_messages()["sent"] == 1
     assert Reminder.objects.filter(booking=other, channel="sms", status="sent").count() == 1
 
 
@@ -139,7 +144,7 @@ def test_a_worker_killed_while_the_gateway_hangs_sends_nothing_twice(
     """A real Celery worker is killed (SIGKILL) while it waits for the SMS gateway: the SMS it
     had handed over is sent again with its reference and delivered once; what it had claimed
     and not handed over is sent by the next worker; no e-mail goes twice."""
-    from booking.tasks import send_messages
+    from outbox.tasks import work
 
     first = soon(cast, clinic, minutes=100)  # due first: its e-mail, then its SMS, hangs
     second = soon(
@@ -160,7 +165,7 @@ def test_a_worker_killed_while_the_gateway_hangs_sends_nothing_twice(
         },
     )  # fmt: skip
     try:
-        send_messages.apply_async(queue="outbox-kill")
+        work.apply_async(args=["booking.reminder"], queue="outbox-kill")
         deadline = time.monotonic() + 30
         while len(outbound.sms()) == sms_before and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -181,10 +186,8 @@ def test_a_worker_killed_while_the_gateway_hangs_sends_nothing_twice(
         (second.pk, "sms"): ("sending", False),
     }
     later = timezone.now() + timedelta(hours=1)
-    assert outbox.outbox_sweep(now=later) == {
-        "requeued": 2, "uncertain": 0, "again": 1, "retried": 0,
-    }  # fmt: skip
-    assert outbox.outbox_send() == {"sent": 3, "failed": 0, "skipped": 0}
+    assert sweep_messages(now=later) == {"requeued": 2, "uncertain": 0, "again": 1}
+    assert send_messages() == {"sent": 3, "failed": 0, "skipped": 0, "retried": 0}
     sms = outbound.sms()[sms_before:]
     assert sorted(m["to"] for m in sms) == ["+4520304050", "+4520304051"]  # each once
     mail = outbound.mail()[mail_before:]

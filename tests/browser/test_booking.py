@@ -72,10 +72,11 @@ def test_a_freed_time_is_offered_to_the_first_on_the_waiting_list_who_accepts_by
 
     from django.utils import timezone
 
-    from booking import outbox, services
+    from booking import services
     from booking.models import SlotOffer, WaitingListEntry
     from booking.waiting import offer_next
     from patients.access import access_decide
+    from tests.booking.conftest import send_messages
 
     # The stranger (referred, with a phone) waits for an earlier control; Karen's is cancelled.
     cast.stranger.phone = "+4520304099"
@@ -108,7 +109,7 @@ def test_a_freed_time_is_offered_to_the_first_on_the_waiting_list_who_accepts_by
     offer = offer_next(
         appointment_type_id=clinic.control.pk, starts_at=booking.starts_at
     ) or SlotOffer.objects.get(entry__patient=cast.stranger)
-    outbox.outbox_send()
+    send_messages()
     sms = [m for m in outbound.sms() if m["to"] == "+4520304099"]
     link = sms[-1]["text"].rsplit(" ", 1)[1]
     assert offer.token in link
