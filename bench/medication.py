@@ -94,7 +94,7 @@ def run(*, requests: int = 300) -> dict:
         while len(_control(control, f"/card/{patient.cpr}")["drug_medications"]) < CARD_LINES:
             _control(control, "/gp-change", {"cpr": patient.cpr})
         access = access_decide(user=doctor.user, patient=patient, data_kind="medication")
-        read = card_read_request(access=access, reason="demand")
+        read = card_read_request(access=access, occasion="demand")
         _wait(
             lambda: CardRead.objects.get(pk=read.pk).status not in ("pending", "reading"),
             60,
@@ -141,7 +141,7 @@ def run(*, requests: int = 300) -> dict:
         # The outbox: writes for several patients, FMK answering at once.
         _control(control, "/mode", {"mode": "up", "delay": 0})
         CardRead.objects.filter(status__in=["pending", "reading"]).update(status="done")
-        settings.SUNDHED_FMK_ENQUEUE = True
+        settings.SUNDHED_OUTBOX_DISPATCH = True
         # New patients each run: fmksim starts empty, so cards written in an earlier run (whose
         # versions the kept bench database remembers) would be conflicts.
         run_id = int(time.time()) % 10_000
@@ -151,8 +151,8 @@ def run(*, requests: int = 300) -> dict:
         ]
         drug = Drug.objects.filter(atc_code="N02BE01").first()
         from medicinkort.services.outbox import next_sequence
-        from medicinkort.services.reads import _enqueue_writes
         from medicinkort.services.reconciliation import _order_data_payload
+        from outbox import engine, kinds
 
         payload = _order_data_payload(OrderData.from_drug(drug, dose_text="1 tablet morgen"))
         since = timezone.now()  # rows of this run only (the bench database is kept)
@@ -166,7 +166,7 @@ def run(*, requests: int = 300) -> dict:
                 )
                 for i in range(WRITES_EACH)
             )  # fmt: skip
-            _enqueue_writes(writer.pk)
+            engine.dispatch(kinds.get("medicinkort.fmkwrite"))
         total = WRITE_PATIENTS * WRITES_EACH
         _wait(
             lambda: (

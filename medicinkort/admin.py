@@ -42,7 +42,7 @@ class FmkWriteAdmin(_ReadOnly):
     """The outbox: what waits for FMK, what was refused and why."""
 
     list_display = ("created_at", "patient", "sequence", "operation", "status", "attempts",
-                    "last_error")  # fmt: skip
+                    "reason")  # fmt: skip
     list_filter = ("status", "operation")
     search_fields = ("=patient__cpr", "=message_id")
 
@@ -52,8 +52,8 @@ class CardReadAdmin(_ReadOnly):
     """Reads of FMK cards and how they went."""
 
     data_kind = DataKind.FMK_CARD
-    list_display = ("created_at", "patient", "reason", "status", "error")
-    list_filter = ("status", "reason")
+    list_display = ("created_at", "patient", "occasion", "status", "reason")
+    list_filter = ("status", "occasion")
     search_fields = ("=patient__cpr",)
 
 

@@ -40,6 +40,11 @@ class MedicinkortConfig(AppConfig):
             OverviewPanel("medication", _("Current medication"), views.panel_medication, order=30)
         )
         course_hooks.register(CourseHook("fmk_read_on_admission", services.card_read_on_admission))
+        from medicinkort.services.outbox import register_fmk_writes
+        from medicinkort.services.reads import register_card_reads
+
+        register_fmk_writes()
+        register_card_reads()
         text_macros.register(TextMacro("med", _("Current medication"), selectors.medication_text))
         timeline_sources.register(
             TimelineSource("medication", _("Medication"), selectors.timeline_medication)

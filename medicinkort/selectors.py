@@ -96,7 +96,7 @@ def _from_json(model, row: dict):
     return model(**values)
 
 
-READ_FIELDS = ["id", "public_id", "status", "error", "created_at", "reason", "requested_by_id"]
+READ_FIELDS = ["id", "public_id", "status", "reason", "created_at", "occasion", "requested_by_id"]
 ORDER_FIELDS = ["drug_name", "strength", "dose_text", "status", "schedule", "pn_max_per_day"]
 
 

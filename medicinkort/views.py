@@ -50,7 +50,7 @@ def _refresh_if_old(access, state) -> selectors.CardState:
     fresh_until = timezone.now() - timedelta(seconds=settings.SUNDHED_FMK_REFRESH_AFTER)
     last = state.last_read
     if last is None or last.created_at < fresh_until:
-        state.last_read = services.card_read_request(access=access, reason=CardRead.Reason.TAB)
+        state.last_read = services.card_read_request(access=access, occasion=CardRead.Occasion.TAB)
     return state
 
 
@@ -86,7 +86,7 @@ def card_live(request, access):
 def card_refresh(request, access):
     """Read the card from FMK now (in the background)."""
     if _may_read_fmk(access):
-        services.card_read_request(access=access, reason=CardRead.Reason.DEMAND)
+        services.card_read_request(access=access, occasion=CardRead.Occasion.DEMAND)
     return redirect("medicinkort:medication", patient_id=access.patient.public_id)
 
 

@@ -58,4 +58,8 @@ class Breaker:
 
     def succeeded(self) -> None:
         if cache.get(self._failures) or cache.get(self._open_until):
-            cache.delete_many([self._failures, self._open_until, self._probe])
+            self.reset()
+
+    def reset(self) -> None:
+        """Closed, with no failures counted."""
+        cache.delete_many([self._failures, self._open_until, self._probe])

@@ -122,7 +122,7 @@ def hand(kind: Kind, row) -> bool:
     return bool(mine(kind, row).update(handed_at=row.handed_at))
 
 
-def finish(kind: Kind, row, status: str, *, reason="", **fields) -> bool:
+def finish(kind: Kind, row, status: str, *, reason=None, **fields) -> bool:
     """End the row in `status` with its reason and these fields, only while the claim is mine.
     Returns whether it was (a caller inside a transaction ends its work with it)."""
     now = timezone.now()
@@ -135,10 +135,13 @@ def finish(kind: Kind, row, status: str, *, reason="", **fields) -> bool:
     return bool(done)
 
 
-def retry(kind: Kind, row, *, reason="", after: float | None = None, **fields) -> bool:
+def retry(
+    kind: Kind, row, *, reason=None, after: float | None = None, give_up: bool = True, **fields
+) -> bool:
     """The work could not be done now: back to waiting after the kind's backoff (or `after`
-    seconds), failed with the reason once its attempts are used. Only while the claim is mine."""
-    if row.attempts >= kind.retry.attempts:
+    seconds), failed with the reason once its attempts are used (unless `give_up` is False:
+    work that must get through, such as a change for FMK). Only while the claim is mine."""
+    if give_up and row.attempts >= kind.retry.attempts:
         return finish(kind, row, kind.failed, reason=reason, **fields)
     pause = kind.retry.pause(row.attempts) if after is None else after
     due = timezone.now() + timedelta(seconds=pause)
@@ -154,7 +157,8 @@ def retry(kind: Kind, row, *, reason="", after: float | None = None, **fields) -
 
 
 def _reason_values(reason) -> dict:
-    if reason == "" or reason is None:
+    """The columns of a reason: None leaves them as they are, "" clears them."""
+    if reason is None:
         return {}
     return {
         "reason": str(reason).replace("\x00", "\ufffd")[:10_000],
@@ -179,18 +183,16 @@ def work(kind: Kind | str, ids: list[int] | None = None) -> int:
     done = 0
     keys = None
     while True:
-        if ids is not None and keys is None:
-            rows = claim(kind, ids=ids)
-        elif keys is not None:
-            rows = claim(kind, keys=keys)
-        else:
-            rows = claim(kind)
+        rows = claim(kind, ids=ids if keys is None else None, keys=keys)
         if not rows:
+            if keys is not None and ids is None:
+                keys = None  # these keys are done: on with any other due rows
+                continue
             return done
         done += len(rows)
         kind.perform(rows)
         if kind.in_order_of:
-            keys = list({getattr(row, kind.in_order_of) for row in rows})
+            keys = sorted({getattr(row, kind.in_order_of) for row in rows})
         elif ids is not None or len(rows) < kind.batch:
             return done
 

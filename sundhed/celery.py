@@ -32,16 +32,6 @@ app.conf.beat_schedule = {
         "task": "labresults.pull_fhir_sources",
         "schedule": 20.0,
     },
-    # Reads of FMK cards left pending (a lost queue entry, a killed worker).
-    "medicinkort-sweep-card-reads": {
-        "task": "medicinkort.sweep_card_reads",
-        "schedule": 30.0,
-    },
-    # Changes for FMK still waiting (FMK was down) or left half sent by a killed worker.
-    "medicinkort-sweep-fmk-writes": {
-        "task": "medicinkort.sweep_fmk_writes",
-        "schedule": 30.0,
-    },
     # Every kind of durable work (outbox/kinds.py): stale claims taken back, what is due and
     # waiting handed to a worker. The same environment variable as the setting.
     "outbox-sweep": {

@@ -486,11 +486,9 @@ def fmksim(fmksim_process, settings):
     settings.SUNDHED_FMK_URL = fmksim_process.url
     settings.SUNDHED_FMK_BACKOFF = 0.05
     fmksim_process.mode("up", 0)
-    from django.core.cache import cache
+    from medicinkort.fmk.transport import BREAKER
 
-    from medicinkort.fmk.transport import BREAKER_FAILURES, BREAKER_OPEN_UNTIL
-
-    cache.delete_many([BREAKER_FAILURES, BREAKER_OPEN_UNTIL])
+    BREAKER.reset()
     yield fmksim_process
     fmksim_process.mode("up", 0)
 

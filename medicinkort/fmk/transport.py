@@ -6,7 +6,7 @@ with an identity card issued by its STS and signed with the hospital's OCES3 cer
 requests, the reader and everything above stay as they are.
 
 Timeouts on every call; retries with exponential backoff when FMK cannot be reached; a circuit
-breaker kept in the shared cache (PostgreSQL), so every web and worker process stops calling an
+breaker (the outbox's, in the shared cache), so every web and worker process stops calling an
 FMK that is down and tries again after a pause.
 """
 
@@ -17,18 +17,18 @@ import urllib.parse
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from lxml import etree
 
 from medicinkort.fmk.requests import BASE, MEDCOM, SOAP_ENV
+from outbox.breaker import Breaker
 
 log = logging.getLogger(__name__)
 # No entities, no network, libxml2's own limits on size and depth kept.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 # The largest answer read (a card of hundreds of drug medications is well under 5 MB).
 MAX_ANSWER_BYTES = 20 * 2**20
-BREAKER_FAILURES = "fmk:breaker:failures"
-BREAKER_OPEN_UNTIL = "fmk:breaker:open-until"
+# Every process stops calling FMK for a while after repeated failures (outbox.breaker).
+BREAKER = Breaker("fmk")
 
 
 class FmkUnavailable(Exception):
@@ -53,22 +53,9 @@ class FmkFault(Exception):
 
 
 def breaker_open() -> bool:
-    """Whether calls are paused because FMK failed too often just now."""
-    return (cache.get(BREAKER_OPEN_UNTIL) or 0) > time.time()
-
-
-def _failed() -> None:
-    failures = (cache.get(BREAKER_FAILURES) or 0) + 1
-    cache.set(BREAKER_FAILURES, failures, timeout=300)
-    if failures >= settings.SUNDHED_FMK_BREAKER_FAILURES:
-        cache.set(
-            BREAKER_OPEN_UNTIL, time.time() + settings.SUNDHED_FMK_BREAKER_SECONDS, timeout=300
-        )
-
-
-def _succeeded() -> None:
-    if cache.get(BREAKER_FAILURES):
-        cache.delete_many([BREAKER_FAILURES, BREAKER_OPEN_UNTIL])
+    """FMK failed repeatedly just now: calls wait (one probe is let through when the pause is
+    over)."""
+    return BREAKER.is_open()
 
 
 def _fault(root) -> FmkFault | None:
@@ -136,11 +123,11 @@ def call(action: str, envelope: bytes) -> etree._Element:
             log.warning("FMK call %s failed (attempt %s of %s): %s", action, attempt + 1,
                         attempts, error)  # fmt: skip
             if attempt + 1 == attempts:
-                _failed()
+                BREAKER.failed()
                 raise
             time.sleep(settings.SUNDHED_FMK_BACKOFF * 2**attempt)
             continue
-        _succeeded()
+        BREAKER.succeeded()
         root = etree.fromstring(payload, _PARSER)
         body = root.find(f"{{{SOAP_ENV}}}Body")
         answer = (

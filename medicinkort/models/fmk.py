@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel
+from outbox.models import DurableJob
 
 
 class CardSnapshot(BaseModel):
@@ -78,13 +79,13 @@ class CardLine(models.Model):
         return f"{self.drug_name} {self.strength_text}".strip()
 
 
-class CardRead(BaseModel):
+class CardRead(DurableJob, BaseModel):
     """A read of the card asked for, and how it went: the durable row before the task.
 
     A pending read is sent to a worker on commit; the sweeper sends any left pending.
     """
 
-    class Reason(models.TextChoices):
+    class Occasion(models.TextChoices):
         ADMISSION = "admission", _("Admission")
         TAB = "tab", _("The medication tab opened")
         DEMAND = "demand", _("Asked for")
@@ -104,12 +105,10 @@ class CardRead(BaseModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="+",
     )  # fmt: skip
-    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    occasion = models.CharField(_("occasion"), max_length=20, choices=Occasion.choices)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
     )
-    error = models.TextField(_("error"), blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     snapshot = models.ForeignKey(
         CardSnapshot, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -130,7 +129,7 @@ class CardRead(BaseModel):
         return f"{self.get_reason_display()}: {self.get_status_display()}"
 
 
-class FmkWrite(BaseModel):
+class FmkWrite(DurableJob, BaseModel):
     """One change for FMK: the outbox row, committed with the change it comes from.
 
     Sent in `sequence` order per patient by a task; its `message_id` is the request id FMK sees,
@@ -166,10 +165,6 @@ class FmkWrite(BaseModel):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
     )
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
-    sending_since = models.DateTimeField(_("sending since"), null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     result_version = models.CharField(_("card version after"), max_length=30, blank=True)
     result_identifier = models.CharField(_("FMK identifier"), max_length=30, blank=True)
     requested_by = models.ForeignKey(

@@ -4,7 +4,8 @@
 - `orders`: hospital orders, with the checks at ordering and co-signing;
 - `administration`: the nurses' record of what was given (MAR);
 - `reconciliation`: admission and discharge reconciliation, confirmed once;
-- `outbox`: the changes for FMK, sent in order with their request ids.
+- `outbox`: the changes for FMK, a kind of the outbox's durable work, sent in order with their
+  request ids.
 """
 
 from medicinkort.services.administration import administration_record
@@ -15,13 +16,12 @@ from medicinkort.services.orders import (
     order_create,
     order_stop,
 )
-from medicinkort.services.outbox import fmk_writes_send, fmk_writes_sweep
+from medicinkort.services.outbox import fmk_writes_send
 from medicinkort.services.reads import (
     NoFmkIdentity,
     card_read_on_admission,
     card_read_request,
     card_read_run,
-    card_reads_sweep,
     identity_for,
 )
 from medicinkort.services.reconciliation import (
@@ -41,9 +41,7 @@ __all__ = [
     "card_read_on_admission",
     "card_read_request",
     "card_read_run",
-    "card_reads_sweep",
     "fmk_writes_send",
-    "fmk_writes_sweep",
     "identity_for",
     "order_cosign",
     "order_create",

@@ -1,25 +1,26 @@
-"""The outbox of changes for FMK: durable rows sent in order, each with its request id.
+"""The changes for FMK: a kind of durable work of the outbox, sent in order, each with its
+request id.
 
-A row is written in the transaction of the change it comes from (a reconciliation) and sent
-after commit by `medicinkort.send_fmk_writes`. Sending one row:
-1. in a short transaction, fix the card version it is based on (the result of the row before,
-   or the newest snapshot) and mark it `sending` - committed before FMK is called;
+A row is written in the transaction of the change it comes from (a reconciliation) and handed
+to a worker after commit. The engine claims a patient's first open row only (`in_order_of`
+patient, by `sequence`), committed before FMK is called. Sending one row:
+1. fix the card version it is based on (the result of the row before, or the newest snapshot),
+   kept for every retry;
 2. call FMK with the row's message id (outside any transaction);
-3. store the answer and the access event of the change.
-A worker killed between 2 and 3 leaves the row `sending`; the sweeper sends it again with the
-same message id and version, FMK recognises it and answers as before, so nothing is written
-twice. FMK down: the row waits (`pending`) and the task retries; rows behind it wait too, so a
-patient's changes reach FMK in the order they were made. The card changed on FMK: the row and
-the rest of its reconciliation become `conflict`, the card is read again, and the doctor is
-asked again.
+3. store the answer and the access event of the change, only while the claim is still ours.
+A worker killed between 2 and 3 leaves the row claimed; the sweeper takes it back after
+`SUNDHED_FMK_SWEEP_AFTER` and it is sent again with the same message id and version, FMK
+recognises it and answers as before, so nothing is written twice. FMK down: the row waits again
+after a pause (the engine's backoff, never given up) and rows behind it wait too, so a patient's
+changes reach FMK in the order they were made. The card changed on FMK: the row and the rest of
+its reconciliation become `conflict`, the card is read again, and the doctor is asked again.
 """
 
 import logging
-from datetime import date, timedelta
+from datetime import date
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from audit.models import Action, DataKind
@@ -27,6 +28,8 @@ from medicinkort.fmk import client
 from medicinkort.fmk.requests import DrugMedicationData
 from medicinkort.fmk.transport import FmkFault, FmkUnavailable
 from medicinkort.models import CardRead, CardSnapshot, FmkWrite, MedicationOrder, Reconciliation
+from outbox import engine
+from outbox.kinds import Kind, Retry, register
 from patients.access import (
     AccessRefused,
     access_change_record,
@@ -52,8 +55,8 @@ def current_version(patient_id: int) -> str:
     and the last snapshot."""
     write = (
         FmkWrite.objects.filter(patient_id=patient_id, status=FmkWrite.Status.SENT)
-        .order_by("-sent_at")
-        .values_list("result_version", "sent_at")
+        .order_by("-finished_at")
+        .values_list("result_version", "finished_at")
         .first()
     )
     snapshot = (
@@ -89,36 +92,6 @@ def _basis(row: FmkWrite) -> str:
     return Reconciliation.objects.values_list("card_version", flat=True).get(
         pk=row.reconciliation_id
     )
-
-
-def _claim(patient_id: int) -> FmkWrite | None:
-    """The patient's first open row, marked sending with its version fixed; or None when there
-    is none, or it is being sent by another worker right now."""
-    stale = timezone.now() - timedelta(seconds=settings.SUNDHED_FMK_SWEEP_AFTER)
-    with transaction.atomic():
-        Patient.objects.select_for_update().filter(pk=patient_id).values_list("pk").first()
-        row = (
-            FmkWrite.objects.filter(patient_id=patient_id, status__in=OPEN)
-            .order_by("sequence")
-            .first()
-        )
-        if row is None:
-            return None
-        if (
-            row.status == FmkWrite.Status.SENDING
-            and row.sending_since
-            and row.sending_since > stale
-        ):
-            return None  # another worker is on it
-        if not row.based_on_version:
-            row.based_on_version = _basis(row)
-        row.status = FmkWrite.Status.SENDING
-        row.sending_since = timezone.now()
-        row.attempts += 1
-        row.save(
-            update_fields=["based_on_version", "status", "sending_since", "attempts", "updated_at"]
-        )
-        return row
 
 
 def _data(values: dict) -> DrugMedicationData:
@@ -170,26 +143,14 @@ def _after_reconciliation_rows(row: FmkWrite):
     )
 
 
-def _mine(row: FmkWrite):
-    """The row as long as it is still this worker's claim (not re-claimed after a long send)."""
-    return FmkWrite.objects.filter(
-        pk=row.pk, status=FmkWrite.Status.SENDING, sending_since=row.sending_since
-    )
-
-
 def _sent(row: FmkWrite, patient: Patient, new_version: str, identifier: str) -> None:
     with transaction.atomic():
-        done = _mine(row).update(
-            status=FmkWrite.Status.SENT,
-            sent_at=timezone.now(),
-            result_version=new_version,
+        done = engine.finish(
+            _kind(), row, FmkWrite.Status.SENT, reason="", result_version=new_version,
             result_identifier=identifier,
-            last_error="",
-            updated_at=timezone.now(),
-        )
+        )  # fmt: skip
         if not done:
             return  # another worker re-claimed it and records the same answer
-        row.refresh_from_db()
         if row.operation == FmkWrite.Operation.CREATE and row.payload.get("order_id"):
             # The order now continues the drug medication it was put on FMK as.
             MedicationOrder.objects.filter(pk=row.payload["order_id"], fmk_identifier="").update(
@@ -222,11 +183,12 @@ def _sent(row: FmkWrite, patient: Patient, new_version: str, identifier: str) ->
 def _stopped(row: FmkWrite, status: str, problem: str) -> None:
     """The row (and the rest of its reconciliation) cannot be sent as it is."""
     with transaction.atomic():
-        if not _mine(row).update(status=status, last_error=problem[:2000],
-                                 updated_at=timezone.now()):  # fmt: skip
+        if not engine.finish(_kind(), row, status, reason=problem[:2000]):
             return
         _after_reconciliation_rows(row).update(
-            status=status, last_error="Ikke sendt: en tidligere ændring blev ikke modtaget."
+            status=status,
+            reason="Ikke sendt: en tidligere ændring blev ikke modtaget.",
+            finished_at=timezone.now(),
         )
         if row.reconciliation_id:
             Reconciliation.objects.filter(pk=row.reconciliation_id).update(
@@ -240,70 +202,94 @@ def _stopped(row: FmkWrite, status: str, problem: str) -> None:
         if status == FmkWrite.Status.CONFLICT:
             read = CardRead.objects.create(
                 patient_id=row.patient_id, requested_by=row.requested_by,
-                reason=CardRead.Reason.AFTER_WRITE,
+                occasion=CardRead.Occasion.AFTER_WRITE,
             )  # fmt: skip
-            from medicinkort.services.reads import _enqueue
-
-            transaction.on_commit(lambda: _enqueue(read.pk))
+            engine.dispatch_on_commit(READ_KIND, read.pk)
 
 
-def fmk_writes_send(*, patient_id: int) -> str:
-    """Send the patient's open rows in order until none is left, FMK is down, or one is refused.
-
-    Returns "done", "unavailable" (retry later), "busy" (another worker sends) or "stopped".
-    """
-    patient = Patient.objects.get(pk=patient_id)
-    while True:
-        row = _claim(patient_id)
-        if row is None:
-            open_rows = FmkWrite.objects.filter(patient_id=patient_id, status__in=OPEN)
-            return "busy" if open_rows.exists() else "done"
-        try:
-            new_version, identifier = _send(row, patient)
-        except FmkUnavailable as error:
-            _mine(row).update(
-                status=FmkWrite.Status.PENDING, last_error=str(error)[:2000], sending_since=None,
-                updated_at=timezone.now(),
-            )  # fmt: skip
-            return "unavailable"
-        except FmkFault as fault:
-            status = FmkWrite.Status.CONFLICT if fault.version_conflict else FmkWrite.Status.FAILED
-            _stopped(row, status, fault.text or str(fault))
-            return "stopped"
-        except AccessRefused as refused:
-            _stopped(row, FmkWrite.Status.FAILED, f"Adgang nægtet: {refused}")
-            return "stopped"
-        except Exception as error:  # a bug, not FMK: tried again by the sweeper, then given up
-            if row.attempts >= MAX_ATTEMPTS:
-                _stopped(row, FmkWrite.Status.FAILED, f"Fejl i Sundhed: {error}")
-                return "stopped"
-            _mine(row).update(
-                status=FmkWrite.Status.PENDING, last_error=repr(error)[:2000], sending_since=None,
-                updated_at=timezone.now(),
-            )  # fmt: skip
-            raise
-        try:
-            _sent(row, patient, new_version, identifier)
-        except Exception:
-            # FMK has the change; storing its answer failed. The row stays `sending`: the
-            # sweeper sends it again with the same message id, FMK replays the answer, and it
-            # is stored then.
-            log.exception("FMK write %s done but not stored; the sweeper sends it again", row.pk)
-            raise
+def _send_one(row: FmkWrite) -> None:
+    """Send one claimed row and end it: sent, stopped (a conflict, a refusal), or waiting again
+    (FMK down, or a bug: tried again, and given up after MAX_ATTEMPTS)."""
+    kind = _kind()
+    patient = row.patient
+    if not row.based_on_version:
+        row.based_on_version = _basis(row)
+        engine.mine(kind, row).update(based_on_version=row.based_on_version)
+    if not engine.hand(kind, row):
+        return
+    try:
+        new_version, identifier = _send(row, patient)
+    except FmkUnavailable as error:
+        engine.retry(kind, row, reason=str(error)[:2000], give_up=False)
+        return
+    except FmkFault as fault:
+        status = FmkWrite.Status.CONFLICT if fault.version_conflict else FmkWrite.Status.FAILED
+        _stopped(row, status, fault.text or str(fault))
+        return
+    except AccessRefused as refused:
+        _stopped(row, FmkWrite.Status.FAILED, f"Adgang nægtet: {refused}")
+        return
+    except Exception as error:  # a bug, not FMK: tried again, then given up with why
+        log.exception("FMK write %s failed", row.pk)
+        if row.attempts >= MAX_ATTEMPTS:
+            _stopped(row, FmkWrite.Status.FAILED, f"Fejl i Sundhed: {error}")
+        else:
+            engine.retry(kind, row, reason=repr(error)[:2000], give_up=False)
+        return
+    try:
+        _sent(row, patient, new_version, identifier)
+    except Exception:
+        # FMK has the change; storing its answer failed. The row stays claimed: the sweeper
+        # takes it back, it is sent again with the same message id, FMK replays the answer,
+        # and it is stored then.
+        log.exception("FMK write %s done but not stored; the sweeper sends it again", row.pk)
 
 
-def fmk_writes_sweep() -> int:
-    """Send again for every patient with a row left waiting, or left `sending` by a worker that
-    died. Returns how many patients were sent to a worker."""
-    from medicinkort.services.reads import _enqueue_writes
+def fmk_writes_perform(rows: list[FmkWrite]) -> None:
+    """The kind's step: each claimed row (a patient's first open one) sent and ended."""
+    for row in rows:
+        _send_one(row)
 
-    stale = timezone.now() - timedelta(seconds=settings.SUNDHED_FMK_SWEEP_AFTER)
-    patient_ids = set(
-        FmkWrite.objects.filter(
-            Q(status=FmkWrite.Status.PENDING, updated_at__lt=stale)
-            | Q(status=FmkWrite.Status.SENDING, sending_since__lt=stale)
-        ).values_list("patient_id", flat=True)[:500]
+
+KIND = "medicinkort.fmkwrite"
+READ_KIND = "medicinkort.cardread"
+
+
+def _kind() -> Kind:
+    from outbox.kinds import get
+
+    return get(KIND)
+
+
+def register_fmk_writes() -> None:
+    """The changes for FMK are a kind of the outbox (from MedicinkortConfig.ready)."""
+    from django.conf import settings
+    from django.utils.translation import gettext_lazy
+
+    register(
+        Kind(
+            name=KIND,
+            model=FmkWrite,
+            perform=fmk_writes_perform,
+            label=gettext_lazy("Changes for FMK"),
+            waiting=FmkWrite.Status.PENDING,
+            working=FmkWrite.Status.SENDING,
+            failed=FmkWrite.Status.FAILED,
+            stale_after_setting="SUNDHED_FMK_SWEEP_AFTER",
+            stale_handed="again",
+            retry=Retry(attempts=MAX_ATTEMPTS, first=settings.SUNDHED_FMK_WRITE_RETRY_SECONDS),
+            breaker="fmk",
+            in_order_of="patient_id",
+            order_field="sequence",
+            related=("patient",),
+        )  # fmt: skip
     )
-    for patient_id in patient_ids:
-        _enqueue_writes(patient_id)
-    return len(patient_ids)
+
+
+def fmk_writes_send(*, patient_id: int) -> int:
+    """Send the patient's open rows now, in order, in this process (a test, a benchmark);
+    returns how many rows were claimed."""
+    ids = list(
+        FmkWrite.objects.filter(patient_id=patient_id, status__in=OPEN).values_list("pk", flat=True)
+    )
+    return engine.work(KIND, ids) if ids else 0

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import Action, DataKind
@@ -21,9 +20,13 @@ from medicinkort.fmk.requests import Identity
 from medicinkort.fmk.transport import FmkFault, FmkUnavailable
 from medicinkort.models import CardLine, CardRead, CardSnapshot
 from organisation.models import Role, StaffMember
+from outbox import engine
+from outbox.kinds import Kind, register
+from outbox.kinds import get as engine_kind
 from patients.access import AccessRefused, PatientAccess, access_decide, access_record
 
 log = logging.getLogger(__name__)
+READ_KIND = "medicinkort.cardread"
 
 # DGWS user roles (the Danish authorisation register's profession codes) FMK knows.
 DGWS_ROLES: dict[str, str] = {Role.LAEGE: "7170", Role.SYGEPLEJERSKE: "5166"}
@@ -53,7 +56,7 @@ def identity_for(staff: StaffMember) -> Identity:
     )
 
 
-def card_read_request(*, access: PatientAccess, reason: str) -> CardRead:
+def card_read_request(*, access: PatientAccess, occasion: str) -> CardRead:
     """Ask for a read of the card as this clinician; one pending read per patient is enough."""
     pending = (
         CardRead.objects.filter(
@@ -66,8 +69,10 @@ def card_read_request(*, access: PatientAccess, reason: str) -> CardRead:
     )
     if pending is not None:
         return pending
-    read = CardRead.objects.create(patient=access.patient, requested_by=access.user, reason=reason)
-    transaction.on_commit(lambda: _enqueue(read.pk))
+    read = CardRead.objects.create(
+        patient=access.patient, requested_by=access.user, occasion=occasion
+    )
+    engine.dispatch_on_commit(READ_KIND, read.pk)
     return read
 
 
@@ -77,24 +82,12 @@ def card_read_on_admission(course) -> CardRead | None:
         return None
     requested_by = course.responsible.user if course.responsible_id else None
     read = CardRead.objects.create(
-        patient_id=course.patient_id, requested_by=requested_by, reason=CardRead.Reason.ADMISSION
+        patient_id=course.patient_id,
+        requested_by=requested_by,
+        occasion=CardRead.Occasion.ADMISSION,
     )
-    _enqueue(read.pk)
+    engine.dispatch(engine_kind(READ_KIND), [read.pk])
     return read
-
-
-def _dispatch(task, arg: int) -> None:
-    """Hand an id to a worker; with the broker down the sweeper sends it later."""
-    try:
-        task.delay(arg)
-    except Exception:
-        log.warning("%s(%s) not enqueued; the sweeper sends it", task.name, arg, exc_info=True)
-
-
-def _enqueue(read_id: int) -> None:
-    from medicinkort.tasks import read_card
-
-    _dispatch(read_card, read_id)
 
 
 def _snapshot_store(patient, card: Card, raw: str) -> CardSnapshot:
@@ -144,24 +137,26 @@ def _snapshot_store(patient, card: Card, raw: str) -> CardSnapshot:
 
 
 def card_read_run(*, read_id: int) -> CardRead | None:
-    """Run one read (the task's body): claim it, call FMK outside any transaction, store the
-    snapshot with its access event. A read already finished, or being read, is left alone."""
-    stale = timezone.now() - timedelta(seconds=settings.SUNDHED_FMK_SWEEP_AFTER)
-    with transaction.atomic():
-        read = (
-            CardRead.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("patient", "requested_by")
-            .filter(
-                Q(status=CardRead.Status.PENDING)
-                | Q(status=CardRead.Status.READING, updated_at__lt=stale),
-                pk=read_id,
-            )
-            .first()
-        )
-        if read is None:
-            return None
-        read.status = CardRead.Status.READING
-        read.save(update_fields=["status", "updated_at"])
+    """Run one read now in this process (a test): claimed through the engine, as a worker
+    does; None when it is finished already or another worker has it."""
+    if not engine.work(READ_KIND, [read_id]):
+        return None
+    return CardRead.objects.get(pk=read_id)
+
+
+def card_reads_perform(reads: list[CardRead]) -> None:
+    """The kind's step: each claimed read is run."""
+    for read in reads:
+        try:
+            _read_one(read)
+        except LostClaim:
+            log.warning("FMK read %s taken over by another worker; its answer is dropped", read.pk)
+
+
+def _read_one(read: CardRead) -> CardRead:
+    """Call FMK as the clinician who asked (outside any transaction) and store the snapshot with
+    its access event; a refusal or an FMK that cannot be reached ends the read with why."""
+    engine.hand(engine_kind(READ_KIND), read)
     try:
         if read.requested_by is None:
             raise NoFmkIdentity("Ingen kliniker at læse FMK som.")
@@ -190,36 +185,37 @@ def card_read_run(*, read_id: int) -> CardRead | None:
 
 
 def _finish(read: CardRead, status: str, error: str) -> CardRead:
-    """End the read, if it is still this worker's (not re-claimed after a very long call)."""
-    read.status = status
-    read.error = error[:2000]
-    read.finished_at = timezone.now()
-    CardRead.objects.filter(pk=read.pk, status=CardRead.Status.READING).update(
-        status=status,
-        error=read.error,
-        finished_at=read.finished_at,
-        snapshot=read.snapshot,
-        updated_at=read.finished_at,
-    )
+    """End the read, if it is still this worker's (not re-claimed after a very long call); the
+    caller inside a transaction rolls back its snapshot with it when it is not."""
+    if (
+        not engine.finish(
+            engine_kind(READ_KIND), read, status, reason=error[:2000], snapshot=read.snapshot
+        )
+        and read.snapshot is not None
+    ):
+        raise LostClaim(f"the read {read.pk} was taken over by another worker")
     return read
 
 
-def card_reads_sweep() -> int:
-    """Send again every read left pending too long (a lost queue entry, a killed worker)."""
-    before = timezone.now() - timedelta(seconds=settings.SUNDHED_FMK_SWEEP_AFTER)
-    ids = list(
-        CardRead.objects.filter(
-            Q(status=CardRead.Status.PENDING, created_at__lt=before)
-            | Q(status=CardRead.Status.READING, updated_at__lt=before)
-        ).values_list("pk", flat=True)[:500]
+class LostClaim(Exception):
+    """The claim went to another worker meanwhile (a very long call): nothing is stored."""
+
+
+def register_card_reads() -> None:
+    """Reads of the FMK card are a kind of the outbox (from MedicinkortConfig.ready)."""
+    from django.utils.translation import gettext_lazy
+
+    register(
+        Kind(
+            name=READ_KIND,
+            model=CardRead,
+            perform=card_reads_perform,
+            label=gettext_lazy("Reads of FMK cards"),
+            waiting=CardRead.Status.PENDING,
+            working=CardRead.Status.READING,
+            failed=CardRead.Status.REFUSED,
+            stale_after_setting="SUNDHED_FMK_SWEEP_AFTER",
+            stale_handed="again",
+            related=("patient", "requested_by"),
+        )  # fmt: skip
     )
-    for read_id in ids:
-        _enqueue(read_id)
-    return len(ids)
-
-
-def _enqueue_writes(patient_id: int) -> None:
-    from medicinkort.tasks import send_fmk_writes
-
-    if settings.SUNDHED_FMK_ENQUEUE:  # off: a test sends them itself (the sweeper would too)
-        _dispatch(send_fmk_writes, patient_id)

@@ -41,7 +41,10 @@ from medicinkort.services.orders import (
     others_for_checks,
     times_from_text,
 )
+from medicinkort.services.outbox import KIND as WRITE_KIND
 from medicinkort.services.outbox import next_sequence
+from medicinkort.services.reads import READ_KIND
+from outbox import engine
 from patients.access import PatientAccess, access_change_record
 from patients.models import CaveEntry, Patient
 
@@ -308,9 +311,7 @@ def reconciliation_confirm(
             access, data_kind=DataKind.MEDICATION, action=Action.CREATE, obj=reconciliation
         )
         if writes:
-            from medicinkort.services.reads import _enqueue_writes
-
-            transaction.on_commit(lambda: _enqueue_writes(access.patient.pk))
+            engine.dispatch_on_commit(WRITE_KIND)
     return reconciliation
 
 
@@ -326,11 +327,9 @@ def reconciliation_fmk_updated(*, reconciliation_id: int) -> None:
     _complete(reconciliation)
     read = CardRead.objects.create(
         patient_id=reconciliation.patient_id, requested_by=reconciliation.confirmed_by.user,
-        reason=CardRead.Reason.AFTER_WRITE,
+        occasion=CardRead.Occasion.AFTER_WRITE,
     )  # fmt: skip
-    from medicinkort.services.reads import _enqueue
-
-    transaction.on_commit(lambda: _enqueue(read.pk))
+    engine.dispatch_on_commit(READ_KIND, read.pk)
 
 
 def _complete(reconciliation: Reconciliation) -> None:
@@ -354,7 +353,7 @@ def reconciliation_not_updated(
             return reconciliation
         FmkWrite.objects.filter(
             reconciliation=reconciliation, status__in=[FmkWrite.Status.PENDING]
-        ).update(status=FmkWrite.Status.FAILED, last_error=f"Ikke sendt: {reason.strip()}")
+        ).update(status=FmkWrite.Status.FAILED, reason=f"Ikke sendt: {reason.strip()}")
         reconciliation.status = Reconciliation.Status.NOT_UPDATED
         reconciliation.not_updated_reason = reason.strip()
         reconciliation.save(update_fields=["status", "not_updated_reason", "updated_at"])

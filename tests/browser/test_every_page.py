@@ -206,7 +206,7 @@ def check_phone(page, url) -> list[str]:
 
 
 def test_every_page_passes_axe_and_fits_a_phone(live_server, page, cast, settings, clinic):
-    settings.SUNDHED_FMK_ENQUEUE = False  # the medication tab without FMK: its own tests read it
+    settings.SUNDHED_OUTBOX_DISPATCH = False  # the medication tab without FMK: its tests read it
     notes = the_record(cast)
     findings = {}
     started = timezone.now()

@@ -24,7 +24,7 @@ def read_card(user, patient) -> CardRead:
     from medicinkort.services import card_read_request
 
     access = access_decide(user=user, patient=patient, data_kind="medication")
-    read = card_read_request(access=access, reason=CardRead.Reason.DEMAND)
+    read = card_read_request(access=access, occasion=CardRead.Occasion.DEMAND)
     return wait_for(
         lambda: (
             CardRead.objects.exclude(status__in=["pending", "reading"]).filter(pk=read.pk).first()
@@ -54,7 +54,7 @@ def drained(reconciliation: Reconciliation, timeout: float = 40) -> Reconciliati
         timeout,
         lambda: (
             "the outbox draining: "
-            + "; ".join(f"{w.operation} {w.status} {w.attempts} {w.last_error}" for w in rows)
+            + "; ".join(f"{w.operation} {w.status} {w.attempts} {w.reason}" for w in rows)
         ),
     )
     # The card is read again after the changes: done before the test ends (and flushes).

@@ -117,7 +117,7 @@ def test_an_admission_reads_the_card_as_the_responsible_clinician(
         responsible=cast.treating_doctor.staff,
     )
     read = CardRead.objects.get(patient=cast.stranger)
-    assert read.reason == CardRead.Reason.ADMISSION
+    assert read.occasion == CardRead.Occasion.ADMISSION
     assert finished(read.pk).status == CardRead.Status.DONE
     assert (
         AccessEvent.objects.filter(
@@ -134,7 +134,7 @@ def test_a_secretary_sees_the_card_but_cannot_read_fmk_and_is_told_why(
     client.get(tab(cast))
     read = finished(CardRead.objects.get(patient=cast.patient).pk)
     assert read.status == CardRead.Status.REFUSED
-    assert "autoriseret" in read.error
+    assert "autoriseret" in read.reason
     page = client.get(tab(cast)).content.decode()
     assert 'data-testid="fmk-refused"' in page
 
@@ -145,7 +145,7 @@ def test_a_recent_read_is_not_repeated_when_the_tab_opens_again(
     CardRead.objects.create(
         patient=cast.patient,
         requested_by=cast.treating_doctor,
-        reason=CardRead.Reason.TAB,
+        occasion=CardRead.Occasion.TAB,
         status=CardRead.Status.DONE,
         finished_at=timezone.now(),
     )

@@ -35,7 +35,7 @@ def url(name, cast, **kwargs):
 
 def snapshot_of(cast, version="100", lines=()):
     read = CardRead.objects.create(
-        patient=cast.patient, requested_by=cast.treating_doctor, reason="demand", status="done",
+        patient=cast.patient, requested_by=cast.treating_doctor, occasion="demand", status="done",
         finished_at=timezone.now(),
     )  # fmt: skip
     snapshot = CardSnapshot.objects.create(

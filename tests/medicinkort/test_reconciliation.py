@@ -138,7 +138,7 @@ def test_fmk_down_the_outbox_waits_and_drains_in_order_when_it_is_back(
     assert drained(reconciliation).status == Reconciliation.Status.UPDATED
     sent = list(writes.all())  # fresh rows, not the ones read while FMK was down
     assert [w.operation for w in sent] == ["withdraw", "update", "reviewed"]
-    assert [w.sent_at for w in sent] == sorted(w.sent_at for w in sent)
+    assert [w.finished_at for w in sent] == sorted(w.finished_at for w in sent)
     operations = [
         r["operation"] for r in fmksim.requests_seen()[seen:] if "Get" not in r["operation"]
     ]
@@ -188,15 +188,20 @@ def test_a_worker_killed_while_sending_loses_no_write_and_makes_none_twice(
 ):
     """The sends go to a worker of this test's own queue (killed and started again); the
     session's worker does the rest (the read of the card after the changes)."""
-    from medicinkort.tasks import send_fmk_writes
+    import dataclasses
 
-    settings.SUNDHED_FMK_ENQUEUE = False  # this test sends to a worker of its own
+    from outbox import engine, kinds
+
+    # The writes go to a worker of this test's own queue; reads stay with the session's worker.
+    queue = f"fmk-kill-{os.getpid()}"
+    write_kind = kinds.get("medicinkort.fmkwrite")
+    kinds.register(dataclasses.replace(write_kind, queue=queue))
     settings.SUNDHED_FMK_SWEEP_AFTER = 3
     cpr = cast.patient.cpr
     card = card_with_lines(fmksim, cpr, 2)
     from medicinkort.services import card_read_request, card_read_run
 
-    read = card_read_request(access=doctor_access, reason="demand")
+    read = card_read_request(access=doctor_access, occasion="demand")
     # The session's worker may have claimed the read first (it is queued on commit): then this
     # run leaves it alone and the worker writes the snapshot a moment later.
     card_read_run(read_id=read.pk)
@@ -210,11 +215,9 @@ def test_a_worker_killed_while_sending_loses_no_write_and_makes_none_twice(
             drug, dose_text="1 tablet morgen og aften", times=["08:00", "18:00"]))],
     )  # fmt: skip
     create = FmkWrite.objects.get(reconciliation=reconciliation, operation="create")
-    queue = f"fmk-kill-{os.getpid()}"
     fmksim.mode("up", delay=3.0)  # FMK takes its time: the worker dies waiting for the answer
-    worker = start_worker(tmp_path, queues=queue)
+    worker = start_worker(tmp_path, queues=queue)  # the confirm's commit dispatched the writes
     try:
-        send_fmk_writes.apply_async(args=[cast.patient.pk], queue=queue)
         wait_for(lambda: FmkWrite.objects.get(pk=create.pk).status == "sending", what="sending")
         time.sleep(1.0)  # the request is at FMK (which takes 3 s to answer) when the worker dies
         os.kill(worker.process.pid, signal.SIGKILL)
@@ -228,17 +231,19 @@ def test_a_worker_killed_while_sending_loses_no_write_and_makes_none_twice(
     fmksim.mode("up", delay=0)
     wait_for(
         lambda: (
-            FmkWrite.objects.get(pk=create.pk).sending_since
+            FmkWrite.objects.get(pk=create.pk).claimed_at
             < timezone.now() - timezone.timedelta(seconds=3)
         ),
         what="the row getting old enough for the sweeper",
     )
     again = start_worker(tmp_path, queues=queue)
     try:
-        send_fmk_writes.apply_async(args=[cast.patient.pk], queue=queue)  # as the sweeper does
+        # The sweeper takes the stale claim back and hands the row to a worker again.
+        assert engine.sweep(kinds.get("medicinkort.fmkwrite"))["again"] == 1
         assert drained(reconciliation).status == Reconciliation.Status.UPDATED
     finally:
         stop_worker(again)
+        kinds.register(write_kind)
     names = [d["name"] for d in fmksim.card(cpr)["drug_medications"]]
     assert names.count(drug.name) == before + 1  # exactly once on FMK
     replays = [r for r in fmksim.requests_seen() if r["message_id"] == str(create.message_id)]
@@ -276,7 +281,7 @@ def test_a_discharge_stops_the_orders_of_its_own_stay_only(cast, settings, docto
     from patients.models import CareCourse
     from patients.services import care_course_create
 
-    settings.SUNDHED_FMK_ENQUEUE = False
+    settings.SUNDHED_OUTBOX_DISPATCH = False
     other_course = care_course_create(
         patient=cast.patient, department=cast.orthopaedics, kind=CareCourse.Kind.OUTPATIENT,
         title="Knæ", started_at=timezone.now(),
