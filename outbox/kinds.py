@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import Promise
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Kind:
     model: type[models.Model]
     # perform(rows): do the work of these claimed rows, finishing each (outbox.engine).
     perform: Callable[[list], object]
-    label: str = ""
+    label: str | Promise = ""
     waiting: str = "pending"
     working: str = "sending"
     # The statuses in which a row is done with (for the queue page: the rest need a person or
