@@ -101,6 +101,23 @@ class SundhedAdminSite(AdminSite):
     def autocomplete_view(self, request):
         return AuditedAutocompleteJsonView.as_view(admin_site=self)(request)
 
+    def get_urls(self):
+        from django.urls import path
+
+        queues = path("outbox/", self.admin_view(self.outbox_queues), name="outbox_queues")
+        return [queues, *super().get_urls()]
+
+    def outbox_queues(self, request):
+        """Every kind of durable work: its rows by status and the oldest one waiting (counts
+        only: no patient is shown, so nothing is disclosed)."""
+        from django.template.response import TemplateResponse
+
+        from outbox.engine import queue_summary
+
+        context = {**self.each_context(request), "title": _("Durable work"),
+                   "queues": queue_summary()}  # fmt: skip
+        return TemplateResponse(request, "admin/outbox_queues.html", context)
+
 
 class SundhedAdminConfig(AdminConfig):
     """Installs `SundhedAdminSite` as `admin.site`."""
