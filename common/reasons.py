@@ -17,7 +17,7 @@ class Reason:
 
     def __init__(self, template: str, **params):
         self.template = template
-        self.params = {
+        self.params: dict = {
             name: {"template": v.template, "params": v.params}
             if isinstance(v, Reason)
             else v

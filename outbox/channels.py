@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -50,7 +51,7 @@ class Letter:
 def _gateway(request: urllib.request.Request) -> dict:
     if not settings.SUNDHED_SMS_URL.startswith(("http://", "https://")):
         raise RuntimeError("SUNDHED_SMS_URL must be an http(s) address")
-    request.add_header("X-Api-Key", settings.SUNDHED_SMS_API_KEY)
+    request.add_header("X-Api-Key", settings.SUNDHED_SMS_API_KEY or "")
     try:
         with urllib.request.urlopen(request, timeout=settings.SUNDHED_SMS_TIMEOUT) as answer:  # noqa: S310 (the scheme is checked above)
             return json.loads(answer.read() or b"{}")
@@ -129,7 +130,7 @@ def _notifications_send(kind, rows, *, compose, system, data_kind) -> None:
     for row in rows:
         patient_id = _notification_send(kind, row, compose)
         if patient_id is not None and row.status == Notification.Status.SENT:
-            touched.append((system, patient_id, str(row.public_id)))
+            touched.append((system, patient_id, _reference(row)))
     if touched:
         # Each message sent is a disclosure of what it says, by the system.
         access_patients_as_system(
@@ -156,13 +157,11 @@ def _notification_send(kind: Kind, row: Notification, compose) -> int | None:
         return None
     try:
         if row.channel == Notification.Channel.EMAIL:
-            email_send(
-                to=to, subject=letter.subject, body=letter.body, reference=str(row.public_id)
-            )
+            email_send(to=to, subject=letter.subject, body=letter.body, reference=_reference(row))
             engine.finish(kind, row, Notification.Status.SENT, delivery="smtp-accepted")
         else:
             answer = sms_send(
-                to=to, text=f"{letter.subject}. {letter.body}", reference=str(row.public_id)
+                to=to, text=f"{letter.subject}. {letter.body}", reference=_reference(row)
             )
             engine.finish(
                 kind, row, Notification.Status.SENT, gateway_id=answer.get("id", ""),
@@ -178,6 +177,12 @@ def _notification_send(kind: Kind, row: Notification, compose) -> int | None:
     return letter.patient_id
 
 
+def _reference(row: Notification) -> str:
+    """The row's public id: the SMS gateway's reference and the e-mail's Message-ID."""
+    # Every table of notifications is also a BaseModel, which has the public id.
+    return str(row.public_id)  # type: ignore[attr-defined]
+
+
 def notification_kinds() -> list[Kind]:
     return [kind for kind in all_kinds() if issubclass(kind.model, Notification)]
 
@@ -189,11 +194,11 @@ def delivery_poll(*, now=None, within_hours: int = 48) -> int:
     changed = 0
     for kind in notification_kinds():
         model = kind.model
-        open_rows = model.objects.filter(
+        open_rows = model._default_manager.filter(
             channel=Notification.Channel.SMS, status=Notification.Status.SENT,
             delivery="accepted", finished_at__gte=now - timedelta(hours=within_hours),
         ).exclude(gateway_id="")[:200]  # fmt: skip
-        for row in open_rows:
+        for row in cast(list[Notification], list(open_rows)):
             url = f"{settings.SUNDHED_SMS_URL.rstrip('/')}/{row.gateway_id}"
             try:
                 answer = _gateway(urllib.request.Request(url, method="GET"))  # noqa: S310
@@ -202,7 +207,7 @@ def delivery_poll(*, now=None, within_hours: int = 48) -> int:
                 continue
             status = str(answer.get("status", ""))[:20]
             changed += (
-                model.objects.filter(pk=row.pk)
+                model._default_manager.filter(pk=row.pk)
                 .exclude(delivery=status)
                 .update(delivery=status, delivery_checked_at=now)
             )

@@ -51,7 +51,7 @@ def dispatch(kind: Kind, ids: list[int] | None = None, *, countdown: float = 0) 
     reached or dispatch is off. Nothing is lost either way: the sweeper finds what waits."""
     if not settings.SUNDHED_OUTBOX_DISPATCH:
         return False
-    options = {"countdown": countdown} if countdown > 0 else {}
+    options: dict[str, object] = {"countdown": countdown} if countdown > 0 else {}
     if kind.queue:
         options["queue"] = kind.queue
     try:
@@ -67,9 +67,9 @@ def dispatch(kind: Kind, ids: list[int] | None = None, *, countdown: float = 0) 
 
 def _claimable(kind: Kind, now):
     model = kind.model
-    rows = model.objects.filter(status=kind.waiting, due_at__lte=now)
+    rows = model._default_manager.filter(status=kind.waiting, due_at__lte=now)
     if kind.in_order_of:
-        earlier = model.objects.filter(
+        earlier = model._default_manager.filter(
             **{kind.in_order_of: OuterRef(kind.in_order_of)},
             **{f"{kind.order_field}__lt": OuterRef(kind.order_field)},
             status__in=[kind.waiting, kind.working],
@@ -100,11 +100,11 @@ def claim(
         )
         if not pks:
             return []
-        model.objects.filter(pk__in=pks).update(
+        model._default_manager.filter(pk__in=pks).update(
             status=kind.working, claimed_at=now, claim_token=token, handed_at=None,
             attempts=F("attempts") + 1,
         )  # fmt: skip
-    claimed = model.objects.filter(pk__in=pks, claim_token=token)
+    claimed = model._default_manager.filter(pk__in=pks, claim_token=token)
     if kind.related:
         claimed = claimed.select_related(*kind.related)
     return list(claimed.order_by("due_at", kind.order_field, "pk"))
@@ -112,7 +112,9 @@ def claim(
 
 def mine(kind: Kind, row):
     """The row, as long as it is still this worker's claim."""
-    return kind.model.objects.filter(pk=row.pk, status=kind.working, claim_token=row.claim_token)
+    return kind.model._default_manager.filter(
+        pk=row.pk, status=kind.working, claim_token=row.claim_token
+    )
 
 
 def hand(kind: Kind, row) -> bool:
@@ -204,7 +206,7 @@ def sweep(kind: Kind, *, now=None) -> dict:
     """Take back stale claims and dispatch what is due and waiting; returns the counts."""
     now = now or timezone.now()
     model = kind.model
-    stale = model.objects.filter(
+    stale = model._default_manager.filter(
         status=kind.working, claimed_at__lt=now - timedelta(seconds=kind.stale_after)
     )
     # A claimed row was due when it was claimed: it is due again at once.
@@ -217,7 +219,7 @@ def sweep(kind: Kind, *, now=None) -> dict:
         counts["again"] = handed.update(**back, handed_at=None)
     else:
         counts["uncertain"] = handed.update(status=kind.stale_handed, finished_at=now)
-    due = model.objects.filter(status=kind.waiting, due_at__lte=now)
+    due = model._default_manager.filter(status=kind.waiting, due_at__lte=now)
     counts["dispatched"] = 0
     if due.exists():
         counts["dispatched"] = int(dispatch(kind))
@@ -236,7 +238,8 @@ def queue_summary() -> list[dict]:
     """Per kind: rows by status, and the oldest waiting row's due time."""
     summary = []
     for kind in all_kinds():
-        counts = dict(kind.model.objects.values_list("status").annotate(n=Count("pk")).order_by())
-        oldest = kind.model.objects.filter(status=kind.waiting).aggregate(m=Min("due_at"))["m"]
+        rows = kind.model._default_manager
+        counts = dict(rows.values_list("status").annotate(n=Count("pk")).order_by())
+        oldest = rows.filter(status=kind.waiting).aggregate(m=Min("due_at"))["m"]
         summary.append({"kind": kind, "counts": counts, "oldest_waiting": oldest})
     return summary
