@@ -157,9 +157,9 @@ def _reliability(cpr_list: list[str], run_id: str, log_dir: Path, count: int) ->
 
     env = dict(
         os.environ,
-        SUNDHED_LAB_ENQUEUE="true",
+        SUNDHED_OUTBOX_DISPATCH="true",
         SUNDHED_LAB_SWEEP_AFTER="3",
-        SUNDHED_LAB_SWEEP_INTERVAL="1",
+        SUNDHED_OUTBOX_SWEEP_INTERVAL="1",
     )
     after_id = _last_message_id()
     prefix = f"{run_id}X"
@@ -218,7 +218,7 @@ def run(
     cpr_list = list(cprs)
     run_id = f"B{int(time.time())}"
     log_dir = Path(tempfile.mkdtemp(prefix="sundhed-bench-ingest-"))
-    env = dict(os.environ, SUNDHED_LAB_ENQUEUE="true")
+    env = dict(os.environ, SUNDHED_OUTBOX_DISPATCH="true")
     sender_register()
     processes = Processes(env, log_dir)
     report: dict = {
@@ -296,10 +296,10 @@ def run(
         send_all(port, paced, connections=4, rate=rate)
         _wait_visible(run_id + "L", count * ANALYSES, timeout=600, after_id=after_id)
         delays = sorted(
-            (m.processed_at - m.received_at).total_seconds()
+            (m.finished_at - m.received_at).total_seconds()
             for m in InboundMessage.objects.filter(
                 sender=SENDER, control_id__startswith=f"{run_id}-L", status="processed"
-            ).only("received_at", "processed_at")
+            ).only("received_at", "finished_at")
         )
         report["latency"] = {
             "rate_per_s": round(rate, 1),

@@ -10,6 +10,7 @@ from labresults.models import (
     Analysis,
     FhirSource,
     InboundMessage,
+    LabOrderMessage,
     LabReport,
     LabResult,
     MllpSender,
@@ -125,3 +126,24 @@ class FhirSourceAdmin(admin.ModelAdmin):
 
     list_display = ("name", "base_url", "is_active", "pulled_until", "last_error")
     readonly_fields = ("pulled_until", "last_error")
+
+
+@admin.register(LabOrderMessage)
+class LabOrderMessageAdmin(admin.ModelAdmin):
+    """Order messages to the laboratory: their state and reason, read-only (the order itself,
+    with the patient, is on the patient's record)."""
+
+    list_display = ("created_at", "status", "attempts", "finished_at", "reason")
+    list_filter = ("status",)
+    fields = readonly_fields = ("status", "attempts", "due_at", "claimed_at", "handed_at",
+                                "finished_at", "reason")  # fmt: skip
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -76,11 +76,11 @@ class InboundMessageCreateApi(APIView):
             "ack_code": receipt.code,
             "duplicate": receipt.duplicate,
             "id": str(receipt.message.public_id) if receipt.message else None,
-            "reason": receipt.message.error if receipt.message else "",
+            "reason": receipt.message.reason if receipt.message else "",
         }
         if receipt.duplicate:
             return Response(body, status=status.HTTP_200_OK)
         if receipt.code != "AA":
-            body["detail"] = receipt.message.error
+            body["detail"] = receipt.message.reason
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return Response(body, status=status.HTTP_201_CREATED)

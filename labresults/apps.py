@@ -39,3 +39,10 @@ class LabresultsConfig(AppConfig):
         )
         text_macros.register(TextMacro("labs", _("Latest key results"), selectors.labs_text))
         worklist_markers.register(WorklistMarker("labresults", selectors.worklist_markers))
+        from labresults.services.imaging import register_dicom_objects
+        from labresults.services.orders import register_order_messages
+        from labresults.services.processing import register_inbound_messages
+
+        register_inbound_messages()
+        register_order_messages()
+        register_dicom_objects()

@@ -19,9 +19,10 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from labresults.hl7.mllp import Deframer, frame
+from labresults.kinds import INBOUND
 from labresults.models import InboundMessage
 from labresults.services import Incoming, inbound_messages_receive
-from labresults.services.dispatch import messages_dispatch
+from outbox import engine, kinds
 
 log = logging.getLogger(__name__)
 _open_by_address: Counter = Counter()
@@ -97,7 +98,7 @@ class GroupCommit:
         with self.lock:
             ids, self.stored, self.flush_armed = self.stored, [], False
         if ids:
-            self.dispatcher.submit(messages_dispatch, ids)
+            self.dispatcher.submit(engine.dispatch, kinds.get(INBOUND), ids)
 
     async def receive(self, incoming: Incoming) -> bytes:
         """Store one message with its group; its ACK once the group is committed."""

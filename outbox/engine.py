@@ -19,13 +19,14 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Exists, F, Min, OuterRef
+from django.db import connection, transaction
+from django.db.models import Count, Exists, Min, OuterRef
 from django.utils import timezone
 
 from outbox.breaker import Breaker
@@ -33,6 +34,7 @@ from outbox.kinds import Kind, all_kinds, get
 
 log = logging.getLogger(__name__)
 WORK_TASK = "outbox.work"
+WORK_SECONDS = 60
 
 
 # --- Handing to a worker ----------------------------------------------------------------------
@@ -54,8 +56,12 @@ def dispatch(kind: Kind, ids: list[int] | None = None, *, countdown: float = 0) 
     options: dict[str, object] = {"countdown": countdown} if countdown > 0 else {}
     if kind.queue:
         options["queue"] = kind.queue
+    # Many ids go a batch per task.
+    size = kind.batch
+    groups = [None] if ids is None else [ids[i : i + size] for i in range(0, len(ids), size)]
     try:
-        current_app.send_task(WORK_TASK, args=[kind.name, ids], **options)
+        for group in groups:
+            current_app.send_task(WORK_TASK, args=[kind.name, group], **options)
     except Exception:  # noqa: BLE001 - the broker may be down; the sweeper dispatches it later
         log.warning("%s %s not handed to a worker; the sweeper will", kind.name, ids)
         return False
@@ -83,7 +89,14 @@ def claim(
     now=None,
 ) -> list:  # fmt: skip
     """Claim up to `limit` (the kind's batch) due rows, these `ids` only when given (or rows of
-    these `keys` of an in-order kind), in a committed transaction; returns them claimed."""
+    these `keys` of an in-order kind), committed; returns them claimed.
+
+    One statement: `UPDATE ... WHERE id = ANY(ARRAY(SELECT ... FOR UPDATE SKIP LOCKED LIMIT n))
+    RETURNING id`, so two workers never take one row and a claim costs one round trip. A kind
+    that loads its rows itself (`lazy`, an inbox that locks them again to file them) gets them
+    as they were claimed: id, token and status only."""
+    if (ids is not None and not ids) or (keys is not None and not keys):
+        return []
     now = now or timezone.now()
     token = uuid.uuid4()
     model = kind.model
@@ -92,18 +105,27 @@ def claim(
         rows = rows.filter(pk__in=ids)
     if keys is not None:
         rows = rows.filter(**{f"{kind.in_order_of}__in": keys})
-    with transaction.atomic():
-        pks = list(
-            rows.select_for_update(skip_locked=True, of=("self",))
-            .order_by("due_at", kind.order_field, "pk")
-            .values_list("pk", flat=True)[: limit or kind.batch]
+    picked = rows.order_by("due_at", kind.order_field, "pk").values("pk")[: limit or kind.batch]
+    quote = connection.ops.quote_name
+    pk = quote(model._meta.pk.column)
+    with transaction.atomic(savepoint=False):
+        select, params = picked.select_for_update(
+            skip_locked=True, of=("self",)
+        ).query.sql_with_params()
+        # Names come from the model, every value is a parameter.
+        sql = (
+            f"UPDATE {quote(model._meta.db_table)} SET {quote('status')} = %s, "  # noqa: S608
+            f"{quote('claimed_at')} = %s, {quote('claim_token')} = %s, "
+            f"{quote('handed_at')} = NULL, {quote('attempts')} = {quote('attempts')} + 1 "
+            f"WHERE {pk} = ANY(ARRAY({select})) RETURNING {pk}"
         )
-        if not pks:
-            return []
-        model._default_manager.filter(pk__in=pks).update(
-            status=kind.working, claimed_at=now, claim_token=token, handed_at=None,
-            attempts=F("attempts") + 1,
-        )  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [kind.working, now, token, *params])
+            pks = [row[0] for row in cursor.fetchall()]
+    if not pks:
+        return []
+    if kind.lazy:
+        return [model(pk=pk, claim_token=token, status=kind.working) for pk in pks]
     claimed = model._default_manager.filter(pk__in=pks, claim_token=token)
     if kind.related:
         claimed = claimed.select_related(*kind.related)
@@ -184,8 +206,17 @@ def work(kind: Kind | str, ids: list[int] | None = None) -> int:
             return 0
     done = 0
     keys = None
+    # A backlog is worked for a while, then handed on to a fresh task (well inside the task's
+    # time limit, and fair to the other kinds waiting on the same queue).
+    deadline = time.monotonic() + WORK_SECONDS
     while True:
+        if ids is None and keys is None and time.monotonic() > deadline:
+            dispatch(kind)
+            return done
         rows = claim(kind, ids=ids if keys is None else None, keys=keys)
+        if kind.top_up and ids is not None and keys is None and len(rows) < kind.batch:
+            rows += claim(kind, limit=kind.batch - len(rows))
+            ids = [row.pk for row in rows]
         if not rows:
             if keys is not None and ids is None:
                 keys = None  # these keys are done: on with any other due rows

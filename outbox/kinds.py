@@ -59,6 +59,10 @@ class Kind:
     in_order_of: str = ""
     order_field: str = "pk"
     batch: int = 10
+    # A worker sent for some rows tops its batch up with other due rows (an inbox under load).
+    top_up: bool = False
+    # `perform` gets the claimed rows as id, token and status only, and loads them itself.
+    lazy: bool = False
     queue: str = ""
     related: tuple[str, ...] = ()
 

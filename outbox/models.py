@@ -30,18 +30,14 @@ class DurableJob(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     # The reason as said (plain text, as it was written) and, for reasons we wrote, the
     # template and its values, shown in the reader's language.
-    reason = models.TextField(_("reason"), blank=True, db_default="")
-    reason_template = models.TextField(_("reason (template)"), blank=True, db_default="")
+    reason = models.TextField(_("reason"), blank=True, default="", db_default="")
+    reason_template = models.TextField(
+        _("reason (template)"), blank=True, default="", db_default=""
+    )
     reason_params = models.JSONField(_("reason (values)"), default=dict, blank=True, db_default={})
 
     class Meta:
         abstract = True
-
-    def reason_set(self, reason) -> None:
-        """Keep why: a `Reason` (shown translated) or plain text."""
-        self.reason = str(reason).replace("\x00", "\ufffd")[:10_000]
-        self.reason_template = getattr(reason, "template", "")
-        self.reason_params = getattr(reason, "params", {})
 
     @property
     def reason_shown(self) -> str:

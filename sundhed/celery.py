@@ -21,12 +21,6 @@ app.autodiscover_tasks()
 
 # Every periodic job of every app, in one place. Apps add entries here.
 app.conf.beat_schedule = {
-    # Messages stored but never processed (a lost queue entry, a killed worker).
-    "labresults-sweep-inbound": {
-        "task": "labresults.sweep_inbound_messages",
-        # The same environment variable as settings.SUNDHED_LAB_SWEEP_INTERVAL.
-        "schedule": float(os.environ.get("SUNDHED_LAB_SWEEP_INTERVAL", "30")),
-    },
     # Laboratories that offer FHIR are asked for new reports.
     "labresults-pull-fhir": {
         "task": "labresults.pull_fhir_sources",

@@ -374,7 +374,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Slow imaging work has a queue and a worker of its own, so a large or hostile DICOM file can
 # never hold up the results, escalations and orders on the default queue.
-CELERY_TASK_ROUTES = {"labresults.process_dicom_object": {"queue": "imaging"}}
+# (The kind `labresults.dicomobject` sends its work to that queue: outbox/kinds.py.)
 
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -438,10 +438,9 @@ SUNDHED_PUBLIC_URL = envurl("SUNDHED_PUBLIC_URL", "http://127.0.0.1:8000")
 # A booking relates its department to the patient from booking until this long after the visit.
 SUNDHED_BOOKING_RELATION_DAYS = envint("SUNDHED_BOOKING_RELATION_DAYS", "30")
 SUNDHED_BREAK_THE_GLASS_HOURS = envint("SUNDHED_BREAK_THE_GLASS_HOURS", "4")
-# Stored laboratory messages still unprocessed after this many seconds are re-enqueued (a lost
-# queue entry, a killed worker); the sweeper runs every SUNDHED_LAB_SWEEP_INTERVAL seconds.
+# A stored laboratory message (or an order message) claimed this many seconds ago by a worker
+# that stopped is taken back by the outbox's sweeper.
 SUNDHED_LAB_SWEEP_AFTER = envint("SUNDHED_LAB_SWEEP_AFTER", "60")
-SUNDHED_LAB_SWEEP_INTERVAL = envint("SUNDHED_LAB_SWEEP_INTERVAL", "30")
 # At most this many stored messages are filed together in one transaction by one task.
 SUNDHED_LAB_BATCH_SIZE = envint("SUNDHED_LAB_BATCH_SIZE", "200")
 # Where orders (ORM^O01) go over MLLP, host:port; empty: orders are not sent electronically.
@@ -462,8 +461,9 @@ SUNDHED_OUTBOX_STALE_AFTER = envint("SUNDHED_OUTBOX_STALE_AFTER", "300")
 SUNDHED_OUTBOX_SWEEP_INTERVAL = envint("SUNDHED_OUTBOX_SWEEP_INTERVAL", "30")
 
 # --- Laboratory results ------------------------------------------------------------------------
-# Dispatch each stored message to a worker at once (the sweeper catches any that are missed).
-SUNDHED_LAB_ENQUEUE = envbool("SUNDHED_LAB_ENQUEUE", "true")
+# A DICOM file being read for this many seconds by a worker that stopped is read again (longer
+# than the imaging worker's time limit), three times at most.
+SUNDHED_IMAGING_STALE_AFTER = envint("SUNDHED_IMAGING_STALE_AFTER", "900")
 
 # DICOM limits, checked before anything is decoded; a file over one fails with the reason and
 # is never tried again.

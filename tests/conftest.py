@@ -502,7 +502,7 @@ def mllp_receiver(settings):
     Stored messages are not dispatched to the session's Celery worker, which would otherwise
     still hold rows while the test database is flushed; the tests process them themselves.
     """
-    settings.SUNDHED_LAB_ENQUEUE = False
+    settings.SUNDHED_OUTBOX_DISPATCH = False
     # Receiver tests send messages of many laboratories; the sender registration has tests of
     # its own (test_mllp_senders), which switch this back on.
     settings.SUNDHED_MLLP_REQUIRE_REGISTERED = False

@@ -146,7 +146,7 @@ def test_a_deflated_bomb_without_preamble_is_stopped_too(cast, settings):
     data = bomb(64 * 2**20)[132:]  # no 128-byte preamble and no DICM: the file meta first
     row = dicom_object_receive(content=ContentFile(data), name="x", source="folder")
     row = dicom_object_process(object_id=row.pk)
-    assert row.status == "failed" and "inflates to more than" in row.error
+    assert row.status == "failed" and "inflates to more than" in row.reason
 
 
 def test_the_home_page_with_the_work_list_is_never_cached(cast, client):

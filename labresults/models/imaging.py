@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel
 from labresults.models.results import Origin
+from outbox.models import DurableJob
 
 
 def dicom_file_name(instance, filename: str) -> str:
@@ -23,7 +24,7 @@ def dicom_thumbnail_name(instance, filename: str) -> str:
 
 
 @pghistory.track()
-class DicomObject(Origin, BaseModel):
+class DicomObject(Origin, DurableJob, BaseModel):
     """One DICOM file (an image, a series' instance, a structured report) and what it says.
 
     The file is kept as received; metadata and a key-image thumbnail are read by a task.
@@ -31,6 +32,7 @@ class DicomObject(Origin, BaseModel):
 
     class Status(models.TextChoices):
         RECEIVED = "received", _("Received")
+        READING = "reading", _("Being read")
         PROCESSED = "processed", _("Processed")
         UNMATCHED = "unmatched", _("Patient not matched")
         FAILED = "failed", _("Failed")
@@ -47,8 +49,6 @@ class DicomObject(Origin, BaseModel):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED
     )
-    error = models.TextField(_("why it failed"), blank=True)
-    attempts = models.PositiveSmallIntegerField(_("reading attempts"), default=0)
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -10,14 +10,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel
-from labresults.hl7.parser import Reason
+from outbox.models import DurableJob
 
 
-class InboundMessage(BaseModel):
+class InboundMessage(DurableJob, BaseModel):
     """One message as a laboratory sent it; stored and committed before the ACK goes out.
 
-    The raw bytes are never changed. Processing reads them, and a sweeper re-reads any row left
-    `received`, so a lost queue message or a killed worker loses nothing.
+    The raw bytes are never changed. It is an inbox of the outbox's engine: a worker claims
+    waiting (`received`) rows as `processing` and files them; the sweeper hands over what waits
+    and takes back what a killed worker held, so a lost queue message or a killed worker loses
+    nothing.
     """
 
     class Transport(models.TextChoices):
@@ -27,6 +29,7 @@ class InboundMessage(BaseModel):
 
     class Status(models.TextChoices):
         RECEIVED = "received", _("Received")
+        PROCESSING = "processing", _("Being processed")
         PROCESSED = "processed", _("Processed")
         UNMATCHED = "unmatched", _("Patient not matched")
         FAILED = "failed", _("Failed")
@@ -47,16 +50,11 @@ class InboundMessage(BaseModel):
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.RECEIVED
     )
-    error = models.TextField(_("why it failed"), blank=True)
-    # The reason as a template and its values, so the queues show it in the reader's language
-    # (`error` is the English text, as the ACK said it).
-    error_template = models.TextField(_("reason (template)"), blank=True)
-    error_params = models.JSONField(_("reason (values)"), default=dict, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("processing attempts"), default=0)
+    # Why (`reason`, the English text as the ACK said it; its template and values, so the
+    # queues show it in the reader's language) and the attempts are the durable job's.
     # From a sender that is not registered (or not from its addresses): answered AR and kept,
     # but never filed by a click in the queue; the laboratory sends it again once registered.
     sender_refused = models.BooleanField(_("sender refused"), default=False)
-    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     # Set by staff in the queues: the patient matched by hand, and a corrected text. The raw
     # bytes as received are kept unchanged beside them.
     matched_patient = models.ForeignKey(
@@ -108,7 +106,12 @@ class InboundMessage(BaseModel):
         ]
         indexes = [
             models.Index(fields=["status", "received_at"], name="labresults_inbound_status"),
-        ]
+            # The engine's claim: the few waiting rows, oldest due first.
+            models.Index(
+                fields=["due_at"], name="labresults_inbound_waiting",
+                condition=Q(status="received"),
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.message_type or '?'} {self.control_id or self.public_id} ({self.status})"
@@ -120,21 +123,14 @@ class InboundMessage(BaseModel):
         return hashlib.sha256(normal).hexdigest()
 
     # What reason_set changes: for save(update_fields=...).
-    REASON_FIELDS = ("status", "error", "error_template", "error_params")
+    REASON_FIELDS = ("status", "reason", "reason_template", "reason_params")
 
     def reason_set(self, status: str, reason) -> None:
         """Set the status and why: a `Reason` (shown translated) or plain text."""
         self.status = status
-        self.error = str(reason).replace("\x00", "\ufffd")[:10_000]
-        self.error_template = getattr(reason, "template", "")
-        self.error_params = getattr(reason, "params", {})
-
-    @property
-    def error_shown(self) -> str:
-        """Why, in the reader's language where the reason is one we wrote."""
-        if not self.error_template:
-            return self.error
-        return Reason(self.error_template, **self.error_params).shown()
+        self.reason = str(reason).replace("\x00", "\ufffd")[:10_000]
+        self.reason_template = getattr(reason, "template", "")
+        self.reason_params = getattr(reason, "params", {})
 
     def text_to_process(self) -> bytes:
         """The corrected text when staff fixed it, else the bytes as received."""

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel
 from labresults.models.catalogue import Analysis
+from outbox.models import DurableJob
 
 
 @pghistory.track()
@@ -53,3 +54,33 @@ class LabOrder(BaseModel):
 
     def __str__(self) -> str:
         return self.placer_number
+
+
+class LabOrderMessage(DurableJob, BaseModel):
+    """The order message (ORM^O01) to the laboratory: the durable row of its sending, written
+    with the order when orders go out electronically, sent over MLLP until acknowledged. A
+    resend after a worker died carries the same order number, which the laboratory knows."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Acknowledged")
+        FAILED = "failed", _("Failed")
+
+    order = models.OneToOneField(LabOrder, on_delete=models.PROTECT, related_name="message")
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+
+    class Meta:
+        verbose_name = _("order message")
+        verbose_name_plural = _("order messages")
+        indexes = [
+            models.Index(
+                fields=["due_at"], name="labresults_ordermsg_waiting",
+                condition=models.Q(status="pending"),
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.order} ({self.get_status_display()})"

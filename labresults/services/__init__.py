@@ -6,10 +6,11 @@
 - inbox: the inbox item of a report, acknowledgement, escalation of critical values
 - orders: create an order, send it to the laboratory
 - imaging: receive a DICOM file, read it within limits, draw its key image
-- dispatch: hand work to Celery after the commit
+
+The stored messages, the order messages and the DICOM files are kinds of the outbox's durable
+work (`labresults.kinds`), registered in LabresultsConfig.ready.
 """
 
-from labresults.services.dispatch import PROCESS_MESSAGE, PROCESS_MESSAGES, dispatch_on_commit
 from labresults.services.imaging import (
     dicom_object_process,
     dicom_object_receive,
@@ -44,15 +45,12 @@ from labresults.services.processing import (
 __all__ = [
     "MAX_ATTEMPTS",
     "ORDER_ROLES",
-    "PROCESS_MESSAGE",
-    "PROCESS_MESSAGES",
     "Incoming",
     "Receipt",
     "critical_results_escalate",
     "dicom_object_process",
     "dicom_object_receive",
     "dicom_upload_problem",
-    "dispatch_on_commit",
     "fhir_bundle_receive",
     "fhir_source_pull",
     "inbound_message_process",

@@ -15,14 +15,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 from pydicom.errors import InvalidDicomError
 
 from audit.models import Action, DataKind
+from labresults.kinds import IMAGING as IMAGING_KIND
 from labresults.models import DicomObject
 from labresults.selectors import open_course_in_department, report_origin
-from labresults.services.dispatch import dispatch_on_commit
+from outbox import engine, kinds
 from patients.access import access_change_record, access_patient_as_system
 from patients.models import Patient
 from patients.selectors import patient_by_cpr
@@ -66,7 +68,7 @@ def dicom_object_receive(
         row.save()
         if access is not None:
             access_change_record(access, data_kind=DataKind.IMAGING, action=Action.CREATE, obj=row)
-        dispatch_on_commit("labresults.process_dicom_object", row.pk)
+        engine.dispatch_on_commit(IMAGING_KIND, row.pk)
     return row
 
 
@@ -255,79 +257,70 @@ MAX_ATTEMPTS = 3
 
 def _failed(row: DicomObject, reason: str) -> DicomObject:
     """The file failed with the reason; a failed file is never tried again."""
-    row.status, row.error = DicomObject.Status.FAILED, reason[:1000]
-    row.save(update_fields=["status", "error", "updated_at"])
+    engine.finish(kinds.get(IMAGING_KIND), row, DicomObject.Status.FAILED, reason=reason[:1000])
     return row
 
 
-def _received_locked(object_id: int) -> DicomObject | None:
-    """The file if it still waits and nobody else holds it (the caller holds a transaction)."""
-    return (
-        DicomObject.objects.select_for_update(skip_locked=True)
-        .filter(pk=object_id, status=DicomObject.Status.RECEIVED)
-        .first()
-    )
-
-
-def _attempt_claim(object_id: int) -> bool:
-    """Count this attempt in its own committed transaction, before the file is read: a worker
-    killed while reading leaves the count behind, so a file that kills workers stops being
-    tried. Returns whether to go on."""
-    with transaction.atomic():
-        row = _received_locked(object_id)
-        if row is None:
-            return False
-        if row.attempts >= MAX_ATTEMPTS:
-            _failed(row, f"Reading the file was interrupted {row.attempts} times; not tried again.")
-            return False
-        row.attempts += 1
-        row.save(update_fields=["attempts", "updated_at"])
-        return True
-
-
 def dicom_object_process(*, object_id: int) -> DicomObject | None:
-    """Read the file's metadata and draw its thumbnail; idempotent (done ones are left)."""
-    if not _attempt_claim(object_id):
-        return DicomObject.objects.filter(pk=object_id).first()
+    """Read one waiting file now in this process (a test), claimed through the engine as a
+    worker does; the row as it is then (a file not waiting is left as it is)."""
+    engine.work(IMAGING_KIND, [object_id])
+    return DicomObject.objects.filter(pk=object_id).first()
+
+
+def dicom_objects_perform(rows: list[DicomObject]) -> None:
+    """The kind's step: each claimed file read and ended. The attempt was counted when it was
+    claimed (committed), so a file that kills its worker while being read stops being tried."""
+    for row in rows:
+        if row.attempts > MAX_ATTEMPTS:
+            _failed(row, f"Reading the file was interrupted {row.attempts - 1} times; "
+                    "not tried again.")  # fmt: skip
+            continue
+        _read_one(row)
+
+
+def _read_one(row: DicomObject) -> DicomObject:
+    """Read the file's metadata and draw its thumbnail (outside any transaction), then store
+    what was read while the claim is still this worker's."""
+    try:
+        dataset = _read(row)
+    except TooLarge as error:
+        return _failed(row, f"Over a limit: {error}")
+    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as error:
+        return _failed(row, f"Not a readable DICOM file: {error}")
+    try:
+        sop_uid = _metadata(row, dataset)
+    except Exception as error:  # noqa: BLE001 - broken tags in real files; the reason is kept
+        return _failed(row, f"Unreadable DICOM metadata: {error}")
+    if not row.study_uid:
+        return _failed(row, "The file has no StudyInstanceUID.")
+    try:
+        png = render_thumbnail(dataset)
+    except Exception as error:  # noqa: BLE001 - any failure to draw is a reason, not a crash
+        row.thumbnail_error = str(error)[:300] or type(error).__name__
+    else:
+        row.thumbnail.save("thumbnail.png", ContentFile(png), save=False)
     with transaction.atomic():
-        row = _received_locked(object_id)
-        if row is None:
-            return None
-        try:
-            dataset = _read(row)
-        except TooLarge as error:
-            return _failed(row, f"Over a limit: {error}")
-        except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as error:
-            return _failed(row, f"Not a readable DICOM file: {error}")
-        try:
-            sop_uid = _metadata(row, dataset)
-        except Exception as error:  # noqa: BLE001 - broken tags in real files; the reason is kept
-            return _failed(row, f"Unreadable DICOM metadata: {error}")
-        if not row.study_uid:
-            return _failed(row, "The file has no StudyInstanceUID.")
+        if not engine.mine(kinds.get(IMAGING_KIND), row).select_for_update().exists():
+            return row  # another worker took it over meanwhile and stores its own reading
         if row.patient_id is None:
             row.patient = _patient_for(row.patient_id_in_file)
         if row.patient_id is not None and row.department_id is None:
             _origin_set(row)
-        try:
-            png = render_thumbnail(dataset)
-        except Exception as error:  # noqa: BLE001 - any failure to draw is a reason, not a crash
-            row.thumbnail_error = str(error)[:300] or type(error).__name__
-        else:
-            row.thumbnail.save("thumbnail.png", ContentFile(png), save=False)
         if row.patient_id is None:
             row.status = DicomObject.Status.UNMATCHED
-            row.error = f"No patient with PatientID {row.patient_id_in_file or '(empty)'}."
+            row.reason = f"No patient with PatientID {row.patient_id_in_file or '(empty)'}."
         else:
             row.status = DicomObject.Status.PROCESSED
         row.sop_uid = sop_uid
+        row.finished_at = timezone.now()
         try:
             with transaction.atomic():
                 row.save()
         except IntegrityError:
             row.sop_uid = ""
             row.status = DicomObject.Status.FAILED
-            row.error = f"The same image (SOP instance UID {sop_uid}) is already stored."
+            row.reason = f"The same image (SOP instance UID {sop_uid}) is already stored."
             row.save()
             return row
         if row.patient_id is not None:
@@ -340,3 +333,25 @@ def dicom_object_process(*, object_id: int) -> DicomObject | None:
                 object_id=str(row.public_id),
             )
     return row
+
+
+def register_dicom_objects() -> None:
+    """DICOM files are a kind of the outbox's durable work, read on the imaging queue by a
+    worker of their own (from LabresultsConfig.ready)."""
+    from django.utils.translation import gettext_lazy
+
+    kinds.register(
+        kinds.Kind(
+            name=IMAGING_KIND,
+            model=DicomObject,
+            perform=dicom_objects_perform,
+            label=gettext_lazy("DICOM files"),
+            waiting=DicomObject.Status.RECEIVED,
+            working=DicomObject.Status.READING,
+            failed=DicomObject.Status.FAILED,
+            stale_after_setting="SUNDHED_IMAGING_STALE_AFTER",
+            stale_handed="again",
+            batch=1,
+            queue="imaging",
+        )  # fmt: skip
+    )

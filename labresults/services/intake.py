@@ -27,13 +27,14 @@ from labresults.hl7.ack import build_ack
 from labresults.hl7.oru import extract_results
 from labresults.hl7.parser import Hl7Error, Message, Reason, parse
 from labresults.hl7.siu import extract_schedule, is_schedule
+from labresults.kinds import INBOUND as INBOUND_KIND
 from labresults.models import (
     FhirSource,
     InboundMessage,
     MllpSender,
     SystemClient,
 )
-from labresults.services.dispatch import PROCESS_MESSAGE, PROCESS_MESSAGES, dispatch_on_commit
+from outbox import engine
 from patients.access import access_events_for_list
 from patients.selectors import patient_by_cpr
 
@@ -72,7 +73,7 @@ def fhir_bundle_receive(*, raw: bytes, transport: str, sender: str) -> Receipt:
     try:
         with transaction.atomic():
             row = InboundMessage.objects.create(**fields, status=InboundMessage.Status.RECEIVED)
-            dispatch_on_commit(PROCESS_MESSAGE, row.pk)
+            engine.dispatch_on_commit(INBOUND_KIND, row.pk)
     except IntegrityError:
         return Receipt(b"", "AA", None, True)
     return Receipt(b"", "AA", row)
@@ -87,9 +88,9 @@ def _failed(reason: Reason) -> dict:
     """A stored message's fields for a failure: its status and why (translatable)."""
     return {
         "status": InboundMessage.Status.FAILED,
-        "error": _storable(str(reason), 10_000),
-        "error_template": reason.template,
-        "error_params": reason.params,
+        "reason": _storable(str(reason), 10_000),
+        "reason_template": reason.template,
+        "reason_params": reason.params,
     }
 
 
@@ -246,7 +247,7 @@ def inbound_messages_receive(
         if waiting:
             # Only once the rows are committed may a worker look for them.
             if on_stored is None:
-                dispatch_on_commit(PROCESS_MESSAGES, waiting)
+                engine.dispatch_on_commit(INBOUND_KIND, waiting)
             else:
                 transaction.on_commit(lambda: on_stored(waiting))
     return [
@@ -320,9 +321,11 @@ def inbound_message_reprocess(
             message.fixed_text = fixed_text.replace("\r\n", "\r").replace("\n", "\r")
         message.reason_set(InboundMessage.Status.RECEIVED, "")
         message.handled_by = user
+        message.due_at = timezone.now()
         message.save(
             update_fields=[
                 *InboundMessage.REASON_FIELDS,
+                "due_at",
                 "matched_patient",
                 "fixed_text",
                 "handled_by",
@@ -339,7 +342,7 @@ def inbound_message_reprocess(
                 reason="Matched a laboratory message by hand",
                 obj=message,
             )
-        dispatch_on_commit(PROCESS_MESSAGE, message.pk)
+        engine.dispatch_on_commit(INBOUND_KIND, message.pk)
     return message
 
 
@@ -384,7 +387,7 @@ def inbound_message_conflict_resolve(*, message: InboundMessage, user, action: s
                 obj=message,
             )
         if message.status == InboundMessage.Status.RECEIVED:
-            dispatch_on_commit(PROCESS_MESSAGE, message.pk)
+            engine.dispatch_on_commit(INBOUND_KIND, message.pk)
     return message
 
 

@@ -1,7 +1,8 @@
 """Processing stored messages: parse, match the patient by CPR, upsert reports and results.
 
-A batch of messages is filed in one transaction that holds their rows locked, so a killed
-worker leaves them `received` for the sweeper, and two workers never process one message.
+The messages are an inbox of the outbox's engine: a worker claims a batch (committed, as
+`processing`) and files it in one transaction that locks the rows still claimed by it, so two
+workers never file one message and a killed worker's claim is taken back by the sweeper.
 Upserts use stable keys (sender + filler order number; report + analysis code): a re-sent
 message changes nothing, a preliminary result becomes final in place, a correction replaces
 the value and pghistory keeps the old one."""
@@ -10,6 +11,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
@@ -21,9 +23,11 @@ from audit.models import Action, DataKind
 from labresults.hl7.oru import Observation, ResultMessage
 from labresults.hl7.parser import Hl7Error, Reason
 from labresults.interpret import catalogue_for, interpret
+from labresults.kinds import INBOUND as INBOUND_KIND
 from labresults.models import InboundMessage, LabReport, LabResult
 from labresults.selectors import message_patient_match, message_results, report_origins
 from labresults.services.inbox import inbox_item_refresh, inbox_items_for_new_reports
+from outbox import engine, kinds
 from patients.access import access_patients_as_system
 from patients.models import Patient
 from patients.selectors import patients_by_cpr
@@ -262,10 +266,10 @@ def _file_round(filings: list[_Filing]) -> None:
         action=Action.CREATE,
         object_type="labresults.inboundmessage",
     )
-    processed_at = timezone.now()
+    finished_at = timezone.now()
     for f in filings:
         f.message.reason_set(InboundMessage.Status.PROCESSED, "")
-        f.message.processed_at = processed_at
+        f.message.finished_at = finished_at
 
 
 def _conflict(filing: _Filing, existing: dict) -> bool:
@@ -405,8 +409,7 @@ MAX_ATTEMPTS = 5
 # What filing changes on a message.
 _SAVED = [
     *InboundMessage.REASON_FIELDS,
-    "attempts",
-    "processed_at",
+    "finished_at",
     "matched_patient",
     "conflict_patient",
     "updated_at",
@@ -427,33 +430,41 @@ def inbound_messages_process(*, message_ids: list[int], fill_to: int = 0) -> lis
     with `fill_to`, the oldest other waiting ones up to that many; file them in one transaction.
 
     Under load one task thus files a batch and the tasks of the messages it took find nothing
-    left to do; at low traffic a batch is one message. When the batch raises, it is rolled back
-    and each message is filed on its own in a savepoint, so the attempt and its reason are
-    committed, a message that keeps failing is failed after MAX_ATTEMPTS, and one bad message
-    never holds up the others. A value the database cannot store fails at once.
+    left to do; at low traffic a batch is one message.
     """
+    kind = kinds.get(INBOUND_KIND)
+    claimed = engine.claim(kind, ids=message_ids, limit=max(len(message_ids), 1))
+    if fill_to > len(claimed):
+        claimed += engine.claim(kind, limit=fill_to - len(claimed))
+    return inbound_messages_file(claimed)
+
+
+def inbound_messages_file(claimed: list[InboundMessage]) -> list[InboundMessage]:
+    """The kind's step: file these claimed messages in one transaction, holding the locks of
+    those still claimed by this worker (one the sweeper took back is left to its new worker).
+
+    When the batch raises, it is rolled back and each message is filed on its own in a
+    savepoint, so its attempt and reason are kept, a message that keeps failing is failed after
+    MAX_ATTEMPTS, and one bad message never holds up the others. A value the database cannot
+    store fails at once.
+    """
+    if not claimed:
+        return []
+    tokens = {message.pk: message.claim_token for message in claimed}
     with transaction.atomic():
-        claimed = list(
-            InboundMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=message_ids, status=InboundMessage.Status.RECEIVED)
-            .order_by("received_at", "pk")
+        held = InboundMessage.objects.select_for_update().filter(
+            pk__in=list(tokens), status=InboundMessage.Status.PROCESSING
         )
-        if fill_to > len(claimed):
-            claimed += list(
-                InboundMessage.objects.select_for_update(skip_locked=True)
-                .filter(status=InboundMessage.Status.RECEIVED)
-                .exclude(pk__in=[m.pk for m in claimed])
-                .order_by("received_at", "pk")[: fill_to - len(claimed)]
-            )
-        if not claimed:
-            return []
         # In arrival order: a preliminary topped up from the waiting ones is filed before the
         # final this task was sent for.
-        claimed.sort(key=lambda m: (m.received_at, m.pk))
+        claimed = sorted(
+            (m for m in held if tokens[m.pk] == m.claim_token),
+            key=lambda m: (m.received_at, m.pk),
+        )
+        if not claimed:
+            return []
         try:
             with transaction.atomic():
-                for message in claimed:
-                    message.attempts += 1
                 _file(claimed)
         except Exception:  # noqa: BLE001 - filed one by one below, each failure with its reason
             if len(claimed) > 1:
@@ -464,6 +475,29 @@ def inbound_messages_process(*, message_ids: list[int], fill_to: int = 0) -> lis
             return claimed
         _save_statuses(claimed)
     return claimed
+
+
+def register_inbound_messages() -> None:
+    """Stored messages are an inbox of the outbox's engine (from LabresultsConfig.ready)."""
+    from django.conf import settings
+    from django.utils.translation import gettext_lazy
+
+    kinds.register(
+        kinds.Kind(
+            name=INBOUND_KIND,
+            model=InboundMessage,
+            perform=inbound_messages_file,
+            label=gettext_lazy("Messages from laboratories"),
+            waiting=InboundMessage.Status.RECEIVED,
+            working=InboundMessage.Status.PROCESSING,
+            failed=InboundMessage.Status.FAILED,
+            stale_after_setting="SUNDHED_LAB_SWEEP_AFTER",
+            stale_handed="again",
+            batch=settings.SUNDHED_LAB_BATCH_SIZE,
+            top_up=True,
+            lazy=True,
+        )  # fmt: skip
+    )
 
 
 def _save_statuses(messages: list[InboundMessage]) -> None:
@@ -482,8 +516,8 @@ def _save_statuses(messages: list[InboundMessage]) -> None:
 
 
 def _file_alone(message: InboundMessage) -> None:
-    """File one message in a savepoint; the caller holds its row lock."""
-    message.attempts += 1
+    """File one message in a savepoint; the caller holds its row lock. A message that raised
+    waits again for a while (the sweeper hands it over), and is failed after MAX_ATTEMPTS."""
     try:
         with transaction.atomic():
             _file([message])
@@ -497,7 +531,8 @@ def _file_alone(message: InboundMessage) -> None:
         )
     except Exception as error:  # noqa: BLE001 - any failure is kept as the reason
         log.exception("processing message %s failed", message.pk)
-        status = message.status
+        status = InboundMessage.Status.RECEIVED
+        message.due_at = timezone.now() + timedelta(seconds=10 * message.attempts)
         if message.attempts >= MAX_ATTEMPTS:
             status = InboundMessage.Status.FAILED
         message.reason_set(
@@ -508,7 +543,7 @@ def _file_alone(message: InboundMessage) -> None:
                 detail=_detail(error),
             ),
         )
-    message.save(update_fields=_SAVED)
+    message.save(update_fields=[*_SAVED, "due_at"])
 
 
 def _detail(error: Exception) -> str:

@@ -34,7 +34,7 @@ def receive(raw):
 
 def test_an_appointment_is_created_moved_and_cancelled_by_the_other_system(cast, client):
     first = receive(siu("S12", "M1"))
-    assert first.status == "processed", first.error
+    assert first.status == "processed", first.reason
     appointment = ExternalAppointment.objects.get(patient=cast.patient)
     assert (appointment.key, appointment.status, appointment.sender) == (
         "A-1001",
@@ -65,7 +65,7 @@ def test_an_unknown_patient_waits_in_the_queue_and_a_broken_message_says_why(cas
     broken = receive(siu("S12", "U2").replace(b"TQ1|||||||20270115093000|20270115095000\r", b"")
                      .replace(b"|20|min", b"||"))  # fmt: skip
     assert broken.status == "failed"
-    assert "start time" in broken.error
+    assert "start time" in broken.reason
     assert not ExternalAppointment.objects.exists()
     assert InboundMessage.objects.count() == 2  # both kept, nothing lost
 
@@ -73,7 +73,7 @@ def test_an_unknown_patient_waits_in_the_queue_and_a_broken_message_says_why(cas
 def test_another_patients_appointment_number_is_refused(cast):
     receive(siu("S12", "X1"))
     other = receive(siu("S14", "X2", cpr="1502808059"))
-    assert other.status == "failed" and "A-1001" in other.error  # kept with why, not filed
+    assert other.status == "failed" and "A-1001" in other.reason  # kept with why, not filed
     assert ExternalAppointment.objects.get().patient_id == cast.patient.pk
 
 
@@ -94,4 +94,4 @@ def test_real_siu_messages_are_read_and_wait_for_their_patient(cast, name):
     receipt = inbound_message_receive(raw=raw, transport="mllp")
     assert b"MSA|AA" in receipt.ack, receipt.ack
     message = inbound_message_process(message_id=receipt.message.pk)
-    assert message.status == "unmatched", message.error
+    assert message.status == "unmatched", message.reason

@@ -100,7 +100,7 @@ def test_one_bad_message_in_a_batch_fails_alone_and_the_others_are_filed(cast):
     unknown = store(oru("NOBODY", cpr="0101010000"))
     done = {m.control_id: m for m in inbound_messages_process(message_ids=good, fill_to=10)}
     assert done["OK1"].status == done["OK2"].status == "processed"
-    assert done["NUL1"].status == "failed" and "cannot store" in done["NUL1"].error
+    assert done["NUL1"].status == "failed" and "cannot store" in done["NUL1"].reason
     assert done["NOBODY"].status == "unmatched"
     assert InboundMessage.objects.get(pk=bad[0]).attempts == 1
     assert InboundMessage.objects.get(pk=unknown[0]).status == "unmatched"
@@ -188,7 +188,7 @@ def test_messages_topped_up_are_filed_in_arrival_order_with_the_one_sent_for(cas
 def test_two_orders_with_one_report_number_in_a_message_make_one_report_and_one_item(cast):
     (message_id,) = store(two_orders("TWO", "SAME", "SAME"))
     (message,) = inbound_messages_process(message_ids=[message_id])
-    assert message.status == "processed", message.error
+    assert message.status == "processed", message.reason
     assert LabReport.objects.filter(filler_order_number="SAME").count() == 1
     assert InboxItem.objects.count() == 1
 
@@ -216,4 +216,4 @@ def test_a_nul_byte_in_a_header_is_still_stored_and_answered(cast):
     raw = b"MSH|^~\\&|LAB\x00SYS|KBA|SUNDHED|RH|20261124||ADT\x00^A01|N1|P|2.5\rPID|1\r"
     (receipt,) = inbound_messages_receive(messages=[Incoming(raw, "mllp")])
     assert receipt.code == "AR" and receipt.message.status == "failed"
-    assert "\x00" not in str(InboundMessage.objects.get(pk=receipt.message.pk).error_params)
+    assert "\x00" not in str(InboundMessage.objects.get(pk=receipt.message.pk).reason_params)

@@ -58,7 +58,7 @@ def test_every_pydicom_test_file_ends_with_a_thumbnail_or_a_clear_reason(cast):
         row = take(name, patient=cast.patient)
         assert row.status in {"processed", "failed"}, name
         if row.status == "failed":
-            assert row.error, name
+            assert row.reason, name
         else:
             assert row.thumbnail or row.thumbnail_error, name
         outcomes[name] = "thumbnail" if row.thumbnail else row.status
@@ -76,13 +76,13 @@ def test_a_file_that_is_not_dicom_fails_with_the_reason(cast):
     )
     row = dicom_object_process(object_id=row.pk)
     assert row.status == "failed"
-    assert "Not a readable DICOM file" in row.error
+    assert "Not a readable DICOM file" in row.reason
 
 
 def test_the_same_image_twice_is_stored_once(cast):
     assert take("MR_small.dcm", patient=cast.patient).status == "processed"
     again = take("MR_small.dcm", patient=cast.patient)
-    assert again.status == "failed" and "already stored" in again.error
+    assert again.status == "failed" and "already stored" in again.reason
 
 
 def test_a_file_dropped_in_the_folder_is_taken_and_matched_by_patient_id(cast, tmp_path):
@@ -101,7 +101,7 @@ def test_a_file_dropped_in_the_folder_is_taken_and_matched_by_patient_id(cast, t
 
 def test_an_unknown_patient_id_waits_as_unmatched(cast):
     row = take("MR_small.dcm")
-    assert row.status == "unmatched" and "No patient with PatientID" in row.error
+    assert row.status == "unmatched" and "No patient with PatientID" in row.reason
 
 
 def test_the_clinician_uploads_and_sees_the_study_with_its_key_image(cast, client):

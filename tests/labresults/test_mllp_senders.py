@@ -52,7 +52,7 @@ def test_an_unknown_sender_gets_ar_and_its_message_is_kept_as_failed(cast, mllp_
         msa = exchange(conn, message("U1", app="MADEUP"))
     assert msa.get(1) == "AR"
     row = InboundMessage.objects.get()
-    assert row.status == "failed" and "Unknown sender MADEUP@KBA RH" in row.error
+    assert row.status == "failed" and "Unknown sender MADEUP@KBA RH" in row.reason
     assert row.control_id == ""  # so a re-send after registration is not a "duplicate"
     assert not LabResult.objects.exists()
 
@@ -63,7 +63,7 @@ def test_a_registered_sender_is_taken_only_from_its_addresses(cast, mllp_receive
     )
     with socket.create_connection(("127.0.0.1", mllp_receiver), timeout=10) as conn:
         assert exchange(conn, message("R1")).get(1) == "AR"
-    assert "may not send from 127.0.0.1" in InboundMessage.objects.get().error
+    assert "may not send from 127.0.0.1" in InboundMessage.objects.get().reason
     sender.allowed_addresses = "10.1.2.0/24\n127.0.0.1"
     sender.save()
     with socket.create_connection(("127.0.0.1", mllp_receiver), timeout=10) as conn:

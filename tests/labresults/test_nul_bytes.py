@@ -1,6 +1,7 @@
 """Any byte sequence is stored, then processed or failed with the reason; nothing loops."""
 
 import pytest
+from django.utils import timezone
 
 from labresults.models import InboundMessage
 from labresults.services import (
@@ -46,7 +47,7 @@ def test_a_nul_in_a_value_fails_with_the_reason_and_does_not_stay_received(cast)
     receipt = inbound_message_receive(raw=oru("N3", value="14\x001"), transport="mllp")
     message = inbound_message_process(message_id=receipt.message.pk)
     assert message.status == "failed"
-    assert "cannot store" in message.error
+    assert "cannot store" in message.reason
     assert message.attempts == 1
     # The sweeper's next try finds nothing to do: it is in the failed queue, not looping.
     assert inbound_message_process(message_id=message.pk) is None
@@ -64,6 +65,10 @@ def test_a_message_whose_processing_keeps_raising_is_failed_after_the_limit(cast
     for attempt in range(1, MAX_ATTEMPTS + 1):
         message = inbound_message_process(message_id=receipt.message.pk)
         assert message.attempts == attempt
-        assert "a bug in processing" in message.error
+        assert "a bug in processing" in message.reason
+        if attempt < MAX_ATTEMPTS:  # it waits a while before it is tried again
+            assert message.status == "received" and message.due_at > timezone.now()
+            assert inbound_message_process(message_id=receipt.message.pk) is None
+            InboundMessage.objects.filter(pk=message.pk).update(due_at=timezone.now())
     assert message.status == "failed"
     assert inbound_message_process(message_id=receipt.message.pk) is None

@@ -74,7 +74,7 @@ def test_a_correction_replaces_the_value_and_history_keeps_the_old_one(cast):
 
 def test_an_unknown_cpr_waits_in_the_unmatched_queue_with_a_reason(cast):
     message = receive("U1", cpr="0101900002")
-    assert message.status == "unmatched" and "010190-0002" in message.error
+    assert message.status == "unmatched" and "010190-0002" in message.reason
     assert not LabResult.objects.exists()
 
 
@@ -93,7 +93,7 @@ def test_every_reference_result_message_is_processed_or_queued_never_lost(cast, 
         InboundMessage.objects.values_list("control_id", "status").order_by("control_id")
     )
     assert "received" not in statuses.values()
-    assert all(row.error for row in InboundMessage.objects.exclude(status="processed")), (
+    assert all(row.reason for row in InboundMessage.objects.exclude(status="processed")), (
         "every message that is not processed says why"
     )
 

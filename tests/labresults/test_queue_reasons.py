@@ -34,7 +34,7 @@ def test_the_same_reason_reads_in_english_for_an_english_reader(cast):
     receipt = inbound_message_receive(raw=b"MSH|^~\\&|X|Y|Z\rOBX|1", transport="mllp")
     message = InboundMessage.objects.get(pk=receipt.message.pk)
     with translation.override("en"):
-        assert message.error_shown == "MSH-9 (message type) is empty."
+        assert message.reason_shown == "MSH-9 (message type) is empty."
     with translation.override("da"):
-        assert message.error_shown == "MSH-9 (meddelelsestype) er tom."
-    assert message.error == "MSH-9 (message type) is empty."
+        assert message.reason_shown == "MSH-9 (meddelelsestype) er tom."
+    assert message.reason == "MSH-9 (message type) is empty."

@@ -56,7 +56,7 @@ def test_what_cannot_be_taken_is_refused_with_a_reason_and_kept(mllp_receiver):
     assert not_result.first("MSA").get(1) == "AR"
     assert "not a result message" in not_result.first("MSA").get(3)
     failed = InboundMessage.objects.filter(status="failed")
-    assert failed.count() == 2 and all(row.error for row in failed)
+    assert failed.count() == 2 and all(row.reason for row in failed)
 
 
 def test_many_messages_on_one_connection_are_answered_in_order(mllp_receiver):

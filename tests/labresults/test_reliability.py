@@ -22,9 +22,9 @@ def test_every_message_is_processed_exactly_once_through_crashes(cast, tmp_path)
     env = dict(
         os.environ,
         DATABASE_URL=_test_database_url(),
-        SUNDHED_LAB_ENQUEUE="true",
+        SUNDHED_OUTBOX_DISPATCH="true",
         SUNDHED_LAB_SWEEP_AFTER="3",
-        SUNDHED_LAB_SWEEP_INTERVAL="1",
+        SUNDHED_OUTBOX_SWEEP_INTERVAL="1",
     )
     sender_register()
     processes = Processes(env, tmp_path / "logs")

@@ -52,7 +52,7 @@ def assert_conflict_for_lars(cast, before):
     assert not LabReport.objects.filter(patient=cast.stranger).exists()
     conflict = InboundMessage.objects.get(status="conflict")
     assert conflict.matched_patient == cast.stranger and conflict.conflict_patient == cast.patient
-    assert "SAMEFILLER" in conflict.error or "KBA-FHIR-1" in conflict.error
+    assert "SAMEFILLER" in conflict.reason or "KBA-FHIR-1" in conflict.reason
     return conflict
 
 

@@ -78,16 +78,96 @@ def _card_read(request, channel):
     return row, lambda: list(CardSnapshot.objects.filter(patient=cast.patient))
 
 
+def _inbound_message(request, channel):
+    cast = request.getfixturevalue("cast")
+    from labresults.models import InboundMessage, LabReport
+    from tests.labresults.test_batches import oru, store
+
+    (pk,) = store(oru("CRASH1", cpr=cast.patient.cpr, filler="CRASHFILLER"))
+    # Filing is one transaction with the claim checked under lock: the report exists once.
+    return InboundMessage.objects.get(pk=pk), lambda: list(
+        LabReport.objects.filter(filler_order_number="CRASHFILLER")
+    )
+
+
+def _order_message(request, channel):
+    import subprocess
+    import sys
+
+    cast, settings = request.getfixturevalue("cast"), request.getfixturevalue("settings")
+    receiver = request.getfixturevalue("mllp_receiver")  # where labsim sends its results
+    from audit.models import AccessEvent
+    from labresults.models import Analysis, LabOrderMessage
+    from labresults.services import lab_order_create
+    from patients.access import access_decide
+    from sundhed.devstack import free_port
+
+    order_port = free_port()
+    cprs = request.getfixturevalue("tmp_path") / "cprs.txt"
+    cprs.write_text(f"{cast.patient.cpr}\n")
+    labsim = subprocess.Popen(
+        [sys.executable, "-m", "simulators.labsim", "--port", str(receiver), "--order-port",
+         str(order_port), "--rate", "0.01", "--cprs-file", str(cprs)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    request.addfinalizer(lambda: (labsim.terminate(), labsim.wait(10)))
+    settings.SUNDHED_LAB_ORDER_ENDPOINT = f"127.0.0.1:{order_port}"
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="lab_orders")
+    order = lab_order_create(access=access, analyses=Analysis.objects.all()[:2])
+    _wait_for_port(order_port)
+    # The order left the house once on record (the laboratory knows a repeat by its number).
+    return LabOrderMessage.objects.get(order=order), lambda: list(
+        AccessEvent.objects.filter(action="export", object_id=str(order.public_id))
+    )
+
+
+def _wait_for_port(port: int) -> None:
+    import socket
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def _dicom_object(request, channel):
+    cast = request.getfixturevalue("cast")
+    from django.core.files.base import ContentFile
+
+    from labresults.models import DicomObject
+    from labresults.services import dicom_object_receive
+    from tests.labresults.test_imaging import TEST_FILES
+
+    row = dicom_object_receive(
+        content=ContentFile((TEST_FILES / "CT_small.dcm").read_bytes()), name="ct.dcm",
+        source=DicomObject.Source.UPLOAD, patient=cast.patient,
+    )  # fmt: skip
+    from audit.models import AccessEvent
+
+    # Read and matched once: one event of the import, by the system.
+    return row, lambda: list(
+        AccessEvent.objects.filter(object_id=str(row.public_id), action="create", role="system")
+    )
+
+
 # kind -> channels (for notifications) and the case: (row, what the outside has seen)
 CASES = {
     "booking.reminder": (("sms", "email"), _reminders),
     "booking.offermessage": (("sms", "email"), _offer_message),
     "medicinkort.fmkwrite": ((None,), _fmk_write),
     "medicinkort.cardread": ((None,), _card_read),
+    "labresults.inboundmessage": ((None,), _inbound_message),
+    "labresults.labordermessage": ((None,), _order_message),
+    "labresults.dicomobject": ((None,), _dicom_object),
 }
 DONE = {
     "booking.reminder": "sent", "booking.offermessage": "sent", "medicinkort.fmkwrite": "sent",
-    "medicinkort.cardread": "done",
+    "medicinkort.cardread": "done", "labresults.inboundmessage": "processed",
+    "labresults.labordermessage": "sent", "labresults.dicomobject": "processed",
 }  # fmt: skip
 PARAMS = [
     (name, channel, handed)

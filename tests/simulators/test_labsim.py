@@ -47,4 +47,4 @@ def test_the_simulated_laboratory_delivers_results_for_our_patients(cast, mllp_r
     assert InboundMessage.objects.filter(status="processed").count() >= 100
     assert cast.patient.lab_results.exists()
     failed = InboundMessage.objects.filter(status="failed")
-    assert all("before any OBR" in m.error for m in failed)
+    assert all("before any OBR" in m.reason for m in failed)
