@@ -72,8 +72,9 @@ class AccessEvent(models.Model):
     """Who saw or changed which patient's data, when, from where and why.
 
     Rows are never changed or removed: triggers refuse UPDATE and DELETE, and in production the
-    application's database role is granted only SELECT and INSERT on this table (README), so
-    it cannot TRUNCATE it either (a trigger there would also stop the test suite's flush).
+    application's database role is granted only SELECT and INSERT on this table
+    (docs/operations.md), so it cannot TRUNCATE it either (a trigger there would also stop the
+    test suite's flush).
     The patient is kept as a plain id because this layer sits below `patients`
     (docs/architecture.md); the actor's role and department are copied, because they change
     and the log must not.

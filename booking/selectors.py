@@ -153,6 +153,34 @@ def department_resources(department_id) -> list[Resource]:
     )
 
 
+def calendar_page(*, user, staff, scope: str, day: date, days: int) -> dict:
+    """A clinician's calendar of `days` from `day` (`scope` mine or department): its rows, each
+    named only where the viewer may open the patient ("optaget" otherwise), the patients shown
+    (for the caller's access events), the resources and the private feed if there is one."""
+    from booking.models import CalendarFeed
+    from patients.access import visible_patient_filter
+    from patients.models import Patient
+
+    resources = (
+        resources_of(staff) if scope == "mine" else department_resources(staff.active_department_id)
+    )
+    start, _end = day_bounds(day)
+    bookings = calendar(resources=resources, start=start, end=start + timedelta(days=days))
+    named = set(
+        Patient.objects.filter(
+            visible_patient_filter(user, at=timezone.now()),
+            pk__in={b.patient_id for b in bookings},
+        ).values_list("pk", flat=True)
+    )
+    shown = {b.patient_id: b.patient for b in bookings if b.patient_id in named}
+    return {
+        "rows": [{"booking": b, "named": b.patient_id in named} for b in bookings],
+        "shown": list(shown.values()),
+        "resources": resources,
+        "feed": CalendarFeed.objects.filter(staff=staff, revoked_at__isnull=True).first(),
+    }
+
+
 def department_day(*, user, department_id, day: date) -> list[Booking]:
     """A department's appointments of one day, for its work list: only of the patients this
     user may open now (a booking relates its department, so for its clinicians that is all;

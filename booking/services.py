@@ -178,8 +178,15 @@ def _end(booking: Booking, status: str, **fields) -> None:
 
 
 def offer_when_committed(type_id: int, starts_at) -> None:
-    """A freed time is offered to the waiting list once the freeing has committed."""
+    """A freed time is offered to the waiting list once the freeing has committed (beat's
+    `booking.expire_offers` finds freed times whose task was lost, or not sent: the outbox's one
+    kill switch, `SUNDHED_OUTBOX_DISPATCH`, holds this hand-over too)."""
+    from django.conf import settings
+
     from booking.tasks import offer_freed_time
+
+    if not settings.SUNDHED_OUTBOX_DISPATCH:
+        return
 
     def offer() -> None:
         try:

@@ -29,9 +29,7 @@ from patients.access import (
     patient_object_view,
     patient_view,
     staff_view,
-    visible_patient_filter,
 )
-from patients.models import Patient
 from patients.selectors import patient_banner
 
 
@@ -66,6 +64,21 @@ def _start_from(request) -> datetime:
     if value is None:
         raise BadParameter("starts_at", "", _("a date and time (ISO 8601)"))
     return value
+
+
+NOTE_LENGTH = 300
+
+
+def _note_from(request) -> str:
+    """The booking's note as typed: one longer than the booking keeps is a form error naming
+    the field, never cut silently."""
+    note = request.POST.get("note", "").strip()
+    if len(note) > NOTE_LENGTH:
+        raise ValidationError(
+            {"note": _("The note is %(n)s characters; at most %(max)s.")
+             % {"n": len(note), "max": NOTE_LENGTH}}
+        )  # fmt: skip
+    return note
 
 
 def _search(request, access, appointment_type, *, resource=None):
@@ -158,11 +171,10 @@ def book(request, access):
         raise BadParameter("type", "", _("an appointment type of your department"))
     if request.POST.get("slot_type"):  # a time found across the region: that department's type
         chosen = _type_from(request, access, {"type": request.POST["slot_type"], "region": "1"})
-    starts_at = _start_from(request)
     try:
         booking = services.booking_create(
-            access=access, appointment_type=chosen, starts_at=starts_at,
-            note=request.POST.get("note", "")[:300],
+            access=access, appointment_type=chosen, starts_at=_start_from(request),
+            note=_note_from(request),
         )  # fmt: skip
     except services.SlotTaken as taken:
         messages.error(request, taken.messages[0])
@@ -172,14 +184,8 @@ def book(request, access):
     except ValidationError as error:
         error_messages_add(request, error)
         return redirect("booking:patient", patient_id=access.patient.public_id)
-    messages.success(
-        request,
-        _("Booked: %(type)s %(when)s.")
-        % {
-            "type": chosen.name,
-            "when": timezone.localtime(booking.starts_at).strftime("%d.%m.%Y %H:%M"),
-        },
-    )
+    when = timezone.localtime(booking.starts_at).strftime("%d.%m.%Y %H:%M")
+    messages.success(request, _("Booked: %(type)s %(when)s.") % {"type": chosen.name, "when": when})
     return redirect("booking:patient", patient_id=access.patient.public_id)
 
 
@@ -249,43 +255,21 @@ def calendar(request):
     scope = request.GET.get("scope", "mine")
     if scope not in ("mine", "department"):
         raise BadParameter("scope", scope, _("one of mine, department"))
-    resources = (
-        selectors.resources_of(staff)
-        if scope == "mine"
-        else selectors.department_resources(staff.active_department_id)
-    )
-    start, _end = selectors.day_bounds(day)
-    end = start + timedelta(days=days)
-    bookings = selectors.calendar(resources=resources, start=start, end=end)
-    patient_ids = {b.patient_id for b in bookings}
-    named = set(
-        Patient.objects.filter(
-            visible_patient_filter(request.user, at=timezone.now()), pk__in=patient_ids
-        ).values_list("pk", flat=True)
-    )
-    shown = [b.patient for b in bookings if b.patient_id in named]
+    page = selectors.calendar_page(user=request.user, staff=staff, scope=scope, day=day, days=days)
     access_events_for_list(
-        user=request.user, patients=list({p.pk: p for p in shown}.values()),
-        data_kind=DataKind.CALENDAR, path=request.path,
-    )  # fmt: skip
-    rows = [{"booking": b, "named": b.patient_id in named} for b in bookings]
-    from booking.models import CalendarFeed
-
-    feed = CalendarFeed.objects.filter(staff=staff, revoked_at__isnull=True).first()
-    feed_url = None
-    if feed is not None:
-        feed_url = request.build_absolute_uri(reverse("booking:ical", kwargs={"token": feed.token}))
+        user=request.user, patients=page["shown"], data_kind=DataKind.CALENDAR, path=request.path
+    )
+    feed = page["feed"]
     context = {
-        "feed_url": feed_url,
-        "rows": rows, "day": day, "days": days, "scope": scope, "resources": resources,
-        "previous": day - timedelta(days=days), "next": day + timedelta(days=days),
+        "feed_url": feed and request.build_absolute_uri(
+            reverse("booking:ical", kwargs={"token": feed.token})
+        ),
+        "rows": page["rows"], "day": day, "days": days, "scope": scope,
+        "resources": page["resources"], "previous": day - timedelta(days=days),
+        "next": day + timedelta(days=days),
     }  # fmt: skip
     template = "booking/calendar.html#table" if request.htmx else "booking/calendar.html"
     return render(request, template, context)
-
-
-def panel_bookings(access) -> dict:
-    return selectors.panel_bookings(access)
 
 
 @require_POST
@@ -356,7 +340,7 @@ def offer(request, token):
     link's token (no sign-in, as a letter with an answer link)."""
     from django.http import Http404
 
-    from booking.waiting import offer_accept, offer_decline, offer_get
+    from booking.waiting import offer_get
 
     found = offer_get(token)
     if found is None:
@@ -371,25 +355,33 @@ def offer(request, token):
             system="Venteliste", object_type="booking.slotoffer",
             object_id=str(found.public_id),
         )  # fmt: skip
-    if request.method == "POST":
-        try:
-            if request.POST.get("answer") == "accept":
-                offer_accept(offer=found)
-                messages.success(request, _("Thank you: the time is booked for you."))
-            elif request.POST.get("answer") == "decline":
-                offer_decline(offer=found)
-                messages.info(
-                    request, _("Thank you for your answer; you stay on the waiting list.")
-                )
-            else:
-                raise BadParameter("answer", request.POST.get("answer", ""), "accept, decline")
-        except services.SlotTaken:
-            messages.error(
-                request, _("Sorry, the time was just taken. You keep your place on the list.")
-            )
-            status = 409
-        except ValidationError as error:
-            error_messages_add(request, error)
-            status = 409
+    else:
+        status = _offer_answer(request, found)
         found = offer_get(token)
     return render(request, "booking/offer.html", {"offer": found}, status=status)
+
+
+def _offer_answer(request, found) -> int:
+    """The patient's answer to an offer: accept or decline; the page's status (409 when the
+    time was taken meanwhile or the offer is no longer open)."""
+    from booking.waiting import offer_accept, offer_decline
+
+    answer = request.POST.get("answer", "")
+    if answer not in ("accept", "decline"):
+        raise BadParameter("answer", answer, "accept, decline")
+    try:
+        if answer == "accept":
+            offer_accept(offer=found)
+            messages.success(request, _("Thank you: the time is booked for you."))
+        else:
+            offer_decline(offer=found)
+            messages.info(request, _("Thank you for your answer; you stay on the waiting list."))
+    except services.SlotTaken:
+        messages.error(
+            request, _("Sorry, the time was just taken. You keep your place on the list.")
+        )
+        return 409
+    except ValidationError as error:
+        error_messages_add(request, error)
+        return 409
+    return 200

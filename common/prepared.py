@@ -17,6 +17,13 @@ annotations).
   period would be frozen in the SQL: compiling refuses a parameter near a marker). The access
   gate's decision does both, and is not compiled this way.
 - The SQL runs on the database the router gives the model at the time of the call.
+- Only what it can compile faithfully: a queryset with `prefetch_related` (queries of its own)
+  or `select_for_update` (a lock belongs in a transaction) is refused when it is compiled.
+  Deferred fields (`only`, `defer`: the note lists leave out the text) come out deferred, as
+  from the ORM; the test below compares them too.
+- Every builder is registered (`@builder`); `tests/sundhed/test_prepared.py` runs every one
+  compiled and plain through the chart's pages and compares the rows. A Django upgrade runs that
+  test first: this module reads the compiler's internals.
 """
 
 from collections.abc import Callable, Hashable
@@ -56,10 +63,33 @@ def _near_marker(param) -> bool:
     return False
 
 
+BUILDERS: dict[str, Callable[..., QuerySet]] = {}
+# While a list (a test): every call, as (how, builder, shape, values), to be run again plainly.
+RECORD: list | None = None
+
+
+def builder(build: Callable[..., QuerySet]) -> Callable[..., QuerySet]:
+    """Register a builder of a query that `objects_for` and `rows_for` compile once."""
+    BUILDERS[_name(build)] = build
+    return build
+
+
+def _name(build) -> str:
+    return f"{build.__module__}.{build.__qualname__}"
+
+
+def _refuse_what_is_not_compiled_faithfully(queryset: QuerySet) -> None:
+    if queryset._prefetch_related_lookups:
+        raise ValueError("prefetch_related runs queries of its own: it is not compiled here")
+    if queryset.query.select_for_update:
+        raise ValueError("select_for_update belongs in a transaction, not in a compiled read")
+
+
 class Prepared:
     """A compiled query: its SQL and parameters, where each value goes, and its compiler."""
 
     def __init__(self, queryset: QuerySet, markers: dict[str, Value]):
+        _refuse_what_is_not_compiled_faithfully(queryset)
         self.model = queryset.model
         self.queryset = queryset
         self.compiler = queryset.query.get_compiler(using=DEFAULT_DB_ALIAS)
@@ -98,7 +128,11 @@ def _prepared(build: Callable[..., QuerySet], kinds: tuple, shape: tuple) -> Pre
     return Prepared(build(*shape, **markers), markers)
 
 
-def _prepare(build, shape, values) -> Prepared:
+def _prepare(build, shape, values, how: str) -> Prepared:
+    if _name(build) not in BUILDERS:
+        raise ValueError(f"{_name(build)} is not registered with @common.prepared.builder")
+    if RECORD is not None:
+        RECORD.append((how, build, tuple(shape), dict(values)))
     kinds = tuple((name, type(value)) for name, value in sorted(values.items()))
     return _prepared(build, kinds, tuple(shape))
 
@@ -106,13 +140,13 @@ def _prepare(build, shape, values) -> Prepared:
 def rows_for(build: Callable[..., QuerySet], *shape: Hashable, **values: Value) -> list[tuple]:
     """The rows of `build(*shape, **values)`, a `values()` or `values_list()` queryset, as
     tuples in its columns' order, without building it again."""
-    return _prepare(build, shape, values).rows(values)
+    return _prepare(build, shape, values, "rows").rows(values)
 
 
 def objects_for(build: Callable[..., QuerySet], *shape: Hashable, **values: Value) -> list:
     """The model instances of `build(*shape, **values)`, with its `select_related` objects and
     annotations, without building it again."""
-    prepared = _prepare(build, shape, values)
+    prepared = _prepare(build, shape, values, "objects")
     rows = prepared.rows(values)
     compiler = prepared.compiler
     select, klass_info = compiler.select, compiler.klass_info

@@ -21,7 +21,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from common.prepared import objects_for
+from common.prepared import builder, objects_for
 from common.urls import url_for_each
 from journal.models import (
     VISIBLE_STATUSES,
@@ -79,6 +79,7 @@ def note_list_for_patient(
     return objects_for(_note_list_query, note_type, limit, *access.blocked_ids, **_viewer(access))
 
 
+@builder
 def _note_list_query(note_type, limit, departments, courses, *, patient: int, staff=None):
     notes = _notes_visible(departments, courses, patient=patient, staff=staff).select_related(
         "author__user", "department"
@@ -180,6 +181,7 @@ def diagnosis_list_for_patient(
     )
 
 
+@builder
 def _diagnosis_list_query(active_only, limit, departments, courses, *, patient: int):
     diagnoses = without_blocked(
         Diagnosis.objects.filter(patient_id=patient),
@@ -209,6 +211,7 @@ def vital_signs_latest(access: PatientAccess) -> VitalSigns | None:
     return found[0] if found else None
 
 
+@builder
 def _vital_signs_latest_query(departments, courses, *, patient: int):
     return without_blocked(
         VitalSigns.objects.filter(patient_id=patient, status=VitalSigns.Status.VALID),
@@ -291,6 +294,7 @@ def _timeline_rows(build, access: PatientAccess, before, limit, departments, **v
     return objects_for(build, *shape, before=before, **values)
 
 
+@builder
 def _timeline_notes_query(limit, chosen, departments, courses, *, patient, before, staff=None):
     notes = _notes_visible(departments, courses, patient=patient, staff=staff).filter(
         written_at__lt=before
@@ -326,6 +330,7 @@ def timeline_notes(access, *, before, limit, departments):
     ]
 
 
+@builder
 def _timeline_diagnoses_query(limit, chosen, departments, courses, *, patient, before):
     diagnoses = without_blocked(
         Diagnosis.objects.filter(patient_id=patient, recorded_at__lt=before),
@@ -374,6 +379,7 @@ def _vitals_detail(v) -> str:
     return " · ".join(part for part in parts if part)
 
 
+@builder
 def _timeline_vitals_query(limit, chosen, departments, courses, *, patient, before):
     vitals = without_blocked(
         VitalSigns.objects.filter(patient_id=patient, measured_at__lt=before),

@@ -352,28 +352,7 @@ def vitals(request, access):
         except ValidationError as error:
             form_errors_attach(form, error)
         else:
-            # The band decides the colour: a high score is never shown as a green success.
-            level = {
-                Risk.LOW: messages.SUCCESS,
-                Risk.LOW_MEDIUM: messages.WARNING,
-                Risk.MEDIUM: messages.WARNING,
-                Risk.INCOMPLETE: messages.WARNING,
-            }.get(recorded.risk, messages.ERROR)
-            if not recorded.is_complete:
-                text = _(
-                    "NEWS2 at least %(score)s, incomplete (not measured: %(missing)s): "
-                    "%(response)s."
-                ) % {
-                    "score": recorded.score,
-                    "missing": ", ".join(recorded.missing),
-                    "response": recorded.response,
-                }
-            else:
-                text = _("NEWS2 is %(score)s: %(response)s.") % {
-                    "score": recorded.score,
-                    "response": recorded.response,
-                }
-            messages.add_message(request, level, text)
+            messages.add_message(request, *_news2_message(recorded))
             return redirect("journal:vitals", patient_id=access.patient.public_id)
     rows = selectors.vital_signs_list_for_patient(access)
     context = {
@@ -383,6 +362,31 @@ def vitals(request, access):
         "chart": _vitals_series(rows),
     }
     return render(request, "journal/vitals.html", context, status=400 if form.errors else 200)
+
+
+def _news2_message(recorded) -> tuple[int, str]:
+    """The message after a recording: the band decides the colour (a high score is never shown
+    as a green success), an incomplete set says what was not measured."""
+    level = {
+        Risk.LOW: messages.SUCCESS,
+        Risk.LOW_MEDIUM: messages.WARNING,
+        Risk.MEDIUM: messages.WARNING,
+        Risk.INCOMPLETE: messages.WARNING,
+    }.get(recorded.risk, messages.ERROR)
+    if not recorded.is_complete:
+        text = _(
+            "NEWS2 at least %(score)s, incomplete (not measured: %(missing)s): %(response)s."
+        ) % {
+            "score": recorded.score,
+            "missing": ", ".join(recorded.missing),
+            "response": recorded.response,
+        }
+    else:
+        text = _("NEWS2 is %(score)s: %(response)s.") % {
+            "score": recorded.score,
+            "response": recorded.response,
+        }
+    return level, text
 
 
 # The trend's charts, one per unit, so no two series share an axis they do not mean.
@@ -465,6 +469,32 @@ def message_inbox(request):
     return render(request, "journal/message_inbox.html", {"threads": threads})
 
 
+def _reply(request, access, thread) -> int:
+    """Send the staff's answer in the thread: 302 when sent, else the page's status (403 when
+    the writer may not answer, 400 with the reason when the message cannot be sent)."""
+    from journal import messaging
+
+    try:
+        messaging.message_send(
+            access=access, thread=thread, text=request.POST.get("text", ""),
+            files=request.FILES.getlist("attachments"),
+        )  # fmt: skip
+    except PermissionDenied as refused:
+        messages.error(request, str(refused))
+        return 403
+    except ValidationError as error:
+        error_messages_add(request, error)
+        return 400
+    messages.success(request, _("The answer is sent to the patient."))
+    return 302
+
+
+def _of_its_department(access, thread) -> bool:
+    return access.staff is not None and (
+        access.staff.memberships.filter(department_id=thread.department_id).exists()
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @patient_view(DataKind.MESSAGES)
 def patient_messages(request, access, thread_id=None):
@@ -478,28 +508,13 @@ def patient_messages(request, access, thread_id=None):
     if request.method == "POST":
         if current is None:
             raise Http404(_("No such thread."))
-        try:
-            messaging.message_send(
-                access=access, thread=current, text=request.POST.get("text", ""),
-                files=request.FILES.getlist("attachments"),
-            )  # fmt: skip
-        except PermissionDenied as refused:
-            messages.error(request, str(refused))
-            status = 403
-        except ValidationError as error:
-            error_messages_add(request, error)
-            status = 400
-        else:
-            messages.success(request, _("The answer is sent to the patient."))
+        status = _reply(request, access, current)
+        if status == 302:
             return redirect(
                 "journal:thread", patient_id=access.patient.public_id, thread_id=current.public_id
             )
     # Read by the department when one of its staff opens it (not by a colleague elsewhere).
-    if (
-        current is not None
-        and access.staff is not None
-        and access.staff.memberships.filter(department_id=current.department_id).exists()
-    ):
+    if current is not None and _of_its_department(access, current):
         messaging.thread_mark_read(access=access, thread=current)
     context = {
         "banner": patient_banner(access), "threads": threads, "thread": current,

@@ -83,15 +83,11 @@ def queue_message(request, message_id):
     # The raw message names its patient (and a conflict the other patient too): reading it is
     # a disclosure of each.
     patient = selectors.inbound_message_patient(message)
-    shown = [p for p in (patient, message.conflict_patient) if p is not None]
     access_events_for_list(
-        user=request.user,
-        patients=shown,
-        data_kind=DataKind.LAB_QUEUE,
-        action=Action.VIEW,
-        legal_basis=LegalBasis.ADMINISTRATION,
-        path=request.path,
-    )
+        user=request.user, patients=[p for p in (patient, message.conflict_patient) if p],
+        data_kind=DataKind.LAB_QUEUE, action=Action.VIEW,
+        legal_basis=LegalBasis.ADMINISTRATION, path=request.path,
+    )  # fmt: skip
     context = {"message": message, "form": form}
     return render(
         request, "labresults/queue_message.html", context, status=400 if form.errors else 200

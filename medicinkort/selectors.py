@@ -15,7 +15,7 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.functions import JSONObject
 from django.utils.dateparse import parse_date, parse_datetime
 
-from common.prepared import rows_for
+from common.prepared import builder, rows_for
 from medicinkort.models import CardLine, CardRead, CardSnapshot
 from patients.access import PatientAccess, without_blocked
 
@@ -100,6 +100,7 @@ READ_FIELDS = ["id", "public_id", "status", "reason", "created_at", "occasion", 
 ORDER_FIELDS = ["drug_name", "strength", "dose_text", "status", "schedule", "pn_max_per_day"]
 
 
+@builder
 def _card_query(
     with_withdrawn: bool,
     with_orders: bool,

@@ -239,9 +239,24 @@ def reconcile(request, access, kind):
     if request.method == "GET":
         context["changes"] = _changes_since_conflict(access, kind)
         return render(request, "medicinkort/reconcile.html", context)
+    reconciliation = _confirm(request, access, kind, context)
+    if reconciliation is None:
+        return render(request, "medicinkort/reconcile.html", context, status=400)
+    messages.success(
+        request,
+        _("Reconciled. The changes are on their way to FMK.")
+        if reconciliation.status == Reconciliation.Status.SENDING
+        else _("Reconciled."),
+    )
+    return redirect("medicinkort:medication", patient_id=access.patient.public_id)
+
+
+def _confirm(request, access, kind, context):
+    """Confirm the posted decisions; the reconciliation, or None with why in `context` (the
+    card changed on FMK meanwhile, warnings that need a reason, or a form error)."""
     try:
-        decisions = _decisions(request, state, orders, kind)
-        reconciliation = services.reconciliation_confirm(
+        decisions = _decisions(request, context["card"], context["orders"], kind)
+        return services.reconciliation_confirm(
             access=access,
             kind=kind,
             card_version=request.POST.get("card_version", ""),
@@ -260,15 +275,7 @@ def reconcile(request, access, kind):
         context["warnings"] = checks.warnings
     except ValidationError as error:
         context["errors"] = error.messages
-    else:
-        messages.success(
-            request,
-            _("Reconciled. The changes are on their way to FMK.")
-            if reconciliation.status == Reconciliation.Status.SENDING
-            else _("Reconciled."),
-        )
-        return redirect("medicinkort:medication", patient_id=access.patient.public_id)
-    return render(request, "medicinkort/reconcile.html", context, status=400)
+    return None
 
 
 def _changes_since_conflict(access, kind) -> list[dict]:

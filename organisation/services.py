@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from common.prepared import objects_for
+from common.prepared import builder, objects_for
 from organisation.models import Department, Membership, StaffMember
 
 
@@ -31,6 +31,7 @@ def staff_member_departments_today(staff: StaffMember, *, day=None) -> list[Depa
     return departments
 
 
+@builder
 def _departments_query(*, staff: int, day: date):
     return (
         Department.objects.filter(memberships__staff_id=staff, memberships__valid_from__lte=day)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AccessEvent, LegalBasis
-from common.prepared import objects_for
+from common.prepared import builder, objects_for
 from patients.access import PatientAccess, staff_for
 from patients.cpr import format_cpr, looks_like_cpr, parse_cpr
 from patients.models import BreakGlass, CareCourse, CaveEntry, Patient
@@ -182,10 +182,12 @@ def patient_search(*, user, query: str) -> list[Patient]:
     return results
 
 
+@builder
 def _cave_query(*, patient: int):
     return CaveEntry.objects.filter(patient_id=patient)
 
 
+@builder
 def _banner_courses_query(*, patient: int):
     """Open courses and the newest twenty, in one query: the banner shows the active one and
     the chart's contacts panel reuses the list."""
@@ -280,6 +282,7 @@ def worklist_for_department(*, user, department_id, at=None) -> list[CareCourse]
     )
 
 
+@builder
 def _timeline_courses_query(limit, chosen, *, patient: int, before):
     courses = CareCourse.objects.filter(patient_id=patient, started_at__lt=before)
     if chosen:

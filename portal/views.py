@@ -85,38 +85,10 @@ def signout(request):
 def overview(request, access):
     """What is new and what is coming: appointments, results and notes of the last 30 days,
     unread answers, the medication card, and the latest looks at the record."""
-    from booking.selectors import bookings_for_patient
-    from journal.messaging import threads_for_patient
-    from journal.models import Note, NoteStatus
-    from medicinkort.selectors import card_state
-    from portal.release import note_is_released, note_rules, reports_with_release
+    from portal.selectors import overview_for_citizen
 
-    now = timezone.now()
-    recent = now - timedelta(days=30)
-    appointments = bookings_for_patient(access, past_limit=0)
-    reports = reports_with_release(access)
-    new_results = list(
-        reports.filter(release_at__lte=now, release_at__gte=recent).order_by("-release_at")[:5]
-    )
-    waiting = reports.filter(Q(release_at__gt=now) | Q(release_at__isnull=True)).count()
-    rules = note_rules()
-    notes = [
-        n
-        for n in access.unblocked(
-            Note.objects.filter(
-                patient=access.patient, status=NoteStatus.SIGNED, signed_at__gte=recent
-            )
-        ).order_by("-signed_at")[:20]
-        if note_is_released(n, rules, now=now)
-    ][:5]
-    unread = sum(t.unread for t in threads_for_patient(access))
-    card = card_state(access)
-    context = {
-        "access": access, "coming": appointments["coming"][:5],
-        "looks": _looks(access.patient, limit=5),
-        "new_results": new_results, "waiting_results": waiting, "new_notes": notes,
-        "unread": unread, "card": card,
-    }  # fmt: skip
+    context = {"access": access, "looks": _looks(access.patient, limit=5)}
+    context.update(overview_for_citizen(access))
     return render(request, "portal/overview.html", context)
 
 
@@ -253,31 +225,14 @@ def results(request, access):
 @portal_view(DataKind.LAB_RESULTS)
 def result_trend(request, access, code):
     """One analysis over time, only released values: a chart and the same numbers in a table."""
-    from labresults.models import Analysis, LabResult
-    from portal.release import reports_with_release
+    from portal.selectors import result_trend_for_citizen
 
-    shown = reports_with_release(access).filter(release_at__lte=timezone.now()).values("pk")
-    values = list(
-        LabResult.objects.filter(
-            patient=access.patient, report_id__in=shown, code=code, value_numeric__isnull=False,
-            observed_at__isnull=False,
-        )
-        .exclude(status="cancelled")
-        .order_by("observed_at")
-    )  # fmt: skip
-    analysis = Analysis.objects.prefetch_related("intervals").filter(code=code).first()
-    name = analysis.name if analysis else (values[-1].name if values else code)
-    patient = access.patient
-    interval = analysis.interval_for(sex=patient.sex, age=patient.age()) if analysis else None
-    chart = {
-        "points": [[int(v.observed_at.timestamp() * 1000), float(v.value_numeric)] for v in values],
-        "low": float(interval.low) if interval else None,
-        "high": float(interval.high) if interval else None,
-        "unit": analysis.unit if analysis else (values[-1].unit if values else ""),
-        "name": name,
-    }
-    rows = [{"result": v, "flag_words": _flag_words(v)} for v in reversed(values)]
-    context = {"access": access, "name": name, "chart": chart, "rows": rows, "interval": interval}
+    trend = result_trend_for_citizen(access, code)
+    rows = [{"result": v, "flag_words": _flag_words(v)} for v in reversed(trend["values"])]
+    context = {
+        "access": access, "name": trend["name"], "chart": trend["chart"], "rows": rows,
+        "interval": trend["interval"],
+    }  # fmt: skip
     return render(request, "portal/trend.html", context)
 
 
@@ -364,29 +319,42 @@ def appointment_book(request, access, type_id):
     from django.http import Http404
 
     from booking import services
-    from common.params import BadParameter, query_datetime
 
     kind = next((t for t in _bookable_types(access) if str(t.public_id) == str(type_id)), None)
     if kind is None:
         raise Http404(_("You cannot book this appointment yourself."))
     status = 200
     if request.method == "POST":
-        starts_at = query_datetime(request, "starts_at", source=request.POST)
-        if starts_at is None:
-            raise BadParameter("starts_at", "", _("a date and time (ISO 8601)"))
-        try:
-            services.booking_create(access=access, appointment_type=kind, starts_at=starts_at)
-        except services.SlotTaken as taken:
-            messages.error(request, taken.messages[0])
-            status = 409
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-            status = 400
-        else:
-            messages.success(request, _("Booked. You will get a reminder before the appointment."))
+        status = _booking_change(
+            request, lambda at: services.booking_create(
+                access=access, appointment_type=kind, starts_at=at
+            ), _("Booked. You will get a reminder before the appointment."),
+        )  # fmt: skip
+        if status == 302:
             return redirect("portal:appointments")
     context = {"access": access, "kind": kind, "times": _free_times(access, kind, request)}
     return render(request, "portal/appointment_book.html", context, status=status)
+
+
+def _booking_change(request, change, done: str) -> int:
+    """Book or move to the posted time: 302 when done, else the page's status (409 when the
+    time was taken a moment ago, 400 with the reason)."""
+    from booking import services
+    from common.params import BadParameter, query_datetime
+
+    starts_at = query_datetime(request, "starts_at", source=request.POST)
+    if starts_at is None:
+        raise BadParameter("starts_at", "", _("a date and time (ISO 8601)"))
+    try:
+        change(starts_at)
+    except services.SlotTaken as taken:
+        messages.error(request, taken.messages[0])
+        return 409
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return 400
+    messages.success(request, done)
+    return 302
 
 
 @require_http_methods(["GET", "POST"])
@@ -394,7 +362,6 @@ def appointment_book(request, access, type_id):
 def appointment_move(request, access, booking_id):
     """Move a coming appointment of a type the citizen may book to another free time."""
     from booking import selectors, services
-    from common.params import BadParameter, query_datetime
 
     booking = selectors.booking_get_for_patient(access, booking_id)
     if not booking.appointment_type.patient_may_book:
@@ -402,19 +369,12 @@ def appointment_move(request, access, booking_id):
         return redirect("portal:appointments")
     status = 200
     if request.method == "POST":
-        starts_at = query_datetime(request, "starts_at", source=request.POST)
-        if starts_at is None:
-            raise BadParameter("starts_at", "", _("a date and time (ISO 8601)"))
-        try:
-            services.booking_move(access=access, booking=booking, starts_at=starts_at)
-        except services.SlotTaken as taken:
-            messages.error(request, taken.messages[0])
-            status = 409
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-            status = 400
-        else:
-            messages.success(request, _("Moved."))
+        status = _booking_change(
+            request, lambda at: services.booking_move(
+                access=access, booking=booking, starts_at=at
+            ), _("Moved."),
+        )  # fmt: skip
+        if status == 302:
             return redirect("portal:appointments")
     context = {
         "access": access, "kind": booking.appointment_type, "booking": booking,
@@ -505,34 +465,42 @@ def _response_time_words(department_id) -> str:
 @portal_view(DataKind.MESSAGES)
 def messages_list(request, access):
     """The citizen's threads with the departments, and a new message to one of them."""
-    from journal.messaging import thread_start, threads_for_patient
+    from journal.messaging import threads_for_patient
 
     departments = _departments_to_write_to(access)
     for department in departments:
         department.response_words = _response_time_words(department.pk)
     errors, status = {}, 200
     if request.method == "POST":
-        chosen = next(
-            (d for d in departments if str(d.public_id) == request.POST.get("department")), None
-        )
         try:
-            if chosen is None:
-                raise ValidationError({"department": _("Choose a department that treats you.")})
-            thread = thread_start(
-                access=access, department=chosen, subject=request.POST.get("subject", ""),
-                text=request.POST.get("text", ""), files=request.FILES.getlist("attachments"),
-                allowed_department_ids=[d.pk for d in departments],
-            )  # fmt: skip
+            thread = _message_start(request, access, departments)
         except ValidationError as error:
             errors, status = error.message_dict, 400
         else:
-            messages.success(request, _("Your message is sent to %(d)s.") % {"d": chosen.name})
             return redirect("portal:thread", thread_id=thread.public_id)
     context = {
         "access": access, "threads": threads_for_patient(access), "departments": departments,
         "errors": errors, "posted": request.POST,
     }  # fmt: skip
     return render(request, "portal/messages.html", context, status=status)
+
+
+def _message_start(request, access, departments):
+    """A new thread to the posted department (one that treats the citizen)."""
+    from journal.messaging import thread_start
+
+    chosen = next(
+        (d for d in departments if str(d.public_id) == request.POST.get("department")), None
+    )
+    if chosen is None:
+        raise ValidationError({"department": _("Choose a department that treats you.")})
+    thread = thread_start(
+        access=access, department=chosen, subject=request.POST.get("subject", ""),
+        text=request.POST.get("text", ""), files=request.FILES.getlist("attachments"),
+        allowed_department_ids=[d.pk for d in departments],
+    )  # fmt: skip
+    messages.success(request, _("Your message is sent to %(d)s.") % {"d": chosen.name})
+    return thread
 
 
 @require_http_methods(["GET", "POST"])
@@ -585,9 +553,7 @@ def attachment(request, access, attachment_id):
 def proxies(request, access):
     """Whom the citizen may act for (children under 15, powers of attorney given to them), and
     the powers of attorney they have given: give one to an adult for a year, renew, withdraw."""
-    from patients.cpr import parse_cpr
-    from patients.models import Patient, Proxy
-    from patients.services import proxy_grant, proxy_withdraw
+    from portal.selectors import proxies_of
 
     me = access.patient  # always the citizen themself here (own_only)
     acting = acting_subject(request, ACTING_KEY)
@@ -597,49 +563,53 @@ def proxies(request, access):
             messages.error(request, str(SWITCH_BACK))
             return redirect("portal:proxies")
         try:
-            if "withdraw" in request.POST:
-                chosen = request.POST["withdraw"]
-                given = (
-                    Proxy.objects.filter(subject=me, public_id=chosen).first()
-                    if _is_uuid(chosen)
-                    else None
-                )
-                if given is None:
-                    raise ValidationError({"withdraw": _("No such power of attorney.")})
-                proxy_withdraw(access=access, proxy=given)
-                messages.success(request, _("The power of attorney is withdrawn."))
-            else:
-                if _too_many_tries(request.user):
-                    log.warning("power of attorney: too many tries by user %s", request.user.pk)
-                    raise ValidationError({"cpr": str(TOO_MANY_TRIES)})
-                try:
-                    cpr = parse_cpr(request.POST.get("cpr", ""))
-                except ValidationError as error:
-                    raise ValidationError({"cpr": error.messages}) from None
-                surname = request.POST.get("family_name", "").strip()
-                if not surname:
-                    raise ValidationError({"family_name": _("Write the person's surname.")})
-                holder = Patient.objects.filter(cpr=cpr.value).first()
-                if holder is None or holder.family_name.casefold() != surname.casefold():
-                    raise ValidationError({"cpr": str(UNKNOWN_HOLDER)})
-                proxy_grant(access=access, holder=holder)
-                messages.success(request, _("%(name)s may now see your record for a year.") % {
-                    "name": f"{holder.given_names} {holder.family_name}"})  # fmt: skip
-            return redirect("portal:proxies")
+            _proxy_change(request, access)
         except ValidationError as error:
             errors, status = error.message_dict, 400
-    now = timezone.now()
-    mine = [p for p in Proxy.objects.filter(holder=me).select_related("subject") if p.is_valid(now)]
-    given = list(
-        Proxy.objects.filter(subject=me, kind=Proxy.Kind.POWER_OF_ATTORNEY)
-        .select_related("holder")
-        .order_by("-valid_from")
-    )
+        else:
+            return redirect("portal:proxies")
     context = {
-        "access": access, "me": me, "mine": mine, "given": given, "now": now,
-        "errors": errors, "posted": request.POST, "acting": acting,
+        "access": access, "me": me, "errors": errors, "posted": request.POST, "acting": acting,
+        **proxies_of(me),
     }  # fmt: skip
     return render(request, "portal/proxies.html", context, status=status)
+
+
+def _proxy_change(request, access) -> None:
+    """Withdraw a power of attorney the citizen gave, or give one to the adult whose CPR number
+    and surname were posted (answered alike for an unknown person and a wrong surname)."""
+    from patients.cpr import parse_cpr
+    from patients.models import Patient, Proxy
+    from patients.services import proxy_grant, proxy_withdraw
+
+    if "withdraw" in request.POST:
+        chosen = request.POST["withdraw"]
+        given = (
+            Proxy.objects.filter(subject=access.patient, public_id=chosen).first()
+            if _is_uuid(chosen)
+            else None
+        )
+        if given is None:
+            raise ValidationError({"withdraw": _("No such power of attorney.")})
+        proxy_withdraw(access=access, proxy=given)
+        messages.success(request, _("The power of attorney is withdrawn."))
+        return
+    if _too_many_tries(request.user):
+        log.warning("power of attorney: too many tries by user %s", request.user.pk)
+        raise ValidationError({"cpr": str(TOO_MANY_TRIES)})
+    try:
+        cpr = parse_cpr(request.POST.get("cpr", ""))
+    except ValidationError as error:
+        raise ValidationError({"cpr": error.messages}) from None
+    surname = request.POST.get("family_name", "").strip()
+    if not surname:
+        raise ValidationError({"family_name": _("Write the person's surname.")})
+    holder = Patient.objects.filter(cpr=cpr.value).first()
+    if holder is None or holder.family_name.casefold() != surname.casefold():
+        raise ValidationError({"cpr": str(UNKNOWN_HOLDER)})
+    proxy_grant(access=access, holder=holder)
+    messages.success(request, _("%(name)s may now see your record for a year.") % {
+        "name": f"{holder.given_names} {holder.family_name}"})  # fmt: skip
 
 
 def _too_many_tries(user) -> bool:

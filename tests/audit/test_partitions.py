@@ -130,8 +130,8 @@ def test_beat_makes_the_months_ahead_and_a_second_run_changes_nothing(db):
 
 def test_the_application_role_writes_and_makes_months_but_changes_nothing(db):
     """As production runs it: the application's role holds only SELECT and INSERT on the log
-    (README). It writes events, makes a month's partition through the function (which runs
-    with its owner's rights), and can neither change nor remove a row."""
+    (docs/operations.md). It writes events, makes a month's partition through the function
+    (which runs with its owner's rights), and can neither change nor remove a row."""
     role = "sundhed_app_partitions_test"
     far = (timezone.now().date().replace(day=1) + timedelta(days=32 * 30)).replace(day=1)
     with connection.cursor() as cursor:

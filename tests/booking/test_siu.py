@@ -77,7 +77,9 @@ def test_another_patients_appointment_number_is_refused(cast):
     assert ExternalAppointment.objects.get().patient_id == cast.patient.pk
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared/reference-data is not beside this clone")
+@pytest.mark.skipif(
+    not SHARED.exists(), reason=f"reference data not found at {SHARED} (set SUNDHED_REFERENCE_DATA)"
+)
 @pytest.mark.parametrize(
     "name",
     [

@@ -8,7 +8,7 @@ import pytest
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from common.prepared import _prepared, objects_for, rows_for
+from common.prepared import _prepared, builder, objects_for, rows_for
 from organisation.models import StaffMember
 from patients.models import CareCourse, Patient
 from patients.services import care_course_create
@@ -16,10 +16,12 @@ from patients.services import care_course_create
 pytestmark = pytest.mark.django_db
 
 
+@builder
 def staff_with_department(*, user: int):
     return StaffMember.objects.select_related("active_department__hospital").filter(user_id=user)
 
 
+@builder
 def courses_open_at(kind: str, *, patient: int, at):
     return (
         CareCourse.objects.filter(patient_id=patient, kind=kind, started_at__lte=at)
@@ -28,6 +30,7 @@ def courses_open_at(kind: str, *, patient: int, at):
     )
 
 
+@builder
 def course_counts(*, patient: int):
     return CareCourse.objects.filter(patient_id=patient).values("kind").annotate(n=Count("id"))
 
@@ -75,6 +78,7 @@ def test_rows_come_as_the_orm_gives_them(cast):
 
 
 def test_a_value_that_does_not_reach_the_sql_is_refused(cast):
+    @builder
     def ignores_the_user(*, user: int):
         return StaffMember.objects.filter(role="laege")
 
@@ -83,8 +87,66 @@ def test_a_value_that_does_not_reach_the_sql_is_refused(cast):
 
 
 def test_a_value_computed_from_a_marker_is_refused(cast):
+    @builder
     def a_day_before(*, patient: int, at):
         return CareCourse.objects.filter(patient_id=patient, started_at__lte=at - timedelta(1))
 
     with pytest.raises(ValueError, match="computed from a marker"):
         objects_for(a_day_before, patient=cast.patient.pk, at=timezone.now())
+
+
+def test_what_cannot_be_compiled_faithfully_is_refused(cast):
+    @builder
+    def with_prefetch(*, patient: int):
+        return CareCourse.objects.filter(patient_id=patient).prefetch_related("department")
+
+    @builder
+    def locked(*, patient: int):
+        return CareCourse.objects.filter(patient_id=patient).select_for_update()
+
+    for build, why in ((with_prefetch, "prefetch"), (locked, "select_for_update")):
+        with pytest.raises(ValueError, match=why):
+            objects_for(build, patient=cast.patient.pk)
+
+
+def test_an_unregistered_builder_is_refused(cast):
+    def stray(*, patient: int):
+        return CareCourse.objects.filter(patient_id=patient)
+
+    with pytest.raises(ValueError, match="not registered"):
+        objects_for(stray, patient=cast.patient.pk)
+
+
+def test_every_registered_builder_gives_the_same_rows_compiled_and_plain(cast, client):
+    """The chart's pages as the treating doctor use every builder of the application; each call
+    is run again as a plain queryset, and the rows must be the same."""
+    from django.urls import reverse
+
+    from common import prepared
+    from tests.conftest import force_login_with_second_factor
+
+    force_login_with_second_factor(client, cast.treating_doctor)
+    patient = cast.patient.public_id
+    prepared.RECORD = []
+    try:
+        for name in ("chart:overview", "chart:timeline", "medicinkort:medication",
+                     "journal:notes", "journal:diagnoses", "journal:vitals"):  # fmt: skip
+            assert client.get(reverse(name, args=[patient])).status_code == 200, name
+        assert client.get(reverse("chart:timeline", args=[patient]), {"department": [
+            str(cast.cardiology.pk)]}).status_code == 200  # fmt: skip
+        calls = list(prepared.RECORD)
+    finally:
+        prepared.RECORD = None
+    application = {n for n in prepared.BUILDERS if not n.startswith("tests.")}
+    assert {prepared._name(build) for _how, build, _shape, _values in calls} >= application
+    for how, build, shape, values in calls:
+        plain = build(*shape, **values)
+        if how == "rows":
+            expected = [tuple(row.values()) if isinstance(row, dict) else row for row in plain]
+            assert rows_for(build, *shape, **values) == expected, build.__name__
+        else:
+            compiled = objects_for(build, *shape, **values)
+            fields = [f.attname for f in plain.model._meta.concrete_fields]
+            assert [[getattr(o, f) for f in fields] for o in compiled] == [
+                [getattr(o, f) for f in fields] for o in plain
+            ], build.__name__

