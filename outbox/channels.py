@@ -23,10 +23,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from audit.models import Action
 from common.reasons import Reason
 from outbox import engine
 from outbox.kinds import Kind, Retry, all_kinds, register
-from outbox.models import Notification
+from outbox.models import Notification, reason_columns
+from patients.access import access_patients_as_system
 
 log = logging.getLogger(__name__)
 STOPPED_WHILE_SENDING = gettext_noop(
@@ -86,10 +88,9 @@ def _stale_handed(rows: QuerySet) -> dict[str, int]:
     """A dead worker had handed these over: an SMS goes again with its reference (the gateway
     delivers it once); an e-mail cannot be recognised, so it is perhaps sent and never resent."""
     now = timezone.now()
-    why = STOPPED_WHILE_SENDING
     emails = rows.filter(channel=Notification.Channel.EMAIL).update(
-        status=Notification.Status.UNCERTAIN, finished_at=now, reason=why, reason_template=why,
-        reason_params={},
+        status=Notification.Status.UNCERTAIN, finished_at=now,
+        **reason_columns(Reason(STOPPED_WHILE_SENDING)),
     )  # fmt: skip
     sms = rows.filter(channel=Notification.Channel.SMS).update(
         status=Notification.Status.PENDING, claim_token=None, claimed_at=None, handed_at=None
@@ -123,9 +124,6 @@ def notification_kind(
 
 
 def _notifications_send(kind, rows, *, compose, system, data_kind) -> None:
-    from audit.models import Action
-    from patients.access import access_patients_as_system
-
     touched = []
     for row in rows:
         patient_id = _notification_send(kind, row, compose)

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from outbox.breaker import Breaker
 from outbox.kinds import Kind, all_kinds, get
+from outbox.models import reason_columns
 
 log = logging.getLogger(__name__)
 WORK_TASK = "outbox.work"
@@ -182,13 +183,7 @@ def retry(
 
 def _reason_values(reason) -> dict:
     """The columns of a reason: None leaves them as they are, "" clears them."""
-    if reason is None:
-        return {}
-    return {
-        "reason": str(reason).replace("\x00", "\ufffd")[:10_000],
-        "reason_template": getattr(reason, "template", ""),
-        "reason_params": getattr(reason, "params", {}),
-    }
+    return {} if reason is None else reason_columns(reason)
 
 
 # --- The worker's loop --------------------------------------------------------------------------

@@ -15,6 +15,16 @@ from django.utils.translation import gettext_lazy as _
 from common.reasons import Reason
 
 
+def reason_columns(reason) -> dict:
+    """A reason's three columns: as said (a NUL byte, which PostgreSQL cannot store, as U+FFFD),
+    and, for a `Reason` we wrote, its template and values."""
+    return {
+        "reason": str(reason).replace("\x00", "\ufffd")[:10_000],
+        "reason_template": getattr(reason, "template", ""),
+        "reason_params": getattr(reason, "params", {}),
+    }
+
+
 class DurableJob(models.Model):
     """A unit of durable work: waiting until `due_at`, claimed (`claimed_at` with a token that
     only the claiming worker holds), handed over to the outside (`handed_at`, set just before

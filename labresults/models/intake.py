@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel
-from outbox.models import DurableJob
+from outbox.models import DurableJob, reason_columns
 
 
 class InboundMessage(DurableJob, BaseModel):
@@ -128,9 +128,8 @@ class InboundMessage(DurableJob, BaseModel):
     def reason_set(self, status: str, reason) -> None:
         """Set the status and why: a `Reason` (shown translated) or plain text."""
         self.status = status
-        self.reason = str(reason).replace("\x00", "\ufffd")[:10_000]
-        self.reason_template = getattr(reason, "template", "")
-        self.reason_params = getattr(reason, "params", {})
+        for name, value in reason_columns(reason).items():
+            setattr(self, name, value)
 
     def text_to_process(self) -> bytes:
         """The corrected text when staff fixed it, else the bytes as received."""

@@ -35,6 +35,7 @@ from labresults.models import (
     SystemClient,
 )
 from outbox import engine
+from outbox.models import reason_columns
 from patients.access import access_events_for_list
 from patients.selectors import patient_by_cpr
 
@@ -86,12 +87,7 @@ def _storable(text: str, limit: int) -> str:
 
 def _failed(reason: Reason) -> dict:
     """A stored message's fields for a failure: its status and why (translatable)."""
-    return {
-        "status": InboundMessage.Status.FAILED,
-        "reason": _storable(str(reason), 10_000),
-        "reason_template": reason.template,
-        "reason_params": reason.params,
-    }
+    return {"status": InboundMessage.Status.FAILED, **reason_columns(reason)}
 
 
 def mllp_sender_refusal(

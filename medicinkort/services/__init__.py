@@ -16,7 +16,6 @@ from medicinkort.services.orders import (
     order_create,
     order_stop,
 )
-from medicinkort.services.outbox import fmk_writes_send
 from medicinkort.services.reads import (
     NoFmkIdentity,
     card_read_on_admission,
@@ -41,7 +40,6 @@ __all__ = [
     "card_read_on_admission",
     "card_read_request",
     "card_read_run",
-    "fmk_writes_send",
     "identity_for",
     "order_cosign",
     "order_create",

@@ -28,8 +28,9 @@ from medicinkort.fmk import client
 from medicinkort.fmk.requests import DrugMedicationData
 from medicinkort.fmk.transport import FmkFault, FmkUnavailable
 from medicinkort.models import CardRead, CardSnapshot, FmkWrite, MedicationOrder, Reconciliation
+from medicinkort.services.reads import READ_KIND, identity_for
 from outbox import engine
-from outbox.kinds import Kind, Retry, register
+from outbox.kinds import Kind, Retry, get, register
 from patients.access import (
     AccessRefused,
     access_change_record,
@@ -103,8 +104,6 @@ def _data(values: dict) -> DrugMedicationData:
 
 def _send(row: FmkWrite, patient: Patient) -> tuple[str, str]:
     """Call FMK for one row; returns (new card version, drug medication identifier)."""
-    from medicinkort.services.reads import identity_for
-
     access = access_decide(user=row.requested_by, patient=patient, data_kind=DataKind.FMK_CARD)
     identity = identity_for(access.staff)
     payload, version = row.payload, row.based_on_version
@@ -252,12 +251,9 @@ def fmk_writes_perform(rows: list[FmkWrite]) -> None:
 
 
 KIND = "medicinkort.fmkwrite"
-READ_KIND = "medicinkort.cardread"
 
 
 def _kind() -> Kind:
-    from outbox.kinds import get
-
     return get(KIND)
 
 
@@ -284,12 +280,3 @@ def register_fmk_writes() -> None:
             related=("patient",),
         )  # fmt: skip
     )
-
-
-def fmk_writes_send(*, patient_id: int) -> int:
-    """Send the patient's open rows now, in order, in this process (a test, a benchmark);
-    returns how many rows were claimed."""
-    ids = list(
-        FmkWrite.objects.filter(patient_id=patient_id, status__in=OPEN).values_list("pk", flat=True)
-    )
-    return engine.work(KIND, ids) if ids else 0
