@@ -4,7 +4,9 @@
    commit the row's id goes to a worker (`outbox.work`). A broker that is down, or dispatch
    switched off (`SUNDHED_OUTBOX_DISPATCH`), loses nothing: the sweeper dispatches what waits.
 2. The worker `claim`s rows in a committed transaction (SKIP LOCKED: two workers never take one
-   row): status `working`, `claimed_at`, a fresh `claim_token`, one more attempt.
+   row): status `working`, `claimed_at`, a fresh `claim_token`, one more attempt. A `held`
+   kind (work that never leaves the database) instead holds its claim as the row locks of the
+   one transaction in which it does the work: nothing to commit, nothing to sweep.
 3. The kind's `perform` does the work. Just before anything leaves the house it calls `hand`;
    it ends each row with `finish` (done, failed, or any status of its own) or `retry` (back to
    waiting after a backoff, failed once the attempts are used). Both change the row only while
@@ -21,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from contextlib import nullcontext
 from datetime import timedelta
 
 from celery import current_app
@@ -87,26 +90,35 @@ def _claimable(kind: Kind, now):
 
 def claim(
     kind: Kind, *, ids: list[int] | None = None, keys: list | None = None, limit: int = 0,
-    now=None,
+    besides: list[int] | None = None, now=None,
 ) -> list:  # fmt: skip
     """Claim up to `limit` (the kind's batch) due rows, these `ids` only when given (or rows of
-    these `keys` of an in-order kind), committed; returns them claimed.
+    these `keys` of an in-order kind), never those `besides` (a top-up of rows this worker
+    already holds), committed; returns them claimed.
 
     One statement: `UPDATE ... WHERE id = ANY(ARRAY(SELECT ... FOR UPDATE SKIP LOCKED LIMIT n))
-    RETURNING id`, so two workers never take one row and a claim costs one round trip. A kind
-    that loads its rows itself (`lazy`, an inbox that locks them again to file them) gets them
-    as they were claimed: id, token and status only."""
+    RETURNING id`, so two workers never take one row and a claim costs one round trip. A
+    `held` kind's claim is the rows' locks in the caller's transaction (SKIP LOCKED as well),
+    and they come back loaded."""
     if (ids is not None and not ids) or (keys is not None and not keys):
         return []
     now = now or timezone.now()
-    token = uuid.uuid4()
     model = kind.model
     rows = _claimable(kind, now)
     if ids is not None:
         rows = rows.filter(pk__in=ids)
     if keys is not None:
         rows = rows.filter(**{f"{kind.in_order_of}__in": keys})
-    picked = rows.order_by("due_at", kind.order_field, "pk").values("pk")[: limit or kind.batch]
+    if besides:
+        rows = rows.exclude(pk__in=besides)
+    rows = rows.order_by("due_at", kind.order_field, "pk")
+    if kind.held:
+        if not connection.in_atomic_block:
+            raise RuntimeError(f"{kind.name}: a held claim needs the work's transaction")
+        locked = rows.select_for_update(skip_locked=True, of=("self",))
+        return list(locked.select_related(*kind.related)[: limit or kind.batch])
+    token = uuid.uuid4()
+    picked = rows.values("pk")[: limit or kind.batch]
     quote = connection.ops.quote_name
     pk = quote(model._meta.pk.column)
     with transaction.atomic(savepoint=False):
@@ -125,8 +137,6 @@ def claim(
             pks = [row[0] for row in cursor.fetchall()]
     if not pks:
         return []
-    if kind.lazy:
-        return [model(pk=pk, claim_token=token, status=kind.working) for pk in pks]
     claimed = model._default_manager.filter(pk__in=pks, claim_token=token)
     if kind.related:
         claimed = claimed.select_related(*kind.related)
@@ -208,17 +218,19 @@ def work(kind: Kind | str, ids: list[int] | None = None) -> int:
         if ids is None and keys is None and time.monotonic() > deadline:
             dispatch(kind)
             return done
-        rows = claim(kind, ids=ids if keys is None else None, keys=keys)
-        if kind.top_up and ids is not None and keys is None and len(rows) < kind.batch:
-            rows += claim(kind, limit=kind.batch - len(rows))
-            ids = [row.pk for row in rows]
+        with transaction.atomic() if kind.held else nullcontext():
+            rows = claim(kind, ids=ids if keys is None else None, keys=keys)
+            if kind.top_up and ids is not None and keys is None and len(rows) < kind.batch:
+                rows += claim(kind, limit=kind.batch - len(rows), besides=[r.pk for r in rows])
+                ids = [row.pk for row in rows]
+            if rows:
+                kind.perform(rows)
         if not rows:
             if keys is not None and ids is None:
                 keys = None  # these keys are done: on with any other due rows
                 continue
             return done
         done += len(rows)
-        kind.perform(rows)
         if kind.in_order_of:
             keys = sorted({getattr(row, kind.in_order_of) for row in rows})
         elif ids is not None or len(rows) < kind.batch:

@@ -61,8 +61,12 @@ class Kind:
     batch: int = 10
     # A worker sent for some rows tops its batch up with other due rows (an inbox under load).
     top_up: bool = False
-    # `perform` gets the claimed rows as id, token and status only, and loads them itself.
-    lazy: bool = False
+    # The claim is held, not committed: a row lock taken (SKIP LOCKED) in the transaction in
+    # which `perform` does all of the work and ends each row. For work that never leaves the
+    # database (an inbox filing what arrived): a killed worker's transaction is rolled back and
+    # its rows wait again at once, there is no stale claim to sweep, and the claim costs no
+    # write of its own. The row's attempts are counted by `perform` as it ends the row.
+    held: bool = False
     queue: str = ""
     related: tuple[str, ...] = ()
 

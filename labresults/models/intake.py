@@ -16,10 +16,11 @@ from outbox.models import DurableJob, reason_columns
 class InboundMessage(DurableJob, BaseModel):
     """One message as a laboratory sent it; stored and committed before the ACK goes out.
 
-    The raw bytes are never changed. It is an inbox of the outbox's engine: a worker claims
-    waiting (`received`) rows as `processing` and files them; the sweeper hands over what waits
-    and takes back what a killed worker held, so a lost queue message or a killed worker loses
-    nothing.
+    The raw bytes are never changed. It is an inbox of the outbox's engine with a held claim:
+    a worker locks waiting (`received`) rows and files them in the same transaction; a killed
+    worker's rows wait again, and the sweeper hands over what waits, so a lost queue message or
+    a killed worker loses nothing. (`processing` is the claimed status of the engine's
+    committed claim, which this inbox does not use.)
     """
 
     class Transport(models.TextChoices):

@@ -1,8 +1,8 @@
 """Processing stored messages: parse, match the patient by CPR, upsert reports and results.
 
-The messages are an inbox of the outbox's engine: a worker claims a batch (committed, as
-`processing`) and files it in one transaction that locks the rows still claimed by it, so two
-workers never file one message and a killed worker's claim is taken back by the sweeper.
+The messages are an inbox of the outbox's engine with a held claim: a worker locks a batch of
+waiting messages (SKIP LOCKED) and files it in that same transaction, so two workers never file
+one message, and a killed worker's transaction is rolled back and its messages wait again.
 Upserts use stable keys (sender + filler order number; report + analysis code): a re-sent
 message changes nothing, a preliminary result becomes final in place, a correction replaces
 the value and pghistory keeps the old one."""
@@ -409,6 +409,7 @@ MAX_ATTEMPTS = 5
 # What filing changes on a message.
 _SAVED = [
     *InboundMessage.REASON_FIELDS,
+    "attempts",
     "finished_at",
     "matched_patient",
     "conflict_patient",
@@ -433,47 +434,42 @@ def inbound_messages_process(*, message_ids: list[int], fill_to: int = 0) -> lis
     left to do; at low traffic a batch is one message.
     """
     kind = kinds.get(INBOUND_KIND)
-    claimed = engine.claim(kind, ids=message_ids, limit=max(len(message_ids), 1))
-    if fill_to > len(claimed):
-        claimed += engine.claim(kind, limit=fill_to - len(claimed))
-    return inbound_messages_file(claimed)
+    with transaction.atomic():
+        claimed = engine.claim(kind, ids=message_ids, limit=max(len(message_ids), 1))
+        if fill_to > len(claimed):
+            besides = [message.pk for message in claimed]
+            claimed += engine.claim(kind, limit=fill_to - len(claimed), besides=besides)
+        return inbound_messages_file(claimed)
 
 
 def inbound_messages_file(claimed: list[InboundMessage]) -> list[InboundMessage]:
-    """The kind's step: file these claimed messages in one transaction, holding the locks of
-    those still claimed by this worker (one the sweeper took back is left to its new worker).
+    """The kind's step, in the transaction that holds the claimed messages' row locks: file
+    them together, count the attempt and save how each ended.
 
-    When the batch raises, it is rolled back and each message is filed on its own in a
-    savepoint, so its attempt and reason are kept, a message that keeps failing is failed after
-    MAX_ATTEMPTS, and one bad message never holds up the others. A value the database cannot
-    store fails at once.
+    When the batch raises, it is rolled back to a savepoint and each message is filed on its
+    own in a savepoint, so its attempt and reason are kept, a message that keeps failing is
+    failed after MAX_ATTEMPTS, and one bad message never holds up the others. A value the
+    database cannot store fails at once.
     """
     if not claimed:
         return []
-    tokens = {message.pk: message.claim_token for message in claimed}
-    with transaction.atomic():
-        held = InboundMessage.objects.select_for_update().filter(
-            pk__in=list(tokens), status=InboundMessage.Status.PROCESSING
-        )
-        # In arrival order: a preliminary topped up from the waiting ones is filed before the
-        # final this task was sent for.
-        claimed = sorted(
-            (m for m in held if tokens[m.pk] == m.claim_token),
-            key=lambda m: (m.received_at, m.pk),
-        )
-        if not claimed:
-            return []
-        try:
-            with transaction.atomic():
-                _file(claimed)
-        except Exception:  # noqa: BLE001 - filed one by one below, each failure with its reason
-            if len(claimed) > 1:
-                log.warning("a batch of %s messages failed; filing them one by one", len(claimed))
-            for message in claimed:
-                message.refresh_from_db()
-                _file_alone(message)
-            return claimed
-        _save_statuses(claimed)
+    # In arrival order: a preliminary topped up from the waiting ones is filed before the
+    # final this task was sent for.
+    claimed = sorted(claimed, key=lambda m: (m.received_at, m.pk))
+    try:
+        with transaction.atomic():
+            _file(claimed)
+    except Exception:  # noqa: BLE001 - filed one by one below, each failure with its reason
+        if len(claimed) > 1:
+            log.warning("a batch of %s messages failed; filing them one by one", len(claimed))
+        for message in claimed:
+            message.refresh_from_db()
+            message.attempts += 1
+            _file_alone(message)
+        return claimed
+    for message in claimed:
+        message.attempts += 1
+    _save_statuses(claimed)
     return claimed
 
 
@@ -495,7 +491,7 @@ def register_inbound_messages() -> None:
             stale_handed="again",
             batch=settings.SUNDHED_LAB_BATCH_SIZE,
             top_up=True,
-            lazy=True,
+            held=True,
         )  # fmt: skip
     )
 

@@ -169,11 +169,14 @@ DONE = {
     "medicinkort.cardread": "done", "labresults.inboundmessage": "processed",
     "labresults.labordermessage": "sent", "labresults.dicomobject": "processed",
 }  # fmt: skip
+# Kinds whose claim is a row lock held by the work's own transaction: nothing is handed over
+# before they are done, and a dying worker's transaction is rolled back by the database.
+HELD = {"labresults.inboundmessage"}
 PARAMS = [
     (name, channel, handed)
     for name, (channels, _) in CASES.items()
     for channel in channels
-    for handed in (False, True)
+    for handed in ((False,) if name in HELD else (False, True))
 ]
 
 
@@ -185,6 +188,8 @@ def test_a_worker_dying_after_the_claim_or_the_hand_over_loses_nothing_and_repea
     kind = kinds.get(name)
     row, seen = CASES[name][1](request, channel)
     before = len(seen())
+    if name in HELD:
+        return _a_worker_dying_while_it_holds_the_row(kind, row, seen, before, DONE[name])
     # The worker claims the row (committed), perhaps hands the work over, and dies.
     (claimed,) = engine.claim(kind, ids=[row.pk])
     if handed:
@@ -203,6 +208,47 @@ def test_a_worker_dying_after_the_claim_or_the_hand_over_loses_nothing_and_repea
         assert (row.status, row.attempts) == ("uncertain", 1)
     else:
         assert (row.status, row.attempts) == (DONE[name], 2), row.reason
+
+
+class _Died(Exception):
+    pass
+
+
+def _a_worker_dying_while_it_holds_the_row(kind, row, seen, before, done) -> None:
+    """Another connection claims the row (its lock) and dies: its transaction is rolled back."""
+    import threading
+
+    from django.db import connection, transaction
+
+    holding, die = threading.Event(), threading.Event()
+
+    def worker():
+        try:
+            with transaction.atomic():
+                assert [r.pk for r in engine.claim(kind, ids=[row.pk])] == [row.pk]
+                holding.set()
+                die.wait(30)
+                raise _Died
+        except _Died:
+            pass
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert holding.wait(30)
+    # While it holds the row, no other worker takes it.
+    assert engine.work(kind, [row.pk]) == 0
+    die.set()
+    thread.join(30)
+    # The database gave the row back: it waits, due, and the sweeper dispatches it.
+    row.refresh_from_db()
+    assert (row.status, row.attempts, len(seen())) == (kind.waiting, 0, before)
+    assert engine.sweep(kind)["requeued"] == 0
+    assert engine.work(kind, [row.pk]) == 1
+    row.refresh_from_db()
+    assert len(seen()) == before + 1
+    assert (row.status, row.attempts) == (done, 1), row.reason
 
 
 def _the_work_leaves(name, channel, row) -> None:
@@ -225,3 +271,4 @@ def _the_work_leaves(name, channel, row) -> None:
 
 def test_every_registered_kind_has_a_crash_case():
     assert {kind.name for kind in kinds.all_kinds()} <= set(CASES)
+    assert {kind.name for kind in kinds.all_kinds() if kind.held} == HELD
