@@ -29,6 +29,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -141,7 +142,7 @@ def run(*, requests: int = 300) -> dict:
     built = time.perf_counter() - started
     today = timezone.localdate()
     types = list(AppointmentType.objects.filter(department__short_name__startswith="B0"))
-    by_department = {}
+    by_department: dict = {}
     for r in Resource.objects.filter(department__in=[t.department_id for t in types]):
         by_department.setdefault(r.department_id, []).append(r.pk)
     generated = _generate_ahead(types, today)
@@ -177,7 +178,7 @@ def run(*, requests: int = 300) -> dict:
         region.append(t3 - t2)
         ahead.append(t4 - t3)
     contention = _contention(rng, types[0])
-    result = {
+    result: dict[str, Any] = {
         "when": timezone.now().isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {platform.python_version()}",
         "resources": Resource.objects.filter(department__short_name__startswith="B0").count(),
@@ -330,7 +331,7 @@ def _contention(rng, kind, clients: int = 40, rounds: int = 5) -> dict:
             for start in {s.starts_at for s in slots}
         )  # fmt: skip
         barrier = threading.Barrier(clients)
-        outcomes = []
+        outcomes: list = []
         lock = threading.Lock()
 
         def client(i, slots=slots, barrier=barrier, outcomes=outcomes, lock=lock, r=round_):
@@ -392,7 +393,7 @@ def _patients(count):
     return found
 
 
-_CLINICIAN = {}
+_CLINICIAN: dict = {}
 
 
 def _clinician():

@@ -101,6 +101,7 @@ def run(*, requests: int = 300) -> dict:
     results = {}
     for label, patient in patients.items():
         note = Note.objects.filter(patient=patient).order_by("-written_at").first()
+        assert note is not None, "the bench's patients have notes"
         pages = {
             "overview": reverse("chart:overview", kwargs={"patient_id": patient.public_id}),
             "timeline": reverse("chart:timeline", kwargs={"patient_id": patient.public_id}),

@@ -181,7 +181,7 @@ def _reliability(cpr_list: list[str], run_id: str, log_dir: Path, count: int) ->
     results = LabResult.objects.filter(
         report__sender=SENDER, report__filler_order_number__startswith=prefix
     )
-    history = LabResult.pgh_event_model.objects.filter(pgh_obj_id__in=results.values("id"))
+    history = LabResult.pgh_event_model.objects  # type: ignore[attr-defined]  # pghistory's.filter(pgh_obj_id__in=results.values("id"))
     outcome = {
         "messages": count,
         "events": events,
@@ -300,6 +300,7 @@ def run(
             for m in InboundMessage.objects.filter(
                 sender=SENDER, control_id__startswith=f"{run_id}-L", status="processed"
             ).only("received_at", "finished_at")
+            if m.finished_at is not None
         )
         report["latency"] = {
             "rate_per_s": round(rate, 1),

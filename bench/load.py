@@ -139,7 +139,7 @@ def pages_alone(
     from urllib.parse import urlsplit
 
     where = urlsplit(host)
-    found = {}
+    found: dict[str, dict] = {}
     for name, path in pages.items():
         headers = {"Host": "localhost", "Cookie": f"sessionid={cookie}"}
         if name == "sign-in page":
@@ -147,7 +147,7 @@ def pages_alone(
         counts, stop = [0] * connections, threading.Event()
 
         def client(slot: int, path: str, headers: dict, counts: list, stop) -> None:
-            conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+            conn = http.client.HTTPConnection(where.hostname or "", where.port, timeout=30)
             while not stop.is_set():
                 conn.request("GET", path, headers=headers)
                 answer = conn.getresponse()

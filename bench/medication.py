@@ -149,7 +149,9 @@ def run(*, requests: int = 300) -> dict:
             _patient(f"03{i + 1:02d}60{run_id:04d}", f"Skriv{i}", doctor)
             for i in range(WRITE_PATIENTS)
         ]
-        drug = Drug.objects.filter(atc_code="N02BE01").first()
+        paracetamol = Drug.objects.filter(atc_code="N02BE01").first()
+        assert paracetamol is not None, "the drug list holds paracetamol"
+        drug = paracetamol
         from medicinkort.services.outbox import next_sequence
         from medicinkort.services.reconciliation import _order_data_payload
         from outbox import engine, kinds

@@ -22,7 +22,7 @@ class BookingConfig(AppConfig):
             relations,  # noqa: F401  (registers the booking relation source)
             selectors,
         )
-        from booking.external import external_appointment_file
+        from booking.services.external import external_appointment_file
         from patients.registry import (
             InboundHandler,
             OverviewPanel,
@@ -35,8 +35,8 @@ class BookingConfig(AppConfig):
         )
 
         inbound_handlers.register(InboundHandler("SIU", external_appointment_file))
-        from booking.reminders import register_reminders
-        from booking.waiting import register_offer_messages
+        from booking.services.reminders import register_reminders
+        from booking.services.waiting import register_offer_messages
 
         register_reminders()
         register_offer_messages()

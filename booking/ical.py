@@ -26,7 +26,7 @@ def feed_bookings(feed: CalendarFeed):
             allocations__resource__staff_id=feed.staff_id, allocations__active=True
         ).distinct()
     else:
-        rows = rows.filter(patient_id=feed.patient_id)
+        rows = rows.filter(patient=feed.patient)
     return list(rows.order_by("starts_at"))
 
 

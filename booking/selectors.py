@@ -8,8 +8,16 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from booking.models import ACTIVE_STATUSES, AppointmentType, Booking, BookingStatus, Resource
+from booking.models import (
+    ACTIVE_STATUSES,
+    AppointmentType,
+    Booking,
+    BookingStatus,
+    CalendarFeed,
+    Resource,
+)
 from patients.access import PatientAccess
+from patients.models import CareCourse
 from patients.selectors import object_get_for_patient
 
 
@@ -202,3 +210,26 @@ def department_day(*, user, department_id, day: date) -> list[Booking]:
         .prefetch_related("allocations__resource")
         .order_by("starts_at")
     )
+
+
+def bookable_types_for_patient(access: PatientAccess) -> list[AppointmentType]:
+    """What the citizen may book themself: types open to patients, in departments that treat
+    them (an open course or an appointment there), none of a department they blocked."""
+    departments = set(
+        CareCourse.objects.filter(patient=access.patient, ended_at__isnull=True).values_list(
+            "department_id", flat=True
+        )
+    ) | set(Booking.objects.filter(patient=access.patient).values_list("department_id", flat=True))
+    return list(
+        AppointmentType.objects.filter(
+            patient_may_book=True, is_active=True, department_id__in=departments
+        )
+        .exclude(department_id__in=access.blocked_department_ids)
+        .select_related("department__hospital")
+        .order_by("department__name", "name")
+    )
+
+
+def calendar_feed_of(patient) -> CalendarFeed | None:
+    """The patient's open calendar address, if they made one."""
+    return CalendarFeed.objects.filter(patient=patient, revoked_at__isnull=True).first()

@@ -232,7 +232,7 @@ def _slots_of_day(
     # The partners already given to a slot at each start: the slots found at one start can be
     # booked all at once (20 scanners and one room offer one slot, not 20 wanting the room).
     paired: dict[datetime, set[int]] = defaultdict(set)
-    slots = []
+    slots: list[Slot] = []
     for start, _name, resource in candidates:
         if len(slots) >= limit:
             break

@@ -41,8 +41,8 @@ def _type_from(request, access, source) -> AppointmentType | None:
         return None
     found = AppointmentType.objects.filter(is_active=True).select_related("department__hospital")
     if source.get("region") != "1":
-        department_id = access.staff.active_department_id if access.staff else None
-        found = found.filter(department_id=department_id)
+        staff = access.staff
+        found = found.filter(department_id=staff.active_department_id if staff else -1)
     try:
         return found.get(public_id=raw)
     except (AppointmentType.DoesNotExist, ValidationError, ValueError):
@@ -131,7 +131,7 @@ def patient_bookings(request, access):
             uuid.UUID(moving)
         except ValueError:
             raise BadParameter("move", moving, _("a booking")) from None
-    extra = {"chosen": chosen}
+    extra: dict = {"chosen": chosen}
     if chosen is not None:
         extra["slots"], extra["start"], extra["end"] = _search(request, access, chosen)
         extra["offering"] = [k.department for k in _region_types(chosen)]
@@ -171,6 +171,8 @@ def book(request, access):
         raise BadParameter("type", "", _("an appointment type of your department"))
     if request.POST.get("slot_type"):  # a time found across the region: that department's type
         chosen = _type_from(request, access, {"type": request.POST["slot_type"], "region": "1"})
+        if chosen is None:
+            raise BadParameter("slot_type", request.POST["slot_type"], _("an appointment type"))
     try:
         booking = services.booking_create(
             access=access, appointment_type=chosen, starts_at=_start_from(request),
@@ -320,7 +322,7 @@ def ical_feed(request, token):
 @patient_view(DataKind.BOOKING, action=Action.CREATE)
 def waiting_add(request, access):
     """Put the patient on the waiting list for an earlier time of the chosen type."""
-    from booking.waiting import waiting_list_add
+    from booking.services.waiting import waiting_list_add
 
     chosen = _type_from(request, access, request.POST)
     if chosen is None:
@@ -340,7 +342,7 @@ def offer(request, token):
     link's token (no sign-in, as a letter with an answer link)."""
     from django.http import Http404
 
-    from booking.waiting import offer_get
+    from booking.services.waiting import offer_get
 
     found = offer_get(token)
     if found is None:
@@ -364,7 +366,7 @@ def offer(request, token):
 def _offer_answer(request, found) -> int:
     """The patient's answer to an offer: accept or decline; the page's status (409 when the
     time was taken meanwhile or the offer is no longer open)."""
-    from booking.waiting import offer_accept, offer_decline
+    from booking.services.waiting import offer_accept, offer_decline
 
     answer = request.POST.get("answer", "")
     if answer not in ("accept", "decline"):

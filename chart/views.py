@@ -38,10 +38,10 @@ def timeline(request, access):
     )
     next_query = None
     if cursor is not None:
-        params = [("before", cursor.isoformat())]
+        params: list[tuple[str, str | int]] = [("before", cursor.isoformat())]
         params += [("kind", k) for k in kinds] + [("department", d) for d in departments]
         next_query = urlencode(params)
-    context = {"items": items, "next_query": next_query, "kinds": kinds}
+    context: dict[str, object] = {"items": items, "next_query": next_query, "kinds": kinds}
     if request.htmx and request.GET.get("before"):
         return render(request, "chart/timeline.html#page", context)
     banner = patient_banner(access)

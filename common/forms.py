@@ -29,3 +29,14 @@ def error_messages_add(request, error: ValidationError, form=None) -> None:
     else:
         for text in error.messages:
             messages.error(request, text)
+
+
+def choice_field(form, name: str):
+    """The form's choice field of this name (a ModelChoiceField too), typed as such: its
+    `choices` or `queryset` are set when the form is made."""
+    from django import forms
+
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField | forms.ModelChoiceField):
+        raise TypeError(f"{name} is not a choice field")
+    return field

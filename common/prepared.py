@@ -33,7 +33,9 @@ from uuid import UUID
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators
+
+# Django's internals, which this module reads on purpose (its test runs first on an upgrade).
+from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 
 # Ids are positive: these are no row's.
 MARK = -7_300_001
@@ -79,7 +81,7 @@ def _name(build) -> str:
 
 
 def _refuse_what_is_not_compiled_faithfully(queryset: QuerySet) -> None:
-    if queryset._prefetch_related_lookups:
+    if queryset._prefetch_related_lookups:  # type: ignore[attr-defined]
         raise ValueError("prefetch_related runs queries of its own: it is not compiled here")
     if queryset.query.select_for_update:
         raise ValueError("select_for_update belongs in a transaction, not in a compiled read")

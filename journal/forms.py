@@ -3,7 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.forms import choice_field
 from journal.models import Diagnosis, NoteType, SksCode, VitalSigns
+from patients.models import CareCourse
 
 
 def _template_label(template) -> str:
@@ -30,19 +32,20 @@ class NoteNewForm(forms.Form):
         super().__init__(*args, **kwargs)
         self._templates = {str(t.public_id): t for t in templates}
         self._courses = {str(c.public_id): c for c in courses}
-        self.fields["template"].choices = [
+        choice_field(self, "template").choices = [
             (key, _template_label(t)) for key, t in self._templates.items()
         ] + [
             (f"type:{value}", _("%(type)s, without template") % {"type": label})
             for value, label in NoteType.choices
         ]
-        self.fields["care_course"].choices = [("", _("No course"))] + [
+        choice_field(self, "care_course").choices = [("", _("No course"))] + [
             (key, f"{c.department.short_name}: {c.title} ({c.started_at:%d.%m.%Y})")
             for key, c in self._courses.items()
         ]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         chosen = cleaned.get("template") or ""
         if chosen.startswith("type:"):
             cleaned["note_type"], cleaned["template"] = chosen[5:], None
@@ -78,7 +81,7 @@ class DiagnosisForm(forms.Form):
     """Code a diagnosis on a course: the SKS code is typed or picked from the search."""
 
     care_course = forms.ModelChoiceField(
-        label=_("Care course"), queryset=None, to_field_name="public_id"
+        label=_("Care course"), queryset=CareCourse.objects.none(), to_field_name="public_id"
     )
     code = forms.CharField(label=_("SKS code"), max_length=300)
     kind = forms.ChoiceField(label=_("Kind"), choices=Diagnosis.Kind.choices)
@@ -86,7 +89,7 @@ class DiagnosisForm(forms.Form):
 
     def __init__(self, *args, courses, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["care_course"].queryset = courses
+        choice_field(self, "care_course").queryset = courses
 
     def clean_code(self):
         value = self.cleaned_data["code"].strip().upper().replace(".", "").split(" ")[0]
@@ -151,12 +154,13 @@ class VitalSignsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Not every parameter is always measured; a partial set is kept and its NEWS2 marked
         # incomplete. Consciousness starts as "not assessed": "Alert" is chosen, never assumed.
-        self.fields["consciousness"].choices = [("", _("Not assessed"))] + [
-            c for c in self.fields["consciousness"].choices if c[0]
+        choice_field(self, "consciousness").choices = [("", _("Not assessed"))] + [
+            c for c in choice_field(self, "consciousness").choices if c[0]
         ]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         systolic, diastolic = cleaned.get("systolic"), cleaned.get("diastolic")
         if systolic is not None and diastolic is not None and diastolic >= systolic:
             self.add_error("diastolic", _("The diastolic pressure must be below the systolic."))
@@ -171,7 +175,7 @@ class VitalSignsForm(forms.ModelForm):
             )
         measured = [
             name
-            for name in self._meta.fields
+            for name in self._meta.fields or ()
             if name != "on_oxygen" and cleaned.get(name) not in (None, "")
         ]
         if not measured and not self.errors:

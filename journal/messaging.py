@@ -78,6 +78,19 @@ def _attach(message: Message, files) -> None:
         )  # fmt: skip
 
 
+# What a subject and a message may hold (characters); longer is an error, never cut.
+LONGEST = {"subject": 200, "text": 5000}
+
+
+def _too_long(**values: str) -> dict:
+    return {
+        name: _("At most %(n)s characters (this is %(length)s).")
+        % {"n": LONGEST[name], "length": len(value)}
+        for name, value in values.items()
+        if len(value) > LONGEST[name]
+    }
+
+
 def thread_start(
     *,
     access: PatientAccess,
@@ -92,7 +105,7 @@ def thread_start(
     if _side(access) != Message.Sender.CITIZEN:
         raise PermissionDenied(_("Staff answer threads; the patient starts them."))
     subject, text = (subject or "").strip(), (text or "").strip()
-    errors = {}
+    errors = _too_long(subject=subject, text=text)
     if not subject:
         errors["subject"] = _("Write a subject.")
     if not text:
@@ -104,11 +117,11 @@ def thread_start(
     now = timezone.now()
     with transaction.atomic():
         thread = MessageThread.objects.create(
-            patient=access.patient, department=department, subject=subject[:200],
+            patient=access.patient, department=department, subject=subject,
             awaiting_department=True, last_message_at=now,
         )  # fmt: skip
         message = Message.objects.create(
-            thread=thread, sender=Message.Sender.CITIZEN, author=access.user, text=text[:5000]
+            thread=thread, sender=Message.Sender.CITIZEN, author=access.user, text=text
         )
         _attach(message, files)
         access_change_record(access, data_kind=DataKind.MESSAGES, action=Action.CREATE, obj=thread)
@@ -123,10 +136,12 @@ def message_send(*, access: PatientAccess, thread: MessageThread, text: str, fil
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": _("Write your message.")})
+    if errors := _too_long(text=text):
+        raise ValidationError(errors)
     with transaction.atomic():
         locked = MessageThread.objects.select_for_update().get(pk=thread.pk)
         message = Message.objects.create(
-            thread=locked, sender=side, author=access.user, text=text[:5000],
+            thread=locked, sender=side, author=access.user, text=text,
             staff=access.staff if side == Message.Sender.STAFF else None,
         )  # fmt: skip
         _attach(message, files)

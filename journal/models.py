@@ -11,17 +11,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel
+from journal.choices import NoteStatus, NoteType
 from patients.models import EnteredInError, entered_in_error_has_who_and_why
-
-
-class NoteType(models.TextChoices):
-    """The kinds of note a Danish hospital journal distinguishes."""
-
-    ADMISSION = "admission", _("Admission note (indlæggelsesnotat)")
-    CONTINUATION = "continuation", _("Progress note (kontinuationsnotat)")
-    OUTPATIENT = "outpatient", _("Outpatient note (ambulant notat)")
-    NURSING = "nursing", _("Nursing note (sygeplejenotat)")
-    EPIKRISE = "epikrise", _("Discharge summary (epikrise)")
 
 
 class NoteTemplate(BaseModel):
@@ -88,16 +79,6 @@ class NoteTemplateSection(models.Model):
 
     def __str__(self) -> str:
         return self.heading
-
-
-class NoteStatus(models.TextChoices):
-    """Where a note version is in its life."""
-
-    DRAFT = "draft", _("Draft")
-    AWAITING_COSIGN = "awaiting_cosign", _("Awaiting co-signature")
-    SIGNED = "signed", _("Signed")
-    SUPERSEDED = "superseded", _("Corrected (older version)")
-    ENTERED_IN_ERROR = "entered_in_error", _("Entered in error")
 
 
 # Statuses shown in lists to everyone; drafts only to their author, older versions on the note.
@@ -317,7 +298,7 @@ class Risk(models.TextChoices):
 
 
 # What each band asks of the ward (NEWS2's clinical response), in the words shown with the score.
-RISK_RESPONSE = {
+RISK_RESPONSE: dict[str, object] = {
     Risk.LOW: _("low risk: continue observations"),
     Risk.LOW_MEDIUM: _("low–medium risk: a registered nurse assesses, consider a doctor"),
     Risk.MEDIUM: _("medium risk: urgent assessment by a doctor"),
@@ -442,7 +423,7 @@ class VitalSigns(EnteredInError, BaseModel):
         from journal.news2 import PARAMETERS
 
         return [
-            str(self._meta.get_field(name).verbose_name)
+            str(getattr(self._meta.get_field(name), "verbose_name", name))
             for name in PARAMETERS
             if getattr(self, name) in (None, "")
         ]

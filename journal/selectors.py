@@ -497,3 +497,17 @@ def worklist_markers(courses, department_id) -> dict[int, list[tuple[str, str, s
         if markers:
             found[course.pk] = markers
     return found
+
+
+def signed_notes_for_patient(access: PatientAccess, *, since=None, limit: int = 200) -> list[Note]:
+    """The patient's signed notes (a corrected note as its latest version), newest first, with
+    their department and signer, without what is blocked: what a citizen's release rules
+    choose from."""
+    notes = Note.objects.filter(patient=access.patient, status=NoteStatus.SIGNED)
+    if since is not None:
+        notes = notes.filter(signed_at__gte=since)
+    return list(
+        access.unblocked(notes)
+        .select_related("department__hospital", "signed_by")
+        .order_by("-signed_at")[:limit]
+    )

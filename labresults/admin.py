@@ -33,7 +33,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
     list_display = ("received_at", "sender", "control_id", "message_type", "status", "attempts")
     list_filter = ("status", "transport", "message_type")
     search_fields = ("=control_id", "sender")
-    fields = readonly_fields = [
+    fields = readonly_fields = [  # type: ignore[assignment]  # names, as admin takes them
         f.name for f in InboundMessage._meta.fields if f.name not in _MESSAGE_TEXT
     ]
     show_full_result_count = False

@@ -81,6 +81,6 @@ class InboundMessageCreateApi(APIView):
         if receipt.duplicate:
             return Response(body, status=status.HTTP_200_OK)
         if receipt.code != "AA":
-            body["detail"] = receipt.message.reason
+            body["detail"] = body["reason"]
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return Response(body, status=status.HTTP_201_CREATED)

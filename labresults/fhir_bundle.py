@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_noop as _
@@ -189,7 +190,8 @@ def extract_fhir_results(raw: bytes) -> ResultMessage:
     """Map a Bundle's DiagnosticReports onto a ResultMessage; FhirError when it has none."""
     bundle = bundle_parse(raw)
     index = _index(bundle)
-    reports = [
+    # DiagnosticReports (fhir.resources types an entry's resource as any resource).
+    reports: list[Any] = [
         entry.resource
         for entry in bundle.entry or []
         if entry.resource is not None and entry.resource.get_resource_type() == "DiagnosticReport"

@@ -27,7 +27,8 @@ class LabOrderForm(forms.Form):
     comment = forms.CharField(label=_("Comment to the laboratory"), max_length=300, required=False)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         chosen = {a.pk: a for a in cleaned.get("analyses") or []}
         for panel in cleaned.pop("panels", None) or []:
             chosen.update({a.pk: a for a in panel.analyses.all()})

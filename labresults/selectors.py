@@ -5,11 +5,28 @@ when it arrived), so a blocking of that course or department hides the report, i
 timeline item, its trend points and its imaging study, as it hides a note.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, Upper
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -661,3 +678,105 @@ def worklist_markers(courses, department_id) -> dict[int, list[tuple[str, str, s
             )
         found[course.pk] = markers
     return found
+
+
+# --- What a citizen is shown, and when (the portal's release rules decide how long) ---------
+
+
+class _Days(Func):
+    """A whole number of days as an interval."""
+
+    template = "make_interval(days => %(expressions)s)"
+    output_field = DurationField()
+
+
+def reports_with_release(access: PatientAccess, *, rules: Mapping):
+    """The patient's reports this viewer may see, each annotated with `release_at` (NULL while
+    it waits for a discharge), computed by the database from the release rules (section in
+    capitals, "" for every other -> `days`, `at_discharge`): one query, however long the
+    history. The rules are the portal's; what a report is and when it counts from is ours.
+
+    - The clock starts when the laboratory reported it (OBR-22); a report without that time
+      starts it at its last change here, so a final that names no time is never released at
+      once on the strength of its preliminary's age.
+    - The group is the section, in capitals; a report about a DICOM study with no section of
+      its own is imaging.
+    - "At discharge" holds a result of the report's own admission, and of any admission of the
+      patient's that covers the time it was sampled (an outpatient report during an admission,
+      or one no course was named for).
+    """
+    default = rules[""]
+    sections = [(section, rule) for section, rule in rules.items() if section]
+    imaging = next((s for s in sorted(IMAGING_SECTIONS) if s in rules), "")
+    group = Case(
+        When(section_upper__in=[section for section, _rule in sections], then=F("section_upper")),
+        When(~Q(study_uid=""), then=Value(imaging)),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    days = Case(
+        *[When(release_group=section, then=Value(rule.days)) for section, rule in sections],
+        default=Value(default.days),
+    )
+    at_discharge = Case(
+        *[When(release_group=section, then=Value(rule.at_discharge)) for section, rule in sections],
+        default=Value(default.at_discharge),
+        output_field=BooleanField(),
+    )
+    after_delay = ExpressionWrapper(
+        Coalesce("reported_at", "updated_at") + _Days(days), output_field=DateTimeField()
+    )
+    sampled = Coalesce(OuterRef("observed_at"), OuterRef("created_at"))
+    covering = CareCourse.objects.filter(
+        patient_id=OuterRef("patient_id"), kind=CareCourse.Kind.ADMISSION, started_at__lte=sampled
+    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gte=sampled))
+    own = Q(care_course__kind=CareCourse.Kind.ADMISSION)
+    return (
+        access.unblocked(
+            LabReport.objects.filter(patient=access.patient).exclude(status="cancelled")
+        )
+        .annotate(section_upper=Upper("section"))
+        .annotate(release_group=group)
+        .annotate(
+            release_discharge=at_discharge,
+            admitted_now=Exists(covering.filter(ended_at__isnull=True)),
+            admission_end=Subquery(covering.order_by("-ended_at").values("ended_at")[:1]),
+        )
+        .annotate(
+            release_at=Case(
+                When(
+                    Q(release_discharge=True)
+                    & ((own & Q(care_course__ended_at__isnull=True)) | Q(admitted_now=True)),
+                    then=Value(None, output_field=DateTimeField()),
+                ),
+                When(
+                    Q(release_discharge=True),
+                    # GREATEST passes over NULL: the delay, and each admission's end there is.
+                    then=Greatest(
+                        after_delay,
+                        Case(When(own, then=F("care_course__ended_at"))),
+                        F("admission_end"),
+                    ),
+                ),
+                default=after_delay,
+                output_field=DateTimeField(),
+            )
+        )
+    )
+
+
+def released_values(access: PatientAccess, *, reports, code: str) -> list[LabResult]:
+    """The numeric values of one analysis in these (released) reports, oldest first."""
+    return list(
+        LabResult.objects.filter(
+            patient=access.patient, report_id__in=reports, code=code, value_numeric__isnull=False,
+            observed_at__isnull=False,
+        )
+        .exclude(status="cancelled")
+        .order_by("observed_at")
+    )  # fmt: skip
+
+
+def analysis_by_code(code: str) -> Analysis | None:
+    """The catalogue's analysis of this code, with its reference intervals."""
+    return Analysis.objects.prefetch_related("intervals").filter(code=code).first()

@@ -5,6 +5,8 @@ superuser, admin access, permissions, role or departments; only a superuser make
 nobody changes their own. Every such change is written to `audit.RightsChange`.
 """
 
+from typing import Any
+
 from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin
@@ -95,6 +97,7 @@ class MembershipInline(admin.TabularInline):
 
 
 class StaffMemberForm(forms.ModelForm):
+    request_user: Any = None  # who is changing it (set by the admin's get_form)
     """A staff member; nobody makes a staff member of their own user."""
 
     class Meta:
@@ -135,8 +138,8 @@ class StaffMemberAdmin(admin.ModelAdmin):
     list_select_related = ("user", "active_department")
     form = StaffMemberForm
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form: Any = super().get_form(request, obj, change, **kwargs)
         form.request_user = request.user
         return form
 
@@ -170,6 +173,8 @@ class StaffMemberAdmin(admin.ModelAdmin):
 class MembershipForm(forms.ModelForm):
     """A membership; nobody employs themselves."""
 
+    request_user: Any = None  # who is changing it (set by the admin's get_form)
+
     class Meta:
         model = Membership
         fields = ["staff", "department", "valid_from", "valid_to"]
@@ -192,8 +197,8 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("staff", "department")
     list_select_related = ("staff__user", "department__hospital")
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form: Any = super().get_form(request, obj, change, **kwargs)
         form.request_user = request.user
         return form
 

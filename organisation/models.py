@@ -97,7 +97,7 @@ class StaffMember(BaseModel):
     # Students and junior doctors write notes that a senior must co-sign.
     requires_cosign = models.BooleanField(_("notes require co-signing"), default=False)
     is_access_reviewer = models.BooleanField(_("reviews break-the-glass events"), default=False)
-    departments = models.ManyToManyField(
+    departments: models.ManyToManyField = models.ManyToManyField(
         Department, through="Membership", related_name="staff_members"
     )
     active_department = models.ForeignKey(

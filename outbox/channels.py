@@ -15,12 +15,13 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
+from typing import TypeVar, cast
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_noop
 
 from audit.models import Action
@@ -98,9 +99,12 @@ def _stale_handed(rows: QuerySet) -> dict[str, int]:
     return {"uncertain": emails, "again": sms}
 
 
+N = TypeVar("N", bound=Notification)
+
+
 def notification_kind(
-    *, name: str, model: type[Notification], compose: Callable[[Notification], Letter | str],
-    system: str, data_kind: str, label: str = "", related: tuple[str, ...] = (),
+    *, name: str, model: type[N], compose: Callable[[N], Letter | str],
+    system: str, data_kind: str, label: str | Promise = "", related: tuple[str, ...] = (),
 ) -> Kind:  # fmt: skip
     """Register a kind of message to patients; its rows are sent by e-mail or SMS."""
     kind: Kind

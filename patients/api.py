@@ -53,7 +53,7 @@ class PatientAccessPermission(BasePermission):
         return True
 
 
-class PatientApiMixin:
+class PatientApiMixin(APIView):
     """Writes exactly one access event for a response that discloses, before it leaves.
 
     The rule is the HTML gate's (`disclosure_record`); an error answer made from an exception

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.forms import choice_field
 from patients.models import CaveEntry
 
 
@@ -52,7 +53,7 @@ class BlockingForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = [(f"course:{c.public_id}", f"{c.title} ({c.department})") for c in courses]
         choices += [(f"department:{d.public_id}", str(d)) for d in departments]
-        self.fields["target"].choices = choices
+        choice_field(self, "target").choices = choices
 
     def blocking_arguments(self, courses, departments) -> dict:
         """The service's arguments: the chosen course or department, the request and the note."""

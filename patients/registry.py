@@ -15,13 +15,18 @@ Every callable receives the `PatientAccess` the gate granted, so nothing here by
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
+
+# What a person reads: a string, or one translated when it is shown (gettext_lazy).
+Text = str | Promise
+
 
 @dataclass(frozen=True)
 class PatientTab:
     """A link under the patient banner: url_name takes `patient_id`."""
 
     key: str
-    label: str
+    label: Text
     url_name: str
     order: int = 100
 
@@ -31,7 +36,7 @@ class OverviewPanel:
     """A panel of the chart overview. `render(access) -> dict` with `template` and context."""
 
     key: str
-    title: str
+    title: Text
     render: Callable
     order: int = 100
 
@@ -44,7 +49,7 @@ class TimelineSource:
     """
 
     kind: str
-    label: str
+    label: Text
     items: Callable
 
 
@@ -53,7 +58,7 @@ class TextMacro:
     """A note macro: typing `.name` inserts `expand(access) -> str`."""
 
     name: str
-    description: str
+    description: Text
     expand: Callable
 
 

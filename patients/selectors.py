@@ -15,7 +15,7 @@ from audit.models import AccessEvent, LegalBasis
 from common.prepared import builder, objects_for
 from patients.access import PatientAccess, staff_for
 from patients.cpr import format_cpr, looks_like_cpr, parse_cpr
-from patients.models import BreakGlass, CareCourse, CaveEntry, Patient
+from patients.models import BreakGlass, CareCourse, CaveEntry, Patient, Proxy
 
 SEARCH_LIMIT = 25
 _DATE = re.compile(r"^\s*(\d{1,2})[.\-/](\d{1,2})[.\-/](\d{4})\s*$")
@@ -384,3 +384,38 @@ def cave_worklist_markers(courses, department_id) -> dict[int, list[tuple[str, s
         for course in courses
         if course.patient_id in first
     }
+
+
+def proxies_of(person: Patient) -> dict:
+    """Whom the person may act for now (`mine`), and the powers of attorney they have given
+    (`given`), newest first."""
+    now = timezone.now()
+    return {
+        "now": now,
+        "mine": [
+            p for p in Proxy.objects.filter(holder=person).select_related("subject")
+            if p.is_valid(now)
+        ],
+        "given": list(
+            Proxy.objects.filter(subject=person, kind=Proxy.Kind.POWER_OF_ATTORNEY)
+            .select_related("holder")
+            .order_by("-valid_from")
+        ),
+    }  # fmt: skip
+
+
+def power_of_attorney_given(person: Patient, public_id) -> Proxy | None:
+    """A power of attorney (or other proxy) the person gave, by its public id; None if not."""
+    if not _is_uuid(public_id):
+        return None
+    return Proxy.objects.filter(subject=person, public_id=public_id).first()
+
+
+def patient_by_public_id(public_id) -> Patient | None:
+    """The patient with this public id; None for an unknown or malformed one."""
+    return Patient.objects.filter(public_id=public_id).first() if _is_uuid(public_id) else None
+
+
+def patient_with_cpr(cpr: str) -> Patient | None:
+    """The patient with this (valid, normalised) CPR number, if any."""
+    return Patient.objects.filter(cpr=cpr).first()

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel
-from journal.models import NoteType
+from journal.choices import NoteType
 
 
 class ResultReleaseRule(BaseModel):

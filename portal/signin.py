@@ -12,12 +12,19 @@ provider, the app "mitid").
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 
+from allauth.account.signals import user_logged_in
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.db import IntegrityError, transaction
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from organisation.models import StaffMember
+from patients.models import Patient
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +63,7 @@ def level_sufficient(level: str) -> bool:
     return short in LEVELS and LEVELS.index(short) >= LEVELS.index(REQUIRED_LEVEL)
 
 
-def _refuse(request, reason: str, status: int = 403):
+def _refuse(request, reason: str, status: int = 403) -> NoReturn:
     raise ImmediateHttpResponse(
         render(request, "portal/signin_refused.html", {"reason": reason}, status=status)
     )
@@ -66,10 +73,6 @@ class CitizenAccountAdapter(DefaultSocialAccountAdapter):
     """MitID sign-in: assurance checked, the record found by CPR, staff kept out."""
 
     def pre_social_login(self, request, sociallogin):
-        from django.utils.translation import gettext as _
-
-        from organisation.models import StaffMember
-        from patients.models import Patient
 
         if sociallogin.account.provider != PROVIDER_ID:
             return
@@ -119,10 +122,6 @@ class CitizenAccountAdapter(DefaultSocialAccountAdapter):
         return user
 
     def save_user(self, request, sociallogin, form=None):
-        from django.db import IntegrityError, transaction
-        from django.shortcuts import redirect
-
-        from patients.models import Patient
 
         try:
             with transaction.atomic():
@@ -155,7 +154,6 @@ def _never_keep_the_cpr(sender, instance, **kwargs):
 def _mark_citizen_session(sender, request, user, **kwargs):
     """A MitID sign-in marks the session with the citizen's patient; any other sign-in
     clears the mark (a staff sign-in in the same browser is never a citizen's)."""
-    from patients.models import Patient
 
     request.session.pop(ACTING_KEY, None)
     sociallogin = kwargs.get("sociallogin")
@@ -168,6 +166,5 @@ def _mark_citizen_session(sender, request, user, **kwargs):
 
 
 def connect_signals() -> None:
-    from allauth.account.signals import user_logged_in
 
     user_logged_in.connect(_mark_citizen_session, dispatch_uid="portal-citizen-session")

@@ -6,21 +6,53 @@ Every page of the record goes through the gate with the patient as the audience
 
 import logging
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.models import AccessEvent, Action, DataKind, LegalBasis
-from common.forms import form_errors_attach
+from audit.models import Action, DataKind, LegalBasis
+from booking import selectors as booking_selectors
+from booking import services as booking_services
+from booking.slots import free_slots
+from common.forms import error_messages_add, form_errors_attach
+from common.params import query_date, query_int
+from journal.messaging import (
+    attachment_get,
+    message_send,
+    thread_get,
+    thread_mark_read,
+    thread_messages,
+    thread_start,
+    threads_for_patient,
+    usual_response_time,
+)
+from medicinkort.selectors import card_state
+from patients import selectors as patients_selectors
+from patients import services as patients_services
 from patients.access.http import acting_subject, own_record_view
+from patients.access.policy import proxy_valid
+from portal import selectors
+from portal.forms import (
+    CalendarAddressForm,
+    CancelForm,
+    CitizenBlockingForm,
+    MessageForm,
+    ProxyGiveForm,
+    ProxyWithdrawForm,
+    TimeForm,
+)
 from portal.signin import ACTING_KEY, PROVIDER_ID, SESSION_KEY
 
 log = logging.getLogger(__name__)
@@ -38,9 +70,7 @@ TOO_MANY_TRIES = gettext_lazy(
 # Tries at giving power of attorney a citizen may make in an hour.
 PROXY_TRIES_PER_HOUR = 10
 
-
-# Rows of "who has looked" to a page.
-PAGE = 100
+PAGE = selectors.PAGE
 
 
 def portal_view(data_kind: str, *, action: str = Action.VIEW, own_only: bool = False):
@@ -56,19 +86,16 @@ def signin(request):
     """The portal's front door: sign in with MitID."""
     if request.user.is_authenticated and request.session.get(SESSION_KEY):
         return redirect("portal:overview")
-    from django.urls import reverse
-
     start = reverse("openid_connect_login", kwargs={"provider_id": PROVIDER_ID})
     response = render(request, "portal/signin.html", {"start": f"{start}?next=/portal/"})
     # The sign-in form leads, by our redirect, to the broker: the page's CSP allows its origin.
-    response._csp_update = {"form-action": [_broker_origin()]}
+    response._csp_update = {"form-action": [_broker_origin()]}  # type: ignore[attr-defined]
     return response
 
 
 def _broker_origin() -> str:
-    from urllib.parse import urlsplit
-
-    for app in settings.SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]:
+    providers: dict = settings.SOCIALACCOUNT_PROVIDERS
+    for app in providers["openid_connect"]["APPS"]:
         if app["provider_id"] == PROVIDER_ID:
             url = urlsplit(app["settings"]["server_url"])
             return f"{url.scheme}://{url.netloc}"
@@ -85,43 +112,17 @@ def signout(request):
 def overview(request, access):
     """What is new and what is coming: appointments, results and notes of the last 30 days,
     unread answers, the medication card, and the latest looks at the record."""
-    from portal.selectors import overview_for_citizen
-
-    context = {"access": access, "looks": _looks(access.patient, limit=5)}
-    context.update(overview_for_citizen(access))
+    context = {"access": access, "looks": selectors.looks_at(access.patient, limit=5)}
+    context.update(selectors.overview_for_citizen(access))
     return render(request, "portal/overview.html", context)
-
-
-def _looks(patient, *, limit=None, offset=0) -> list[AccessEvent]:
-    """The accesses to the patient's record in the kept period, newest first, each with its
-    role in words and the department with its hospital (`role_label`, `where`)."""
-    from organisation.models import Department, Role
-
-    days = settings.SUNDHED_PORTAL_ACCESS_LOG_DAYS
-    events = AccessEvent.objects.filter(
-        patient_id=patient.pk, occurred_at__gte=timezone.now() - timedelta(days=days)
-    ).order_by("-occurred_at", "-id")
-    found = list(events[offset : offset + limit] if limit else events[:PAGE])
-    codes = {e.department_code for e in found if e.department_code}
-    places = {
-        d.sor_code: f"{d.name}, {d.hospital.name}"
-        for d in Department.objects.filter(sor_code__in=codes).select_related("hospital")
-    }
-    roles = dict(Role.choices)
-    for event in found:
-        event.role_label = roles.get(event.role, event.role) if event.role != "patient" else ""
-        event.where = places.get(event.department_code, event.department_name)
-    return found
 
 
 @portal_view(DataKind.ACCESS_LOG)
 def access_log(request, access):
     """Who has looked at my record: each access in plain words, break the glass standing out;
     100 to a page, newest first."""
-    from common.params import query_int
-
     page = query_int(request, "side", 1, low=1, high=100_000)
-    events = _looks(access.patient, limit=PAGE + 1, offset=(page - 1) * PAGE)
+    events = selectors.looks_at(access.patient, limit=PAGE + 1, offset=(page - 1) * PAGE)
     return render(
         request, "portal/access_log.html",
         {
@@ -139,17 +140,16 @@ def access_log(request, access):
 def blockings(request, access):
     """Blocking (spærring): the citizen hides a course or a department's information from the
     other departments, sees what is blocked, and lifts it."""
-    from patients import selectors, services
-    from portal.forms import CitizenBlockingForm
-
     if request.method == "POST" and access.legal_basis != LegalBasis.SELF:
         messages.error(request, _("Only the person themself blocks or lifts a blocking."))
         return redirect("portal:blockings")
-    courses, departments = selectors.blocking_targets_for_patient(access)
+    courses, departments = patients_selectors.blocking_targets_for_patient(access)
     form = CitizenBlockingForm(request.POST or None, courses=courses, departments=departments)
     if request.method == "POST" and form.is_valid():
         try:
-            services.blocking_create(access=access, **form.blocking_arguments(courses, departments))
+            patients_services.blocking_create(
+                access=access, **form.blocking_arguments(courses, departments)
+            )
         except ValidationError as error:
             form_errors_attach(form, error)
         else:
@@ -159,7 +159,7 @@ def blockings(request, access):
             return redirect("portal:blockings")
     context = {
         "access": access, "form": form,
-        "blockings": selectors.blocking_list_for_patient(access),
+        "blockings": patients_selectors.blocking_list_for_patient(access),
     }  # fmt: skip
     return render(request, "portal/blockings.html", context, status=400 if form.errors else 200)
 
@@ -167,13 +167,11 @@ def blockings(request, access):
 @require_POST
 @portal_view(DataKind.BLOCKING, action=Action.UPDATE)
 def blocking_lift(request, access, blocking_id):
-    from patients import selectors, services
-
     if access.legal_basis != LegalBasis.SELF:
         messages.error(request, _("Only the person themself blocks or lifts a blocking."))
         return redirect("portal:blockings")
-    blocking = selectors.blocking_get_for_patient(access, blocking_id)
-    services.blocking_revoke(access=access, blocking=blocking)
+    blocking = patients_selectors.blocking_get_for_patient(access, blocking_id)
+    patients_services.blocking_revoke(access=access, blocking=blocking)
     messages.success(request, _("The blocking is lifted."))
     return redirect("portal:blockings")
 
@@ -197,37 +195,16 @@ def _flag_words(result) -> str:
 def results(request, access):
     """Results released to the citizen, newest first, in plain words; those still waiting
     are named with the day they will be shown, never with their value."""
-    from portal.release import reports_with_release
-
-    now = timezone.now()
-    with_release = reports_with_release(access)
-    reports = list(
-        with_release.filter(release_at__lte=now)
-        .prefetch_related("results")
-        .order_by("-observed_at", "-id")[:100]
-    )
-    for report in reports:
-        report.rows = [
-            {"result": r, "flag_words": _flag_words(r)}
-            for r in report.results.all()
-            if r.status != "cancelled"
-        ]
-    pending = list(
-        with_release.filter(Q(release_at__gt=now) | Q(release_at__isnull=True)).order_by(
-            "-observed_at", "-id"
-        )[:50]
-    )
-    return render(
-        request, "portal/results.html", {"access": access, "reports": reports, "pending": pending}
-    )
+    found = selectors.released_results(access)
+    for report in found["reports"]:
+        report.rows = [{"result": r, "flag_words": _flag_words(r)} for r in report.shown_results]
+    return render(request, "portal/results.html", {"access": access, **found})
 
 
 @portal_view(DataKind.LAB_RESULTS)
 def result_trend(request, access, code):
     """One analysis over time, only released values: a chart and the same numbers in a table."""
-    from portal.selectors import result_trend_for_citizen
-
-    trend = result_trend_for_citizen(access, code)
+    trend = selectors.result_trend_for_citizen(access, code)
     rows = [{"result": v, "flag_words": _flag_words(v)} for v in reversed(trend["values"])]
     context = {
         "access": access, "name": trend["name"], "chart": trend["chart"], "rows": rows,
@@ -240,67 +217,27 @@ def result_trend(request, access, code):
 def notes(request, access):
     """Notes released to the citizen by their type's rule: never a draft; a corrected note as
     its latest version, saying it was corrected."""
-    from journal.models import Note, NoteStatus
-    from portal.release import note_is_released, note_rules
-
-    now = timezone.now()
-    rules = note_rules()
-    candidates = (
-        access.unblocked(Note.objects.filter(patient=access.patient, status=NoteStatus.SIGNED))
-        .select_related("department__hospital", "signed_by")
-        .order_by("-signed_at")[:200]
-    )
-    shown = [n for n in candidates if note_is_released(n, rules, now=now)]
+    shown = selectors.released_notes(access)
     return render(request, "portal/notes.html", {"access": access, "notes": shown})
-
-
-def _bookable_types(access):
-    """What the citizen may book: types open to patients, in departments that treat them (an
-    open course or an appointment there)."""
-    from booking.models import AppointmentType
-    from patients.models import CareCourse
-
-    departments = set(
-        CareCourse.objects.filter(patient=access.patient, ended_at__isnull=True).values_list(
-            "department_id", flat=True
-        )
-    ) | set(access.patient.bookings.values_list("department_id", flat=True))
-    return list(
-        AppointmentType.objects.filter(
-            patient_may_book=True, is_active=True, department_id__in=departments
-        )
-        .exclude(department_id__in=access.blocked_department_ids)
-        .select_related("department__hospital")
-        .order_by("department__name", "name")
-    )
 
 
 @portal_view(DataKind.BOOKING)
 def appointments(request, access):
     """Coming and past appointments; cancel, move or book where allowed; a calendar address."""
-    from booking.models import CalendarFeed
-    from booking.selectors import bookings_for_patient
-
+    # The calendar address is the person's own secret: a proxy neither sees nor makes it.
+    own = access.legal_basis == LegalBasis.SELF
     context = {
-        "access": access, **bookings_for_patient(access, past_limit=20),
-        "types": _bookable_types(access),
-        # The calendar address is the person's own secret: a proxy neither sees nor makes it.
-        "feed": CalendarFeed.objects.filter(
-            patient=access.patient, revoked_at__isnull=True
-        ).first() if access.legal_basis == LegalBasis.SELF else None,
+        "access": access, **booking_selectors.bookings_for_patient(access, past_limit=20),
+        "types": booking_selectors.bookable_types_for_patient(access),
+        "feed": booking_selectors.calendar_feed_of(access.patient) if own else None,
     }  # fmt: skip
     return render(request, "portal/appointments.html", context)
 
 
 def _free_times(access, kind, request):
-    from datetime import timedelta as days
-
-    from booking.slots import free_slots
-    from common.params import query_date
-
     start = max(query_date(request, "from") or timezone.localdate(), timezone.localdate())
     slots = free_slots(
-        appointment_types=[kind], start_date=start, end_date=start + days(weeks=8),
+        appointment_types=[kind], start_date=start, end_date=start + timedelta(weeks=8),
         patient=access.patient, limit=20,
     )  # fmt: skip
     # A citizen chooses a time, not a room: one offer per start.
@@ -316,17 +253,14 @@ def _free_times(access, kind, request):
 @portal_view(DataKind.BOOKING, action=Action.CREATE)
 def appointment_book(request, access, type_id):
     """Find a free time of a type the citizen may book, and book it."""
-    from django.http import Http404
-
-    from booking import services
-
-    kind = next((t for t in _bookable_types(access) if str(t.public_id) == str(type_id)), None)
+    types = booking_selectors.bookable_types_for_patient(access)
+    kind = next((t for t in types if str(t.public_id) == str(type_id)), None)
     if kind is None:
         raise Http404(_("You cannot book this appointment yourself."))
     status = 200
     if request.method == "POST":
         status = _booking_change(
-            request, lambda at: services.booking_create(
+            request, lambda at: booking_services.booking_create(
                 access=access, appointment_type=kind, starts_at=at
             ), _("Booked. You will get a reminder before the appointment."),
         )  # fmt: skip
@@ -339,19 +273,16 @@ def appointment_book(request, access, type_id):
 def _booking_change(request, change, done: str) -> int:
     """Book or move to the posted time: 302 when done, else the page's status (409 when the
     time was taken a moment ago, 400 with the reason)."""
-    from booking import services
-    from common.params import BadParameter, query_datetime
-
-    starts_at = query_datetime(request, "starts_at", source=request.POST)
-    if starts_at is None:
-        raise BadParameter("starts_at", "", _("a date and time (ISO 8601)"))
+    form = TimeForm(request.POST)
     try:
-        change(starts_at)
-    except services.SlotTaken as taken:
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        change(form.cleaned_data["starts_at"])
+    except booking_services.SlotTaken as taken:
         messages.error(request, taken.messages[0])
         return 409
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        error_messages_add(request, error, form)
         return 400
     messages.success(request, done)
     return 302
@@ -361,16 +292,14 @@ def _booking_change(request, change, done: str) -> int:
 @portal_view(DataKind.BOOKING, action=Action.UPDATE)
 def appointment_move(request, access, booking_id):
     """Move a coming appointment of a type the citizen may book to another free time."""
-    from booking import selectors, services
-
-    booking = selectors.booking_get_for_patient(access, booking_id)
+    booking = booking_selectors.booking_get_for_patient(access, booking_id)
     if not booking.appointment_type.patient_may_book:
         messages.error(request, _("Call the department to move this appointment."))
         return redirect("portal:appointments")
     status = 200
     if request.method == "POST":
         status = _booking_change(
-            request, lambda at: services.booking_move(
+            request, lambda at: booking_services.booking_move(
                 access=access, booking=booking, starts_at=at
             ), _("Moved."),
         )  # fmt: skip
@@ -386,16 +315,17 @@ def appointment_move(request, access, booking_id):
 @require_POST
 @portal_view(DataKind.BOOKING, action=Action.UPDATE)
 def appointment_cancel(request, access, booking_id):
-    from booking import selectors, services
-
-    booking = selectors.booking_get_for_patient(access, booking_id)
+    booking = booking_selectors.booking_get_for_patient(access, booking_id)
+    form = CancelForm(request.POST)
     try:
-        services.booking_cancel(
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        booking_services.booking_cancel(
             access=access, booking=booking, by="patient",
-            reason=request.POST.get("reason", "").strip()[:300] or _("Cancelled by the patient"),
+            reason=form.cleaned_data["reason"] or _("Cancelled by the patient"),
         )  # fmt: skip
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        error_messages_add(request, error, form)
     else:
         messages.success(request, _("The appointment is cancelled."))
     return redirect("portal:appointments")
@@ -405,17 +335,18 @@ def appointment_cancel(request, access, booking_id):
 @portal_view(DataKind.BOOKING, action=Action.UPDATE)
 def calendar_address(request, access):
     """Make (or close) the private address that adds the citizen's appointments to a calendar."""
-    from booking import services
-
     if access.legal_basis != LegalBasis.SELF:
         messages.error(request, _("Only the person themself can make or close a calendar address."))
         return redirect("portal:appointments")
-    if request.POST.get("action") == "close":
-        services.calendar_feed_revoke(patient=access.patient)
+    form = CalendarAddressForm(request.POST)
+    if form.is_valid() and form.cleaned_data["action"] == "close":
+        booking_services.calendar_feed_revoke(patient=access.patient)
         messages.success(request, _("The calendar address is closed."))
-    else:
-        services.calendar_feed_create(patient=access.patient)
+    elif form.is_valid():
+        booking_services.calendar_feed_create(patient=access.patient)
         messages.success(request, _("Your calendar address is ready. An earlier one is closed."))
+    else:
+        error_messages_add(request, ValidationError(form.errors.as_data()), form)
     return redirect("portal:appointments")
 
 
@@ -424,34 +355,11 @@ def medication(request, access):
     """The shared medication card (FMK) as last read, with its age, and the hospital's current
     orders. The card is FMK's: the citizen also sees it on sundhed.dk; here it stands beside
     what the hospital gives now."""
-    from medicinkort.selectors import card_state
-
     state = card_state(access, with_orders=True)
     return render(request, "portal/medication.html", {"access": access, "state": state})
 
 
-def _departments_to_write_to(access):
-    """Departments that treat the citizen: a course in the last two years, or an appointment."""
-    from django.db.models import Q
-
-    from organisation.models import Department
-
-    since = timezone.now() - timedelta(days=730)
-    courses = Q(care_courses__patient=access.patient) & (
-        Q(care_courses__ended_at__isnull=True) | Q(care_courses__ended_at__gte=since)
-    )
-    booked = Q(bookings__patient=access.patient)
-    return list(
-        Department.objects.filter(courses | booked)
-        .select_related("hospital")
-        .distinct()
-        .order_by("name")
-    )
-
-
 def _response_time_words(department_id) -> str:
-    from journal.messaging import usual_response_time
-
     usual = usual_response_time(department_id)
     if usual is None:
         return _("usually within 3 working days")
@@ -465,40 +373,35 @@ def _response_time_words(department_id) -> str:
 @portal_view(DataKind.MESSAGES)
 def messages_list(request, access):
     """The citizen's threads with the departments, and a new message to one of them."""
-    from journal.messaging import threads_for_patient
-
-    departments = _departments_to_write_to(access)
+    departments = selectors.departments_to_write_to(access)
     for department in departments:
-        department.response_words = _response_time_words(department.pk)
-    errors, status = {}, 200
-    if request.method == "POST":
-        try:
-            thread = _message_start(request, access, departments)
-        except ValidationError as error:
-            errors, status = error.message_dict, 400
-        else:
-            return redirect("portal:thread", thread_id=thread.public_id)
+        shown: Any = department  # with the words the page shows
+        shown.response_words = _response_time_words(department.pk)
+    form = MessageForm(request.POST or None, request.FILES or None, departments=departments)
+    if request.method == "POST" and (thread := _message_start(request, access, form)):
+        return redirect("portal:thread", thread_id=thread.public_id)
     context = {
         "access": access, "threads": threads_for_patient(access), "departments": departments,
-        "errors": errors, "posted": request.POST,
+        "errors": form.errors, "posted": form.data,
     }  # fmt: skip
-    return render(request, "portal/messages.html", context, status=status)
+    return render(request, "portal/messages.html", context, status=400 if form.errors else 200)
 
 
-def _message_start(request, access, departments):
-    """A new thread to the posted department (one that treats the citizen)."""
-    from journal.messaging import thread_start
-
-    chosen = next(
-        (d for d in departments if str(d.public_id) == request.POST.get("department")), None
-    )
-    if chosen is None:
-        raise ValidationError({"department": _("Choose a department that treats you.")})
-    thread = thread_start(
-        access=access, department=chosen, subject=request.POST.get("subject", ""),
-        text=request.POST.get("text", ""), files=request.FILES.getlist("attachments"),
-        allowed_department_ids=[d.pk for d in departments],
-    )  # fmt: skip
+def _message_start(request, access, form: MessageForm):
+    """A new thread to the chosen department (one that treats the citizen); None with the
+    errors on the form."""
+    if not form.is_valid():
+        return None
+    chosen = form.department_chosen()
+    try:
+        thread = thread_start(
+            access=access, department=chosen, subject=form.cleaned_data["subject"],
+            text=form.cleaned_data["text"], files=form.cleaned_data["attachments"],
+            allowed_department_ids=[d.pk for d in form.departments],
+        )  # fmt: skip
+    except ValidationError as error:
+        form_errors_attach(form, error)
+        return None
     messages.success(request, _("Your message is sent to %(d)s.") % {"d": chosen.name})
     return thread
 
@@ -507,38 +410,38 @@ def _message_start(request, access, departments):
 @portal_view(DataKind.MESSAGES)
 def thread(request, access, thread_id):
     """One thread: the messages both ways, attachments, and a reply."""
-    from journal.messaging import message_send, thread_get, thread_mark_read, thread_messages
-
     found = thread_get(access, thread_id)
-    errors, status = {}, 200
-    if request.method == "POST":
-        try:
-            message_send(
-                access=access, thread=found, text=request.POST.get("text", ""),
-                files=request.FILES.getlist("attachments"),
-            )  # fmt: skip
-        except ValidationError as error:
-            errors, status = error.message_dict, 400
-        else:
-            messages.success(request, _("Your message is sent."))
-            return redirect("portal:thread", thread_id=found.public_id)
+    form = MessageForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and _reply(request, access, found, form):
+        messages.success(request, _("Your message is sent."))
+        return redirect("portal:thread", thread_id=found.public_id)
     if access.legal_basis == LegalBasis.SELF:
         # Read by the person, not by someone acting for them: the person still sees it as new.
         thread_mark_read(access=access, thread=found)
     context = {
         "access": access, "thread": found, "messages_in_thread": thread_messages(found),
-        "errors": errors, "response_words": _response_time_words(found.department_id),
+        "errors": form.errors, "response_words": _response_time_words(found.department_id),
     }  # fmt: skip
-    return render(request, "portal/thread.html", context, status=status)
+    return render(request, "portal/thread.html", context, status=400 if form.errors else 200)
+
+
+def _reply(request, access, found, form: MessageForm) -> bool:
+    if not form.is_valid():
+        return False
+    try:
+        message_send(
+            access=access, thread=found, text=form.cleaned_data["text"],
+            files=form.cleaned_data["attachments"],
+        )  # fmt: skip
+    except ValidationError as error:
+        form_errors_attach(form, error)
+        return False
+    return True
 
 
 @portal_view(DataKind.MESSAGES)
 def attachment(request, access, attachment_id):
     """A file of a message, as a download (never shown inline: it is the sender's file)."""
-    from django.http import FileResponse
-
-    from journal.messaging import attachment_get
-
     found = attachment_get(access, attachment_id)
     response = FileResponse(
         found.file.open("rb"), as_attachment=True, filename=found.name,
@@ -553,69 +456,66 @@ def attachment(request, access, attachment_id):
 def proxies(request, access):
     """Whom the citizen may act for (children under 15, powers of attorney given to them), and
     the powers of attorney they have given: give one to an adult for a year, renew, withdraw."""
-    from portal.selectors import proxies_of
-
     me = access.patient  # always the citizen themself here (own_only)
     acting = acting_subject(request, ACTING_KEY)
-    errors, status = {}, 200
+    form = None
     if request.method == "POST":
         if acting is not None:
             messages.error(request, str(SWITCH_BACK))
             return redirect("portal:proxies")
-        try:
-            _proxy_change(request, access)
-        except ValidationError as error:
-            errors, status = error.message_dict, 400
-        else:
+        form = _proxy_change(request, access)
+        if not form.errors:
             return redirect("portal:proxies")
     context = {
-        "access": access, "me": me, "errors": errors, "posted": request.POST, "acting": acting,
-        **proxies_of(me),
+        "access": access, "me": me, "acting": acting, "errors": form.errors if form else {},
+        "posted": request.POST, **patients_selectors.proxies_of(me),
     }  # fmt: skip
-    return render(request, "portal/proxies.html", context, status=status)
+    return render(request, "portal/proxies.html", context, status=400 if form else 200)
 
 
-def _proxy_change(request, access) -> None:
+def _proxy_change(request, access):
     """Withdraw a power of attorney the citizen gave, or give one to the adult whose CPR number
-    and surname were posted (answered alike for an unknown person and a wrong surname)."""
-    from patients.cpr import parse_cpr
-    from patients.models import Patient, Proxy
-    from patients.services import proxy_grant, proxy_withdraw
-
+    and surname were posted (answered alike for an unknown person and a wrong surname); the
+    form, with its errors if it failed."""
+    form: ProxyWithdrawForm | ProxyGiveForm
     if "withdraw" in request.POST:
-        chosen = request.POST["withdraw"]
-        given = (
-            Proxy.objects.filter(subject=access.patient, public_id=chosen).first()
-            if _is_uuid(chosen)
-            else None
+        form = ProxyWithdrawForm(request.POST)
+        if not form.is_valid():
+            return form
+        given = patients_selectors.power_of_attorney_given(
+            access.patient, form.cleaned_data["withdraw"]
         )
         if given is None:
-            raise ValidationError({"withdraw": _("No such power of attorney.")})
-        proxy_withdraw(access=access, proxy=given)
+            form.add_error("withdraw", _("No such power of attorney."))
+            return form
+        patients_services.proxy_withdraw(access=access, proxy=given)
         messages.success(request, _("The power of attorney is withdrawn."))
-        return
+        return form
+    form = ProxyGiveForm(request.POST)
     if _too_many_tries(request.user):
         log.warning("power of attorney: too many tries by user %s", request.user.pk)
-        raise ValidationError({"cpr": str(TOO_MANY_TRIES)})
-    try:
-        cpr = parse_cpr(request.POST.get("cpr", ""))
-    except ValidationError as error:
-        raise ValidationError({"cpr": error.messages}) from None
-    surname = request.POST.get("family_name", "").strip()
-    if not surname:
-        raise ValidationError({"family_name": _("Write the person's surname.")})
-    holder = Patient.objects.filter(cpr=cpr.value).first()
+        form.errors.clear()
+        form.add_error("cpr", str(TOO_MANY_TRIES))
+        return form
+    if not form.is_valid():
+        return form
+    holder = patients_selectors.patient_with_cpr(form.cleaned_data["cpr"])
+    surname = form.cleaned_data["family_name"]
     if holder is None or holder.family_name.casefold() != surname.casefold():
-        raise ValidationError({"cpr": str(UNKNOWN_HOLDER)})
-    proxy_grant(access=access, holder=holder)
+        form.add_error("cpr", str(UNKNOWN_HOLDER))
+        return form
+    try:
+        patients_services.proxy_grant(access=access, holder=holder)
+    except ValidationError as error:
+        form_errors_attach(form, error)
+        return form
     messages.success(request, _("%(name)s may now see your record for a year.") % {
         "name": f"{holder.given_names} {holder.family_name}"})  # fmt: skip
+    return form
 
 
 def _too_many_tries(user) -> bool:
     """Count a try at giving power of attorney; whether the hour's allowance is spent."""
-    from django.core.cache import cache
-
     key = f"portal:proxy-tries:{user.pk}"
     cache.add(key, 0, timeout=3600)
     try:
@@ -628,28 +528,15 @@ def _too_many_tries(user) -> bool:
 @require_POST
 def act_for(request):
     """Act for someone the citizen is a proxy for, or switch back to oneself."""
-    from patients.access.policy import proxy_valid
-    from patients.models import Patient
-
     if not (request.user.is_authenticated and request.session.get(SESSION_KEY)):
         return redirect("portal:signin")
     chosen = request.POST.get("patient", "")
     if chosen == "self":
         request.session.pop(ACTING_KEY, None)
         return redirect("portal:overview")
-    subject = Patient.objects.filter(public_id=chosen).first() if _is_uuid(chosen) else None
+    subject = patients_selectors.patient_by_public_id(chosen)
     if subject is None or not proxy_valid(user=request.user, patient=subject):
         messages.error(request, _("You may not act for this person."))
         return redirect("portal:proxies")
     request.session[ACTING_KEY] = subject.pk
     return redirect("portal:overview")
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

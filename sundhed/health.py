@@ -34,7 +34,8 @@ def _check_broker() -> str:
 @never_cache
 def readyz(request):
     """PostgreSQL and the Celery broker answer; 503 with the failing part named otherwise."""
-    checks, ready = {}, True
+    checks: dict[str, dict] = {}
+    ready = True
     for name, check in (("database", _check_database), ("broker", _check_broker)):
         started = time.monotonic()
         try:

@@ -6,12 +6,19 @@ Production is the default: DEBUG is off and a missing SECRET_KEY is an error. `m
 
 import os
 from pathlib import Path
+from typing import overload
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@overload
+def env(name: str, default: str) -> str: ...
+@overload
+def env(name: str, default: None = None) -> str | None: ...
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -177,7 +184,7 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = env("TEST_DATABASE_NAME", 
 # A streaming replica for the read-only pages below (common/db_router.py, docs/scaling.md).
 if env("DATABASE_REPLICA_URL", ""):
     DATABASES["replica"] = dj_database_url.parse(
-        env("DATABASE_REPLICA_URL"), conn_max_age=envint("DB_CONN_MAX_AGE", "60")
+        env("DATABASE_REPLICA_URL", ""), conn_max_age=envint("DB_CONN_MAX_AGE", "60")
     )
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     # A replica that does not answer must not hold a page up: the primary answers instead.

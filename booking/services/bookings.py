@@ -12,6 +12,8 @@ import logging
 import random
 from datetime import datetime, timedelta
 
+from celery import current_app
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
@@ -34,6 +36,8 @@ EXCLUSION = "booking_no_double_booking"
 PATIENT_TWICE = "booking_patient_not_twice"
 # The first key of the advisory locks that queue bookings of one resource ("BK").
 RESOURCE_LOCKS = 0x424B
+# booking.tasks.offer_freed_time
+OFFER_TASK = "booking.offer_freed_time"
 
 
 class SlotTaken(ValidationError):
@@ -180,17 +184,14 @@ def _end(booking: Booking, status: str, **fields) -> None:
 def offer_when_committed(type_id: int, starts_at) -> None:
     """A freed time is offered to the waiting list once the freeing has committed (beat's
     `booking.expire_offers` finds freed times whose task was lost, or not sent: the outbox's one
-    kill switch, `SUNDHED_OUTBOX_DISPATCH`, holds this hand-over too)."""
-    from django.conf import settings
-
-    from booking.tasks import offer_freed_time
-
+    kill switch, `SUNDHED_OUTBOX_DISPATCH`, holds this hand-over too). The task is sent by its
+    name: the services do not import their Celery adapters."""
     if not settings.SUNDHED_OUTBOX_DISPATCH:
         return
 
     def offer() -> None:
         try:
-            offer_freed_time.delay(type_id, starts_at.isoformat())
+            current_app.send_task(OFFER_TASK, args=[type_id, starts_at.isoformat()])
         except Exception:  # noqa: BLE001 (the broker down: the cancellation stands; logged)
             log.exception("the freed time %s could not be queued for the waiting list", starts_at)
 

@@ -31,7 +31,7 @@ from booking.models import (
     SlotOffer,
     WaitingListEntry,
 )
-from booking.services import SlotTaken, book_slot
+from booking.services.bookings import SlotTaken, book_slot, offer_when_committed
 from booking.slots import free_slots
 from outbox import engine
 from outbox.channels import Letter, notification_kind
@@ -215,8 +215,6 @@ def offer_accept(*, offer: SlotOffer):
 def offer_decline(*, offer: SlotOffer) -> None:
     """Say no to this time: the patient stays on the list; the next in line is offered it by
     the worker (`booking.offer_freed_time`), not while the patient's answer waits."""
-    from booking.services import offer_when_committed
-
     with transaction.atomic():
         if not SlotOffer.objects.filter(pk=offer.pk, status=SlotOffer.Status.OFFERED).update(
             status=SlotOffer.Status.DECLINED

@@ -22,7 +22,7 @@ class Deframer:
         if len(self.buffer) > self.max_size:
             self.buffer.clear()
             raise ValueError("MLLP message larger than the limit")
-        messages = []
+        messages: list[bytes] = []
         while True:
             start = self.buffer.find(START)
             if start == -1:

@@ -119,7 +119,7 @@ def _unit(obx) -> str:
 
 def _observation(obx: Segment) -> Observation:
     value_type = obx.get(2)
-    values = []
+    values: list = []
     for repetition in obx.repetitions(5):
         parts = repetition.split(obx.delimiters.component)
         if value_type in ("CE", "CWE", "CNE", "CF") and len(parts) > 1:

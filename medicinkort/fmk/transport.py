@@ -77,7 +77,9 @@ def _post_once(action: str, envelope: bytes) -> bytes:
     connection_class = (
         http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     )
-    connection = connection_class(url.hostname, url.port, timeout=settings.SUNDHED_FMK_TIMEOUT)
+    connection = connection_class(
+        url.hostname or "", url.port, timeout=settings.SUNDHED_FMK_TIMEOUT
+    )
     try:
         connection.request(
             "POST",

@@ -126,7 +126,7 @@ class CardRead(DurableJob, BaseModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_reason_display()}: {self.get_status_display()}"
+        return f"{self.get_occasion_display()}: {self.get_status_display()}"
 
 
 class FmkWrite(DurableJob, BaseModel):

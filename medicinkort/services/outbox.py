@@ -28,6 +28,7 @@ from medicinkort.fmk import client
 from medicinkort.fmk.requests import DrugMedicationData
 from medicinkort.fmk.transport import FmkFault, FmkUnavailable
 from medicinkort.models import CardRead, CardSnapshot, FmkWrite, MedicationOrder, Reconciliation
+from medicinkort.services.completion import reconciliation_fmk_updated
 from medicinkort.services.reads import READ_KIND, identity_for
 from outbox import engine
 from outbox.kinds import Kind, Retry, get, register
@@ -174,8 +175,6 @@ def _sent(row: FmkWrite, patient: Patient, new_version: str, identifier: str) ->
                 reconciliation_id=row.reconciliation_id, status__in=OPEN
             ).exists()
         ):
-            from medicinkort.services.reconciliation import reconciliation_fmk_updated
-
             reconciliation_fmk_updated(reconciliation_id=row.reconciliation_id)
 
 

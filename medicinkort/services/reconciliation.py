@@ -22,7 +22,6 @@ from medicinkort.checks import Candidate
 from medicinkort.fmk.requests import DrugMedicationData
 from medicinkort.models import (
     CardLine,
-    CardRead,
     CardSnapshot,
     Drug,
     FmkWrite,
@@ -31,6 +30,8 @@ from medicinkort.models import (
     Reconciliation,
     ReconciliationLine,
 )
+from medicinkort.services.completion import complete as _complete
+from medicinkort.services.completion import reconciliation_fmk_updated
 from medicinkort.services.orders import (
     ChecksNeedReasons,
     OrderData,
@@ -43,7 +44,6 @@ from medicinkort.services.orders import (
 )
 from medicinkort.services.outbox import KIND as WRITE_KIND
 from medicinkort.services.outbox import next_sequence
-from medicinkort.services.reads import READ_KIND
 from outbox import engine
 from patients.access import PatientAccess, access_change_record
 from patients.models import CaveEntry, Patient
@@ -313,31 +313,6 @@ def reconciliation_confirm(
         if writes:
             engine.dispatch_on_commit(WRITE_KIND)
     return reconciliation
-
-
-def reconciliation_fmk_updated(*, reconciliation_id: int) -> None:
-    """Every change reached FMK: the reconciliation is done (a discharge completes), and the card
-    is read again so the pages show what FMK now holds."""
-    reconciliation = Reconciliation.objects.select_for_update().get(pk=reconciliation_id)
-    if reconciliation.status != Reconciliation.Status.SENDING:
-        return  # the doctor recorded why FMK was not updated, or it was refused
-    reconciliation.status = Reconciliation.Status.UPDATED
-    reconciliation.fmk_updated_at = timezone.now()
-    reconciliation.save(update_fields=["status", "fmk_updated_at", "updated_at"])
-    _complete(reconciliation)
-    read = CardRead.objects.create(
-        patient_id=reconciliation.patient_id, requested_by=reconciliation.confirmed_by.user,
-        occasion=CardRead.Occasion.AFTER_WRITE,
-    )  # fmt: skip
-    engine.dispatch_on_commit(READ_KIND, read.pk)
-
-
-def _complete(reconciliation: Reconciliation) -> None:
-    course = reconciliation.care_course
-    if reconciliation.kind == Reconciliation.Kind.DISCHARGE and course is not None:
-        from patients.services import care_course_end
-
-        care_course_end(course=course)
 
 
 def reconciliation_not_updated(

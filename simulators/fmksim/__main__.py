@@ -127,15 +127,16 @@ class SoapServer:
 
     def __init__(self, host: str, port: int, handler):
         self.host, self.port, self.handler = host, port, handler
-        self.server = None
+        self.server: ThreadingHTTPServer | None = None
         self.lock = threading.Lock()
 
     def open(self) -> None:
         with self.lock:
             if self.server is None:
-                self.server = ThreadingHTTPServer((self.host, self.port), self.handler)
-                self.server.daemon_threads = True
-                threading.Thread(target=self.server.serve_forever, daemon=True).start()
+                server = ThreadingHTTPServer((self.host, self.port), self.handler)
+                server.daemon_threads = True
+                self.server = server
+                threading.Thread(target=server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         with self.lock:

@@ -80,4 +80,5 @@ def schema(path: Path = DEFAULT_WSDL) -> xmlschema.XMLSchema10:
     sources = [
         io.StringIO(etree.tostring(s, encoding="unicode")) for s in root.iter(f"{{{XS_NS}}}schema")
     ]
-    return xmlschema.XMLSchema10(sources, validation="lax")
+    # xmlschema takes a list of sources (its annotations name one).
+    return xmlschema.XMLSchema10(sources, validation="lax")  # type: ignore[arg-type]

@@ -93,7 +93,9 @@ def main(argv=None) -> int:
             time.sleep(3600)
     rng = random.Random(args.seed)
     conn = connect(args.host, args.port, args.patience)
-    pending, sent_orders, acks = [], [], {}
+    pending: list = []
+    sent_orders: list = []
+    acks: dict = {}
     number = 0
     started = time.monotonic()
     while args.count == 0 or number < args.count:

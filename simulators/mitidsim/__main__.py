@@ -234,9 +234,10 @@ def handler(broker: Broker):
             url = urlsplit(self.path)
             if url.path == "/citizens":
                 data = self._form()
+                given: list[dict] = data if isinstance(data, list) else []
                 added = [
                     {"cpr": str(c["cpr"]), "name": str(c.get("name", ""))}
-                    for c in (data if isinstance(data, list) else [])
+                    for c in given
                     if re.fullmatch(r"\d{10}", str(c.get("cpr", "")))
                 ]
                 with broker.lock:

@@ -104,7 +104,7 @@ def handler(gateway: Gateway):
                     return self._json(
                         200, {"id": known["id"], "status": "accepted", "repeat": True}
                     )
-                message = {
+                message: dict = {
                     "id": str(uuid.uuid4()), "to": to, "text": text, "reference": reference,
                     "status": "accepted", "accepted_at": time.time(),
                 }  # fmt: skip

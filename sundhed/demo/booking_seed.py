@@ -1,7 +1,7 @@
 """Demo calendars: resources, weekly rules and appointment types for the clinical departments,
 and bookings for demo patients over the next four weeks."""
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -146,7 +146,7 @@ def seed_bookings(rng, patients, staff) -> None:
             rule.appointment_types.add(*created)
         if resources and clinicians:  # one absence, so the calendar shows what one looks like
             absent = today + timedelta(days=rng.randint(3, 20))
-            start = timezone.make_aware(timezone.datetime.combine(absent, time(8)))
+            start = timezone.make_aware(datetime.combine(absent, time(8)))
             ScheduleException.objects.create(
                 resource=resources[0], period=(start, start + timedelta(hours=7)),
                 reason="Kursus",
@@ -169,6 +169,7 @@ def _book_for(rng, department, types, patients, today: date) -> None:
     booked_by = get_user_model().objects.filter(username="sekretaer").first()
     if booked_by is None:
         booked_by = get_user_model().objects.filter(is_superuser=True).first()
+    assert booked_by is not None, "the demo has an administrator"
     for patient_id in related:
         patient = by_id.get(patient_id)
         if patient is None:

@@ -75,7 +75,7 @@ NURSING = [
 
 def _vitals(rng: random.Random, *, unwell: float) -> dict:
     """A plausible set of vital signs; `unwell` from 0 (healthy) to 1 (deteriorating)."""
-    values = {
+    values: dict = {
         "respiration_rate": int(rng.gauss(15 + 9 * unwell, 2)),
         "spo2": min(100, int(rng.gauss(97 - 7 * unwell, 1.5))),
         "on_oxygen": unwell > 0.6 and rng.random() < 0.7,

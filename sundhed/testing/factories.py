@@ -11,6 +11,7 @@ tests and benchmarks build volume in one line:
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.utils import timezone
@@ -88,10 +89,11 @@ class StaffMemberFactory(factory.django.DjangoModelFactory):
     def department(self, create, extracted, **kwargs):
         if not create:
             return
-        department = extracted or DepartmentFactory()
-        Membership.objects.create(staff=self, department=department, valid_from=date(2020, 1, 1))
-        self.active_department = department
-        self.save(update_fields=["active_department"])
+        staff: Any = self  # factory_boy calls this with the staff member made
+        department: Any = extracted or DepartmentFactory()
+        Membership.objects.create(staff=staff, department=department, valid_from=date(2020, 1, 1))
+        staff.active_department = department
+        staff.save(update_fields=["active_department"])
 
 
 class PatientFactory(factory.django.DjangoModelFactory):

@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from booking import reminders
 from booking.models import Allocation, Booking, Reminder
+from booking.services import reminders
 from outbox import channels
 from tests.booking.conftest import send_messages, sweep_messages
 from tests.conftest import SMSSIM_PORT, SMTPSINK_PORT, start_worker, stop_worker

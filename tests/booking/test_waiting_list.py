@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from booking import services
 from booking.models import Booking, OfferMessage, SlotOffer, WaitingListEntry
-from booking.waiting import offer_next, offers_expire
+from booking.services.waiting import offer_next, offers_expire
 from patients.access import access_decide
 from patients.services import care_course_create, patient_create
 from tests.booking.conftest import send_messages
@@ -152,7 +152,7 @@ def test_a_cancellation_reaches_the_first_in_line_by_the_worker_and_a_decline_th
 
 def test_a_freed_time_whose_task_was_lost_is_offered_by_beat(cast, client, clinic, outbound):
     """The broker was down when the time was freed: the sweeper of beat offers it, once."""
-    from booking.waiting import offers_for_freed_times
+    from booking.services.waiting import offers_for_freed_times
 
     (first,) = waiting(cast, client, clinic, count=1)
     starts = freed(cast, clinic)  # its on-commit task never runs in this test: as if lost

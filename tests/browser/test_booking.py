@@ -74,7 +74,7 @@ def test_a_freed_time_is_offered_to_the_first_on_the_waiting_list_who_accepts_by
 
     from booking import services
     from booking.models import SlotOffer, WaitingListEntry
-    from booking.waiting import offer_next
+    from booking.services.waiting import offer_next
     from patients.access import access_decide
     from tests.booking.conftest import send_messages
 

@@ -27,7 +27,7 @@ def _seen_by_reference(outbound, channel, row):
 
 def _reminders(request, channel):
     cast, clinic, outbound = (request.getfixturevalue(n) for n in ("cast", "clinic", "outbound"))
-    from booking import reminders
+    from booking.services import reminders
 
     booking = soon(cast, clinic)
     reminders.reminders_plan()
@@ -39,7 +39,7 @@ def _offer_message(request, channel):
     cast, client, clinic, outbound = (
         request.getfixturevalue(n) for n in ("cast", "client", "clinic", "outbound")
     )
-    from booking.waiting import offer_next
+    from booking.services.waiting import offer_next
 
     waiting(cast, client, clinic)
     offer = offer_next(appointment_type_id=clinic.control.pk, starts_at=freed(cast, clinic))

@@ -19,7 +19,7 @@ KIND = "booking.reminder"
 @pytest.fixture
 def due(cast, clinic):
     """Two reminders due now (e-mail and SMS of one booking)."""
-    from booking import reminders
+    from booking.services import reminders
 
     booking = soon(cast, clinic)
     reminders.reminders_plan()
