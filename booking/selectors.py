@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -233,3 +234,26 @@ def bookable_types_for_patient(access: PatientAccess) -> list[AppointmentType]:
 def calendar_feed_of(patient) -> CalendarFeed | None:
     """The patient's open calendar address, if they made one."""
     return CalendarFeed.objects.filter(patient=patient, revoked_at__isnull=True).first()
+
+
+def appointment_type_chosen(access: PatientAccess, raw: str, *, region: bool = False):
+    """The active appointment type with this public id: of the clinician's department, or with
+    `region` of any department of the region (a referral to another hospital's clinic); None
+    for one that is not (or a malformed id)."""
+    found = AppointmentType.objects.filter(is_active=True).select_related("department__hospital")
+    if not region:
+        staff = access.staff
+        found = found.filter(department_id=staff.active_department_id if staff else -1)
+    try:
+        return found.filter(public_id=raw).first()
+    except (ValidationError, ValueError):
+        return None
+
+
+def same_appointment_everywhere(chosen: AppointmentType) -> list[AppointmentType]:
+    """The same appointment (by its code) in every department that offers it."""
+    return list(
+        AppointmentType.objects.filter(code=chosen.code, is_active=True).select_related(
+            "department__hospital"
+        )
+    )

@@ -1,10 +1,11 @@
 """Booking pages: the patient's appointments with the slot finder, booking, moving, cancelling,
 the day's statuses, the follow-up in two clicks, and the calendars."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,19 +14,30 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.models import Action, DataKind
 from booking import selectors, services
-from booking.models import AppointmentType, Booking, BookingStatus
+from booking.forms import (
+    BookForm,
+    CancelForm,
+    FeedForm,
+    OfferAnswerForm,
+    StatusForm,
+    TimeForm,
+    WaitingForm,
+)
+from booking.ical import feed_bookings, feed_calendar
+from booking.models import AppointmentType, Booking, CalendarFeed
+from booking.services.waiting import offer_accept, offer_decline, offer_get, waiting_list_add
 from booking.slots import free_slots
 from common.forms import error_messages_add
 from common.params import (
     BadParameter,
     query_date,
-    query_datetime,
     query_int,
     query_time,
     query_uuid_list,
 )
 from patients.access import (
     access_events_for_list,
+    access_patient_as_system,
     patient_object_view,
     patient_view,
     staff_view,
@@ -33,52 +45,16 @@ from patients.access import (
 from patients.selectors import patient_banner
 
 
-def _type_from(request, access, source) -> AppointmentType | None:
-    """The chosen appointment type: of the clinician's department, or of any department of
-    the region when the finder searches the region (a referral to another hospital's clinic)."""
-    raw = source.get("type", "")
+def _type_from(request, access) -> AppointmentType | None:
+    """The appointment type the query names (of the clinician's department, or of the region's
+    with region=1); a 400 naming `type` when it names none of them."""
+    raw = request.GET.get("type", "")
     if not raw:
         return None
-    found = AppointmentType.objects.filter(is_active=True).select_related("department__hospital")
-    if source.get("region") != "1":
-        staff = access.staff
-        found = found.filter(department_id=staff.active_department_id if staff else -1)
-    try:
-        return found.get(public_id=raw)
-    except (AppointmentType.DoesNotExist, ValidationError, ValueError):
-        raise BadParameter("type", raw, _("an appointment type of your department")) from None
-
-
-def _region_types(chosen: AppointmentType) -> list[AppointmentType]:
-    """The same appointment (by its code) in every department that offers it."""
-    return list(
-        AppointmentType.objects.filter(code=chosen.code, is_active=True).select_related(
-            "department__hospital"
-        )
-    )
-
-
-def _start_from(request) -> datetime:
-    """The chosen time of a booking form: required, and a real moment."""
-    value = query_datetime(request, "starts_at", source=request.POST)
-    if value is None:
-        raise BadParameter("starts_at", "", _("a date and time (ISO 8601)"))
-    return value
-
-
-NOTE_LENGTH = 300
-
-
-def _note_from(request) -> str:
-    """The booking's note as typed: one longer than the booking keeps is a form error naming
-    the field, never cut silently."""
-    note = request.POST.get("note", "").strip()
-    if len(note) > NOTE_LENGTH:
-        raise ValidationError(
-            {"note": _("The note is %(n)s characters; at most %(max)s.")
-             % {"n": len(note), "max": NOTE_LENGTH}}
-        )  # fmt: skip
-    return note
+    found = selectors.appointment_type_chosen(access, raw, region=request.GET.get("region") == "1")
+    if found is None:
+        raise BadParameter("type", raw, _("an appointment type of your department"))
+    return found
 
 
 def _search(request, access, appointment_type, *, resource=None):
@@ -90,7 +66,7 @@ def _search(request, access, appointment_type, *, resource=None):
     region = request.GET.get("region") == "1"
     kinds = [appointment_type]
     if region:
-        kinds = _region_types(appointment_type)
+        kinds = selectors.same_appointment_everywhere(appointment_type)
         # A chosen set of the departments that offer it (none chosen: all of them).
         chosen_departments = {str(u) for u in query_uuid_list(request, "department")}
         if chosen_departments:
@@ -122,7 +98,7 @@ def _tab_context(request, access, **extra):
 @patient_view(DataKind.BOOKING)
 def patient_bookings(request, access):
     """The patient's appointments, and the finder: pick a type, see the first free times."""
-    chosen = _type_from(request, access, request.GET)
+    chosen = _type_from(request, access)
     moving = request.GET.get("move", "")
     if moving:
         import uuid
@@ -134,7 +110,7 @@ def patient_bookings(request, access):
     extra: dict = {"chosen": chosen}
     if chosen is not None:
         extra["slots"], extra["start"], extra["end"] = _search(request, access, chosen)
-        extra["offering"] = [k.department for k in _region_types(chosen)]
+        extra["offering"] = [k.department for k in selectors.same_appointment_everywhere(chosen)]
         extra["departments_chosen"] = set(request.GET.getlist("department"))
     return render(request, "booking/patient.html", _tab_context(request, access, **extra))
 
@@ -146,7 +122,7 @@ def follow_up(request, access):
     click on a time books it."""
     department_id = access.staff.active_department_id if access.staff else None
     last = selectors.follow_up_of(access, department_id)
-    chosen = _type_from(request, access, request.GET) or (last.appointment_type if last else None)
+    chosen = _type_from(request, access) or (last.appointment_type if last else None)
     extra: dict = {"chosen": chosen, "follow_up": last}
     if chosen is not None:
         clinician = next(
@@ -165,45 +141,55 @@ def follow_up(request, access):
 @require_POST
 @patient_view(DataKind.BOOKING, action=Action.CREATE)
 def book(request, access):
-    """Book the chosen free time; a time taken a moment ago is said in words (409)."""
-    chosen = _type_from(request, access, request.POST)
-    if chosen is None:
-        raise BadParameter("type", "", _("an appointment type of your department"))
-    if request.POST.get("slot_type"):  # a time found across the region: that department's type
-        chosen = _type_from(request, access, {"type": request.POST["slot_type"], "region": "1"})
-        if chosen is None:
-            raise BadParameter("slot_type", request.POST["slot_type"], _("an appointment type"))
+    """Book the chosen free time; a time taken a moment ago is said in words (409), a form that
+    is wrong names its field (400)."""
+    form = BookForm(request.POST, access=access)
+    if not form.is_valid():
+        return _tab_again(request, access, form, status=400)
+    chosen = form.cleaned_data["slot_type"] or form.cleaned_data["type"]
     try:
         booking = services.booking_create(
-            access=access, appointment_type=chosen, starts_at=_start_from(request),
-            note=_note_from(request),
+            access=access, appointment_type=chosen, starts_at=form.cleaned_data["starts_at"],
+            note=form.cleaned_data["note"],
         )  # fmt: skip
     except services.SlotTaken as taken:
         messages.error(request, taken.messages[0])
-        context = _tab_context(request, access, chosen=chosen)
-        context["slots"], context["start"], context["end"] = _search(request, access, chosen)
-        return render(request, "booking/patient.html", context, status=409)
+        return _tab_again(request, access, None, status=409, chosen=form.cleaned_data["type"])
     except ValidationError as error:
-        error_messages_add(request, error)
+        error_messages_add(request, error, form)
         return redirect("booking:patient", patient_id=access.patient.public_id)
     when = timezone.localtime(booking.starts_at).strftime("%d.%m.%Y %H:%M")
     messages.success(request, _("Booked: %(type)s %(when)s.") % {"type": chosen.name, "when": when})
     return redirect("booking:patient", patient_id=access.patient.public_id)
 
 
+def _tab_again(request, access, form, *, status: int, chosen=None):
+    """The tab shown again after a POST that did not book: the form's errors as messages, the
+    finder's times again when a type was chosen."""
+    if form is not None:
+        error_messages_add(request, ValidationError(form.errors.as_data()), form)
+    context = _tab_context(request, access, chosen=chosen)
+    if chosen is not None:
+        context["slots"], context["start"], context["end"] = _search(request, access, chosen)
+    return render(request, "booking/patient.html", context, status=status)
+
+
 @require_POST
 @patient_object_view(Booking, DataKind.BOOKING, kwarg="booking_id", action=Action.UPDATE)
 def cancel(request, access, obj):
     """Cancel, saying who asked and why."""
+    form = CancelForm(request.POST)
     try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
         services.booking_cancel(
-            access=access, booking=obj, by=request.POST.get("by", ""),
-            reason=request.POST.get("reason", ""),
+            access=access, booking=obj, by=form.cleaned_data["by"],
+            reason=form.cleaned_data["reason"],
         )  # fmt: skip
     except (ValidationError, PermissionDenied) as error:
         if isinstance(error, PermissionDenied):
             error = ValidationError(str(error))
-        error_messages_add(request, error)
+        error_messages_add(request, error, form)
     else:
         messages.success(request, _("The appointment is cancelled."))
     return redirect("booking:patient", patient_id=access.patient.public_id)
@@ -213,18 +199,20 @@ def cancel(request, access, obj):
 @patient_object_view(Booking, DataKind.BOOKING, kwarg="booking_id", action=Action.UPDATE)
 def move(request, access, obj):
     """Move to another free time (the finder on the tab offers them)."""
+    form = TimeForm(request.POST)
     try:
-        moved = services.booking_move(access=access, booking=obj, starts_at=_start_from(request))
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        moved = services.booking_move(
+            access=access, booking=obj, starts_at=form.cleaned_data["starts_at"]
+        )
     except services.SlotTaken as taken:
         messages.error(request, taken.messages[0])
     except ValidationError as error:
-        error_messages_add(request, error)
+        error_messages_add(request, error, form)
     else:
-        messages.success(
-            request,
-            _("Moved to %(when)s.")
-            % {"when": timezone.localtime(moved.starts_at).strftime("%d.%m.%Y %H:%M")},
-        )
+        when = timezone.localtime(moved.starts_at).strftime("%d.%m.%Y %H:%M")
+        messages.success(request, _("Moved to %(when)s.") % {"when": when})
     return redirect("booking:patient", patient_id=access.patient.public_id)
 
 
@@ -232,16 +220,17 @@ def move(request, access, obj):
 @patient_object_view(Booking, DataKind.BOOKING, kwarg="booking_id", action=Action.UPDATE)
 def set_status(request, access, obj):
     """Arrived, seen, did not come."""
-    status = request.POST.get("status", "")
-    if status not in BookingStatus.values:
-        raise BadParameter("status", status, _("a booking status"))
+    form = StatusForm(request.POST)
     try:
-        services.booking_set_status(access=access, booking=obj, status=status)
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        services.booking_set_status(access=access, booking=obj, status=form.cleaned_data["status"])
     except ValidationError as error:
-        error_messages_add(request, error)
-    if request.POST.get("next") == "calendar":
+        error_messages_add(request, error, form)
+    then = form.cleaned_data.get("next") if form.is_valid() else ""
+    if then == "calendar":
         return redirect(reverse("booking:calendar") + "?scope=department")
-    if request.POST.get("next") == "worklist":
+    if then == "worklist":
         return redirect("chart:worklist")
     return redirect("booking:patient", patient_id=access.patient.public_id)
 
@@ -278,7 +267,10 @@ def calendar(request):
 @staff_view
 def calendar_feed(request):
     """Create (or, with action=revoke, close) the clinician's private iCal address."""
-    if request.POST.get("action") == "revoke":
+    form = FeedForm(request.POST)
+    if not form.is_valid():
+        error_messages_add(request, ValidationError(form.errors.as_data()), form)
+    elif form.cleaned_data["action"] == "revoke":
         services.calendar_feed_revoke(staff=request.staff)
         messages.success(request, _("The calendar address is closed."))
     else:
@@ -291,11 +283,6 @@ def calendar_feed(request):
 def ical_feed(request, token):
     """The iCal feed behind a private address. A patient's feed is on their access log as
     fetched by themselves; a clinician's names no patient."""
-    from django.http import Http404, HttpResponse
-
-    from booking.ical import feed_bookings, feed_calendar
-    from booking.models import CalendarFeed
-
     feed = (
         CalendarFeed.objects.filter(token=token, revoked_at__isnull=True)
         .select_related("patient__user", "staff")
@@ -305,8 +292,6 @@ def ical_feed(request, token):
         raise Http404(_("Not found."))
     bookings = feed_bookings(feed)
     if feed.patient is not None:
-        from patients.access import access_patient_as_system
-
         # Whoever holds the address fetched it: on the patient's log, as the calendar feed.
         access_patient_as_system(
             patient=feed.patient, data_kind=DataKind.BOOKING, action=Action.VIEW,
@@ -322,15 +307,14 @@ def ical_feed(request, token):
 @patient_view(DataKind.BOOKING, action=Action.CREATE)
 def waiting_add(request, access):
     """Put the patient on the waiting list for an earlier time of the chosen type."""
-    from booking.services.waiting import waiting_list_add
-
-    chosen = _type_from(request, access, request.POST)
-    if chosen is None:
-        raise BadParameter("type", "", _("an appointment type of your department"))
+    form = WaitingForm(request.POST, access=access)
     try:
-        waiting_list_add(access=access, appointment_type=chosen, note=request.POST.get("note", ""))
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        chosen = form.cleaned_data["type"]
+        waiting_list_add(access=access, appointment_type=chosen, note=form.cleaned_data["note"])
     except ValidationError as error:
-        error_messages_add(request, error)
+        error_messages_add(request, error, form)
     else:
         messages.success(request, _("On the waiting list for %(type)s.") % {"type": chosen.name})
     return redirect("booking:patient", patient_id=access.patient.public_id)
@@ -340,17 +324,11 @@ def waiting_add(request, access):
 def offer(request, token):
     """A freed time offered from the waiting list: the patient accepts or declines through the
     link's token (no sign-in, as a letter with an answer link)."""
-    from django.http import Http404
-
-    from booking.services.waiting import offer_get
-
     found = offer_get(token)
     if found is None:
         raise Http404(_("Not found."))
     status = 200
     if request.method == "GET":
-        from patients.access import access_patient_as_system
-
         # Whoever holds the link sees the time offered: on the patient's log, by the system.
         access_patient_as_system(
             patient=found.entry.patient, data_kind=DataKind.BOOKING, action=Action.VIEW,
@@ -366,13 +344,12 @@ def offer(request, token):
 def _offer_answer(request, found) -> int:
     """The patient's answer to an offer: accept or decline; the page's status (409 when the
     time was taken meanwhile or the offer is no longer open)."""
-    from booking.services.waiting import offer_accept, offer_decline
-
-    answer = request.POST.get("answer", "")
-    if answer not in ("accept", "decline"):
-        raise BadParameter("answer", answer, "accept, decline")
+    form = OfferAnswerForm(request.POST)
+    if not form.is_valid():
+        error_messages_add(request, ValidationError(form.errors.as_data()), form)
+        return 400
     try:
-        if answer == "accept":
+        if form.cleaned_data["answer"] == "accept":
             offer_accept(offer=found)
             messages.success(request, _("Thank you: the time is booked for you."))
         else:

@@ -48,6 +48,8 @@ def waiting_list_add(
     """Put the patient on the waiting list for an earlier time of this type."""
     if access.staff is None:
         raise ValidationError(_("Only staff put a patient on the waiting list."))
+    if len(note) > 300:
+        raise ValidationError({"note": _("At most %(n)s characters.") % {"n": 300}})
     if WaitingListEntry.objects.filter(
         patient=access.patient, appointment_type=appointment_type,
         status__in=[WaitingListEntry.Status.WAITING, WaitingListEntry.Status.OFFERED],
@@ -57,7 +59,7 @@ def waiting_list_add(
         with transaction.atomic():
             entry = WaitingListEntry.objects.create(
                 patient=access.patient, appointment_type=appointment_type,
-                added_by=access.user, note=note[:300],
+                added_by=access.user, note=note,
             )  # fmt: skip
             access_change_record(
                 access, data_kind=DataKind.BOOKING, action=Action.CREATE, obj=entry
