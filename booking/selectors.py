@@ -243,7 +243,7 @@ def appointment_type_chosen(access: PatientAccess, raw: str, *, region: bool = F
     found = AppointmentType.objects.filter(is_active=True).select_related("department__hospital")
     if not region:
         staff = access.staff
-        found = found.filter(department_id=staff.active_department_id if staff else -1)
+        found = found.filter(department_id=(staff.active_department_id if staff else None) or -1)
     try:
         return found.filter(public_id=raw).first()
     except (ValidationError, ValueError):

@@ -1,6 +1,10 @@
 """Small form helpers shared by the apps."""
 
+import uuid
+
+from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 
 def form_errors_attach(form, error: ValidationError) -> None:
@@ -20,23 +24,70 @@ def error_messages_add(request, error: ValidationError, form=None) -> None:
     """
     from django.contrib import messages
 
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            label = form.fields[field].label if form is not None and field in form.fields else ""
-            label = label or ("" if field == "__all__" else field.replace("_", " ").capitalize())
-            for text in errors:
-                messages.error(request, f"{label}: {text}" if label else text)
-    else:
-        for text in error.messages:
-            messages.error(request, text)
+    for text in error_texts(error, form):
+        messages.error(request, text)
+
+
+def error_texts(error: ValidationError, form=None) -> list[str]:
+    """A ValidationError as sentences, each naming its field by the form's label."""
+    if not hasattr(error, "error_dict"):
+        return list(error.messages)
+    texts = []
+    for field, errors in error.message_dict.items():
+        label = form.fields[field].label if form is not None and field in form.fields else ""
+        label = label or ("" if field == "__all__" else field.replace("_", " ").capitalize())
+        texts += [f"{label}: {text}" if label else text for text in errors]
+    return texts
 
 
 def choice_field(form, name: str):
     """The form's choice field of this name (a ModelChoiceField too), typed as such: its
     `choices` or `queryset` are set when the form is made."""
-    from django import forms
-
     field = form.fields[name]
     if not isinstance(field, forms.ChoiceField | forms.ModelChoiceField):
         raise TypeError(f"{name} is not a choice field")
     return field
+
+
+class _ManyFiles(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class ManyFilesField(forms.FileField):
+    """Any number of files under one name (their kind and size are the service's to judge)."""
+
+    widget = _ManyFiles
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def clean(self, data, initial=None) -> list:
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(ManyFilesField, self).clean(file, initial) for file in files]
+
+
+def form_invalid_error(form) -> ValidationError:
+    """A bound form's errors as one ValidationError naming each field (for `error_messages_add`
+    after a redirect, as a service's would be)."""
+    return ValidationError(form.errors.as_data())
+
+
+class UUIDListField(forms.Field):
+    """Any number of public ids under one name (ticked boxes); a malformed one is named."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value) -> list:
+        values = value if isinstance(value, list | tuple) else [value] if value else []
+        found = []
+        for raw in values:
+            try:
+                found.append(uuid.UUID(str(raw)))
+            except ValueError:
+                raise ValidationError(
+                    _("%(value)s is not an id of this list.") % {"value": str(raw)[:40]}
+                ) from None
+        return found

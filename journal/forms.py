@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from common.forms import choice_field
+from common.forms import ManyFilesField, choice_field
 from journal.models import Diagnosis, NoteType, SksCode, VitalSigns
 from patients.models import CareCourse
 
@@ -72,9 +72,28 @@ class NoteEditForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    """Why: a correction, or an entry marked as entered in error."""
+    """Why: a correction, or an entry marked as entered in error (whether one is given is the
+    service's to say, in its words; a longer one than this is refused, not cut)."""
 
-    reason = forms.CharField(label=_("Reason"), max_length=1000)
+    reason = forms.CharField(label=_("Reason"), max_length=1000, required=False)
+
+
+class AutosaveForm(forms.Form):
+    """A draft's title and text as typed (the title kept as it was when none is sent)."""
+
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    text = forms.CharField(label=_("Text"), required=False, strip=False)
+
+
+class CourseForm(forms.Form):
+    care_course = forms.CharField(label=_("Care course"))
+
+
+class ReplyForm(forms.Form):
+    """A message in a thread, with its attachments."""
+
+    text = forms.CharField(label=_("Message"))
+    attachments = ManyFilesField(label=_("Attachments"))
 
 
 class DiagnosisForm(forms.Form):

@@ -121,7 +121,9 @@ def note_draft_save(*, access: PatientAccess, note: Note, text: str, title: str 
     author = _writer(access)
     fields = {"text": text, "updated_at": timezone.now()}
     if title is not None and title.strip():
-        fields["title"] = title.strip()[:200]
+        if len(title.strip()) > 200:
+            raise ValidationError({"title": _("At most %(n)s characters.") % {"n": 200}})
+        fields["title"] = title.strip()
     with transaction.atomic():
         # The conditional UPDATE is the lock: a note signed in another tab is not overwritten.
         changed = Note.objects.filter(

@@ -15,10 +15,19 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, DataKind
-from common.forms import error_messages_add, form_errors_attach
+from common.forms import error_messages_add, form_errors_attach, form_invalid_error
 from common.params import query_choice
 from journal import selectors, services
-from journal.forms import DiagnosisForm, NoteEditForm, NoteNewForm, ReasonForm, VitalSignsForm
+from journal.forms import (
+    AutosaveForm,
+    CourseForm,
+    DiagnosisForm,
+    NoteEditForm,
+    NoteNewForm,
+    ReasonForm,
+    ReplyForm,
+    VitalSignsForm,
+)
 from journal.models import Diagnosis, Note, NoteStatus, NoteType, Risk, VitalSigns
 from patients.access import (
     access_events_for_list,
@@ -163,12 +172,13 @@ def note_edit(request, access, obj):
 def note_autosave(request, access, obj):
     """Save a draft's text while it is typed (htmx) or when the tab closes (sendBeacon)."""
     try:
+        form = AutosaveForm(request.POST)
+        if not form.is_valid():
+            raise form_invalid_error(form)
         services.note_draft_save(
-            access=access,
-            note=obj,
-            text=request.POST.get("text", ""),
-            title=request.POST.get("title"),
-        )
+            access=access, note=obj, text=form.cleaned_data["text"],
+            title=form.cleaned_data["title"] or None,
+        )  # fmt: skip
     except (ValidationError, PermissionDenied) as error:
         message = " ".join(getattr(error, "messages", [str(error)]))
         return HttpResponse(message, status=409)
@@ -176,11 +186,19 @@ def note_autosave(request, access, obj):
     return HttpResponse(_("Saved %(time)s") % {"time": saved})
 
 
+def _reason(request) -> str:
+    """The posted reason; one longer than a reason may be is a ValidationError naming it."""
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        raise form_invalid_error(form)
+    return form.cleaned_data["reason"]
+
+
 def _note_action(request, access, obj, action, success):
     try:
         note = action()
     except ValidationError as error:
-        error_messages_add(request, error)
+        error_messages_add(request, error, ReasonForm())
         return redirect("journal:note", note_id=obj.public_id)
     except PermissionDenied as error:
         messages.error(request, str(error))
@@ -225,7 +243,7 @@ def note_correct(request, access, obj):
         request,
         access,
         obj,
-        lambda: services.note_correct(access=access, note=obj, reason=request.POST.get("reason")),
+        lambda: services.note_correct(access=access, note=obj, reason=_reason(request)),
         _("Write the correction and sign it; the old version is kept."),
     )
 
@@ -238,9 +256,7 @@ def note_mark_error(request, access, obj):
         request,
         access,
         obj,
-        lambda: services.note_mark_error(
-            access=access, note=obj, reason=request.POST.get("reason")
-        ),
+        lambda: services.note_mark_error(access=access, note=obj, reason=_reason(request)),
         _("The note is marked as entered in error."),
     )
 
@@ -273,7 +289,9 @@ def note_search(request, access):
 @patient_view(DataKind.JOURNAL, action=Action.CREATE)
 def epikrise_new(request, access):
     """Start a discharge summary for a course."""
-    course = selectors.care_course_get_for_patient(access, request.POST.get("care_course", ""))
+    form = CourseForm(request.POST)
+    raw = form.cleaned_data["care_course"] if form.is_valid() else ""
+    course = selectors.care_course_get_for_patient(access, raw)
     note = services.epikrise_create(access=access, care_course=course)
     return redirect("journal:note_edit", note_id=note.public_id)
 
@@ -321,12 +339,12 @@ def diagnosis_change(request, access, diagnosis_id, change):
     try:
         if change == "error":
             services.diagnosis_mark_error(
-                access=access, diagnosis=diagnosis, reason=request.POST.get("reason")
+                access=access, diagnosis=diagnosis, reason=_reason(request)
             )
         else:
             services.diagnosis_resolve(access=access, diagnosis=diagnosis)
     except ValidationError as error:
-        error_messages_add(request, error)
+        error_messages_add(request, error, ReasonForm())
     return redirect("journal:diagnoses", patient_id=access.patient.public_id)
 
 
@@ -432,11 +450,9 @@ def vitals_mark_error(request, access, vitals_id):
     """Mark a set of vital signs as entered in error."""
     row = selectors.vital_signs_get_for_patient(access, vitals_id)
     try:
-        services.vital_signs_mark_error(
-            access=access, vitals=row, reason=request.POST.get("reason")
-        )
+        services.vital_signs_mark_error(access=access, vitals=row, reason=_reason(request))
     except ValidationError as error:
-        error_messages_add(request, error)
+        error_messages_add(request, error, ReasonForm())
     return redirect("journal:vitals", patient_id=access.patient.public_id)
 
 
@@ -474,16 +490,19 @@ def _reply(request, access, thread) -> int:
     the writer may not answer, 400 with the reason when the message cannot be sent)."""
     from journal import messaging
 
+    form = ReplyForm(request.POST, request.FILES)
     try:
+        if not form.is_valid():
+            raise form_invalid_error(form)
         messaging.message_send(
-            access=access, thread=thread, text=request.POST.get("text", ""),
-            files=request.FILES.getlist("attachments"),
+            access=access, thread=thread, text=form.cleaned_data["text"],
+            files=form.cleaned_data["attachments"],
         )  # fmt: skip
     except PermissionDenied as refused:
         messages.error(request, str(refused))
         return 403
     except ValidationError as error:
-        error_messages_add(request, error)
+        error_messages_add(request, error, form)
         return 400
     messages.success(request, _("The answer is sent to the patient."))
     return 302

@@ -3,7 +3,20 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.forms import UUIDListField
 from labresults.models import Analysis, LabOrder, Panel
+
+
+class ConflictForm(forms.Form):
+    """How staff resolve a conflict (the service names the choices)."""
+
+    action = forms.CharField(label=_("Action"), required=False)
+
+
+class AcknowledgeForm(forms.Form):
+    """The reports ticked on the results tab."""
+
+    item = UUIDListField(label=_("Results"))
 
 
 class LabOrderForm(forms.Form):

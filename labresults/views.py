@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.models import Action, DataKind, LegalBasis
 from common.forms import error_messages_add, form_errors_attach
-from common.params import query_choice, query_datetime, query_flag, query_uuid_list
+from common.params import BadParameter, query_choice, query_datetime, query_flag
 from labresults import selectors, services
-from labresults.forms import LabOrderForm, QueueMessageForm
+from labresults.forms import AcknowledgeForm, ConflictForm, LabOrderForm, QueueMessageForm
 from labresults.models import DicomObject, InboundMessage
 from labresults.selectors import WAITING_STATUSES, queue_counts, studies_for_patient
 from labresults.services import (
@@ -96,12 +96,14 @@ def queue_message(request, message_id):
 
 def _conflict_resolve(request, message):
     """File a conflicting message as a new report, or reject it."""
+    form = ConflictForm(request.POST)
     try:
         services.inbound_message_conflict_resolve(
-            message=message, user=request.user, action=request.POST.get("action", "")
-        )
+            message=message, user=request.user,
+            action=form.cleaned_data["action"] if form.is_valid() else "",
+        )  # fmt: skip
     except ValidationError as error:
-        error_messages_add(request, error)
+        error_messages_add(request, error, form)
         return redirect("labresults:queue_message", message_id=message.public_id)
     messages.success(request, _("The conflict is resolved."))
     return redirect("labresults:queues")
@@ -134,7 +136,10 @@ def _to_acknowledge(request, access) -> list:
 def results_acknowledge(request, access):
     """Acknowledge the ticked reports on the results tab (all are ticked when it is drawn;
     what arrived since is not acknowledged unseen, and nothing ticked acknowledges nothing)."""
-    chosen = set(query_uuid_list(request, "item", source=request.POST))
+    form = AcknowledgeForm(request.POST)
+    if not form.is_valid():  # the page's own boxes: a malformed one is a 400 naming it
+        raise BadParameter("item", ", ".join(request.POST.getlist("item")), _("ids of results"))
+    chosen = set(form.cleaned_data["item"])
     items = [item for item in _to_acknowledge(request, access) if item.public_id in chosen]
     if not items:
         messages.error(request, _("Tick the results to acknowledge."))

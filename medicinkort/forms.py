@@ -1,9 +1,20 @@
-"""Forms of medicinkort: an order (ordination) and an administration."""
+"""Forms of medicinkort: an order (ordination), an administration, a reconciliation."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from medicinkort.models import Administration, Drug, MedicationOrder
+from medicinkort.models import Administration, Drug, MedicationOrder, ReconciliationLine
+from medicinkort.services.orders import times_from_text
+
+
+def warning_reasons(form: forms.Form) -> dict[str, str]:
+    """The reasons a form was answered with against the checks' warnings: fields `warn:<key>`,
+    as the warnings name them (known only once the checks ran, so not fields of the form)."""
+    return {
+        name[5:]: value.strip()
+        for name, value in form.data.items()
+        if name.startswith("warn:") and value.strip()
+    }
 
 
 class OrderForm(forms.Form):
@@ -40,3 +51,89 @@ class AdministrationForm(forms.Form):
         localize=True, widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )  # fmt: skip
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+
+
+class ReconcileForm(forms.Form):
+    """A reconciliation as posted: per line of the FMK card its decision, new dosage and reason;
+    at discharge, the hospital orders to put on FMK; up to three new drugs with dosage and
+    reason; and the reasons given against warnings (`warn:<key>`, as the warnings name them).
+    Its `decisions()` are what the service confirms."""
+
+    NEW_ROWS = (1, 2, 3)
+
+    card_version = forms.CharField(required=False)
+
+    def __init__(self, *args, lines=(), orders=(), kind="admission", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines, self.kind = list(lines), kind
+        self.new_orders = [o for o in orders if not o.fmk_identifier] if kind == "discharge" else []
+        decisions = [(v, label) for v, label in ReconciliationLine.Decision.choices if v != "new"]
+        for line in self.lines:
+            key = line.identifier
+            self.fields[f"decision-{key}"] = forms.ChoiceField(
+                label=line.drug_name, choices=decisions, required=False
+            )
+            self.fields[f"dose-{key}"] = forms.CharField(
+                label=_("Dosage"), max_length=500, required=False
+            )
+            self.fields[f"reason-{key}"] = forms.CharField(
+                label=_("Reason"), max_length=500, required=False
+            )
+        for order in self.new_orders:
+            self.fields[f"order-{order.public_id}"] = forms.ChoiceField(
+                label=str(order), choices=[("", ""), ("new", "new")], required=False
+            )
+        for n in self.NEW_ROWS:
+            self.fields[f"new-drug-{n}"] = forms.ModelChoiceField(
+                label=_("Drug"), queryset=Drug.objects.filter(is_active=True),
+                to_field_name="public_id", required=False,
+                error_messages={"invalid_choice": _("Choose a drug from the list.")},
+            )  # fmt: skip
+            self.fields[f"new-dose-{n}"] = forms.CharField(
+                label=_("Dosage"), max_length=500, required=False
+            )
+            self.fields[f"new-reason-{n}"] = forms.CharField(
+                label=_("Reason"), max_length=500, required=False
+            )
+
+    def decisions(self, decision_class, order_data_class) -> list:
+        """The posted decisions, in the service's terms (a line left alone is continued)."""
+        data = self.cleaned_data
+        found = [
+            decision_class(
+                data[f"decision-{line.identifier}"] or "continue",
+                fmk_identifier=line.identifier,
+                dose_text=data[f"dose-{line.identifier}"],
+                reason=data[f"reason-{line.identifier}"],
+                key=f"line-{line.identifier}",
+            )  # fmt: skip
+            for line in self.lines
+        ]
+        for order in self.new_orders:
+            if data[f"order-{order.public_id}"] == "new":
+                found.append(decision_class("new", order=order, key=f"order-{order.public_id}"))
+        for n in self.NEW_ROWS:
+            drug, dose = data[f"new-drug-{n}"], data[f"new-dose-{n}"]
+            if drug is None:
+                continue
+            schedule, times = times_from_text(dose)
+            new = order_data_class.from_drug(
+                drug, dose_text=dose, schedule=schedule, times=times,
+                pn_max_per_day=4 if schedule == MedicationOrder.Schedule.PN else None,
+            )  # fmt: skip
+            found.append(
+                decision_class("new", new=new, reason=data[f"new-reason-{n}"], key=f"new-{n}")
+            )
+        return found
+
+
+class StopForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, error_messages={"required": _("Write why.")}
+    )
+
+
+class ReasonForm(forms.Form):
+    """Why (whether one is needed is the service's to say)."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=1000, required=False)

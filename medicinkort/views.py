@@ -5,7 +5,6 @@ older than SUNDHED_FMK_REFRESH_AFTER; the page shows the snapshot at once and ht
 two seconds whether a new one is in (204, nothing shown, until it is).
 """
 
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,18 +17,23 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, DataKind, LegalBasis
-from common.forms import error_messages_add, form_errors_attach
+from common.forms import error_messages_add, error_texts, form_errors_attach, form_invalid_error
 from medicinkort import selectors, services
-from medicinkort.forms import AdministrationForm, OrderForm
+from medicinkort.forms import (
+    AdministrationForm,
+    OrderForm,
+    ReasonForm,
+    ReconcileForm,
+    StopForm,
+    warning_reasons,
+)
 from medicinkort.models import (
     CardRead,
     CardSnapshot,
-    Drug,
     MedicationOrder,
     Reconciliation,
     ReconciliationLine,
 )
-from medicinkort.services.orders import times_from_text
 from organisation.models import Role
 from patients.access import (
     access_events_for_list,
@@ -98,11 +102,6 @@ def panel_medication(access) -> dict:
 
 
 # --- hospital orders --------------------------------------------------------------------------
-def _reasons(request) -> dict[str, str]:
-    """The reasons given against warnings: fields named `warn:<key>`."""
-    return {k[5:]: v for k, v in request.POST.items() if k.startswith("warn:") and v.strip()}
-
-
 def _tab_context(access, **extra) -> dict:
     state = selectors.card_state(access)
     return {
@@ -134,7 +133,7 @@ def order_new(request, access):
         course = selectors.patient_open_course(access)
         try:
             services.order_create(
-                access=access, data=data, reasons=_reasons(request), course=course
+                access=access, data=data, reasons=warning_reasons(form), course=course
             )
         except services.ChecksNeedReasons as checks:
             warnings = checks.warnings
@@ -151,11 +150,11 @@ def order_new(request, access):
 @patient_object_view(MedicationOrder, DataKind.MEDICATION, kwarg="order_id", action=Action.UPDATE)
 def order_stop(request, access, obj):
     """Stop an order, with the reason."""
-    reason = request.POST.get("reason", "").strip()
-    if not reason:
+    form = StopForm(request.POST)
+    if not form.is_valid():
         messages.error(request, _("Reason: write why the order is stopped."))
     else:
-        services.order_stop(access=access, order=obj, reason=reason)
+        services.order_stop(access=access, order=obj, reason=form.cleaned_data["reason"])
         messages.success(request, _("Stopped."))
     return redirect("medicinkort:medication", patient_id=access.patient.public_id)
 
@@ -174,51 +173,6 @@ def order_cosign(request, access, obj):
 
 
 # --- reconciliation ---------------------------------------------------------------------------
-def _decisions(request, state, orders, kind) -> list:
-    D = services.Decision  # noqa: N806
-    decisions = []
-    for line in state.lines:
-        choice = request.POST.get(f"decision-{line.identifier}", "continue")
-        decisions.append(
-            D(
-                choice,
-                fmk_identifier=line.identifier,
-                dose_text=request.POST.get(f"dose-{line.identifier}", ""),
-                reason=request.POST.get(f"reason-{line.identifier}", ""),
-                key=f"line-{line.identifier}",
-            )
-        )
-    if kind == "discharge":
-        for order in orders:
-            if not order.fmk_identifier and request.POST.get(f"order-{order.public_id}") == "new":
-                decisions.append(D("new", order=order, key=f"order-{order.public_id}"))
-    for n in range(1, 4):
-        drug_id = request.POST.get(f"new-drug-{n}", "").strip()
-        dose = request.POST.get(f"new-dose-{n}", "").strip()
-        if not drug_id:
-            continue
-        drug = Drug.objects.filter(public_id=drug_id).first() if _is_uuid(drug_id) else None
-        if drug is None:
-            raise ValidationError({f"new-drug-{n}": _("Choose a drug from the list.")})
-        schedule, times = times_from_text(dose)
-        data = services.OrderData.from_drug(
-            drug, dose_text=dose, schedule=schedule, times=times,
-            pn_max_per_day=4 if schedule == MedicationOrder.Schedule.PN else None,
-        )  # fmt: skip
-        decisions.append(
-            D("new", new=data, reason=request.POST.get(f"new-reason-{n}", ""), key=f"new-{n}")
-        )
-    return decisions
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 @require_http_methods(["GET", "POST"])
 @patient_view(DataKind.MEDICATION)
 def reconcile(request, access, kind):
@@ -231,15 +185,14 @@ def reconcile(request, access, kind):
     context = {
         "banner": patient_banner(access), "card": state, "orders": orders, "kind": kind,
         "posted": request.POST, "warnings": [], "changes": [], "errors": [],
-        "decisions": [
-            (value, label) for value, label in ReconciliationLine.Decision.choices if value != "new"
-        ],
-        "new_rows": [1, 2, 3],
+        "decisions": [(v, label) for v, label in ReconciliationLine.Decision.choices if v != "new"],
+        "new_rows": ReconcileForm.NEW_ROWS,
     }  # fmt: skip
     if request.method == "GET":
         context["changes"] = _changes_since_conflict(access, kind)
         return render(request, "medicinkort/reconcile.html", context)
-    reconciliation = _confirm(request, access, kind, context)
+    form = ReconcileForm(request.POST, lines=state.lines, orders=orders, kind=kind)
+    reconciliation = _confirm(form, access, kind, context)
     if reconciliation is None:
         return render(request, "medicinkort/reconcile.html", context, status=400)
     messages.success(
@@ -251,17 +204,18 @@ def reconcile(request, access, kind):
     return redirect("medicinkort:medication", patient_id=access.patient.public_id)
 
 
-def _confirm(request, access, kind, context):
+def _confirm(form, access, kind, context):
     """Confirm the posted decisions; the reconciliation, or None with why in `context` (the
     card changed on FMK meanwhile, warnings that need a reason, or a form error)."""
     try:
-        decisions = _decisions(request, context["card"], context["orders"], kind)
+        if not form.is_valid():
+            raise form_invalid_error(form)
         return services.reconciliation_confirm(
             access=access,
             kind=kind,
-            card_version=request.POST.get("card_version", ""),
-            decisions=decisions,
-            reasons=_reasons(request),
+            card_version=form.cleaned_data["card_version"],
+            decisions=form.decisions(services.Decision, services.OrderData),
+            reasons=warning_reasons(form),
             course=selectors.patient_open_course(access),
         )
     except services.CardChanged as changed:
@@ -274,7 +228,7 @@ def _confirm(request, access, kind, context):
     except services.ChecksNeedReasons as checks:
         context["warnings"] = checks.warnings
     except ValidationError as error:
-        context["errors"] = error.messages
+        context["errors"] = error_texts(error, form)
     return None
 
 
@@ -306,12 +260,15 @@ def _changes_since_conflict(access, kind) -> list[dict]:
 )
 def reconciliation_not_updated(request, access, obj):
     """Record why FMK was not updated at discharge: the discharge completes."""
+    form = ReasonForm(request.POST)
     try:
+        if not form.is_valid():
+            raise form_invalid_error(form)
         services.reconciliation_not_updated(
-            access=access, reconciliation=obj, reason=request.POST.get("reason", "")
+            access=access, reconciliation=obj, reason=form.cleaned_data["reason"]
         )
     except ValidationError as error:
-        error_messages_add(request, error)
+        error_messages_add(request, error, form)
     return redirect("medicinkort:medication", patient_id=access.patient.public_id)
 
 

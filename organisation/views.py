@@ -3,11 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from organisation.forms import SwitchDepartmentForm
 from organisation.models import Department, StaffMember
 from organisation.services import staff_member_switch_department
 
@@ -20,10 +22,13 @@ def switch_department(request):
         staff = request.user.staff
     except StaffMember.DoesNotExist:
         raise PermissionDenied(_("Only staff members have departments.")) from None
-    department = get_object_or_404(Department, public_id=request.POST.get("department"))
+    form = SwitchDepartmentForm(request.POST)
+    if not form.is_valid():
+        raise Http404(_("No such department."))
+    department = get_object_or_404(Department, public_id=form.cleaned_data["department"])
     staff_member_switch_department(staff=staff, department=department)
     messages.success(request, _("Active department: %(name)s") % {"name": department.name})
-    target = request.POST.get("next", "")
+    target = form.cleaned_data["next"]
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "home"
     return redirect(target)

@@ -15,6 +15,16 @@ class BreakGlassForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Why you need the record now. It is reviewed and shown to the patient."),
     )
+    # The page to open afterwards (kept only if it is one of ours).
+    next = forms.CharField(required=False)
+
+
+class LocationForm(forms.Form):
+    location = forms.CharField(label=_("Room and bed"), required=False)
+
+
+class BlockingRevokeForm(forms.Form):
+    requested_by_patient = forms.BooleanField(label=_("The patient asked"), required=False)
 
 
 class CaveEntryForm(forms.ModelForm):
@@ -73,4 +83,5 @@ class BlockingForm(forms.Form):
 class ReviewForm(forms.Form):
     """A reviewer's verdict on a break-the-glass event."""
 
+    grant = forms.UUIDField(label=_("Break the glass"))
     note = forms.CharField(label=_("Review note"), required=False, max_length=1000)

@@ -10,11 +10,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import Action, DataKind, LegalBasis
-from common.forms import error_messages_add, form_errors_attach
+from common.forms import error_messages_add, form_errors_attach, form_invalid_error
 from common.params import query_flag
 from patients import selectors, services
 from patients.access import access_events_for_list, patient_by_public_id, patient_view, staff_view
-from patients.forms import BlockingForm, BreakGlassForm, CaveEntryForm, CaveErrorForm, ReviewForm
+from patients.forms import (
+    BlockingForm,
+    BlockingRevokeForm,
+    BreakGlassForm,
+    CaveEntryForm,
+    CaveErrorForm,
+    LocationForm,
+    ReviewForm,
+)
 
 
 @staff_view
@@ -48,9 +56,11 @@ def patient_detail(request, access):
     return render(request, "patients/detail.html", context)
 
 
-def _safe_next(request) -> str:
-    """The page to return to, if it is one of ours; never another site (open redirect)."""
-    target = request.POST.get("next") or request.GET.get("next", "")
+def _safe_next(request, form=None) -> str:
+    """The page to return to (the form's, else the query's), if it is one of ours; never
+    another site (open redirect)."""
+    posted = (form["next"].value() or "") if form is not None and form.is_bound else ""
+    target = posted or request.GET.get("next", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -72,7 +82,8 @@ def break_glass(request, patient_id):
         except ValidationError as error:
             form_errors_attach(form, error)
         else:
-            return redirect(_safe_next(request) or reverse("patients:detail", args=[patient_id]))
+            target = _safe_next(request, form)
+            return redirect(target or reverse("patients:detail", args=[patient_id]))
     # The refusal page discloses no data, so it writes no access event.
     return render(
         request,
@@ -81,7 +92,7 @@ def break_glass(request, patient_id):
             "form": form,
             "patient_public_id": patient_id,
             "hours": settings.SUNDHED_BREAK_THE_GLASS_HOURS,
-            "next": _safe_next(request),
+            "next": _safe_next(request, form),
         },
         status=400 if form.errors else 200,
     )
@@ -127,14 +138,17 @@ def course_location(request, access, course_id):
     course = selectors.object_get_for_patient(
         access, CareCourse, course_id, department="department_id", care_course="id"
     )
+    form = LocationForm(request.POST)
     try:
+        if not form.is_valid():
+            raise form_invalid_error(form)
         services.care_course_set_location(
-            access=access, course=course, location=request.POST.get("location", "")
+            access=access, course=course, location=form.cleaned_data["location"]
         )
     except (ValidationError, PermissionDenied) as error:
         if isinstance(error, PermissionDenied):
             raise
-        error_messages_add(request, error)
+        error_messages_add(request, error, form)
     else:
         messages.success(request, _("Room and bed saved."))
     return redirect("patients:detail", patient_id=access.patient.public_id)
@@ -199,14 +213,16 @@ def blocking_revoke(request, access, blocking_id):
             _("Only the patient, or administration on the patient's request, may do this.")
         )
     blocking = selectors.blocking_get_for_patient(access, blocking_id)
+    form = BlockingRevokeForm(request.POST)
+    form.is_valid()  # one box: never invalid
     try:
         services.blocking_revoke(
             access=access,
             blocking=blocking,
-            requested_by_patient=request.POST.get("requested_by_patient") == "on",
+            requested_by_patient=form.cleaned_data["requested_by_patient"],
         )
     except ValidationError as error:
-        error_messages_add(request, error)
+        error_messages_add(request, error, form)
     else:
         messages.success(request, _("The blocking is lifted."))
     return redirect("patients:blockings", patient_id=access.patient.public_id)
@@ -237,13 +253,13 @@ def review_queue(request):
 
 def _review_mark(request) -> None:
     """The reviewer's verdict on one grant of the queue."""
-    grant = selectors.break_glass_get_for_review(
-        reviewer=request.user, public_id=request.POST.get("grant", "")
-    )
     form = ReviewForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors.as_data())
+            raise form_invalid_error(form)
+        grant = selectors.break_glass_get_for_review(
+            reviewer=request.user, public_id=form.cleaned_data["grant"]
+        )
         services.break_glass_review(
             grant=grant, reviewer=request.user, note=form.cleaned_data["note"]
         )

@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from common.forms import choice_field
+from common.forms import ManyFilesField, choice_field
 from patients.cpr import parse_cpr
 from patients.forms import BlockingForm
 
@@ -22,23 +22,6 @@ class CitizenBlockingForm(BlockingForm):
     def blocking_arguments(self, courses, departments) -> dict:
         self.cleaned_data["requested_by_patient"] = True
         return super().blocking_arguments(courses, departments)
-
-
-class _ManyFiles(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class ManyFilesField(forms.FileField):
-    """Any number of files under one name (their kind and size are the service's to judge)."""
-
-    widget = _ManyFiles
-
-    def __init__(self, **kwargs):
-        super().__init__(required=False, **kwargs)
-
-    def clean(self, data, initial=None) -> list:
-        files = data if isinstance(data, list | tuple) else [data] if data else []
-        return [super(ManyFilesField, self).clean(file, initial) for file in files]
 
 
 class MessageForm(forms.Form):
@@ -66,6 +49,12 @@ class MessageForm(forms.Form):
     def department_chosen(self):
         chosen = self.cleaned_data["department"]
         return next(d for d in self.departments if str(d.public_id) == chosen)
+
+
+class ActForForm(forms.Form):
+    """Whom the citizen acts for: a patient's public id, or "self"."""
+
+    patient = forms.CharField()
 
 
 class ProxyGiveForm(forms.Form):

@@ -45,6 +45,7 @@ from patients.access.http import acting_subject, own_record_view
 from patients.access.policy import proxy_valid
 from portal import selectors
 from portal.forms import (
+    ActForForm,
     CalendarAddressForm,
     CancelForm,
     CitizenBlockingForm,
@@ -478,7 +479,7 @@ def _proxy_change(request, access):
     and surname were posted (answered alike for an unknown person and a wrong surname); the
     form, with its errors if it failed."""
     form: ProxyWithdrawForm | ProxyGiveForm
-    if "withdraw" in request.POST:
+    if "withdraw" in request.POST:  # which of the page's two forms was sent
         form = ProxyWithdrawForm(request.POST)
         if not form.is_valid():
             return form
@@ -530,7 +531,8 @@ def act_for(request):
     """Act for someone the citizen is a proxy for, or switch back to oneself."""
     if not (request.user.is_authenticated and request.session.get(SESSION_KEY)):
         return redirect("portal:signin")
-    chosen = request.POST.get("patient", "")
+    form = ActForForm(request.POST)
+    chosen = form.cleaned_data["patient"] if form.is_valid() else ""
     if chosen == "self":
         request.session.pop(ACTING_KEY, None)
         return redirect("portal:overview")
