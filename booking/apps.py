@@ -36,10 +36,11 @@ class BookingConfig(AppConfig):
 
         inbound_handlers.register(InboundHandler("SIU", external_appointment_file))
         from booking.services.reminders import register_reminders
-        from booking.services.waiting import register_offer_messages
+        from booking.services.waiting import register_freed_times, register_offer_messages
 
         register_reminders()
         register_offer_messages()
+        register_freed_times()
         patient_tabs.register(
             PatientTab("bookings", _("Appointments"), "booking:patient", order=46)
         )

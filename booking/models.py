@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel
-from outbox.models import Notification
+from outbox.models import DurableJob, Notification
 
 
 class ResourceKind(models.TextChoices):
@@ -407,6 +407,43 @@ class SlotOffer(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.entry} {self.starts_at:%d.%m.%Y %H:%M}"
+
+
+class FreedTime(DurableJob, BaseModel):
+    """A time of a type freed (cancelled, moved, an offer declined or expired), to be offered to
+    the waiting list: written in the transaction that frees it, worked by the outbox's engine
+    (`booking.freedtime`), so a broker that was down loses no freed time."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        OFFERING = "offering", _("Being offered")
+        OFFERED = "offered", _("Offered")
+        NOBODY = "nobody", _("Nobody on the list could take it")
+        FAILED = "failed", _("Failed")
+
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.CASCADE, related_name="freed_times"
+    )
+    starts_at = models.DateTimeField(_("start"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    offer = models.ForeignKey(
+        SlotOffer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("freed time")
+        verbose_name_plural = _("freed times")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["due_at"], name="booking_freed_waiting", condition=Q(status="pending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_type} {self.starts_at:%d.%m.%Y %H:%M} ({self.status})"
 
 
 class OfferMessage(Notification, BaseModel):

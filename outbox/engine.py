@@ -144,10 +144,12 @@ def claim(
 
 
 def mine(kind: Kind, row):
-    """The row, as long as it is still this worker's claim."""
-    return kind.model._default_manager.filter(
-        pk=row.pk, status=kind.working, claim_token=row.claim_token
-    )
+    """The row, as long as it is still this worker's claim (a held kind's: still waiting, as
+    its lock, held by this transaction, is the claim)."""
+    rows = kind.model._default_manager.filter(pk=row.pk)
+    if kind.held:
+        return rows.filter(status=kind.waiting)
+    return rows.filter(status=kind.working, claim_token=row.claim_token)
 
 
 def hand(kind: Kind, row) -> bool:
@@ -161,7 +163,7 @@ def finish(kind: Kind, row, status: str, *, reason=None, **fields) -> bool:
     """End the row in `status` with its reason and these fields, only while the claim is mine.
     Returns whether it was (a caller inside a transaction ends its work with it)."""
     now = timezone.now()
-    values = _reason_values(reason) | fields
+    values = _reason_values(reason) | _held_attempt(kind, row) | fields
     done = mine(kind, row).update(status=status, finished_at=now, updated_at=now, **values)
     if done:
         row.status, row.finished_at = status, now
@@ -176,11 +178,12 @@ def retry(
     """The work could not be done now: back to waiting after the kind's backoff (or `after`
     seconds), failed with the reason once its attempts are used (unless `give_up` is False:
     work that must get through, such as a change for FMK). Only while the claim is mine."""
-    if give_up and row.attempts >= kind.retry.attempts:
+    tried = row.attempts + 1 if kind.held else row.attempts
+    if give_up and tried >= kind.retry.attempts:
         return finish(kind, row, kind.failed, reason=reason, **fields)
-    pause = kind.retry.pause(row.attempts) if after is None else after
+    pause = kind.retry.pause(tried) if after is None else after
     due = timezone.now() + timedelta(seconds=pause)
-    values = _reason_values(reason) | fields
+    values = _reason_values(reason) | _held_attempt(kind, row) | fields
     done = mine(kind, row).update(
         status=kind.waiting, due_at=due, claimed_at=None, claim_token=None, handed_at=None,
         updated_at=timezone.now(), **values,
@@ -189,6 +192,11 @@ def retry(
         row.status, row.due_at = kind.waiting, due
         transaction.on_commit(lambda: dispatch(kind, [row.pk], countdown=pause))
     return bool(done)
+
+
+def _held_attempt(kind: Kind, row) -> dict:
+    """A held kind counts the attempt as it ends it (its claim wrote nothing)."""
+    return {"attempts": row.attempts + 1} if kind.held else {}
 
 
 def _reason_values(reason) -> dict:

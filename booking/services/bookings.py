@@ -12,8 +12,6 @@ import logging
 import random
 from datetime import datetime, timedelta
 
-from celery import current_app
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
@@ -27,8 +25,10 @@ from booking.models import (
     Booking,
     BookingStatus,
     CalendarFeed,
+    FreedTime,
 )
 from booking.slots import free_slots
+from outbox import engine
 from patients.access import PatientAccess, access_change_record
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,8 @@ EXCLUSION = "booking_no_double_booking"
 PATIENT_TWICE = "booking_patient_not_twice"
 # The first key of the advisory locks that queue bookings of one resource ("BK").
 RESOURCE_LOCKS = 0x424B
-# booking.tasks.offer_freed_time
-OFFER_TASK = "booking.offer_freed_time"
+# The outbox's kind of a freed time to offer (booking.services.waiting registers it).
+FREED_KIND = "booking.freedtime"
 
 
 class SlotTaken(ValidationError):
@@ -182,20 +182,11 @@ def _end(booking: Booking, status: str, **fields) -> None:
 
 
 def offer_when_committed(type_id: int, starts_at) -> None:
-    """A freed time is offered to the waiting list once the freeing has committed (beat's
-    `booking.expire_offers` finds freed times whose task was lost, or not sent: the outbox's one
-    kill switch, `SUNDHED_OUTBOX_DISPATCH`, holds this hand-over too). The task is sent by its
-    name: the services do not import their Celery adapters."""
-    if not settings.SUNDHED_OUTBOX_DISPATCH:
-        return
-
-    def offer() -> None:
-        try:
-            current_app.send_task(OFFER_TASK, args=[type_id, starts_at.isoformat()])
-        except Exception:  # noqa: BLE001 (the broker down: the cancellation stands; logged)
-            log.exception("the freed time %s could not be queued for the waiting list", starts_at)
-
-    transaction.on_commit(offer)
+    """A freed time, offered to the waiting list once the freeing has committed: a durable row
+    of the outbox's kind `booking.freedtime`, written in the caller's transaction (the engine
+    hands it to a worker after the commit, and its sweeper any a lost task left)."""
+    row = FreedTime.objects.create(appointment_type_id=type_id, starts_at=starts_at)
+    engine.dispatch_on_commit(FREED_KIND, row.pk)
 
 
 def booking_cancel(*, access: PatientAccess, booking: Booking, by: str, reason: str) -> Booking:

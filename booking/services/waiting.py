@@ -1,10 +1,12 @@
 """The waiting list: a freed time is offered to the first in line by e-mail and SMS, with a link
 valid for a while; accepted, it is booked; declined or expired, the next in line is offered it.
 
-Offers are made by tasks (`booking.offer_freed_time` when a time is freed or an offer declined,
-beat's `booking.expire_offers`); an offer and its e-mail and SMS are written in one transaction
-and the messages leave through the outbox's channels. The patient answers through the
-link's token, without signing in, as letters with an answer link have always worked. What an
+A freed time (cancelled, moved, declined, expired) is a durable row (`FreedTime`) that the
+outbox's engine hands to a worker, which offers it (`freed_times_offer`); beat's
+`booking.expire_offers` expires the offers nobody answered. An offer and its e-mail and SMS are
+written in one transaction and the messages leave through the outbox's channels. The patient
+answers through the link's token, without signing in, as letters with an answer link have
+always worked. What an
 offer shows and what its answer books is on the patient's access log, by the system
 ("Venteliste").
 """
@@ -27,13 +29,14 @@ from audit.models import Action, DataKind
 from booking.models import (
     ACTIVE_STATUSES,
     AppointmentType,
+    FreedTime,
     OfferMessage,
     SlotOffer,
     WaitingListEntry,
 )
-from booking.services.bookings import SlotTaken, book_slot, offer_when_committed
+from booking.services.bookings import FREED_KIND, SlotTaken, book_slot, offer_when_committed
 from booking.slots import free_slots
-from outbox import engine
+from outbox import engine, kinds
 from outbox.channels import Letter, notification_kind
 from patients.access import PatientAccess, access_change_record, access_patient_as_system
 
@@ -135,6 +138,37 @@ def offer_next(*, appointment_type_id: int, starts_at: datetime) -> SlotOffer | 
     return offer
 
 
+def freed_times_offer(rows: list[FreedTime]) -> None:
+    """The kind's step, in the transaction that holds the rows: offer each freed time to the
+    first who can take it (a time offered already is not offered again: `offer_next` sees the
+    open offer); one that raises is tried again after a while."""
+    kind = kinds.get(FREED_KIND)
+    for row in rows:
+        try:
+            with transaction.atomic():
+                offer = offer_next(
+                    appointment_type_id=row.appointment_type_id, starts_at=row.starts_at
+                )
+        except Exception as error:  # noqa: BLE001 - kept as the reason, tried again
+            log.exception("offering freed time %s failed", row.pk)
+            engine.retry(kind, row, reason=f"{type(error).__name__}: {error}")
+            continue
+        status = FreedTime.Status.OFFERED if offer else FreedTime.Status.NOBODY
+        engine.finish(kind, row, status, offer=offer)
+
+
+def register_freed_times() -> None:
+    """Freed times are a held kind of the outbox: offering one is work inside the database."""
+    kinds.register(
+        kinds.Kind(
+            name=FREED_KIND, model=FreedTime, perform=freed_times_offer,
+            label=gettext_lazy("Freed times for the waiting list"),
+            waiting=FreedTime.Status.PENDING, working=FreedTime.Status.OFFERING,
+            failed=FreedTime.Status.FAILED, held=True, related=("appointment_type",),
+        )
+    )  # fmt: skip
+
+
 def register_offer_messages() -> None:
     """Offers are a kind of message to patients (from BookingConfig.ready)."""
     notification_kind(
@@ -216,7 +250,7 @@ def offer_accept(*, offer: SlotOffer):
 
 def offer_decline(*, offer: SlotOffer) -> None:
     """Say no to this time: the patient stays on the list; the next in line is offered it by
-    the worker (`booking.offer_freed_time`), not while the patient's answer waits."""
+    a worker (the freed time's row), not while the patient's answer waits."""
     with transaction.atomic():
         if not SlotOffer.objects.filter(pk=offer.pk, status=SlotOffer.Status.OFFERED).update(
             status=SlotOffer.Status.DECLINED
@@ -226,29 +260,6 @@ def offer_decline(*, offer: SlotOffer) -> None:
             status=WaitingListEntry.Status.WAITING
         )
         offer_when_committed(offer.entry.appointment_type_id, offer.starts_at)
-
-
-def offers_for_freed_times(*, now=None, within_minutes: int = 15) -> int:
-    """Times freed in the last minutes, offered again by beat: a freeing whose task was lost
-    (the broker down at that moment) still reaches the waiting list. Harmless when the task
-    ran: a time already offered, or tried by everyone waiting, is not offered again."""
-    from booking.models import Booking, BookingStatus
-
-    now = now or timezone.now()
-    freed = (
-        Booking.objects.filter(
-            status__in=[BookingStatus.CANCELLED, BookingStatus.RESCHEDULED],
-            status_changed_at__gte=now - timedelta(minutes=within_minutes),
-            starts_at__gt=now + timedelta(minutes=30),
-            appointment_type__waiting_list__status=WaitingListEntry.Status.WAITING,
-        )
-        .values_list("appointment_type_id", "starts_at")
-        .distinct()
-    )
-    return sum(
-        offer_next(appointment_type_id=type_id, starts_at=starts_at) is not None
-        for type_id, starts_at in freed
-    )
 
 
 def offers_expire(*, now=None) -> int:

@@ -154,10 +154,22 @@ def _dicom_object(request, channel):
     )
 
 
+def _freed_time(request, channel):
+    cast, client, clinic = (request.getfixturevalue(n) for n in ("cast", "client", "clinic"))
+    from booking.models import FreedTime, SlotOffer
+
+    waiting(cast, client, clinic)
+    freed(cast, clinic)
+    row = FreedTime.objects.get()
+    # Offered once: one offer of the time to the first in line.
+    return row, lambda: list(SlotOffer.objects.filter(starts_at=row.starts_at))
+
+
 # kind -> channels (for notifications) and the case: (row, what the outside has seen)
 CASES = {
     "booking.reminder": (("sms", "email"), _reminders),
     "booking.offermessage": (("sms", "email"), _offer_message),
+    "booking.freedtime": ((None,), _freed_time),
     "medicinkort.fmkwrite": ((None,), _fmk_write),
     "medicinkort.cardread": ((None,), _card_read),
     "labresults.inboundmessage": ((None,), _inbound_message),
@@ -165,13 +177,14 @@ CASES = {
     "labresults.dicomobject": ((None,), _dicom_object),
 }
 DONE = {
-    "booking.reminder": "sent", "booking.offermessage": "sent", "medicinkort.fmkwrite": "sent",
+    "booking.reminder": "sent", "booking.offermessage": "sent", "booking.freedtime": "offered",
+    "medicinkort.fmkwrite": "sent",
     "medicinkort.cardread": "done", "labresults.inboundmessage": "processed",
     "labresults.labordermessage": "sent", "labresults.dicomobject": "processed",
 }  # fmt: skip
 # Kinds whose claim is a row lock held by the work's own transaction: nothing is handed over
 # before they are done, and a dying worker's transaction is rolled back by the database.
-HELD = {"labresults.inboundmessage"}
+HELD = {"labresults.inboundmessage", "booking.freedtime"}
 PARAMS = [
     (name, channel, handed)
     for name, (channels, _) in CASES.items()
