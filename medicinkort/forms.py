@@ -80,8 +80,11 @@ class ReconcileForm(forms.Form):
                 label=_("Reason"), max_length=500, required=False
             )
         for order in self.new_orders:
+            # Stop it (the hospital's only) or put it on FMK to go on at home.
             self.fields[f"order-{order.public_id}"] = forms.ChoiceField(
-                label=str(order), choices=[("", ""), ("new", "new")], required=False
+                label=str(order),
+                choices=[("", ""), ("stop", "stop"), ("new", "new")],
+                required=False,
             )
         for n in self.NEW_ROWS:
             self.fields[f"new-drug-{n}"] = forms.ModelChoiceField(

@@ -200,3 +200,20 @@ def test_after_a_conflict_the_reconciliation_page_shows_what_changed_on_fmk(cast
     page = doctor.get(url("reconcile", cast, kind="admission")).content.decode()
     assert 'data-testid="card-changes"' in page
     assert "Furix" in page.split('data-testid="card-changes"')[1].split("</div>")[0]
+
+
+def test_a_reconciliation_posted_wrong_names_the_line_and_changes_nothing(cast, doctor):
+    from medicinkort.models import Reconciliation
+
+    snapshot_of(cast, "100", [("1", "Panodil", "N02BE01", "2 tabletter 4 gange daglig")])
+    reconcile = url("reconcile", cast, kind="admission")
+    for body in (
+        {"card_version": "100", "decision-1": "forget"},
+        {"card_version": "100", "new-drug-1": "not-a-drug", "new-dose-1": "1 tablet"},
+        {"card_version": "100", "dose-1": "x" * 501},
+    ):
+        answer = doctor.post(reconcile, body, HTTP_ACCEPT_LANGUAGE="da")
+        assert answer.status_code == 400, body
+        page = answer.content.decode()
+        assert "Panodil: " in page or "Lægemiddel: " in page or "Dosering: " in page, body
+    assert not Reconciliation.objects.exists()
