@@ -1,8 +1,8 @@
 """Reading query parameters: a value that cannot be read is a 400 that names the parameter.
 
-Views read their GET parameters through these; `BadParameter` reaches the project's
-middleware (`sundhed.middleware.BadParameterMiddleware`), which answers 400 with the reason,
-in the user's language. Nothing is shown and nothing is logged as a disclosure.
+Views read their query parameters through these (POST bodies go through forms); `BadParameter`
+reaches the project's middleware (`sundhed.middleware.BadParameterMiddleware`), which answers
+400 with the reason, in the user's language. Nothing is shown and nothing is logged as a disclosure.
 """
 
 import uuid
@@ -23,10 +23,10 @@ class BadParameter(ValueError):
         )
 
 
-def query_datetime(request, name: str, *, source=None) -> datetime | None:
+def query_datetime(request, name: str) -> datetime | None:
     """An ISO 8601 moment (as the pages write them), or None when absent or empty; from the
-    query or, with `source=request.POST`, a form."""
-    raw = (request.GET if source is None else source).get(name, "")
+    query."""
+    raw = request.GET.get(name, "")
     if not raw:
         return None
     try:
@@ -115,10 +115,10 @@ def query_flag(request, name: str) -> bool:
     return query_choice(request, name, ("0", "1"), "0") == "1"
 
 
-def query_uuid_list(request, name: str, *, source=None) -> list[uuid.UUID]:
-    """Repeated public ids (UUIDs), from the query or, with `source=request.POST`, a form."""
+def query_uuid_list(request, name: str) -> list[uuid.UUID]:
+    """Repeated public ids (UUIDs) of the query."""
     values = []
-    for raw in (request.GET if source is None else source).getlist(name):
+    for raw in request.GET.getlist(name):
         try:
             values.append(uuid.UUID(raw))
         except ValueError:
