@@ -34,7 +34,7 @@ class _TypeChosen(forms.Form):
 class BookForm(_TypeChosen):
     """Book a free time of the chosen type (or, found across the region, of `slot_type`)."""
 
-    slot_type = forms.CharField(required=False)
+    slot_type = forms.CharField(label=_("Appointment type"), required=False)
     starts_at = forms.DateTimeField(label=_("Time"))
     note = forms.CharField(label=_("Note"), max_length=NOTE_LENGTH, required=False)
 
@@ -62,7 +62,11 @@ class StatusForm(forms.Form):
 
 
 class FeedForm(forms.Form):
-    action = forms.ChoiceField(choices=[("make", "make"), ("revoke", "revoke")], required=False)
+    action = forms.ChoiceField(
+        label=_("Calendar address"),
+        choices=[("make", "make"), ("revoke", "revoke")],
+        required=False,
+    )
 
 
 class WaitingForm(_TypeChosen):

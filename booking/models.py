@@ -418,7 +418,7 @@ class FreedTime(DurableJob, BaseModel):
         PENDING = "pending", _("Waiting")
         OFFERING = "offering", _("Being offered")
         OFFERED = "offered", _("Offered")
-        NOBODY = "nobody", _("Nobody on the list could take it")
+        NOBODY = "nobody", _("Not offered: nobody on the list could take it, or it is already")
         FAILED = "failed", _("Failed")
 
     appointment_type = models.ForeignKey(

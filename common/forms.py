@@ -29,12 +29,15 @@ def error_messages_add(request, error: ValidationError, form=None) -> None:
 
 
 def error_texts(error: ValidationError, form=None) -> list[str]:
-    """A ValidationError as sentences, each naming its field by the form's label."""
+    """A ValidationError as sentences, each naming its field by the form's label (or, for a
+    name the form knows but has no field of, by its `error_labels()`)."""
     if not hasattr(error, "error_dict"):
         return list(error.messages)
+    extra = form.error_labels() if hasattr(form, "error_labels") else {}
     texts = []
     for field, errors in error.message_dict.items():
         label = form.fields[field].label if form is not None and field in form.fields else ""
+        label = label or extra.get(field, "")
         label = label or ("" if field == "__all__" else field.replace("_", " ").capitalize())
         texts += [f"{label}: {text}" if label else text for text in errors]
     return texts

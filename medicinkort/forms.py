@@ -1,6 +1,9 @@
 """Forms of medicinkort: an order (ordination), an administration, a reconciliation."""
 
+import uuid
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from medicinkort.models import Administration, Drug, MedicationOrder, ReconciliationLine
@@ -53,6 +56,20 @@ class AdministrationForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 
 
+class DrugField(forms.ModelChoiceField):
+    """A drug of the list by its public id; anything else is "choose from the list"."""
+
+    def to_python(self, value):
+        if value not in self.empty_values:
+            try:
+                uuid.UUID(str(value))
+            except ValueError:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice"
+                ) from None
+        return super().to_python(value)
+
+
 class ReconcileForm(forms.Form):
     """A reconciliation as posted: per line of the FMK card its decision, new dosage and reason;
     at discharge, the hospital orders to put on FMK; up to three new drugs with dosage and
@@ -87,7 +104,7 @@ class ReconcileForm(forms.Form):
                 required=False,
             )
         for n in self.NEW_ROWS:
-            self.fields[f"new-drug-{n}"] = forms.ModelChoiceField(
+            self.fields[f"new-drug-{n}"] = DrugField(
                 label=_("Drug"), queryset=Drug.objects.filter(is_active=True),
                 to_field_name="public_id", required=False,
                 error_messages={"invalid_choice": _("Choose a drug from the list.")},
@@ -98,6 +115,12 @@ class ReconcileForm(forms.Form):
             self.fields[f"new-reason-{n}"] = forms.CharField(
                 label=_("Reason"), max_length=500, required=False
             )
+
+    def error_labels(self) -> dict[str, str]:
+        """What the service's errors name a line by (its `key`), in the reader's words."""
+        labels = {f"line-{line.identifier}": line.drug_name for line in self.lines}
+        labels |= {f"order-{order.public_id}": str(order) for order in self.new_orders}
+        return labels | {f"new-{n}": _("New drug %(n)s") % {"n": n} for n in self.NEW_ROWS}
 
     def decisions(self, decision_class, order_data_class) -> list:
         """The posted decisions, in the service's terms (a line left alone is continued)."""
@@ -132,8 +155,9 @@ class ReconcileForm(forms.Form):
 
 class StopForm(forms.Form):
     reason = forms.CharField(
-        label=_("Reason"), max_length=500, error_messages={"required": _("Write why.")}
-    )
+        label=_("Reason"), max_length=500,
+        error_messages={"required": _("Write why the order is stopped.")},
+    )  # fmt: skip
 
 
 class ReasonForm(forms.Form):

@@ -152,7 +152,7 @@ def order_stop(request, access, obj):
     """Stop an order, with the reason."""
     form = StopForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Reason: write why the order is stopped."))
+        error_messages_add(request, form_invalid_error(form), form)
     else:
         services.order_stop(access=access, order=obj, reason=form.cleaned_data["reason"])
         messages.success(request, _("Stopped."))

@@ -115,8 +115,17 @@ def claim(
     if kind.held:
         if not connection.in_atomic_block:
             raise RuntimeError(f"{kind.name}: a held claim needs the work's transaction")
+        # A worker that hangs between statements would hold the rows without end (no sweeper
+        # sees a lock): PostgreSQL ends its session after the kind's "stale after".
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('idle_in_transaction_session_timeout', %s, true)",
+                [f"{kind.stale_after * 1000}"],
+            )
         locked = rows.select_for_update(skip_locked=True, of=("self",))
-        return list(locked.select_related(*kind.related)[: limit or kind.batch])
+        if kind.related:
+            locked = locked.select_related(*kind.related)
+        return list(locked[: limit or kind.batch])
     token = uuid.uuid4()
     picked = rows.values("pk")[: limit or kind.batch]
     quote = connection.ops.quote_name

@@ -65,7 +65,10 @@ class Kind:
     # which `perform` does all of the work and ends each row. For work that never leaves the
     # database (an inbox filing what arrived): a killed worker's transaction is rolled back and
     # its rows wait again at once, there is no stale claim to sweep, and the claim costs no
-    # write of its own. The row's attempts are counted by `perform` as it ends the row.
+    # write of its own. A row's attempt is counted as it is ended: by `engine.finish` and
+    # `engine.retry`, or by a `perform` that ends its rows itself (the inbox), never both.
+    # A worker hanging between statements is cut off after `stale_after` (PostgreSQL's
+    # idle_in_transaction_session_timeout, set for that transaction).
     held: bool = False
     queue: str = ""
     related: tuple[str, ...] = ()

@@ -87,4 +87,8 @@ class CancelForm(forms.Form):
 
 
 class CalendarAddressForm(forms.Form):
-    action = forms.ChoiceField(choices=[("make", "make"), ("close", "close")], initial="make")
+    action = forms.ChoiceField(
+        label=_("Calendar address"),
+        choices=[("make", "make"), ("close", "close")],
+        initial="make",
+    )

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
                 ('reason_template', models.TextField(blank=True, db_default='', default='', verbose_name='reason (template)')),
                 ('reason_params', models.JSONField(blank=True, db_default={}, default=dict, verbose_name='reason (values)')),
                 ('starts_at', models.DateTimeField(verbose_name='start')),
-                ('status', models.CharField(choices=[('pending', 'Waiting'), ('offering', 'Being offered'), ('offered', 'Offered'), ('nobody', 'Nobody on the list could take it'), ('failed', 'Failed')], default='pending', max_length=20, verbose_name='status')),
+                ('status', models.CharField(choices=[('pending', 'Waiting'), ('offering', 'Being offered'), ('offered', 'Offered'), ('nobody', 'Not offered: nobody on the list could take it, or it is already'), ('failed', 'Failed')], default='pending', max_length=20, verbose_name='status')),
                 ('appointment_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='freed_times', to='booking.appointmenttype')),
                 ('offer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='booking.slotoffer')),
             ],

@@ -195,9 +195,9 @@ def booking_cancel(*, access: PatientAccess, booking: Booking, by: str, reason: 
     if booking.patient_id != access.patient.pk:
         raise ValidationError(_("The booking belongs to another patient."))
     if by not in Booking.CancelledBy.values:
-        raise ValidationError({"cancelled_by": _("Say who cancels: the patient or the hospital.")})
+        raise ValidationError({"by": _("Say who cancels: the patient or the hospital.")})
     if not (reason or "").strip():
-        raise ValidationError({"cancel_reason": _("Write why the appointment is cancelled.")})
+        raise ValidationError({"reason": _("Write why the appointment is cancelled.")})
     with transaction.atomic():
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
         _end(locked, BookingStatus.CANCELLED, cancelled_by=by, cancel_reason=reason.strip())

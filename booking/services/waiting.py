@@ -272,14 +272,17 @@ def offers_expire(*, now=None) -> int:
     )
     count = 0
     for offer in expired:
-        # Only an offer still open expires (one answered a moment ago is left as answered).
-        if not SlotOffer.objects.filter(pk=offer.pk, status=SlotOffer.Status.OFFERED).update(
-            status=SlotOffer.Status.EXPIRED
-        ):
-            continue
-        count += 1
-        WaitingListEntry.objects.filter(pk=offer.entry_id).update(
-            status=WaitingListEntry.Status.WAITING
-        )
-        offer_next(appointment_type_id=offer.entry.appointment_type_id, starts_at=offer.starts_at)
+        with transaction.atomic():
+            # Only an offer still open expires (one answered a moment ago is left as answered).
+            if not SlotOffer.objects.filter(pk=offer.pk, status=SlotOffer.Status.OFFERED).update(
+                status=SlotOffer.Status.EXPIRED
+            ):
+                continue
+            count += 1
+            WaitingListEntry.objects.filter(pk=offer.entry_id).update(
+                status=WaitingListEntry.Status.WAITING
+            )
+            # The time is freed again, in the same transaction: the next in line is asked by a
+            # worker, and a lost task loses nothing.
+            offer_when_committed(offer.entry.appointment_type_id, offer.starts_at)
     return count

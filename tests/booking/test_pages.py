@@ -130,6 +130,8 @@ def test_move_and_cancel_from_the_tab(cast, client, clinic):
     cancel = reverse("booking:cancel", kwargs={"booking_id": moved.public_id})
     refused = client.post(cancel, {"by": "hospital", "reason": ""}, follow=True)
     assert "Skriv, hvorfor" in refused.content.decode() or "Write why" in refused.content.decode()
+    # The field is named in the reader's language, not by the service's key.
+    assert "Cancel reason" not in refused.content.decode()
     client.post(cancel, {"by": "hospital", "reason": "Lægen er syg"})
     moved.refresh_from_db()
     assert (moved.status, moved.cancelled_by, moved.cancel_reason) == (

@@ -216,4 +216,10 @@ def test_a_reconciliation_posted_wrong_names_the_line_and_changes_nothing(cast, 
         assert answer.status_code == 400, body
         page = answer.content.decode()
         assert "Panodil: " in page or "Lægemiddel: " in page or "Dosering: " in page, body
+    # The service's own refusal names the line by its drug too.
+    answer = doctor.post(
+        reconcile, {"card_version": "100", "decision-1": "change"}, HTTP_ACCEPT_LANGUAGE="da"
+    )
+    assert answer.status_code == 400
+    assert "Panodil: " in answer.content.decode() and "Line-1" not in answer.content.decode()
     assert not Reconciliation.objects.exists()

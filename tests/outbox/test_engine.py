@@ -108,3 +108,30 @@ def test_the_breaker_opens_after_failures_and_lets_one_probe_through_after_its_p
     assert breaker.wait() == 0
     breaker.succeeded()  # the probe got through: closed
     assert breaker.wait() == 0 and breaker.wait() == 0
+
+
+@pytest.mark.django_db
+def test_a_held_claim_is_time_limited(cast, client, clinic, settings):
+    """A held kind claims by the locks of the work's own transaction; a worker idle inside it
+    is cut off after the kind's "stale after", so no hung worker holds rows the sweeper cannot
+    see."""
+    from django.db import connection, transaction
+
+    from booking.models import FreedTime
+    from tests.booking.test_waiting_list import freed, waiting
+
+    settings.SUNDHED_OUTBOX_DISPATCH = False
+    waiting(cast, client, clinic, count=1)
+    freed(cast, clinic)
+    kind = kinds.get("booking.freedtime")
+    row = FreedTime.objects.get()
+    with transaction.atomic():
+        assert [r.pk for r in engine.claim(kind, ids=[row.pk])] == [row.pk]
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW idle_in_transaction_session_timeout")
+            (shown,) = cursor.fetchone()
+    assert shown in (
+        f"{kind.stale_after}s",
+        f"{kind.stale_after // 60}min",
+        f"{kind.stale_after * 1000}ms",
+    )
