@@ -181,8 +181,8 @@ def _reliability(cpr_list: list[str], run_id: str, log_dir: Path, count: int) ->
     results = LabResult.objects.filter(
         report__sender=SENDER, report__filler_order_number__startswith=prefix
     )
-    events = LabResult.pgh_event_model.objects  # type: ignore[attr-defined]  # pghistory's
-    history = events.filter(pgh_obj_id__in=results.values("id"))
+    result_events = LabResult.pgh_event_model.objects  # type: ignore[attr-defined]  # pghistory's
+    history = result_events.filter(pgh_obj_id__in=results.values("id"))
     outcome = {
         "messages": count,
         "events": events,
