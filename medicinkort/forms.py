@@ -113,7 +113,7 @@ class ReconcileForm(forms.Form):
                 label=_("Dosage"), max_length=500, required=False
             )
             self.fields[f"new-reason-{n}"] = forms.CharField(
-                label=_("Reason"), max_length=500, required=False
+                label=_("Indication or reason"), max_length=300, required=False
             )
 
     def error_labels(self) -> dict[str, str]:
@@ -143,9 +143,12 @@ class ReconcileForm(forms.Form):
             if drug is None:
                 continue
             schedule, times = times_from_text(dose)
+            # The row's text is the indication as the clinician typed it ("Smerter"): it goes
+            # to FMK as such, and is the reason of the line too.
             new = order_data_class.from_drug(
                 drug, dose_text=dose, schedule=schedule, times=times,
                 pn_max_per_day=4 if schedule == MedicationOrder.Schedule.PN else None,
+                indication=data[f"new-reason-{n}"],
             )  # fmt: skip
             found.append(
                 decision_class("new", new=new, reason=data[f"new-reason-{n}"], key=f"new-{n}")

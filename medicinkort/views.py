@@ -195,13 +195,24 @@ def reconcile(request, access, kind):
     reconciliation = _confirm(form, access, kind, context)
     if reconciliation is None:
         return render(request, "medicinkort/reconcile.html", context, status=400)
+    _reconciled_say(request, reconciliation)
+    return redirect("medicinkort:medication", patient_id=access.patient.public_id)
+
+
+def _reconciled_say(request, reconciliation) -> None:
+    """What the clinician is told after confirming, and what is left to order by hand."""
     messages.success(
         request,
         _("Reconciled. The changes are on their way to FMK.")
         if reconciliation.status == Reconciliation.Status.SENDING
         else _("Reconciled."),
     )
-    return redirect("medicinkort:medication", patient_id=access.patient.public_id)
+    for drug in reconciliation.by_hand:
+        messages.warning(
+            request,
+            _("Not given every day, so not ordered: %(drug)s. Order it with its days and times.")
+            % {"drug": drug},
+        )
 
 
 def _confirm(form, access, kind, context):

@@ -66,20 +66,61 @@ class OrderData:
         )
 
 
+# Times of day a number of doses a day is given at, when the text names no times itself.
+TIMES_A_DAY = {
+    1: ["08:00"], 2: ["08:00", "18:00"], 3: ["08:00", "14:00", "20:00"],
+    4: ["08:00", "12:00", "18:00", "22:00"], 5: ["06:00", "10:00", "14:00", "18:00", "22:00"],
+    6: ["02:00", "06:00", "10:00", "14:00", "18:00", "22:00"],
+}  # fmt: skip
+NUMBER_WORDS = {"en": 1, "én": 1, "een": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6}
+_COUNT = r"(\d+|en|én|een|to|tre|fire|fem|seks)"
+_DAILY = r"(?:dagl\w*|i døgnet|om dagen|pr\.? døgn|/døgn|/dag)"
+# How many doses a day a Danish dosage text says: "3 gange dagligt", "tre gange daglig",
+# "400 mg x 3", "1 tablet 3 x dagligt", "3x1", "x 2 dagl."
+_PER_DAY = [
+    re.compile(r"\b" + _COUNT + r"\s*gange?\b"),
+    re.compile(r"\bx\s*(\d+)\b"),
+    # "3x1" (three times one), not "2 x 500 mg" (two of 500 mg).
+    re.compile(r"\b(\d+)\s*x\s*(?:\d+\b(?!\s*(?:mg|g|ml|µg|mikrog|ie)\b)|" + _DAILY + ")"),
+]
+# A rhythm that is not every day: the hospital's schedule of fixed times a day cannot hold it.
+_NOT_DAILY = re.compile(
+    r"ugentl|om ugen|pr\.? uge|/uge|hver (?:anden|tredje|\d+\.?) dag|månedl|om måneden"
+)
+_EVERY_HOURS = re.compile(r"hver\s*(\d+)\.?\s*(?:time|timer)\b")
+
+
 def times_from_text(text: str) -> tuple[str, list[str]]:
     """(schedule, times) read from a Danish dosage text: "1 tablet morgen og aften" is fixed at
-    08:00 and 18:00, "efter behov" is PN; a text with neither is fixed in the morning."""
+    08:00 and 18:00; "400 mg x 3", "3 gange dagligt" and "tre gange daglig" are three doses a
+    day (08, 14, 20); "hver 6. time" every six hours from 06:00; "efter behov" is PN. A rhythm
+    that is not daily ("ugentligt", "hver anden dag") is a ValidationError, never a daily order;
+    a text that says none of these is fixed in the morning (one dose a day)."""
     lowered = text.lower()
     if "efter behov" in lowered or re.search(r"\bpn\b", lowered):
         return MedicationOrder.Schedule.PN, []
-    times = [time for word, time in TIME_WORDS.items() if word in lowered]
-    match = re.search(r"(\d+)\s*gange?\s*dagl", lowered)
-    if not times and match:
-        times = {
-            1: ["08:00"], 2: ["08:00", "18:00"], 3: ["08:00", "12:00", "18:00"],
-            4: ["08:00", "12:00", "18:00", "22:00"],
-        }.get(int(match.group(1)), ["08:00"])  # fmt: skip
-    return MedicationOrder.Schedule.FIXED, times or ["08:00"]
+    if _NOT_DAILY.search(lowered):
+        # Never a daily order of a weekly drug (methotrexate once a week given every day).
+        raise ValidationError(
+            _("“%(text)s” is not given every day: order it with its days and times by hand.")
+            % {"text": text}
+        )
+    times = [time for word, time in TIME_WORDS.items() if re.search(rf"\b{word}", lowered)]
+    if times:
+        return MedicationOrder.Schedule.FIXED, times
+    every = _EVERY_HOURS.search(lowered)
+    if every and 0 < int(every.group(1)) <= 24 and 24 % int(every.group(1)) == 0:
+        step = int(every.group(1))
+        start = 6 if step <= 6 else 8
+        hours = sorted((start + step * i) % 24 for i in range(24 // step))
+        return MedicationOrder.Schedule.FIXED, [f"{h:02d}:00" for h in hours]
+    for pattern in _PER_DAY:
+        found = pattern.search(lowered)
+        if found:
+            count = NUMBER_WORDS.get(found.group(1)) or int(found.group(1))
+            if count in TIMES_A_DAY:
+                return MedicationOrder.Schedule.FIXED, TIMES_A_DAY[count]
+    return MedicationOrder.Schedule.FIXED, ["08:00"]
 
 
 def active_orders(patient, *, course=None, access: PatientAccess | None = None) -> list:

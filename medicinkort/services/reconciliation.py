@@ -76,6 +76,8 @@ class Decision:
 class _Plan:
     lines: list[ReconciliationLine] = field(default_factory=list)
     orders: list[tuple[OrderData, list, str]] = field(default_factory=list)
+    # Lines continued whose dosage is not daily: the clinician orders them by hand.
+    by_hand: list[str] = field(default_factory=list)
     # (operation, payload, the line it comes from): a new drug's order learns its FMK id.
     writes: list[tuple[str, dict, ReconciliationLine | None]] = field(default_factory=list)
 
@@ -124,6 +126,15 @@ def _payload(data: DrugMedicationData, identifier: str = "") -> dict:
     if identifier:
         payload["identifier"] = identifier
     return payload
+
+
+def _order_from_line(plan, line: CardLine, dosage: str, drugs: dict, record, key: str) -> None:
+    """The hospital order that continues a card line, unless its dosage is not daily: such a
+    drug is ordered by hand (`plan.by_hand`), never made a daily order."""
+    try:
+        plan.orders.append((_from_line(line, dosage, drugs), [record], key))
+    except ValidationError:
+        plan.by_hand.append(f"{line.drug_name} ({dosage})")
 
 
 def _from_line(line: CardLine, dosage: str, drugs: dict) -> OrderData:
@@ -202,13 +213,13 @@ def _plan(kind: str, snapshot: CardSnapshot, decisions: list[Decision]) -> _Plan
         if d.decision == D.CONTINUE:
             record.after = line.dosage_text
             if admission and line.status == CardLine.Status.ACTIVE:
-                plan.orders.append((_from_line(line, line.dosage_text, drugs), [record], d.key))
+                _order_from_line(plan, line, line.dosage_text, drugs, record, d.key)
         elif d.decision == D.CHANGE:
             if not d.dose_text.strip():
                 raise ValidationError({d.key or "dose": _("Write the new dosage.")})
             record.after = d.dose_text.strip()
             if admission:
-                plan.orders.append((_from_line(line, record.after, drugs), [record], d.key))
+                _order_from_line(plan, line, record.after, drugs, record, d.key)
             payload = _payload(_line_data(line, record.after), line.identifier)
             plan.writes.append((FmkWrite.Operation.UPDATE, payload, None))
         elif d.decision in (D.PAUSE, D.WITHDRAW):
@@ -256,7 +267,9 @@ def reconciliation_confirm(
     reasons: dict[str, str] | None = None,
     course=None,
 ) -> Reconciliation:
-    """Confirm a reconciliation: orders change now, FMK's changes go to the outbox."""
+    """Confirm a reconciliation: orders change now, FMK's changes go to the outbox. A line
+    continued whose dosage is not daily gets no hospital order: `by_hand` on the result names
+    it, for the clinician to order with its days and times."""
     staff = access.staff
     if staff is None or staff.role != "laege":
         raise ValidationError(_("A doctor reconciles medication."))
@@ -312,6 +325,8 @@ def reconciliation_confirm(
         )
         if writes:
             engine.dispatch_on_commit(WRITE_KIND)
+    # Said to the clinician at once (not kept: the lines themselves are).
+    reconciliation.by_hand = plan.by_hand  # type: ignore[attr-defined]
     return reconciliation
 
 

@@ -47,6 +47,7 @@ def card_summary(store: CardStore, cpr: str) -> dict:
         atc = child(drug, "ATC")
         dosage = child(dm, "Dosage")
         free = child(dosage, "FreeText") if dosage is not None else None
+        indication = child(dm, "Indication")
         lines.append(
             {
                 "identifier": text_of(dm, "Identifier"),
@@ -54,6 +55,12 @@ def card_summary(store: CardStore, cpr: str) -> dict:
                 "name": text_of(drug, "Name"),
                 "atc": text_of(atc, "Code") if atc is not None else "",
                 "dosage": text_of(free, "Text") if free is not None else "",
+                # The indication as FMK holds it: its free text, else its coded text.
+                "indication": (
+                    text_of(indication, "FreeText") or text_of(indication, "Text")
+                    if indication is not None
+                    else ""
+                ),
                 "paused": child(dm, "Paused") is not None,
                 "withdrawn": child(dm, "Withdrawn") is not None,
                 "private": child(dm, "IsPrivateDrugMedication") is not None,

@@ -223,3 +223,40 @@ def test_a_reconciliation_posted_wrong_names_the_line_and_changes_nothing(cast, 
     assert answer.status_code == 400
     assert "Panodil: " in answer.content.decode() and "Line-1" not in answer.content.decode()
     assert not Reconciliation.objects.exists()
+
+
+def test_an_admission_continues_x_3_three_times_a_day_and_leaves_a_weekly_drug_to_be_ordered(
+    cast, doctor, settings
+):
+    from medicinkort.models import MedicationOrder
+
+    settings.SUNDHED_OUTBOX_DISPATCH = False  # FMK's writes wait; the orders are what we read
+    snapshot_of(cast, "100", [("1", "Ibuprofen", "M01AE01", "400 mg x 3"),
+                              ("2", "Methotrexat", "L04AX03", "15 mg ugentligt")])  # fmt: skip
+    answer = doctor.post(
+        url("reconcile", cast, kind="admission"),
+        {"card_version": "100", "decision-1": "continue", "decision-2": "continue"},
+        follow=True, HTTP_ACCEPT_LANGUAGE="en",
+    )  # fmt: skip
+    page = answer.content.decode()
+    ibuprofen = MedicationOrder.objects.get(patient=cast.patient, drug_name="Ibuprofen")
+    assert (ibuprofen.schedule, list(ibuprofen.times)) == ("fixed", ["08:00", "14:00", "20:00"])
+    # Never a daily order of a weekly drug: the clinician is told to order it by hand.
+    assert not MedicationOrder.objects.filter(drug_name="Methotrexat").exists()
+    assert "Methotrexat (15 mg ugentligt)" in page
+
+
+def test_the_indication_typed_for_a_new_drug_is_the_orders_and_goes_to_fmk(cast, doctor, settings):
+    from medicinkort.models import FmkWrite, MedicationOrder
+
+    settings.SUNDHED_OUTBOX_DISPATCH = False
+    snapshot_of(cast, "100", [])
+    paracetamol = Drug.objects.filter(atc_code="N02BE01").first()
+    doctor.post(url("reconcile", cast, kind="admission"), {
+        "card_version": "100", "new-drug-1": str(paracetamol.public_id),
+        "new-dose-1": "1 g x 4", "new-reason-1": "Smerter",
+    })  # fmt: skip
+    order = MedicationOrder.objects.get(patient=cast.patient, atc_code="N02BE01")
+    assert (order.indication, len(order.times)) == ("Smerter", 4)
+    create = FmkWrite.objects.get(patient=cast.patient, operation="create")
+    assert create.payload["data"]["indication"] == "Smerter"

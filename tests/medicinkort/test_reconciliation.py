@@ -64,7 +64,10 @@ def test_an_admission_reconciliation_end_to_end(cast, fmksim, celery_worker, doc
         Decision(
             "new",
             new=OrderData.from_drug(
-                ibuprofen, dose_text="1 tablet 3 gange daglig", times=["08:00", "12:00", "18:00"]
+                ibuprofen,
+                dose_text="1 tablet 3 gange daglig",
+                times=["08:00", "12:00", "18:00"],
+                indication="Smerter",
             ),
             key="n1",
         ),  # fmt: skip
@@ -100,6 +103,9 @@ def test_an_admission_reconciliation_end_to_end(cast, fmksim, celery_worker, doc
     assert by_id[third["identifier"]]["withdrawn"]
     assert by_id[fourth["identifier"]]["dosage"] == "1 tablet dagligt"
     assert [d["name"] for d in after["drug_medications"]].count(ibuprofen.name) == 1
+    # What the clinician typed is on FMK's card as typed: the dose text and the indication.
+    (created,) = [d for d in after["drug_medications"] if d["name"] == ibuprofen.name]
+    assert (created["dosage"], created["indication"]) == ("1 tablet 3 gange daglig", "Smerter")
     assert after["reviewed"] and after["version"] != card["version"]
     writes = FmkWrite.objects.filter(reconciliation=reconciliation)
     assert [w.operation for w in writes.order_by("sequence")] == [
