@@ -66,9 +66,8 @@ class CardState:
     def marker(self) -> str:
         """Changes when anything shown changes: the htmx poll's `since`."""
         read = self.last_read
-        return f"{self.snapshot.pk if self.snapshot else 0}-{read.pk if read else 0}-" + (
-            read.status if read else ""
-        )
+        return _marker(self.snapshot.pk if self.snapshot else 0, read.pk if read else 0,
+                       read.status if read else "")  # fmt: skip
 
 
 # What the pages show of a snapshot and of its lines, fetched inside the read's one query.
@@ -192,7 +191,15 @@ def card_marker(access: PatientAccess) -> str:
         .values_list("pk", "status")
         .first()
     )
-    return f"{snapshot_id or 0}-{read[0] if read else 0}-" + (read[1] if read else "")
+    return _marker(snapshot_id or 0, read[0] if read else 0, read[1] if read else "")
+
+
+def _marker(snapshot_id: int, read_id: int, status: str) -> str:
+    """A read waiting and a read under way look alike on the page (both say it is on its way):
+    one marker, so the poll does not redraw when a worker takes the read."""
+    if status in (CardRead.Status.PENDING, CardRead.Status.READING):
+        status = "pending"
+    return f"{snapshot_id}-{read_id}-{status}"
 
 
 def orders_for_patient(access: PatientAccess, *, include_ended: bool = False) -> list:

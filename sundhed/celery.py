@@ -42,6 +42,8 @@ app.conf.beat_schedule = {
     "labresults-add-partitions": {"task": "labresults.add_partitions", "schedule": 6 * 3600.0},
     # Offers of freed times nobody answered in time go to the next on the waiting list.
     "booking-expire-offers": {"task": "booking.expire_offers", "schedule": 60.0},
+    # Admitted patients' FMK cards read again when older than SUNDHED_FMK_ADMITTED_REFRESH.
+    "medicinkort-refresh-cards": {"task": "medicinkort.refresh_cards", "schedule": 300.0},
     # Critical values nobody acknowledged climb one escalation level at a time.
     "labresults-escalate-critical": {
         "task": "labresults.escalate_critical_results",

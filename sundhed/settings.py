@@ -513,6 +513,8 @@ SUNDHED_FMK_BREAKER_SECONDS = envint("SUNDHED_FMK_BREAKER_SECONDS", "30")
 SUNDHED_FMK_READ_ON_ADMISSION = envbool("SUNDHED_FMK_READ_ON_ADMISSION", "true")
 # Opening the medication tab reads the card again when the last read is older than this.
 SUNDHED_FMK_REFRESH_AFTER = envint("SUNDHED_FMK_REFRESH_AFTER", "60")
+# An admitted patient's card is read again (beat, every 5 minutes) when older than this (s).
+SUNDHED_FMK_ADMITTED_REFRESH = envint("SUNDHED_FMK_ADMITTED_REFRESH", "21600")
 # A write FMK could not take is tried again after this many seconds, doubling up to 5 minutes.
 SUNDHED_FMK_WRITE_RETRY_SECONDS = envint("SUNDHED_FMK_WRITE_RETRY_SECONDS", "10")
 # Reads still pending, and writes left `sending` by a killed worker, after this many seconds are

@@ -90,6 +90,7 @@ class CardRead(DurableJob, BaseModel):
         TAB = "tab", _("The medication tab opened")
         DEMAND = "demand", _("Asked for")
         AFTER_WRITE = "after_write", _("After a change sent to FMK")
+        SCHEDULE = "schedule", _("Read again while admitted")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from audit.models import Action, DataKind
@@ -24,6 +25,7 @@ from outbox import engine
 from outbox.kinds import Kind, register
 from outbox.kinds import get as engine_kind
 from patients.access import AccessRefused, PatientAccess, access_decide, access_record
+from patients.models import CareCourse
 
 log = logging.getLogger(__name__)
 READ_KIND = "medicinkort.cardread"
@@ -88,6 +90,35 @@ def card_read_on_admission(course) -> CardRead | None:
     )
     engine.dispatch(engine_kind(READ_KIND), [read.pk])
     return read
+
+
+def cards_refresh_admitted(*, now=None) -> int:
+    """Every admitted patient's card is read again when its last good read is older than
+    `SUNDHED_FMK_ADMITTED_REFRESH` seconds, or there is none (an admission made before FMK
+    could be reached, or filed without its hook): as the responsible clinician, unless a read
+    already waits. Returns how many reads were asked for (beat, `medicinkort.refresh_cards`)."""
+    now = now or timezone.now()
+    fresh = now - timedelta(seconds=settings.SUNDHED_FMK_ADMITTED_REFRESH)
+    reads = CardRead.objects.filter(patient_id=OuterRef("patient_id"))
+    waiting = reads.filter(status__in=[CardRead.Status.PENDING, CardRead.Status.READING])
+    recent = reads.filter(status=CardRead.Status.DONE, finished_at__gte=fresh)
+    admissions = (
+        CareCourse.objects.filter(kind=CareCourse.Kind.ADMISSION, ended_at__isnull=True)
+        .exclude(Exists(waiting))
+        .exclude(Exists(recent))
+        .select_related("responsible")
+        .order_by("patient_id", "started_at")
+    )
+    wanted: dict[int, CardRead] = {}
+    for course in admissions:
+        wanted.setdefault(course.patient_id, CardRead(
+            patient_id=course.patient_id, occasion=CardRead.Occasion.SCHEDULE,
+            requested_by_id=course.responsible.user_id if course.responsible_id else None,
+        ))  # fmt: skip
+    made = CardRead.objects.bulk_create(wanted.values())
+    if made:
+        engine.dispatch_on_commit(READ_KIND, [read.pk for read in made])
+    return len(made)
 
 
 def _snapshot_store(patient, card: Card, raw: str) -> CardSnapshot:

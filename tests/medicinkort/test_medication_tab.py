@@ -87,8 +87,10 @@ def test_when_fmk_cannot_be_reached_the_last_card_is_shown_with_its_time_and_ver
     page = doctor_client.get(tab(cast), HTTP_ACCEPT_LANGUAGE="da").content.decode()
     with translation.override("da"):
         local = timezone.localtime(snapshot.fetched_at)
+        made = timezone.localtime(snapshot.modified_at or snapshot.fetched_at)
+    # The card is named by when FMK made it, not by its 19-digit version.
     assert (
-        f"FMK kan ikke nås – viser kortet hentet kl. {local:%H:%M} (version {snapshot.version})"
+        f"FMK kan ikke nås – viser kortet hentet kl. {local:%H:%M} (kortet fra {made:%d.%m. %H:%M})"
         in page
     )
     assert 'data-testid="fmk-line"' in page  # the card is still there to work from

@@ -179,12 +179,22 @@ def test_the_overview_panel_shows_orders_and_the_card_with_its_age(cast, doctor)
     drug = Drug.objects.filter(atc_code="B01AA03").first()
     data = OrderData.from_drug(drug, dose_text="1 tablet aften", times=["18:00"])
     order_create(access=access, course=cast.course, data=data)
-    snapshot_of(cast, "9", [("1", "Panodil", "N02BE01", "2 tabletter 4 gange daglig")])
-    page = doctor.get(reverse("chart:overview", kwargs={"patient_id": cast.patient.public_id}))
+    snapshot = snapshot_of(
+        cast, "1733580000000000009", [("1", "Panodil", "N02BE01", "2 tabletter 4 gange daglig")]
+    )
+    snapshot.modified_at = timezone.now() - timedelta(hours=3)
+    snapshot.save(update_fields=["modified_at"])
+    page = doctor.get(
+        reverse("chart:overview", kwargs={"patient_id": cast.patient.public_id}),
+        HTTP_ACCEPT_LANGUAGE="da",
+    )
     panel = page.content.decode().split('data-testid="panel-medication"')[1]
     assert 'data-testid="panel-order-line"' in panel and "Marevan" in panel
     assert 'data-testid="panel-medication-line"' in panel and "Panodil" in panel
-    assert 'data-testid="fmk-age"' in panel and "version 9" in panel
+    # The card is named by when FMK made it, not by FMK's 19-digit version.
+    made = timezone.localtime(snapshot.modified_at).strftime("%d.%m. %H:%M")
+    assert 'data-testid="fmk-age"' in panel and f"kortet fra {made}" in panel
+    assert "1733580000000000009" not in panel
 
 
 def test_after_a_conflict_the_reconciliation_page_shows_what_changed_on_fmk(cast, doctor):
