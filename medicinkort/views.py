@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.models import Action, DataKind, LegalBasis
 from common.forms import error_messages_add, error_texts, form_errors_attach, form_invalid_error
+from common.params import query_uuid_list
 from medicinkort import selectors, services
 from medicinkort.forms import (
     AdministrationForm,
@@ -287,11 +288,15 @@ def reconciliation_not_updated(request, access, obj):
 @require_GET
 @staff_view
 def mar(request):
-    """The ward's doses due now (overdue marked) and the as-needed orders."""
+    """The ward's doses due now (overdue marked) and the as-needed orders; one patient's with
+    ?patient= (from the work list)."""
     staff = request.staff
     due, as_needed = selectors.administrations_due(
         department_id=staff.active_department_id, user=request.user
     )
+    if only := query_uuid_list(request, "patient"):
+        due = [row for row in due if row["patient"].public_id in only]
+        as_needed = [order for order in as_needed if order.patient.public_id in only]
     patients = {row["patient"].pk: row["patient"] for row in due}
     patients |= {order.patient.pk: order.patient for order in as_needed}
     if patients:

@@ -270,3 +270,26 @@ def test_the_indication_typed_for_a_new_drug_is_the_orders_and_goes_to_fmk(cast,
     assert (order.indication, len(order.times)) == ("Smerter", 4)
     create = FmkWrite.objects.get(patient=cast.patient, operation="create")
     assert create.payload["data"]["indication"] == "Smerter"
+
+
+def test_a_nurse_reaches_the_medication_round_from_the_bar_and_each_work_list_row(cast, client):
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="medication")
+    drug = Drug.objects.filter(atc_code="B01AA03").first()
+    due = (timezone.localtime() - timedelta(hours=1)).strftime("%H:%M")
+    order_create(
+        access=access, course=cast.course,
+        data=OrderData.from_drug(drug, dose_text="1 tablet", times=[due],
+                                 starts_at=timezone.now() - timedelta(days=1)),
+    )  # fmt: skip
+    force_login_with_second_factor(client, cast.nurse)
+    home = client.get(reverse("chart:worklist")).content.decode()
+    assert 'data-testid="nav-mar"' in home  # in the bar, for nurses
+    row_link = home.split('data-testid="worklist-mar"')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert row_link == f"{reverse('medicinkort:mar')}?patient={cast.patient.public_id}"
+    page = client.get(row_link).content.decode()
+    assert page.count('data-testid="mar-row"') == 1
+    other = client.get(
+        reverse("medicinkort:mar"), {"patient": "00000000-0000-0000-0000-000000000000"}
+    )
+    assert 'data-testid="mar-row"' not in other.content.decode()
+    assert client.get(reverse("medicinkort:mar"), {"patient": "x"}).status_code == 400
