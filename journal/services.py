@@ -8,7 +8,7 @@ import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -271,35 +271,44 @@ def epikrise_create(*, access: PatientAccess, care_course: CareCourse) -> Note:
         ).first()
         if draft is not None:
             return draft
-    diagnoses = (
-        Diagnosis.objects.filter(care_course=care_course, status=Diagnosis.Status.ACTIVE)
-        .select_related("code")
-        .order_by("kind", "recorded_at")
-    )
-    lines = [
+    start = timezone.localtime(care_course.started_at)
+    end = timezone.localtime(care_course.ended_at) if care_course.ended_at else None
+    header = [
         _("Course") + f": {care_course.get_kind_display()}, {care_course.title}",
         _("Department") + f": {care_course.department.name}",
-        _("Period")
-        + f": {timezone.localtime(care_course.started_at):%d.%m.%Y}"
-        + (
-            f" – {timezone.localtime(care_course.ended_at):%d.%m.%Y}"
-            if care_course.ended_at
-            else ""
-        ),
+        _("Period") + f": {start:%d.%m.%Y} – " + (f"{end:%d.%m.%Y}" if end else _("ongoing")),
         "",
-        _("Diagnoses") + ":",
-        *[f"{d.get_kind_display()}: {d.code.code} {d.code.text}" for d in diagnoses],
-        "",
-        _("Course of admission") + ":\n",
-        _("Treatment and results") + ":\n",
-        _("Plan and follow-up") + ":\n",
     ]
+    # The department's epikrise template (else the hospital's): the same document as when it
+    # is chosen from the templates, its macros (diagnoses, medication at discharge) expanded
+    # and its sections to fill in before it can be signed.
+    template = (
+        NoteTemplate.objects.filter(is_active=True, note_type=NoteType.EPIKRISE)
+        .filter(Q(department__isnull=True) | Q(department_id=care_course.department_id))
+        .order_by(F("department_id").desc(nulls_last=True), "name")
+        .first()
+    )
+    if template is not None:
+        body = template.body(expand=lambda name: _macro_text(access, name))
+    else:
+        diagnoses = (
+            Diagnosis.objects.filter(care_course=care_course, status=Diagnosis.Status.ACTIVE)
+            .select_related("code")
+            .order_by("kind", "recorded_at")
+        )
+        body = "\n".join([
+            _("Diagnoses") + ":",
+            *[f"{d.get_kind_display()}: {d.code.code} {d.code.text}" for d in diagnoses],
+            "", _("Course of admission") + ":\n", _("Treatment and results") + ":\n",
+            _("Plan and follow-up") + ":\n",
+        ])  # fmt: skip
     return note_create(
         access=access,
         note_type=NoteType.EPIKRISE,
         title=_("Discharge summary") + f": {care_course.title}",
         care_course=care_course,
-        text="\n".join(lines),
+        template=template,
+        text="\n".join(header) + "\n" + body,
     )
 
 

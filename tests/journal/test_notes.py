@@ -205,6 +205,24 @@ def test_the_epikrise_gathers_the_course_and_diagnoses_and_prints(cast, client, 
     note = Note.objects.get(note_type=NoteType.EPIKRISE)
     assert "DI480 Paroksystisk atrieflimren" in note.text
     assert response["Location"] == url("note_edit", note)
+    # The button makes the template's document: medication at discharge, the whole period,
+    # and sections that must be filled in before it is signed.
+    template = NoteTemplate.objects.get(name="Epikrise")
+    by_template = services.note_create(
+        access=access, note_type="epikrise", template=template, care_course=cast.course
+    )
+    assert "Medicin ved udskrivelse:" in note.text and ".med" not in note.text
+    for heading in [line for line in by_template.text.splitlines() if line.endswith(":")]:
+        assert heading in note.text, heading
+    assert "Periode: " in note.text and " – " in note.text.split("Periode: ")[1].splitlines()[0]
+    with pytest.raises(ValidationError):
+        services.note_sign(access=access, note=note)  # its placeholders are still there
+    import re
+
+    services.note_draft_save(
+        access=access, note=note, text=re.sub(r"«[^»]*»", "Udfyldt.", note.text)
+    )
+    note.refresh_from_db()
     services.note_sign(access=access, note=note)
     page = client.get(url("note_print", note)).content.decode()
     assert "0707614048"[:6] + "-" + "4048" in page
