@@ -27,7 +27,7 @@ from booking.ical import feed_bookings, feed_calendar
 from booking.models import AppointmentType, Booking, CalendarFeed
 from booking.services.waiting import offer_accept, offer_decline, offer_get, waiting_list_add
 from booking.slots import free_slots
-from common.forms import error_messages_add
+from common.forms import error_messages_add, form_invalid_error
 from common.params import (
     BadParameter,
     query_date,
@@ -167,7 +167,7 @@ def _tab_again(request, access, form, *, status: int, chosen=None):
     """The tab shown again after a POST that did not book: the form's errors as messages, the
     finder's times again when a type was chosen."""
     if form is not None:
-        error_messages_add(request, ValidationError(form.errors.as_data()), form)
+        error_messages_add(request, form_invalid_error(form), form)
     context = _tab_context(request, access, chosen=chosen)
     if chosen is not None:
         context["slots"], context["start"], context["end"] = _search(request, access, chosen)
@@ -181,7 +181,7 @@ def cancel(request, access, obj):
     form = CancelForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors.as_data())
+            raise form_invalid_error(form)
         services.booking_cancel(
             access=access, booking=obj, by=form.cleaned_data["by"],
             reason=form.cleaned_data["reason"],
@@ -202,7 +202,7 @@ def move(request, access, obj):
     form = TimeForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors.as_data())
+            raise form_invalid_error(form)
         moved = services.booking_move(
             access=access, booking=obj, starts_at=form.cleaned_data["starts_at"]
         )
@@ -223,7 +223,7 @@ def set_status(request, access, obj):
     form = StatusForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors.as_data())
+            raise form_invalid_error(form)
         services.booking_set_status(access=access, booking=obj, status=form.cleaned_data["status"])
     except ValidationError as error:
         error_messages_add(request, error, form)
@@ -269,7 +269,7 @@ def calendar_feed(request):
     """Create (or, with action=revoke, close) the clinician's private iCal address."""
     form = FeedForm(request.POST)
     if not form.is_valid():
-        error_messages_add(request, ValidationError(form.errors.as_data()), form)
+        error_messages_add(request, form_invalid_error(form), form)
     elif form.cleaned_data["action"] == "revoke":
         services.calendar_feed_revoke(staff=request.staff)
         messages.success(request, _("The calendar address is closed."))
@@ -310,7 +310,7 @@ def waiting_add(request, access):
     form = WaitingForm(request.POST, access=access)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors.as_data())
+            raise form_invalid_error(form)
         chosen = form.cleaned_data["type"]
         waiting_list_add(access=access, appointment_type=chosen, note=form.cleaned_data["note"])
     except ValidationError as error:
@@ -346,7 +346,7 @@ def _offer_answer(request, found) -> int:
     time was taken meanwhile or the offer is no longer open)."""
     form = OfferAnswerForm(request.POST)
     if not form.is_valid():
-        error_messages_add(request, ValidationError(form.errors.as_data()), form)
+        error_messages_add(request, form_invalid_error(form), form)
         return 400
     try:
         if form.cleaned_data["answer"] == "accept":

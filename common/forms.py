@@ -5,6 +5,7 @@ import uuid
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 
 def form_errors_attach(form, error: ValidationError) -> None:
@@ -94,3 +95,10 @@ class UUIDListField(forms.Field):
                     _("%(value)s is not an id of this list.") % {"value": str(raw)[:40]}
                 ) from None
         return found
+
+
+class ReasonForm(forms.Form):
+    """Why: a correction, an entry marked as entered in error, FMK not updated (whether one is
+    needed is the service's to say, in its words; a longer one is refused, not cut)."""
+
+    reason = forms.CharField(label=_lazy("Reason"), max_length=1000, required=False)

@@ -71,13 +71,6 @@ class NoteEditForm(forms.Form):
     )
 
 
-class ReasonForm(forms.Form):
-    """Why: a correction, or an entry marked as entered in error (whether one is given is the
-    service's to say, in its words; a longer one than this is refused, not cut)."""
-
-    reason = forms.CharField(label=_("Reason"), max_length=1000, required=False)
-
-
 class AutosaveForm(forms.Form):
     """A draft's title and text as typed (the title kept as it was when none is sent)."""
 

@@ -8,7 +8,7 @@ import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +23,7 @@ from journal.models import (
     VitalSigns,
 )
 from journal.news2 import news2
+from journal.selectors import templates_for
 from organisation.models import Role, StaffMember
 from patients.access import PatientAccess, access_change_record
 from patients.models import CareCourse
@@ -282,12 +283,10 @@ def epikrise_create(*, access: PatientAccess, care_course: CareCourse) -> Note:
     # The department's epikrise template (else the hospital's): the same document as when it
     # is chosen from the templates, its macros (diagnoses, medication at discharge) expanded
     # and its sections to fill in before it can be signed.
-    template = (
-        NoteTemplate.objects.filter(is_active=True, note_type=NoteType.EPIKRISE)
-        .filter(Q(department__isnull=True) | Q(department_id=care_course.department_id))
-        .order_by(F("department_id").desc(nulls_last=True), "name")
-        .first()
-    )
+    epikriser = [
+        t for t in templates_for(care_course.department_id) if t.note_type == NoteType.EPIKRISE
+    ]
+    template = min(epikriser, key=lambda t: (t.department_id is None, t.name), default=None)
     if template is not None:
         body = template.body(expand=lambda name: _macro_text(access, name))
     else:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, DataKind
-from common.forms import error_messages_add, form_errors_attach, form_invalid_error
+from common.forms import ReasonForm, error_messages_add, form_errors_attach, form_invalid_error
 from common.params import query_choice
 from journal import selectors, services
 from journal.forms import (
@@ -24,7 +24,6 @@ from journal.forms import (
     DiagnosisForm,
     NoteEditForm,
     NoteNewForm,
-    ReasonForm,
     ReplyForm,
     VitalSignsForm,
 )

@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, DataKind, LegalBasis
-from common.forms import error_messages_add, form_errors_attach
+from common.forms import error_messages_add, form_errors_attach, form_invalid_error
 from common.params import BadParameter, query_choice, query_datetime, query_flag
 from labresults import selectors, services
 from labresults.forms import AcknowledgeForm, ConflictForm, LabOrderForm, QueueMessageForm
@@ -167,7 +167,7 @@ def order_create(request, access):
     form = LabOrderForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors.as_data())
+            raise form_invalid_error(form)
         order = services.lab_order_create(access=access, **form.cleaned_data)
     except ValidationError as error:
         error_messages_add(request, error, form)

@@ -161,9 +161,3 @@ class StopForm(forms.Form):
         label=_("Reason"), max_length=500,
         error_messages={"required": _("Write why the order is stopped.")},
     )  # fmt: skip
-
-
-class ReasonForm(forms.Form):
-    """Why (whether one is needed is the service's to say)."""
-
-    reason = forms.CharField(label=_("Reason"), max_length=1000, required=False)

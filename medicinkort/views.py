@@ -17,13 +17,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action, DataKind, LegalBasis
-from common.forms import error_messages_add, error_texts, form_errors_attach, form_invalid_error
+from common.forms import (
+    ReasonForm,
+    error_messages_add,
+    error_texts,
+    form_errors_attach,
+    form_invalid_error,
+)
 from common.params import query_uuid_list
 from medicinkort import selectors, services
 from medicinkort.forms import (
     AdministrationForm,
     OrderForm,
-    ReasonForm,
     ReconcileForm,
     StopForm,
     warning_reasons,
@@ -314,7 +319,7 @@ def administration_new(request, access, obj):
     form = AdministrationForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors.as_data())
+            raise form_invalid_error(form)
         services.administration_record(access=access, order=obj, **form.cleaned_data)
     except ValidationError as error:
         error_messages_add(request, error, form)

@@ -162,7 +162,7 @@ def cave_mark_error(request, access, entry_id):
     form = CaveErrorForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors.as_data())
+            raise form_invalid_error(form)
         services.cave_entry_mark_error(
             access=access, entry=entry, reason=form.cleaned_data["error_reason"]
         )

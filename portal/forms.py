@@ -76,16 +76,6 @@ class ProxyWithdrawForm(forms.Form):
     withdraw = forms.UUIDField(error_messages={"invalid": _("No such power of attorney.")})
 
 
-class TimeForm(forms.Form):
-    """The free time chosen (as the page wrote it, ISO 8601)."""
-
-    starts_at = forms.DateTimeField(label=_("Time"))
-
-
-class CancelForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
-
-
 class CalendarAddressForm(forms.Form):
     action = forms.ChoiceField(
         label=_("Calendar address"),

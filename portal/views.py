@@ -25,8 +25,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.models import Action, DataKind, LegalBasis
 from booking import selectors as booking_selectors
 from booking import services as booking_services
+from booking.forms import CancelForm, TimeForm
 from booking.slots import free_slots
-from common.forms import error_messages_add, form_errors_attach
+from common.forms import error_messages_add, form_errors_attach, form_invalid_error
 from common.params import query_date, query_int
 from journal.messaging import (
     attachment_get,
@@ -47,12 +48,10 @@ from portal import selectors
 from portal.forms import (
     ActForForm,
     CalendarAddressForm,
-    CancelForm,
     CitizenBlockingForm,
     MessageForm,
     ProxyGiveForm,
     ProxyWithdrawForm,
-    TimeForm,
 )
 from portal.signin import ACTING_KEY, PROVIDER_ID, SESSION_KEY
 
@@ -277,7 +276,7 @@ def _booking_change(request, change, done: str) -> int:
     form = TimeForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors.as_data())
+            raise form_invalid_error(form)
         change(form.cleaned_data["starts_at"])
     except booking_services.SlotTaken as taken:
         messages.error(request, taken.messages[0])
@@ -320,7 +319,7 @@ def appointment_cancel(request, access, booking_id):
     form = CancelForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors.as_data())
+            raise form_invalid_error(form)
         booking_services.booking_cancel(
             access=access, booking=booking, by="patient",
             reason=form.cleaned_data["reason"] or _("Cancelled by the patient"),
@@ -347,7 +346,7 @@ def calendar_address(request, access):
         booking_services.calendar_feed_create(patient=access.patient)
         messages.success(request, _("Your calendar address is ready. An earlier one is closed."))
     else:
-        error_messages_add(request, ValidationError(form.errors.as_data()), form)
+        error_messages_add(request, form_invalid_error(form), form)
     return redirect("portal:appointments")
 
 

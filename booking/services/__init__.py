@@ -14,7 +14,7 @@ from booking.services.bookings import (
     booking_set_status,
     calendar_feed_create,
     calendar_feed_revoke,
-    offer_when_committed,
+    freed_time_record,
 )
 
 __all__ = [
@@ -29,5 +29,5 @@ __all__ = [
     "booking_set_status",
     "calendar_feed_create",
     "calendar_feed_revoke",
-    "offer_when_committed",
+    "freed_time_record",
 ]

@@ -178,13 +178,13 @@ def _end(booking: Booking, status: str, **fields) -> None:
     booking.save()
     booking.allocations.update(active=False)
     if booking.starts_at > timezone.now():
-        offer_when_committed(booking.appointment_type_id, booking.starts_at)
+        freed_time_record(booking.appointment_type_id, booking.starts_at)
 
 
-def offer_when_committed(type_id: int, starts_at) -> None:
-    """A freed time, offered to the waiting list once the freeing has committed: a durable row
-    of the outbox's kind `booking.freedtime`, written in the caller's transaction (the engine
-    hands it to a worker after the commit, and its sweeper any a lost task left)."""
+def freed_time_record(type_id: int, starts_at) -> None:
+    """Record a freed time for the waiting list: a durable row of the outbox's kind
+    `booking.freedtime`, written in the caller's transaction; the engine hands it to a worker
+    after the commit (its sweeper any a lost task left), which offers it."""
     row = FreedTime.objects.create(appointment_type_id=type_id, starts_at=starts_at)
     engine.dispatch_on_commit(FREED_KIND, row.pk)
 

@@ -34,7 +34,7 @@ from booking.models import (
     SlotOffer,
     WaitingListEntry,
 )
-from booking.services.bookings import FREED_KIND, SlotTaken, book_slot, offer_when_committed
+from booking.services.bookings import FREED_KIND, SlotTaken, book_slot, freed_time_record
 from booking.slots import free_slots
 from outbox import engine, kinds
 from outbox.channels import Letter, notification_kind
@@ -259,7 +259,7 @@ def offer_decline(*, offer: SlotOffer) -> None:
         WaitingListEntry.objects.filter(pk=offer.entry_id).update(
             status=WaitingListEntry.Status.WAITING
         )
-        offer_when_committed(offer.entry.appointment_type_id, offer.starts_at)
+        freed_time_record(offer.entry.appointment_type_id, offer.starts_at)
 
 
 def offers_expire(*, now=None) -> int:
@@ -284,5 +284,5 @@ def offers_expire(*, now=None) -> int:
             )
             # The time is freed again, in the same transaction: the next in line is asked by a
             # worker, and a lost task loses nothing.
-            offer_when_committed(offer.entry.appointment_type_id, offer.starts_at)
+            freed_time_record(offer.entry.appointment_type_id, offer.starts_at)
     return count
