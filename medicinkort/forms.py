@@ -79,6 +79,8 @@ class ReconcileForm(forms.Form):
     NEW_ROWS = (1, 2, 3)
 
     card_version = forms.CharField(required=False)
+    # The patient's queue of FMK writes as the page showed it (selectors.Queue.position).
+    queue_position = forms.IntegerField(required=False, min_value=0)
 
     def __init__(self, *args, lines=(), orders=(), kind="admission", **kwargs):
         super().__init__(*args, **kwargs)

@@ -234,6 +234,48 @@ def reconciliation_latest(access: PatientAccess):
     )
 
 
+@dataclass
+class Queue:
+    """The patient's changes for FMK that have not reached it yet, in the order they go, and
+    the card as it will be after them (what a second reconciliation builds on)."""
+
+    writes: list = field(default_factory=list)  # open FmkWrite rows, `drug` named on each
+    position: int = 0  # the place of the patient's last write: the reconciliation posts it
+    by_line: dict = field(default_factory=dict)  # FMK identifier: the last write queued for it
+    order_ids: set = field(default_factory=set)  # hospital orders on their way to FMK
+
+    def withdrawn(self, identifier: str) -> bool:
+        write = self.by_line.get(identifier)
+        return write is not None and write.operation == "withdraw"
+
+
+def fmk_queue(access: PatientAccess, lines=()) -> Queue:
+    """Every write of the patient still on its way to FMK (of every reconciliation), each with
+    the drug it concerns; `lines` (the card's) name the drugs of withdrawals and pauses."""
+    from django.db.models import Max
+
+    from medicinkort.models import FmkWrite
+
+    everything = FmkWrite.objects.filter(patient=access.patient)
+    names = {line.identifier: line.drug_name for line in lines}
+    writes = list(
+        everything.filter(status__in=[FmkWrite.Status.PENDING, FmkWrite.Status.SENDING])
+        .select_related("reconciliation")
+        .order_by("sequence")
+    )
+    queue = Queue(writes=writes, position=everything.aggregate(m=Max("sequence"))["m"] or 0)
+    for write in writes:
+        data = write.payload.get("data") or {}
+        identifier = write.payload.get("identifier", "")
+        write.drug = data.get("drug_name") or names.get(identifier, identifier)  # type: ignore[attr-defined]
+        write.dosage = data.get("dosage_text", "")  # type: ignore[attr-defined]
+        if identifier:
+            queue.by_line[identifier] = write
+        if write.payload.get("order_id"):
+            queue.order_ids.add(write.payload["order_id"])
+    return queue
+
+
 def card_difference(older, newer) -> list[dict]:
     """What changed between two snapshots: lines added, removed, or with another dosage."""
     before = {line.identifier: line for line in older.lines.all()} if older else {}

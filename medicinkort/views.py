@@ -113,6 +113,7 @@ def _tab_context(access, **extra) -> dict:
     return {
         "banner": patient_banner(access),
         "card": state,
+        "queue": selectors.fmk_queue(access, state.lines),
         "orders": selectors.orders_for_patient(access),
         "order_form": extra.pop("order_form", None) or OrderForm(),
         "reconciliation": selectors.reconciliation_latest(access),
@@ -186,23 +187,36 @@ def reconcile(request, access, kind):
     a decision a line, confirmed once."""
     if kind not in Reconciliation.Kind.values:
         raise Http404
-    state = selectors.card_state(access)
-    orders = selectors.orders_for_patient(access)
-    context = {
-        "banner": patient_banner(access), "card": state, "orders": orders, "kind": kind,
-        "posted": request.POST, "warnings": [], "changes": [], "errors": [],
-        "decisions": [(v, label) for v, label in ReconciliationLine.Decision.choices if v != "new"],
-        "new_rows": ReconcileForm.NEW_ROWS,
-    }  # fmt: skip
+    context = _reconcile_context(access, kind, request.POST)
     if request.method == "GET":
         context["changes"] = _changes_since_conflict(access, kind)
         return render(request, "medicinkort/reconcile.html", context)
-    form = ReconcileForm(request.POST, lines=state.lines, orders=orders, kind=kind)
+    queue, state = context["queue"], context["card"]
+    form = ReconcileForm(
+        request.POST, kind=kind,
+        lines=[line for line in state.lines if not queue.withdrawn(line.identifier)],
+        orders=[order for order in context["orders"] if order.pk not in queue.order_ids],
+    )  # fmt: skip
     reconciliation = _confirm(form, access, kind, context)
     if reconciliation is None:
         return render(request, "medicinkort/reconcile.html", context, status=400)
     _reconciled_say(request, reconciliation)
     return redirect("medicinkort:medication", patient_id=access.patient.public_id)
+
+
+def _reconcile_context(access, kind: str, posted) -> dict:
+    """The reconciliation page: the card as it will be after the changes still queued for FMK
+    (each line with its queued change, `line.queued`), and the hospital's orders."""
+    state = selectors.card_state(access)
+    queue = selectors.fmk_queue(access, state.lines)
+    for line in state.lines:
+        line.queued = queue.by_line.get(line.identifier)  # type: ignore[attr-defined]
+    return {
+        "banner": patient_banner(access), "card": state, "queue": queue, "kind": kind,
+        "orders": selectors.orders_for_patient(access), "posted": posted, "warnings": [],
+        "changes": [], "errors": [], "new_rows": ReconcileForm.NEW_ROWS,
+        "decisions": [(v, label) for v, label in ReconciliationLine.Decision.choices if v != "new"],
+    }  # fmt: skip
 
 
 def _reconciled_say(request, reconciliation) -> None:
@@ -234,6 +248,7 @@ def _confirm(form, access, kind, context):
             decisions=form.decisions(services.Decision, services.OrderData),
             reasons=warning_reasons(form),
             course=selectors.patient_open_course(access),
+            queue_seen=form.cleaned_data["queue_position"],
         )
     except services.CardChanged as changed:
         shown = CardSnapshot.objects.filter(

@@ -32,6 +32,10 @@ class Reconciliation(BaseModel):
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     card_version = models.CharField(_("card version"), max_length=30, blank=True)
+    # The patient's FMK write (its `sequence`) that this one builds on: the last one, when it had
+    # not reached FMK at confirmation or reached it after the card was last read. The first write
+    # of this reconciliation is then based on that write's answer, not on `card_version`.
+    builds_on = models.PositiveIntegerField(_("builds on the queued write"), null=True, blank=True)
     confirmed_by = models.ForeignKey(
         "organisation.StaffMember", on_delete=models.PROTECT, related_name="+"
     )

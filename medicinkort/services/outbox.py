@@ -48,8 +48,7 @@ MAX_ATTEMPTS = 10
 
 def next_sequence(patient) -> int:
     """The next place in the patient's queue (taken under the row lock of the caller)."""
-    last = FmkWrite.objects.filter(patient=patient).aggregate(m=Max("sequence"))["m"]
-    return (last or 0) + 1
+    return queue_position(patient.pk) + 1
 
 
 def current_version(patient_id: int) -> str:
@@ -91,9 +90,47 @@ def _basis(row: FmkWrite) -> str:
     )
     if before:
         return before
-    return Reconciliation.objects.values_list("card_version", flat=True).get(
+    card_version, builds_on = Reconciliation.objects.values_list("card_version", "builds_on").get(
         pk=row.reconciliation_id
     )
+    if builds_on:
+        # Confirmed on top of the patient's writes still queued then: FMK's card is the one
+        # those writes made (never a conflict with Sundhed's own queue). Had that write not
+        # reached FMK, the card the doctor saw is the basis, and FMK decides.
+        queued = (
+            FmkWrite.objects.filter(
+                patient_id=row.patient_id, sequence=builds_on, status=FmkWrite.Status.SENT
+            )
+            .values_list("result_version", flat=True)
+            .first()
+        )
+        if queued:
+            return queued
+    return card_version
+
+
+def queue_position(patient_id: int) -> int:
+    """The place of the patient's last FMK write (0 for none): a reconciliation posts the one it
+    was drawn with, so a second confirmation of the same page (or one drawn before other writes
+    were queued) is refused instead of written twice."""
+    last = FmkWrite.objects.filter(patient_id=patient_id).aggregate(m=Max("sequence"))["m"]
+    return last or 0
+
+
+def builds_on(patient_id: int, snapshot: CardSnapshot) -> int | None:
+    """The write a reconciliation on this snapshot builds on: the patient's last, when it is
+    still queued or reached FMK after the snapshot was read (so the snapshot lacks it)."""
+    last = (
+        FmkWrite.objects.filter(patient_id=patient_id)
+        .order_by("-sequence")
+        .values("sequence", "status", "finished_at")
+        .first()
+    )
+    if last is None or last["status"] in (FmkWrite.Status.FAILED, FmkWrite.Status.CONFLICT):
+        return None
+    if last["status"] in OPEN or (last["finished_at"] or snapshot.fetched_at) > snapshot.fetched_at:
+        return last["sequence"]
+    return None
 
 
 def _data(values: dict) -> DrugMedicationData:

@@ -43,7 +43,7 @@ from medicinkort.services.orders import (
     times_from_text,
 )
 from medicinkort.services.outbox import KIND as WRITE_KIND
-from medicinkort.services.outbox import next_sequence
+from medicinkort.services.outbox import builds_on, next_sequence, queue_position
 from outbox import engine
 from patients.access import PatientAccess, access_change_record
 from patients.models import CaveEntry, Patient
@@ -266,10 +266,16 @@ def reconciliation_confirm(
     decisions: list[Decision],
     reasons: dict[str, str] | None = None,
     course=None,
+    queue_seen: int | None = None,
 ) -> Reconciliation:
     """Confirm a reconciliation: orders change now, FMK's changes go to the outbox. A line
     continued whose dosage is not daily gets no hospital order: `by_hand` on the result names
-    it, for the clinician to order with its days and times."""
+    it, for the clinician to order with its days and times.
+
+    `queue_seen` is the patient's queue of FMK writes as the page showed it (`queue_position`):
+    the reconciliation then builds on the writes still queued (their card is its basis), and a
+    page confirmed a second time, or drawn before other writes were queued, is refused. Without
+    it, the writes are based on the card version alone (FMK refuses them if the card moved)."""
     staff = access.staff
     if staff is None or staff.role != "laege":
         raise ValidationError(_("A doctor reconciles medication."))
@@ -283,9 +289,15 @@ def reconciliation_confirm(
     warnings = _check(access, plan, reasons)
     with transaction.atomic():
         Patient.objects.select_for_update().filter(pk=access.patient.pk).values_list("pk").first()
+        if queue_seen is not None and queue_seen != queue_position(access.patient.pk):
+            raise ValidationError(
+                _("Other changes for FMK were made since this page was opened: open the "
+                  "reconciliation again to see them.")
+            )  # fmt: skip
         reconciliation = Reconciliation.objects.create(
             patient=access.patient, care_course=course, kind=kind, card_version=card_version,
             confirmed_by=staff, confirmed_at=timezone.now(),
+            builds_on=builds_on(access.patient.pk, snapshot) if queue_seen is not None else None,
         )  # fmt: skip
         for data, records, key in plan.orders:
             given = {w.key: reasons[w.key] for w in warnings.get(key, [])}

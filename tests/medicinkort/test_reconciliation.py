@@ -312,3 +312,115 @@ def test_a_discharge_stops_the_orders_of_its_own_stay_only(cast, settings, docto
     assert (ours.status, theirs.status) == ("stopped", "active")
     cast.course.refresh_from_db()
     assert cast.course.ended_at is not None
+
+
+def test_a_discharge_reconciled_during_an_outage_builds_on_the_admissions_queued_writes(
+    cast, fmksim, celery_worker, client
+):
+    """Finding 8: the admission's writes wait for FMK; the discharge is reconciled on the card
+    as those writes will make it, every pending write is listed, the same page confirmed twice
+    is refused, and when FMK is back everything arrives in order with no conflict."""
+    import re
+
+    from django.urls import reverse
+
+    from tests.conftest import force_login_with_second_factor
+
+    cpr = cast.patient.cpr
+    first, second, third = active_lines(card_with_lines(fmksim, cpr, 3))[:3]
+    read_card(cast.treating_doctor, cast.patient)
+    version = CardSnapshot.objects.latest("fetched_at").version
+    force_login_with_second_factor(client, cast.treating_doctor)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    def page(kind):
+        url = reverse("medicinkort:reconcile",
+                      kwargs={"patient_id": cast.patient.public_id, "kind": kind})  # fmt: skip
+        html = client.get(url).content.decode()
+        return url, html, re.search(r'name="queue_position" value="(\d+)"', html).group(1)
+
+    def confirm(url, body):
+        """Post the page; warnings of the checks (the random card may hold an interaction)
+        are answered with a reason, as the doctor would."""
+        answer = client.post(url, body)
+        warned = re.findall(r'name="(warn:[^"]+)"', answer.content.decode())
+        if answer.status_code == 400 and warned:
+            answer = client.post(url, body | dict.fromkeys(warned, "Vurderet"))
+        return answer
+
+    fmksim.mode("refuse")
+    url, _, position = page("admission")
+    paracetamol = Drug.objects.filter(atc_code="N02BE01").first()
+    answer = confirm(url, {
+        "card_version": version, "queue_position": position,
+        f"decision-{first['identifier']}": "withdraw", f"reason-{first['identifier']}": "Ophørt",
+        f"decision-{second['identifier']}": "change",
+        f"dose-{second['identifier']}": "2 tabletter nat",
+        "new-drug-1": str(paracetamol.public_id), "new-dose-1": "1 g x 4",
+        "new-reason-1": "Smerter",
+    })  # fmt: skip
+    assert answer.status_code == 302
+    admission = Reconciliation.objects.get(patient=cast.patient, kind="admission")
+    wait_for(lambda: FmkWrite.objects.filter(reconciliation=admission, attempts__gte=1).exists(),
+             what="a first attempt while FMK is down")  # fmt: skip
+
+    url, html, position = page("discharge")
+    queued = html.split('data-testid="fmk-queued"')[1].split("</ol>")[0]
+    assert queued.count('data-testid="fmk-queued-write"') == 4  # withdraw, change, new, reviewed
+    assert "2 tabletter nat" in queued and paracetamol.name in queued
+    # The line withdrawn at admission is not offered again; the new drug's order is not
+    # offered for FMK again either (its creation is on its way).
+    assert f'name="decision-{first["identifier"]}"' not in html
+    assert f'name="decision-{second["identifier"]}"' in html
+    order = MedicationOrder.objects.get(patient=cast.patient, atc_code="N02BE01")
+    assert f'name="order-{order.public_id}"' not in html
+    body = {
+        "card_version": version, "queue_position": position,
+        f"decision-{second['identifier']}": "change",
+        f"dose-{second['identifier']}": "1 tablet nat",
+        f"decision-{third['identifier']}": "withdraw", f"reason-{third['identifier']}": "Ophørt",
+    }  # fmt: skip
+    assert confirm(url, body).status_code == 302
+    discharge = Reconciliation.objects.get(patient=cast.patient, kind="discharge")
+    assert discharge.builds_on == FmkWrite.objects.filter(reconciliation=admission).count()
+    # The same page posted again (a double click) is refused and queues nothing.
+    again = confirm(url, body)
+    assert again.status_code == 400 and "Other changes for FMK" in again.content.decode()
+    assert Reconciliation.objects.filter(patient=cast.patient).count() == 2
+    # The tab lists every write still on its way, of both reconciliations.
+    tab = client.get(
+        reverse("medicinkort:medication", kwargs={"patient_id": cast.patient.public_id})
+    ).content.decode()
+    assert tab.count('data-testid="fmk-queued-write"') == 6
+
+    seen = len(fmksim.requests_seen())
+    fmksim.mode("up")
+    assert drained(admission).status == Reconciliation.Status.UPDATED
+    assert drained(discharge).status == Reconciliation.Status.UPDATED
+    writes = list(FmkWrite.objects.filter(patient=cast.patient).order_by("sequence"))
+    assert [w.status for w in writes] == ["sent"] * 6
+    assert [w.finished_at for w in writes] == sorted(w.finished_at for w in writes)
+    operations = [
+        r["operation"] for r in fmksim.requests_seen()[seen:] if "Get" not in r["operation"]
+    ]
+    # FMK received the writes in the order they were queued: the admission's, then the
+    # discharge's (within one reconciliation, in the order of the card's lines).
+    assert [w.reconciliation_id for w in writes] == [admission.pk] * 4 + [discharge.pk] * 2
+    assert sorted(w.operation for w in writes[:4]) == ["create", "reviewed", "update", "withdraw"]
+    assert sorted(w.operation for w in writes[4:]) == ["update", "withdraw"]
+    assert writes[3].operation == "reviewed"
+    fmk_name = {
+        "withdraw": "WithdrawDrugMedication_2015_06_01",
+        "update": "UpdateDrugMedication_2015_06_01_E2",
+        "create": "CreateDrugMedication_2015_06_01_E2",
+        "reviewed": "SetMedicineCardReviewed_2015_06_01",
+    }
+    assert operations == [fmk_name[w.operation] for w in writes]
+    # The discharge's first write was based on the card the admission's last write made.
+    assert writes[4].based_on_version == writes[3].result_version
+    card = {d["identifier"]: d for d in fmksim.card(cpr)["drug_medications"]}
+    assert card[first["identifier"]]["withdrawn"] and card[third["identifier"]]["withdrawn"]
+    assert card[second["identifier"]]["dosage"] == "1 tablet nat"
+    (created,) = [d for d in card.values() if d["name"] == paracetamol.name
+                  and d["indication"] == "Smerter"]  # fmt: skip
+    assert created["dosage"] == "1 g x 4" and not created["withdrawn"]
