@@ -45,6 +45,14 @@ class MedicinkortConfig(AppConfig):
 
         register_fmk_writes()
         register_card_reads()
+        # FMK's breaker is probed while it fails; when FMK answers again, the writes waiting
+        # leave at once (the engine) and the reads that could not reach it are asked again.
+        from medicinkort.fmk.transport import probe
+        from medicinkort.services.reads import card_reads_again
+        from outbox.breaker import probe_register, recovery_register
+
+        probe_register("fmk", probe)
+        recovery_register(card_reads_again)
         text_macros.register(TextMacro("med", _("Current medication"), selectors.medication_text))
         timeline_sources.register(
             TimelineSource("medication", _("Medication"), selectors.timeline_medication)

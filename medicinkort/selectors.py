@@ -392,10 +392,12 @@ def medication_text(access: PatientAccess) -> str:
         lines.append(_("- no hospital orders"))
     state = card_state(access)
     if state.snapshot is not None:
+        # Named by when FMK made the card (as the pages do), never by its 19-digit version.
         fetched = timezone.localtime(state.snapshot.fetched_at)
+        made = timezone.localtime(state.snapshot.modified_at or state.snapshot.fetched_at)
         lines.append(
-            _("FMK card version %(version)s, fetched %(when)s:")
-            % {"version": state.snapshot.version, "when": fetched.strftime("%d.%m.%Y %H:%M")}
+            _("FMK card of %(made)s, read %(when)s:")
+            % {"made": made.strftime("%d.%m.%Y %H:%M"), "when": fetched.strftime("%d.%m.%Y %H:%M")}
         )
         for line in state.lines:
             dosage = " ".join(line.dosage_text.split())

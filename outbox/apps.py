@@ -14,3 +14,10 @@ class OutboxConfig(AppConfig):
 
     name = "outbox"
     verbose_name = _("Durable work")
+
+    def ready(self) -> None:
+        from outbox import engine
+        from outbox.breaker import recovery_register
+
+        # A breaker closing after failures makes its kinds' waiting work due at once.
+        recovery_register(engine.breaker_recovered)

@@ -4,14 +4,39 @@ calling an outside system that keeps failing, and one probe finds out when it is
 Closed: calls go through. After `failures` failures in a row it opens for `seconds`: no call.
 Then it is half open: the first caller takes the probe (an atomic `cache.add`), everyone else
 still waits; the probe's success closes it, its failure opens it again.
+
+Nobody need wait for work to find out that the system is back: an app registers a probe for its
+breaker (a cheap call that discloses nothing), and beat runs `probe_all` every few seconds; it
+calls only breakers that failed. When a breaker closes after failures, every recovery callback
+runs (`recovery_register`): the engine makes the waiting work of the breaker's kinds due at once,
+and an app may do more (medicinkort reads again the cards it could not read).
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+# The probe of each breaker by name: raises when the outside system does not answer.
+_probes: dict[str, Callable[[], None]] = {}
+# Called with a breaker's name when it closes after failures.
+_recovery: list[Callable[[str], object]] = []
+
+
+def probe_register(name: str, probe: Callable[[], None]) -> None:
+    """How to ask the system behind breaker `name` whether it answers (from an app's ready)."""
+    _probes[name] = probe
+
+
+def recovery_register(callback: Callable[[str], object]) -> None:
+    """`callback(name)` runs when a breaker closes after failures (from an app's ready)."""
+    if callback not in _recovery:
+        _recovery.append(callback)
 
 
 class Breaker:
@@ -56,10 +81,44 @@ class Breaker:
             cache.set(self._open_until, time.time() + self.seconds, timeout=3600)
             cache.delete(self._probe)
 
+    def failing(self) -> bool:
+        """Calls failed lately (open, half open, or closed with failures counted)."""
+        return bool(cache.get(self._failures) or cache.get(self._open_until))
+
     def succeeded(self) -> None:
-        if cache.get(self._failures) or cache.get(self._open_until):
+        """A call went through: closed, and after failures the recovery callbacks run."""
+        if self.failing():
             self.reset()
+            for callback in _recovery:
+                try:
+                    callback(self.name)
+                except Exception:  # one callback's bug must not stop the others, nor the call
+                    log.exception("recovery of %s: %r failed", self.name, callback)
 
     def reset(self) -> None:
         """Closed, with no failures counted."""
         cache.delete_many([self._failures, self._open_until, self._probe])
+
+
+def probe_all() -> dict[str, str]:
+    """Ask each failing breaker's system whether it answers again, when the breaker lets a call
+    through (half open, or closed with failures); beat runs it every few seconds. Returns what
+    each probed breaker is now: "back", "down" or "open" (not probed yet)."""
+    found = {}
+    for name, probe in _probes.items():
+        breaker = Breaker(name)
+        if not breaker.failing():
+            continue
+        if breaker.wait() > 0:
+            found[name] = "open"
+            continue
+        try:
+            probe()
+        except Exception as error:
+            log.info("probe of %s: still down (%s)", name, error)
+            breaker.failed()
+            found[name] = "down"
+        else:
+            breaker.succeeded()
+            found[name] = "back"
+    return found

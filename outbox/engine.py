@@ -286,6 +286,21 @@ def sweep_all(*, now=None) -> dict[str, dict]:
     return {kind.name: sweep(kind, now=now) for kind in all_kinds()}
 
 
+def breaker_recovered(name: str) -> int:
+    """The system behind breaker `name` answers again: the waiting rows of its kinds, pausing
+    after failures, are due now and handed to workers. Returns how many were made due."""
+    now = timezone.now()
+    made_due = 0
+    for kind in all_kinds():
+        if kind.breaker != name:
+            continue
+        waiting = kind.model._default_manager.filter(status=kind.waiting)
+        made_due += waiting.filter(due_at__gt=now).update(due_at=now)
+        if waiting.exists():
+            dispatch(kind)
+    return made_due
+
+
 # --- What the queue page shows -------------------------------------------------------------------
 
 

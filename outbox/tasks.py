@@ -1,9 +1,9 @@
-"""Celery adapters of the engine: the one task that works a kind's rows, the one sweeper, and
-the SMS delivery poll."""
+"""Celery adapters of the engine: the one task that works a kind's rows, the one sweeper, the
+breakers' probe, and the SMS delivery poll."""
 
 from celery import shared_task
 
-from outbox import channels, engine
+from outbox import breaker, channels, engine
 
 
 @shared_task(name=engine.WORK_TASK, acks_late=True)
@@ -16,6 +16,12 @@ def work(kind: str, ids: list[int] | None = None) -> int:
 def sweep() -> dict:
     """Take back stale claims of every kind and dispatch what is due (beat)."""
     return engine.sweep_all()
+
+
+@shared_task(name="outbox.probe")
+def probe() -> dict:
+    """Ask every outside system whose breaker failed whether it answers again (beat)."""
+    return breaker.probe_all()
 
 
 @shared_task(name="outbox.poll_delivery")

@@ -32,6 +32,12 @@ app.conf.beat_schedule = {
         "task": "outbox.sweep",
         "schedule": float(os.environ.get("SUNDHED_OUTBOX_SWEEP_INTERVAL", "30")),
     },
+    # Outside systems whose breaker failed asked whether they answer again (outbox/breaker.py):
+    # the first write after FMK returns leaves within seconds, not after its backoff.
+    "outbox-probe": {
+        "task": "outbox.probe",
+        "schedule": float(os.environ.get("SUNDHED_OUTBOX_PROBE_INTERVAL", "5")),
+    },
     # The SMS gateway asked what it delivered.
     "outbox-poll-delivery": {"task": "outbox.poll_delivery", "schedule": 120.0},
     # Reminders of coming appointments planned (sent by the outbox when due).

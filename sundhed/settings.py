@@ -508,7 +508,7 @@ SUNDHED_FMK_RETRIES = envint("SUNDHED_FMK_RETRIES", "2")
 SUNDHED_FMK_BACKOFF = float(env("SUNDHED_FMK_BACKOFF", "0.5"))
 # After this many failed calls in a row every process stops calling FMK for this many seconds.
 SUNDHED_FMK_BREAKER_FAILURES = envint("SUNDHED_FMK_BREAKER_FAILURES", "5")
-SUNDHED_FMK_BREAKER_SECONDS = envint("SUNDHED_FMK_BREAKER_SECONDS", "30")
+SUNDHED_FMK_BREAKER_SECONDS = envint("SUNDHED_FMK_BREAKER_SECONDS", "10")
 # An admission (a care course of kind admission opening) reads the patient's card from FMK.
 SUNDHED_FMK_READ_ON_ADMISSION = envbool("SUNDHED_FMK_READ_ON_ADMISSION", "true")
 # Opening the medication tab reads the card again when the last read is older than this.

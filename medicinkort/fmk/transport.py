@@ -111,6 +111,28 @@ def _post_once(action: str, envelope: bytes) -> bytes:
     return payload
 
 
+def probe() -> None:
+    """Whether FMK answers at all: its service description, which says nothing of anyone
+    (the breaker's probe, outbox.breaker.probe_all). Raises FmkUnavailable when it does not."""
+    url = urllib.parse.urlsplit(settings.SUNDHED_FMK_URL)
+    connection_class = (
+        http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    )
+    connection = connection_class(
+        url.hostname or "", url.port, timeout=settings.SUNDHED_FMK_TIMEOUT
+    )
+    try:
+        connection.request("GET", f"{url.path or '/'}?wsdl")
+        response = connection.getresponse()
+        response.read(MAX_ANSWER_BYTES)
+    except (OSError, http.client.HTTPException) as error:
+        raise FmkUnavailable(f"FMK could not be reached: {error}") from error
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise FmkUnavailable(f"FMK answered {response.status}")
+
+
 def call(action: str, envelope: bytes) -> etree._Element:
     """Send one request; return the answer's body element. Retries what may be retried (the
     message id in the envelope makes a retried write safe); raises FmkUnavailable or FmkFault.

@@ -91,6 +91,7 @@ class CardRead(DurableJob, BaseModel):
         DEMAND = "demand", _("Asked for")
         AFTER_WRITE = "after_write", _("After a change sent to FMK")
         SCHEDULE = "schedule", _("Read again while admitted")
+        RETRY = "retry", _("Read again when FMK answered again")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")

@@ -121,6 +121,33 @@ def cards_refresh_admitted(*, now=None) -> int:
     return len(made)
 
 
+def card_reads_again(breaker: str, *, now=None) -> int:
+    """FMK answers again (its breaker closed after failures): each patient whose newest read
+    could not reach FMK, within the last `SUNDHED_FMK_ADMITTED_REFRESH` seconds, is read again
+    as the clinician who asked, unless a read already waits. Returns how many were asked for."""
+    if breaker != "fmk":
+        return 0
+    now = now or timezone.now()
+    newer = CardRead.objects.filter(
+        patient_id=OuterRef("patient_id"), created_at__gt=OuterRef("created_at")
+    )
+    failed = (
+        CardRead.objects.filter(
+            status=CardRead.Status.UNREACHABLE,
+            created_at__gte=now - timedelta(seconds=settings.SUNDHED_FMK_ADMITTED_REFRESH),
+        )
+        .exclude(Exists(newer))
+        .values_list("patient_id", "requested_by_id")
+    )
+    made = CardRead.objects.bulk_create(
+        CardRead(patient_id=patient_id, requested_by_id=user_id, occasion=CardRead.Occasion.RETRY)
+        for patient_id, user_id in failed
+    )
+    if made:
+        engine.dispatch(engine_kind(READ_KIND), [read.pk for read in made])
+    return len(made)
+
+
 def _snapshot_store(patient, card: Card, raw: str) -> CardSnapshot:
     snapshot = CardSnapshot.objects.create(
         patient=patient,

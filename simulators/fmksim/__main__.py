@@ -94,7 +94,9 @@ def soap_handler(service: Service, state: State):
             self.wfile.write(body)
 
         def do_GET(self):
-            if self.path.split("?")[0] == "/fmk" and "wsdl" in self.path.lower():
+            if state.mode == "unavailable":  # a service that is down is down for everything
+                self._send(503, b"FMK er midlertidigt utilgaengelig.", "text/plain")
+            elif self.path.split("?")[0] == "/fmk" and "wsdl" in self.path.lower():
                 self._send(200, Path(service_wsdl()).read_bytes())
             else:
                 self._send(404, b"not found", "text/plain")

@@ -160,7 +160,11 @@ def test_med_the_timeline_and_the_work_list_show_medication(cast, doctor):
     order_create(access=access, course=cast.course, data=data)
     snapshot_of(cast, "7", [("1", "Panodil", "N02BE01", "2 tabletter 4 gange daglig")])
     text = medication_text(access)
-    assert "Marevan" in text and "Panodil" in text and "version 7" in text
+    assert "Marevan" in text and "Panodil" in text
+    # The card is named by when FMK made it, as on the pages, never by its version number.
+    snapshot = CardSnapshot.objects.get(patient=cast.patient, version="7")
+    made = timezone.localtime(snapshot.modified_at or snapshot.fetched_at)
+    assert f"FMK-kort fra {made:%d.%m.%Y %H:%M}" in text and "version 7" not in text
     macro = doctor.get(reverse("journal:macro", kwargs={"patient_id": cast.patient.public_id,
                                                         "name": "med"}))  # fmt: skip
     assert "Marevan" in macro.json()["text"]

@@ -350,14 +350,14 @@ def test_a_discharge_reconciled_during_an_outage_builds_on_the_admissions_queued
 
     fmksim.mode("refuse")
     url, _, position = page("admission")
-    paracetamol = Drug.objects.filter(atc_code="N02BE01").first()
+    antibiotic = Drug.objects.filter(atc_code="J01FA09").first()  # on no seeded card
     answer = confirm(url, {
         "card_version": version, "queue_position": position,
         f"decision-{first['identifier']}": "withdraw", f"reason-{first['identifier']}": "Ophørt",
         f"decision-{second['identifier']}": "change",
         f"dose-{second['identifier']}": "2 tabletter nat",
-        "new-drug-1": str(paracetamol.public_id), "new-dose-1": "1 g x 4",
-        "new-reason-1": "Smerter",
+        "new-drug-1": str(antibiotic.public_id), "new-dose-1": "1 tablet x 2",
+        "new-reason-1": "Pneumoni",
     })  # fmt: skip
     assert answer.status_code == 302
     admission = Reconciliation.objects.get(patient=cast.patient, kind="admission")
@@ -367,12 +367,12 @@ def test_a_discharge_reconciled_during_an_outage_builds_on_the_admissions_queued
     url, html, position = page("discharge")
     queued = html.split('data-testid="fmk-queued"')[1].split("</ol>")[0]
     assert queued.count('data-testid="fmk-queued-write"') == 4  # withdraw, change, new, reviewed
-    assert "2 tabletter nat" in queued and paracetamol.name in queued
+    assert "2 tabletter nat" in queued and antibiotic.name in queued
     # The line withdrawn at admission is not offered again; the new drug's order is not
     # offered for FMK again either (its creation is on its way).
     assert f'name="decision-{first["identifier"]}"' not in html
     assert f'name="decision-{second["identifier"]}"' in html
-    order = MedicationOrder.objects.get(patient=cast.patient, atc_code="N02BE01")
+    order = MedicationOrder.objects.get(patient=cast.patient, atc_code="J01FA09", fmk_identifier="")
     assert f'name="order-{order.public_id}"' not in html
     body = {
         "card_version": version, "queue_position": position,
@@ -421,6 +421,50 @@ def test_a_discharge_reconciled_during_an_outage_builds_on_the_admissions_queued
     card = {d["identifier"]: d for d in fmksim.card(cpr)["drug_medications"]}
     assert card[first["identifier"]]["withdrawn"] and card[third["identifier"]]["withdrawn"]
     assert card[second["identifier"]]["dosage"] == "1 tablet nat"
-    (created,) = [d for d in card.values() if d["name"] == paracetamol.name
-                  and d["indication"] == "Smerter"]  # fmt: skip
-    assert created["dosage"] == "1 g x 4" and not created["withdrawn"]
+    (created,) = [d for d in card.values() if d["name"] == antibiotic.name
+                  and d["indication"] == "Pneumoni"]  # fmt: skip
+    assert created["dosage"] == "1 tablet x 2" and not created["withdrawn"]
+
+
+def test_when_fmk_answers_again_a_waiting_write_leaves_within_seconds_and_failed_reads_run(
+    cast, fmksim, celery_worker, doctor_access
+):
+    """Finding 9: a write deep in its backoff, and a read that could not reach FMK, both go as
+    soon as the breaker's probe (beat's outbox.probe) finds FMK answering again."""
+    from medicinkort.models import CardRead
+    from medicinkort.services import card_read_request
+    from outbox.breaker import Breaker, probe_all
+
+    cpr = cast.patient.cpr
+    first = active_lines(card_with_lines(fmksim, cpr, 1))[0]
+    read_card(cast.treating_doctor, cast.patient)
+    fmksim.mode("refuse")
+    reconciliation = reconciliation_confirm(
+        access=doctor_access, kind="discharge",
+        card_version=CardSnapshot.objects.latest("fetched_at").version,
+        decisions=[Decision("withdraw", fmk_identifier=first["identifier"], reason="Ophørt")],
+    )  # fmt: skip
+    write = FmkWrite.objects.get(reconciliation=reconciliation)
+    wait_for(lambda: FmkWrite.objects.get(pk=write.pk).attempts >= 2, what="two failed attempts")
+    failed_read = card_read_request(access=doctor_access, occasion="demand")
+    wait_for(lambda: CardRead.objects.get(pk=failed_read.pk).status == "unreachable",
+             what="the read failing while FMK is down")  # fmt: skip
+    assert Breaker("fmk").failing()
+    # As after a long outage: the write's next try is five minutes away.
+    FmkWrite.objects.filter(pk=write.pk, status="pending").update(
+        due_at=timezone.now() + timezone.timedelta(minutes=5)
+    )
+    fmksim.mode("up")
+    back = time.monotonic()
+    wait_for(lambda: probe_all().get("fmk") == "back", what="the probe finding FMK back")
+    sent = wait_for(lambda: FmkWrite.objects.filter(pk=write.pk, status="sent").first(),
+                    what="the write leaving")  # fmt: skip
+    assert time.monotonic() - back < 15  # the breaker's pause (10 s) at most, not 5 minutes
+    assert sent.finished_at < timezone.now()
+    again = wait_for(
+        lambda: CardRead.objects.filter(patient=cast.patient, occasion="retry", status="done")
+        .exclude(pk=failed_read.pk).first(),
+        what="the failed read asked again and done",
+    )  # fmt: skip
+    assert again.requested_by_id == cast.treating_doctor.pk and again.snapshot_id
+    assert drained(reconciliation).status == Reconciliation.Status.UPDATED

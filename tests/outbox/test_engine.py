@@ -135,3 +135,40 @@ def test_a_held_claim_is_time_limited(cast, client, clinic, settings):
         f"{kind.stale_after // 60}min",
         f"{kind.stale_after * 1000}ms",
     )
+
+
+def test_a_failing_breaker_is_probed_and_its_recovery_makes_the_waiting_work_due(db, settings):
+    """outbox.probe (beat) asks a failing system whether it answers; when it does, the breaker
+    closes once, every recovery callback runs, and waiting rows of its kinds are due at once."""
+    from outbox import breaker as breakers
+
+    settings.SUNDHED_TESTSYS_BREAKER_FAILURES = 1
+    settings.SUNDHED_TESTSYS_BREAKER_SECONDS = 0.2
+    answers, recovered = ["down", "down", "up"], []
+
+    def probe():
+        if answers.pop(0) == "down":
+            raise ConnectionRefusedError("testsys is down")
+
+    breakers.probe_register("testsys", probe)
+    breakers.recovery_register(recovered.append)
+    testsys = Breaker("testsys")
+    testsys.reset()
+    try:
+        assert breakers.probe_all() == {}  # nothing failed: nothing probed
+        testsys.failed()
+        assert breakers.probe_all() == {"testsys": "open"}  # not before its pause
+        import time
+
+        time.sleep(0.25)
+        assert breakers.probe_all() == {"testsys": "down"}  # probed, still down: open again
+        time.sleep(0.25)
+        assert breakers.probe_all() == {"testsys": "down"}
+        time.sleep(0.25)
+        assert breakers.probe_all() == {"testsys": "back"}
+        assert recovered == ["testsys"] and not testsys.failing()
+        assert breakers.probe_all() == {}  # closed: no more probes
+    finally:
+        breakers._probes.pop("testsys", None)
+        breakers._recovery.remove(recovered.append)
+        testsys.reset()
