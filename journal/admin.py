@@ -12,7 +12,7 @@ from journal.models import NoteTemplate, NoteTemplateSection, SksCode
 class NoteTemplateSectionInline(admin.TabularInline):
     model = NoteTemplateSection
     extra = 1
-    fields = ["position", "heading", "prompt"]
+    fields = ["position", "heading", "prompt", "required"]
 
 
 @admin.register(NoteTemplate)

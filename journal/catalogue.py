@@ -10,8 +10,9 @@ from pathlib import Path
 
 SKS_FILE = Path(__file__).resolve().parent / "data" / "sks_diagnoses.tsv"
 
-# (name, note type, [(heading, prompt)]): the sections Danish hospitals use for each type.
-DEFAULT_TEMPLATES = [
+# (name, note type, [(heading, prompt[, required])]): the sections Danish hospitals use for each
+# type. A required section is not signed empty; an empty one that is not is left out.
+DEFAULT_TEMPLATES: list[tuple[str, str, list[tuple]]] = [
     (
         "Indlæggelsesnotat",
         "admission",
@@ -56,10 +57,10 @@ DEFAULT_TEMPLATES = [
         "Epikrise",
         "epikrise",
         [
-            ("Diagnoser", ".diag"),
-            ("Forløb", ""),
+            ("Diagnoser", ".diag", True),
+            ("Forløb", "Indlæggelsesforløb, undersøgelser og fund", True),
             ("Behandling", ""),
-            ("Medicin ved udskrivelse", ".med"),
+            ("Medicin ved udskrivelse", ".med", True),
             ("Opfølgning", "Aftaler, kontrol, opgaver til egen læge"),
         ],
     ),
@@ -97,9 +98,17 @@ def templates_load(template_model, section_model) -> int:
         template, created = template_model.objects.get_or_create(name=name, note_type=note_type)
         if created:
             made += 1
+            # A migration's model of the table before `required` existed has no such field.
+            knows_required = any(f.name == "required" for f in section_model._meta.fields)
             section_model.objects.bulk_create(
-                section_model(template=template, position=i, heading=h, prompt=p)
-                for i, (h, p) in enumerate(sections)
+                section_model(
+                    template=template,
+                    position=i,
+                    heading=section[0],
+                    prompt=section[1],
+                    **({"required": len(section) > 2 and section[2]} if knows_required else {}),
+                )  # fmt: skip
+                for i, section in enumerate(sections)
             )
     return made
 

@@ -71,6 +71,11 @@ class NoteTemplateSection(models.Model):
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     heading = models.CharField(_("heading"), max_length=100)
     prompt = models.CharField(_("prompt"), max_length=300, blank=True)
+    required = models.BooleanField(
+        _("required"), default=False,
+        help_text=_("A note is not signed with this section empty. An empty section that is "
+                    "not required is left out of the signed note."),
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("section")

@@ -82,6 +82,42 @@ def unfinished_parts(text: str) -> list[str]:
     return found
 
 
+def sections_signed(text: str, sections) -> str:
+    """The text a note from a template is signed with: a required section (by its heading line,
+    "Heading:") that is empty or gone refuses signing, naming it; an empty section that is not
+    required is left out, heading and all, so no empty heading reaches a signed note."""
+    by_heading = {f"{section.heading.strip()}:": section for section in sections}
+    lines = text.split("\n")
+    starts: list[int] = []
+    for i, line in enumerate(lines):
+        # A macro may repeat its section's heading ("Diagnoser:" under "Diagnoser:"): content.
+        if line.strip() in by_heading and not (
+            starts and lines[starts[-1]].strip() == line.strip()
+        ):
+            starts.append(i)
+    found: set[int] = set()
+    empty: list[str] = []
+    drop: set[int] = set()
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        section = by_heading[lines[start].strip()]
+        found.add(section.pk)
+        if "\n".join(lines[start + 1 : end]).strip():
+            continue
+        if section.required:
+            empty.append(section.heading)
+        else:
+            drop.update(range(start, end))
+    empty += [s.heading for s in sections if s.required and s.pk not in found]
+    if empty:
+        raise ValidationError(
+            {"text": _("Write the required section %(sections)s before signing.")
+             % {"sections": ", ".join(f"«{heading}»" for heading in empty)}}
+        )  # fmt: skip
+    kept = "\n".join(line for i, line in enumerate(lines) if i not in drop)
+    return re.sub(r"\n{3,}", "\n\n", kept).strip()
+
+
 def note_create(
     *,
     access: PatientAccess,
@@ -162,12 +198,15 @@ def note_sign(*, access: PatientAccess, note: Note) -> Note:
                     % {"parts": ", ".join(unfinished[:5])}
                 }
             )
+        if note.template is not None:
+            note.text = sections_signed(note.text, list(note.template.sections.all()))
         now = timezone.now()
         note.signed_at, note.signed_by = now, signer
         note.cosign_required = signer.requires_cosign
         note.status = NoteStatus.AWAITING_COSIGN if signer.requires_cosign else NoteStatus.SIGNED
         note.save(
             update_fields=[
+                "text",
                 "signed_at",
                 "signed_by",
                 "cosign_required",

@@ -260,10 +260,43 @@ def test_an_epikrise_expands_its_macros_and_cannot_be_signed_with_its_hints(cast
     services.note_draft_save(
         access=access, note=note, text=note.text.replace(
             "«Aftaler, kontrol, opgaver til egen læge»", "Kontrol i ambulatoriet om 3 måneder."
-        ),
+        ).replace("«Indlæggelsesforløb, undersøgelser og fund»", "Ukompliceret forløb."),
     )  # fmt: skip
     note.refresh_from_db()
     assert services.note_sign(access=access, note=note).status == NoteStatus.SIGNED
+
+
+def test_an_epikrise_names_an_empty_required_section_and_signs_without_empty_headings(
+    cast, grant, client
+):
+    """A required section left empty (or deleted) stops signing with its name; an empty section
+    that is not required never reaches the signed note, nor the citizen."""
+    access = grant(cast.treating_doctor, cast.patient)
+    template = NoteTemplate.objects.get(name="Epikrise")
+    note = services.note_create(
+        access=access, note_type="epikrise", template=template, care_course=cast.course
+    )
+    filled = note.text.replace(
+        "«Aftaler, kontrol, opgaver til egen læge»", "Kontrol hos egen læge."
+    )
+    for text, named in [
+        (filled.replace("«Indlæggelsesforløb, undersøgelser og fund»", ""), "«Forløb»"),
+        (filled.replace("Forløb:\n«Indlæggelsesforløb, undersøgelser og fund»", ""), "«Forløb»"),
+    ]:
+        services.note_draft_save(access=access, note=note, text=text)
+        note.refresh_from_db()
+        with pytest.raises(ValidationError, match=named):
+            services.note_sign(access=access, note=note)
+    assert "Behandling:\n\n" in filled  # an optional section, left empty
+    services.note_draft_save(access=access, note=note, text=filled.replace(
+        "«Indlæggelsesforløb, undersøgelser og fund»", "Ukompliceret forløb."))  # fmt: skip
+    note.refresh_from_db()
+    signed = services.note_sign(access=access, note=note)
+    assert signed.status == NoteStatus.SIGNED
+    assert "Behandling:" not in signed.text and "\n\n\n" not in signed.text
+    for heading in ("Diagnoser:", "Forløb:", "Medicin ved udskrivelse:", "Opfølgning:"):
+        assert heading in signed.text, heading
+    assert "Behandling:" not in Note.objects.get(pk=note.pk).text
 
 
 def test_a_note_with_a_macro_typed_but_not_expanded_is_not_signed(cast, grant):
