@@ -124,3 +124,12 @@ def query_uuid_list(request, name: str) -> list[uuid.UUID]:
         except ValueError:
             raise BadParameter(name, raw, _("an id (UUID)")) from None
     return values
+
+
+def query_text(request, name: str, *, max_length: int) -> str:
+    """Text typed into a search field, stripped; longer than `max_length` or holding control
+    characters is a 400."""
+    raw = request.GET.get(name, "")
+    if len(raw) > max_length or any(ord(c) < 32 and c not in "\t" for c in raw):
+        raise BadParameter(name, raw, _("text of at most %(n)s characters") % {"n": max_length})
+    return raw.strip()

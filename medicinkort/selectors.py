@@ -276,6 +276,49 @@ def fmk_queue(access: PatientAccess, lines=()) -> Queue:
     return queue
 
 
+def drugs_matching(text: str, *, limit: int = 15) -> list:
+    """The type-ahead of the drug pickers: active drugs of the catalogue matching every word
+    typed (in the name, the active substance, the strength, or the start of the ATC code),
+    names starting with the first word first; nothing for fewer than two characters."""
+    from django.db.models import Case, IntegerField, Q, Value, When
+
+    from medicinkort.models import Drug
+
+    words = text.split()[:6]
+    if len(text.strip()) < 2 or not words:
+        return []
+    drugs = Drug.objects.filter(is_active=True)
+    for word in words:
+        drugs = drugs.filter(
+            Q(name__icontains=word) | Q(substance__icontains=word)
+            | Q(strength__icontains=word) | Q(atc_code__istartswith=word)
+        )  # fmt: skip
+    first = Case(When(name__istartswith=words[0], then=Value(0)), default=Value(1),
+                 output_field=IntegerField())  # fmt: skip
+    return list(drugs.order_by(first, "name", "strength", "form_text")[:limit])
+
+
+def drug_active(public_ids):
+    """The active drug of the catalogue with the first of these public ids, or None."""
+    from medicinkort.models import Drug
+
+    return Drug.objects.filter(public_id__in=public_ids[:1], is_active=True).first()
+
+
+def drug_label(public_id) -> str:
+    """What a picker shows for the drug it holds ("" for none or an unknown id)."""
+    import uuid
+
+    from medicinkort.models import Drug
+
+    try:
+        public_id = uuid.UUID(str(public_id))
+    except ValueError:  # posted wrong: the form says so, the picker shows nothing chosen
+        return ""
+    drug = Drug.objects.filter(public_id=public_id).values("name", "strength", "form_text").first()
+    return " ".join(str(v) for v in drug.values() if v) if drug else ""
+
+
 def card_difference(older, newer) -> list[dict]:
     """What changed between two snapshots: lines added, removed, or with another dosage."""
     before = {line.identifier: line for line in older.lines.all()} if older else {}

@@ -9,6 +9,7 @@ app_name = "medicinkort"
 
 urlpatterns = [
     path("mar/", views.mar, name="mar"),
+    path("drugs/", views.drug_search, name="drug_search"),
     path("orders/<uuid:order_id>/stop/", views.order_stop, name="order_stop"),
     path("orders/<uuid:order_id>/cosign/", views.order_cosign, name="order_cosign"),
     path("orders/<uuid:order_id>/give/", views.administration_new, name="administration_new"),
@@ -21,5 +22,6 @@ urlpatterns = [
     path("<uuid:patient_id>/card/", views.card_live, name="card_live"),
     path("<uuid:patient_id>/card/refresh/", views.card_refresh, name="card_refresh"),
     path("<uuid:patient_id>/orders/new/", views.order_new, name="order_new"),
+    path("<uuid:patient_id>/drug-checks/", views.drug_checks, name="drug_checks"),
     path("<uuid:patient_id>/reconcile/<str:kind>/", views.reconcile, name="reconcile"),
 ]

@@ -24,7 +24,7 @@ from common.forms import (
     form_errors_attach,
     form_invalid_error,
 )
-from common.params import query_uuid_list
+from common.params import query_choice, query_text, query_uuid_list
 from medicinkort import selectors, services
 from medicinkort.forms import (
     AdministrationForm,
@@ -149,7 +149,7 @@ def order_new(request, access):
         else:
             messages.success(request, _("Ordered."))
             return redirect("medicinkort:medication", patient_id=access.patient.public_id)
-    context = _tab_context(access, order_form=form, warnings=warnings)
+    context = _tab_context(access, order_form=form, warnings=warnings, posted=request.POST)
     return render(request, "medicinkort/medication.html", context, status=400)
 
 
@@ -177,6 +177,36 @@ def order_cosign(request, access, obj):
     else:
         messages.success(request, _("Co-signed."))
     return redirect("medicinkort:medication", patient_id=access.patient.public_id)
+
+
+# --- the drug pickers --------------------------------------------------------------------------
+# Each picker's field, and the prefix its warnings' reasons carry when confirming.
+PICKERS = {"drug": "", **{f"new-drug-{n}": f"new-{n}" for n in ReconcileForm.NEW_ROWS}}
+
+
+@require_GET
+@staff_view
+def drug_search(request):
+    """The type-ahead of a drug picker (?q=, ?for= the picker's field): the matching drugs of
+    the catalogue, each a button that fills the picker."""
+    field = query_choice(request, "for", PICKERS, "drug")
+    text = query_text(request, "q", max_length=100)
+    context = {"drugs": selectors.drugs_matching(text), "field": field, "q": text}
+    return render(request, "medicinkort/_drug_results.html", context)
+
+
+@require_GET
+@patient_view(DataKind.MEDICATION)
+def drug_checks(request, access):
+    """The checks of the drug a picker now holds (?for= the picker's field, ?<field>= the drug),
+    shown as it is picked, each with the reason field that confirming asks for."""
+    field = query_choice(request, "for", PICKERS, "drug")
+    drug = selectors.drug_active(query_uuid_list(request, field)[:1])
+    warnings = []
+    if drug is not None:
+        lines = selectors.card_state(access).lines if PICKERS[field] else ()
+        warnings = services.drug_warnings(access, drug, prefix=PICKERS[field], card_lines=lines)
+    return render(request, "medicinkort/_warnings.html", {"warnings": warnings, "slot": field})
 
 
 # --- reconciliation ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from medicinkort.services.administration import administration_record
 from medicinkort.services.orders import (
     ChecksNeedReasons,
     OrderData,
+    drug_warnings,
     order_cosign,
     order_create,
     order_stop,
@@ -38,6 +39,7 @@ __all__ = [
     "OrderData",
     "administration_record",
     "card_read_on_admission",
+    "drug_warnings",
     "card_read_request",
     "card_read_run",
     "identity_for",

@@ -23,11 +23,14 @@ TIME_WORDS = {"morgen": "08:00", "middag": "12:00", "aften": "18:00", "nat": "22
 
 
 class ChecksNeedReasons(Exception):
-    """The checks found warnings that were not answered with a reason."""
+    """The checks found warnings that were not answered with a reason. `warnings` is every
+    warning found (shown again, each with the reason already given), `unanswered` those that
+    still want one."""
 
-    def __init__(self, warnings: list[Warning]):
-        super().__init__(", ".join(w.text for w in warnings))
+    def __init__(self, warnings: list[Warning], unanswered: list[Warning] | None = None):
         self.warnings = warnings
+        self.unanswered = warnings if unanswered is None else unanswered
+        super().__init__(", ".join(w.text for w in self.unanswered))
 
 
 @dataclass
@@ -148,6 +151,24 @@ def others_for_checks(access: PatientAccess) -> list[Candidate]:
     ]
 
 
+def drug_warnings(access: PatientAccess, drug, *, prefix: str = "", card_lines=()) -> list:
+    """The checks of a drug as it is picked, before anything is confirmed: against the patient's
+    CAVE, their active orders and `card_lines` (the FMK card's, when reconciling), keyed as
+    confirming keys them (`<prefix>:<key>` for a reconciliation's row), so a reason given now
+    answers the confirmation's check of the same warning."""
+    from dataclasses import replace
+
+    others = others_for_checks(access) + [
+        Candidate(line.drug_name, line.atc_code, line.substance)
+        for line in card_lines
+        if line.status == "active"
+    ]  # fmt: skip
+    warnings = order_warnings(
+        access.patient, OrderData.from_drug(drug, dose_text=""), others=others
+    )
+    return [replace(w, key=f"{prefix}:{w.key}") for w in warnings] if prefix else warnings
+
+
 def order_warnings(
     patient, data: OrderData, *, others: list[Candidate], caves=None, pairs=None
 ) -> list[Warning]:
@@ -199,7 +220,7 @@ def order_create(
         warnings = order_warnings(access.patient, data, others=others_for_checks(access))
     unanswered = [w for w in warnings if w.key not in reasons]
     if unanswered:
-        raise ChecksNeedReasons(unanswered)
+        raise ChecksNeedReasons(warnings, unanswered)
     department = staff.active_department or (course.department if course else None)
     if department is None:
         raise ValidationError(_("Choose an active department first."))

@@ -254,7 +254,7 @@ def _check(access: PatientAccess, plan: _Plan, reasons: dict[str, str]) -> dict[
         found[key] = warnings
         unanswered += [w for w in warnings if w.key not in reasons]
     if unanswered:
-        raise ChecksNeedReasons(unanswered)
+        raise ChecksNeedReasons([w for warnings in found.values() for w in warnings], unanswered)
     return found
 
 

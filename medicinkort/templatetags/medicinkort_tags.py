@@ -23,32 +23,15 @@ def posted_value(posted, prefix, key):
     return posted.get(f"{prefix}{key}", "") if hasattr(posted, "get") else ""
 
 
-_options: dict = {}
+@register.inclusion_tag("medicinkort/_drug_picker.html")
+def drug_picker(field, label, selected, patient, testid="new-drug"):
+    """A drug picker: a search field whose type-ahead (htmx, `medicinkort:drug_search`) fills
+    the hidden field `field` with the drug's public id; picking a drug asks for its checks
+    (`medicinkort:drug_checks`) at once, shown under the picker."""
+    from medicinkort.selectors import drug_label
 
-
-@register.simple_tag
-def drug_options(selected=""):
-    """The catalogue as `<option>`s, built once per process and catalogue state (one small query
-    to check the state), so a page with drug pickers does not render 639 options through the
-    widget machinery each time."""
-    from django.db.models import Count, Max
-    from django.utils.html import format_html_join
-    from django.utils.safestring import mark_safe
-
-    from medicinkort.models import Drug
-
-    state = Drug.objects.filter(is_active=True).aggregate(n=Count("id"), at=Max("updated_at"))
-    key = (state["n"], state["at"])
-    if _options.get("key") != key:
-        drugs = Drug.objects.filter(is_active=True).order_by("name", "strength")
-        html = format_html_join(
-            "",
-            '<option value="{}">{} {} {}</option>',
-            drugs.values_list("public_id", "name", "strength", "form_text"),
-        )
-        _options.clear()
-        _options.update(key=key, html=str(html))
-    html = _options["html"]
-    if selected:
-        html = html.replace(f'value="{selected}"', f'value="{selected}" selected', 1)
-    return mark_safe(html)  # noqa: S308 (escaped by format_html_join above)
+    selected = str(selected or "")
+    return {
+        "field": field, "label": label, "selected": selected, "patient": patient,
+        "testid": testid, "selected_label": drug_label(selected) if selected else "",
+    }  # fmt: skip

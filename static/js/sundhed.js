@@ -4,3 +4,29 @@ document.addEventListener("change", function (event) {
     event.target.form.submit();
   }
 });
+
+// Drug pickers (medicinkort/_drug_picker.html): choosing a drug of the type-ahead fills the
+// hidden field and asks for its checks; typing again empties the choice until one is chosen.
+document.addEventListener("click", function (event) {
+  var pick = event.target.closest("[data-drug-pick]");
+  if (!pick) {
+    return;
+  }
+  var field = pick.getAttribute("data-for");
+  var hidden = document.getElementById(field);
+  document.getElementById(field + "-search").value = pick.getAttribute("data-drug-label");
+  document.getElementById(field + "-results").innerHTML = "";
+  hidden.value = pick.getAttribute("data-drug-pick");
+  hidden.dispatchEvent(new Event("change", { bubbles: true }));
+});
+document.addEventListener("input", function (event) {
+  var field = event.target.getAttribute("data-drug-search");
+  if (!field) {
+    return;
+  }
+  var hidden = document.getElementById(field);
+  if (hidden.value) {
+    hidden.value = "";
+    document.getElementById(field + "-checks").innerHTML = "";
+  }
+});

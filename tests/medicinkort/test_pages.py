@@ -1,6 +1,7 @@
 """The medication pages as a clinician uses them: ordering with the checks, reconciling, the
 ward's administration record."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -297,3 +298,57 @@ def test_a_nurse_reaches_the_medication_round_from_the_bar_and_each_work_list_ro
     )
     assert 'data-testid="mar-row"' not in other.content.decode()
     assert client.get(reverse("medicinkort:mar"), {"patient": "x"}).status_code == 400
+
+
+def test_the_drug_picker_finds_by_name_substance_atc_and_strength(cast, doctor):
+    search = reverse("medicinkort:drug_search")
+
+    def found(**query):
+        answer = doctor.get(search, query)
+        assert answer.status_code == 200, query
+        return answer.content.decode()
+
+    assert "Brufen" in found(q="bruf")  # the name
+    assert "Brufen" in found(q="ibuprofen")  # the active substance
+    assert "Brufen" in found(q="M01AE")  # the start of the ATC code
+    by_strength = found(q="ibuprofen 400")
+    assert "400 mg" in by_strength and "600 mg" not in by_strength
+    assert 'data-testid="drug-result"' not in found(q="b")  # two letters at least
+    assert 'data-testid="drug-no-result"' in found(q="zzqx")
+    assert found(q="bruf", **{"for": "new-drug-2"}).count('data-for="new-drug-2"') >= 1
+    # A picker that is none, or text no one types, is a 400 naming the parameter.
+    for bad in ({"for": "nothing"}, {"q": "x" * 101}, {"q": "a\x00b"}):
+        answer = doctor.get(search, bad, HTTP_ACCEPT_LANGUAGE="en")
+        assert answer.status_code == 400 and list(bad)[0] in answer.content.decode(), bad
+
+
+def test_checks_appear_when_the_drug_is_picked_and_answer_the_confirmations(cast, doctor):
+    """Finding 3: CAVE, interaction and duplicate warnings show as the drug is picked, keyed as
+    the confirmation keys them, so reasons given then confirm at the first attempt; the
+    confirmation still refuses without them."""
+    from audit.models import AccessEvent
+    from medicinkort.models import Reconciliation
+
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="medication")
+    marevan = Drug.objects.filter(atc_code="B01AA03").first()
+    data = OrderData.from_drug(marevan, dose_text="1 tablet", times=["18:00"])
+    order_create(access=access, course=cast.course, data=data)
+    snapshot_of(cast, "100", [])
+    ibuprofen = Drug.objects.filter(atc_code="M01AE01").first()
+    checks = url("drug_checks", cast)
+    before = AccessEvent.objects.filter(patient_id=cast.patient.pk).count()
+    answer = doctor.get(checks, {"for": "new-drug-1", "new-drug-1": str(ibuprofen.public_id)})
+    page = answer.content.decode()
+    assert answer.status_code == 200 and "Marevan" in page
+    reasons = re.findall(r'name="(warn:new-1:[^"]+)"', page)
+    assert reasons and AccessEvent.objects.filter(patient_id=cast.patient.pk).count() == before + 1
+    assert doctor.get(checks, {"for": "new-drug-1"}).content.decode().strip() == ""  # none yet
+    assert doctor.get(checks, {"for": "new-drug-1", "new-drug-1": "x"}).status_code == 400
+    body = {"card_version": "100", "new-drug-1": str(ibuprofen.public_id),
+            "new-dose-1": "400 mg x 3", "new-reason-1": "Smerter"}  # fmt: skip
+    reconcile = url("reconcile", cast, kind="admission")
+    assert doctor.post(reconcile, body).status_code == 400  # no reasons: refused
+    assert not Reconciliation.objects.exists()
+    answered = body | dict.fromkeys(reasons, "Kortvarigt, med PPI")
+    assert doctor.post(reconcile, answered).status_code == 302  # one round trip
+    assert Reconciliation.objects.filter(patient=cast.patient).count() == 1
