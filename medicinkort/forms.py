@@ -54,6 +54,19 @@ class AdministrationForm(forms.Form):
         localize=True, widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )  # fmt: skip
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+    # Where the round was recorded from, to go back to it (its view and patient).
+    view = forms.ChoiceField(choices=[(v, v) for v in ("now", "day", "stay")], required=False)
+    patient = forms.UUIDField(required=False)
+
+    def round_url(self) -> str:
+        """The medication round as it was shown (as far as the form tells it)."""
+        from urllib.parse import urlencode
+
+        from django.urls import reverse
+
+        data = getattr(self, "cleaned_data", {})
+        query = {k: str(data[k]) for k in ("view", "patient") if data.get(k)}
+        return reverse("medicinkort:mar") + (f"?{urlencode(query)}" if query else "")
 
 
 class DrugField(forms.ModelChoiceField):

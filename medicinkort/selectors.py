@@ -336,53 +336,79 @@ def card_difference(older, newer) -> list[dict]:
     return changes
 
 
-def administrations_due(*, department_id: int, user, now=None, before_hours=4, after_hours=2):
-    """The ward's doses due around now: each active fixed-time order's times today (and the
-    night before), with what was recorded; overdue when 30 minutes late and not recorded. And
-    the as-needed orders. Only patients the user may open (care relation)."""
+# What the medication round shows: the doses due around now, today's, or one patient's stay
+# (from its start, at most STAY_DAYS back, to the end of tomorrow).
+MAR_WINDOWS = ("now", "day", "stay")
+# The stay view goes back at most this many days (a long stay's first weeks are in the history).
+STAY_DAYS = 14
+
+
+def _mar_span(window: str, now, orders) -> tuple:
+    """The (first, last) due time of the window."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    if window == "day":
+        return midnight, midnight + timedelta(days=1)
+    if window == "stay":
+        earliest = min((o.starts_at for o in orders), default=midnight)
+        # Up to tomorrow's end: the doses planned next, as a nurse plans the shifts.
+        return max(earliest, midnight - timedelta(days=STAY_DAYS - 1)), midnight + timedelta(2)
+    return now - timedelta(hours=4), now + timedelta(hours=2)
+
+
+def administrations_due(*, department_id: int, user, now=None, window="now", patients=()):
+    """The ward's doses of the window (`MAR_WINDOWS`: around now, today, or the stay of the
+    `patients` asked for), each active fixed-time order's times with what was recorded; overdue
+    when 30 minutes late and not recorded. And the as-needed orders, each with how many doses
+    are left today (`left_today`). Only patients the user may open (care relation)."""
     from datetime import datetime, timedelta
 
+    from django.db.models import Count, Q
     from django.utils import timezone
 
     from medicinkort.models import Administration, MedicationOrder
     from patients.models import Patient
 
     now = now or timezone.now()
-    local_now = timezone.localtime(now)
-    orders = list(
-        MedicationOrder.objects.filter(
-            status=MedicationOrder.Status.ACTIVE,
-            department_id=department_id,
-            patient__in=Patient.objects.visible_to(user, at=now),
-        ).select_related("patient")
-    )
+    active = MedicationOrder.objects.filter(
+        status=MedicationOrder.Status.ACTIVE, department_id=department_id,
+        patient__in=Patient.objects.visible_to(user, at=now),
+    ).select_related("patient")  # fmt: skip
+    if patients:
+        active = active.filter(patient__public_id__in=patients)
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    given_today = Count("administrations", filter=Q(administrations__given_at__gte=midnight)
+                        & ~Q(administrations__status=Administration.Status.NOT_GIVEN))  # fmt: skip
+    orders: list[Any] = list(active.annotate(given_today=given_today))
+    first, last = _mar_span(window, now, orders)
     recorded = {
         (a.order_id, a.due_at): a
         for a in Administration.objects.filter(
-            order__in=[o.pk for o in orders], due_at__gte=now - timedelta(hours=before_hours + 24)
+            order__in=[o.pk for o in orders], due_at__gte=first, due_at__lte=last
         ).select_related("given_by__user")
     }
     due: list[dict[str, Any]] = []
     as_needed = []
     for order in orders:
         if order.schedule == MedicationOrder.Schedule.PN:
+            order.left_today = max((order.pn_max_per_day or 0) - order.given_today, 0)
             as_needed.append(order)
             continue
-        for day in (local_now.date() - timedelta(days=1), local_now.date()):
+        day = timezone.localtime(first).date()
+        while day <= timezone.localtime(last).date():
             for time in order.times:
                 hour, minute = (int(part) for part in time.split(":"))
                 at = timezone.make_aware(datetime(day.year, day.month, day.day, hour, minute))
-                if not (
-                    now - timedelta(hours=before_hours) <= at <= now + timedelta(hours=after_hours)
-                ):
-                    continue
-                if at < order.starts_at:
-                    continue
-                done = recorded.get((order.pk, at))
-                due.append({
-                    "order": order, "patient": order.patient, "due_at": at, "recorded": done,
-                    "overdue": done is None and at < now - timedelta(minutes=30),
-                })  # fmt: skip
+                if first <= at <= last and at >= order.starts_at:
+                    done = recorded.get((order.pk, at))
+                    due.append({
+                        "order": order, "patient": order.patient, "due_at": at, "recorded": done,
+                        "overdue": done is None and at < now - timedelta(minutes=30),
+                    })  # fmt: skip
+            day += timedelta(days=1)
     due.sort(key=lambda row: (row["due_at"], row["patient"].family_name))
     return due, as_needed
 

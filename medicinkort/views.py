@@ -24,7 +24,7 @@ from common.forms import (
     form_errors_attach,
     form_invalid_error,
 )
-from common.params import query_choice, query_text, query_uuid_list
+from common.params import BadParameter, query_choice, query_text, query_uuid_list
 from medicinkort import selectors, services
 from medicinkort.forms import (
     AdministrationForm,
@@ -338,15 +338,17 @@ def reconciliation_not_updated(request, access, obj):
 @require_GET
 @staff_view
 def mar(request):
-    """The ward's doses due now (overdue marked) and the as-needed orders; one patient's with
-    ?patient= (from the work list)."""
-    staff = request.staff
+    """The medication round: the ward's doses due around now (overdue marked), today's
+    (?view=day), or one patient's stay (?view=stay&patient=, from the work list), and the
+    as-needed orders with what is left today; one patient's with ?patient=."""
+    only = query_uuid_list(request, "patient")
+    window = query_choice(request, "view", selectors.MAR_WINDOWS, "now")
+    if window == "stay" and len(only) != 1:
+        raise BadParameter("patient", ",".join(map(str, only)), _("one patient's id"))
     due, as_needed = selectors.administrations_due(
-        department_id=staff.active_department_id, user=request.user
-    )
-    if only := query_uuid_list(request, "patient"):
-        due = [row for row in due if row["patient"].public_id in only]
-        as_needed = [order for order in as_needed if order.patient.public_id in only]
+        department_id=request.staff.active_department_id, user=request.user, window=window,
+        patients=only,
+    )  # fmt: skip
     patients = {row["patient"].pk: row["patient"] for row in due}
     patients |= {order.patient.pk: order.patient for order in as_needed}
     if patients:
@@ -354,7 +356,8 @@ def mar(request):
             user=request.user, patients=list(patients.values()), data_kind=DataKind.MEDICATION,
             path=request.path,
         )  # fmt: skip
-    return render(request, "medicinkort/mar.html", {"due": due, "as_needed": as_needed})
+    context = {"due": due, "as_needed": as_needed, "window": window, "only": only[:1]}
+    return render(request, "medicinkort/mar.html", context)
 
 
 @require_POST
@@ -365,9 +368,10 @@ def administration_new(request, access, obj):
     try:
         if not form.is_valid():
             raise form_invalid_error(form)
-        services.administration_record(access=access, order=obj, **form.cleaned_data)
+        given = {k: v for k, v in form.cleaned_data.items() if k not in ("view", "patient")}
+        services.administration_record(access=access, order=obj, **given)
     except ValidationError as error:
         error_messages_add(request, error, form)
     else:
         messages.success(request, _("Recorded: %(drug)s") % {"drug": obj.drug_name})
-    return redirect("medicinkort:mar")
+    return redirect(form.round_url())

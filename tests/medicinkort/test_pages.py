@@ -18,6 +18,7 @@ from medicinkort.models import (
     MedicationOrder,
 )
 from medicinkort.services import OrderData, order_create
+from medicinkort.services.orders import times_from_text
 from patients.access import access_decide
 from tests.conftest import force_login_with_second_factor
 
@@ -352,3 +353,59 @@ def test_checks_appear_when_the_drug_is_picked_and_answer_the_confirmations(cast
     answered = body | dict.fromkeys(reasons, "Kortvarigt, med PPI")
     assert doctor.post(reconcile, answered).status_code == 302  # one round trip
     assert Reconciliation.objects.filter(patient=cast.patient).count() == 1
+
+
+def test_the_round_shows_the_day_and_the_stay_and_a_dose_is_given_in_one_click(cast, client):
+    """Finding 5: a 'x 3' order is three doses every day of the stay (to the end of tomorrow);
+    today's view and the stay's are one click apart; 'Given' is one click and comes back to the
+    same view; PN says what is left today."""
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="medication")
+    ibuprofen = Drug.objects.filter(atc_code="M01AE01").first()
+    schedule, times = times_from_text("400 mg x 3")
+    three_days_ago = timezone.now() - timedelta(days=3)
+    order = order_create(access=access, course=cast.course, data=OrderData.from_drug(
+        ibuprofen, dose_text="400 mg x 3", schedule=schedule, times=times,
+        starts_at=three_days_ago))  # fmt: skip
+    paracetamol = Drug.objects.filter(atc_code="N02BE01").first()
+    pn = order_create(access=access, course=cast.course,
+                      data=OrderData.from_drug(paracetamol, dose_text="1 g", schedule="pn",
+                                               times=[], pn_max_per_day=2))  # fmt: skip
+    force_login_with_second_factor(client, cast.nurse)
+    mar = reverse("medicinkort:mar")
+    patient = str(cast.patient.public_id)
+
+    def rows(**query):
+        page = client.get(mar, query).content.decode()
+        return page, re.findall(r'data-testid="mar-row" data-drug="[^"]*" data-due="([^"]+)"', page)
+
+    page, stay = rows(view="stay", patient=patient)
+    by_day: dict[str, list[str]] = {}
+    for due in stay:
+        by_day.setdefault(due[:10], []).append(due[11:16])
+    today = timezone.localdate()
+    tomorrow = today + timedelta(days=1)
+    assert by_day[str(tomorrow)] == ["08:00", "14:00", "20:00"]  # three a day, every day
+    assert by_day[str(today - timedelta(days=1))] == ["08:00", "14:00", "20:00"]
+    assert len(by_day) in (4, 5)  # from the start three days ago to the end of tomorrow
+    _, day = rows(view="day", patient=patient)
+    assert [d[11:16] for d in day] == ["08:00", "14:00", "20:00"]
+    assert 'data-testid="mar-stay"' in page  # the stay is offered for one patient
+    assert client.get(mar, {"view": "stay"}).status_code == 400  # the stay of nobody
+    assert client.get(mar, {"view": "week"}).status_code == 400
+    # Given: one click, and the round comes back as it was shown.
+    give = reverse("medicinkort:administration_new", kwargs={"order_id": order.public_id})
+    answer = client.post(give, {"status": "given", "due_at": day[0], "view": "day",
+                                "patient": patient})  # fmt: skip
+    assert answer.status_code == 302 and answer["Location"] == f"{mar}?view=day&patient={patient}"
+    assert Administration.objects.filter(order=order, status="given").count() == 1
+    # Not given needs why, in the same row's second form.
+    assert 'data-testid="mar-status"' in page and 'data-testid="mar-given"' in page
+    # PN: what is left of today's maximum, and no more giving once it is reached.
+    assert (
+        "2 of at most 2 left today" in client.get(mar, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    )
+    give_pn = reverse("medicinkort:administration_new", kwargs={"order_id": pn.public_id})
+    for _ in range(2):
+        client.post(give_pn, {"status": "given", "reason": "Uro"})
+    page = client.get(mar, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "0 of at most 2 left today" in page and "The maximum for today is given." in page
