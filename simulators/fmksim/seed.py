@@ -174,17 +174,78 @@ def drug_medication_request(drug: tuple, started: date):
     return dm
 
 
+# A child's card (under 18): children's forms and doses (a mixture dosed in ml for a child of
+# about 25 kg, inhalers), never an adult's tablets. The same columns as DRUGS.
+CHILD_DRUGS = [
+    ("Pinex", "N02BE01", "Paracetamol", "", "MIKST", "oral suspension", "24", "MG/ML",
+     "24 mg/ml", "PARACETAMOL", "OR", "Oral anvendelse", "96", "mod smerter og feber", "ml", "ml",
+     10, 10, 10, 10, True),
+    ("Ventoline", "R03AC02", "Salbutamol", "", "INHSPRAY", "inhalationsspray", "0,1", "MG",
+     "0,1 mg/dosis", "SALBUTAMOLSULFAT", "IH", "Inhalation", "", "mod astma", "pust", "pust",
+     2, None, 2, None, True),
+    ("Flixotide", "R03BA05", "Fluticason", "", "INHSPRAY", "inhalationsspray", "50", "MIKROG",
+     "50 mikrog/dosis", "FLUTICASONPROPIONAT", "IH", "Inhalation", "", "forebyggende mod astma",
+     "pust", "pust", 1, None, 1, None, False),
+    ("Movicol Junior", "A06AD65", "Macrogol, kombinationer", "", "PULVORSUSP",
+     "pulver til oral opløsning", "6,9", "G", "6,9 g", "MACROGOL 3350", "OR", "Oral anvendelse",
+     "", "mod forstoppelse", "brev", "breve", 1, None, None, None, False),
+]  # fmt: skip
+# Drugs a prescriber would not put on one card together (two anticoagulants; an anticoagulant
+# with an NSAID), by ATC prefix: a demo card never holds both.
+NOT_TOGETHER = [("B01AA", "B01AF"), ("B01AA", "M01A"), ("B01AF", "M01A"), ("B01AC", "M01A")]
+
+
+def age_from_cpr(cpr: str, today: date) -> int | None:
+    """The age a CPR number says (the seventh digit gives the century), or None when it says
+    none (not ten digits, or a replacement number with no valid date)."""
+    if len(cpr) != 10 or not cpr.isdigit():
+        return None
+    day, month, year, seventh = int(cpr[:2]), int(cpr[2:4]), int(cpr[4:6]), int(cpr[6])
+    if seventh in (0, 1, 2, 3) or (seventh in (4, 9) and year > 36):
+        century = 1900
+    elif seventh in (4, 9) or (seventh in (5, 6, 7, 8) and year <= 57):
+        century = 2000
+    else:
+        century = 1800
+    try:
+        born = date(century + year, month, day)
+    except ValueError:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _plausible(drugs: list) -> list:
+    """The drugs in order, leaving out any that must not be on a card with one before it."""
+    kept: list = []
+    for drug in drugs:
+        clash = any(
+            (drug[1].startswith(a) and other[1].startswith(b))
+            or (drug[1].startswith(b) and other[1].startswith(a))
+            for other in kept
+            for a, b in NOT_TOGETHER
+        )  # fmt: skip
+        if not clash:
+            kept.append(drug)
+    return kept
+
+
 def seed_card(store: CardStore, cpr: str) -> None:
-    """Two to six drug medications on the card, chosen by the CPR number (the same each run)."""
+    """Two to six drug medications on the card (none to two children's drugs for a child),
+    chosen by the CPR number (the same each run), never two that must not go together."""
     chooser = random.Random(cpr)
-    count = chooser.randint(2, 6)
     today = date.today()
+    age = age_from_cpr(cpr, today)
+    child = age is not None and age < 18
     card = store.card(cpr)
     if card.drug_medications():
         return
-    for drug in chooser.sample(DRUGS, count):
+    if child:
+        chosen = chooser.sample(CHILD_DRUGS, chooser.randint(0, 2))
+    else:
+        chosen = _plausible(chooser.sample(DRUGS, chooser.randint(2, 6)))
+    for drug in chosen:
         who = chooser.choice([GP, GP, HOSPITAL, PHARMACY])
-        started = today - timedelta(days=chooser.randint(20, 2000))
+        started = today - timedelta(days=chooser.randint(20, 300 if child else 2000))
         by = modificator(f"{{{E2}}}CreatedBy", who)
         store.create(card, by, [drug_medication_request(drug, started)])
         store.bump(card, by)
@@ -198,7 +259,9 @@ def gp_change(store: CardStore, cpr: str, *, chooser: random.Random | None = Non
         card = store.card(cpr)
         by = modificator(f"{{{E2}}}ModifiedBy", GP)
         names = {(child(child(dm, "Drug"), "Name").text or "") for dm in card.drug_medications()}
-        fresh = [d for d in DRUGS if d[0] not in names] or DRUGS  # a long card repeats drugs
+        age = age_from_cpr(cpr, date.today())
+        offered = CHILD_DRUGS if age is not None and age < 18 else DRUGS
+        fresh = [d for d in offered if d[0] not in names] or offered  # a long card repeats
         created_by = modificator(f"{{{E2}}}CreatedBy", GP)
         store.create(
             card, created_by, [drug_medication_request(chooser.choice(fresh), date.today())]

@@ -106,6 +106,8 @@ ROOMS = {"RAD": ["CT-skanner 1", "MR-skanner 1"]}
 
 def seed_bookings(rng, patients, staff) -> None:
     today = timezone.localdate()
+    # These are adults' clinics: children are booked in none of them.
+    patients = [p for p in patients if (today - p.birth_date).days >= 18 * 365.25]
     departments = {d.short_name: d for d in Department.objects.filter(short_name__in=TYPES)}
     for short, types in TYPES.items():
         department = departments.get(short)

@@ -39,8 +39,15 @@ ACTION_CODES = {
     "CT-skanning af thorax": "DZ038",
     "MR af columna lumbalis": "DM545",
     "Røntgen af hofte": "DM169",
+    "Astma, akut forværring": "DJ459",
+    "RS-virus, bronkiolitis": "DJ210",
+    "Gastroenteritis med dehydrering": "DA099",
+    "Feberkramper": "DR560",
+    "Pneumoni hos barn": "DJ180",
 }
 SECONDARY_CODES = ["DI10", "DE119", "DJ449", "DE785", "DN183", "DF329", "DE669", "DI251"]
+# A child's secondary diagnoses: none of the adult ones above (hypertension, type 2 diabetes…).
+CHILD_SECONDARY_CODES = ["DJ450", "DA084", "DR568"]
 
 OPENINGS = [
     "Patienten ses til stuegang.",
@@ -103,7 +110,9 @@ def seed_journal(rng: random.Random, patients: list, staff: list) -> None:
     }
     now = timezone.now()
     diagnoses, notes, vitals = [], [], []
-    courses = CareCourse.objects.filter(patient__in=patients).select_related("department")
+    courses = CareCourse.objects.filter(patient__in=patients).select_related(
+        "department", "patient"
+    )
     for course in courses.order_by("id"):
         dept = course.department_id
         authors = doctors.get(dept) or [m for ms in doctors.values() for m in ms]
@@ -126,7 +135,14 @@ def seed_journal(rng: random.Random, patients: list, staff: list) -> None:
                 Diagnosis(
                     patient_id=course.patient_id,
                     care_course=course,
-                    code=codes[rng.choice(SECONDARY_CODES)],
+                    code=codes[
+                        rng.choice(
+                            CHILD_SECONDARY_CODES
+                            if (course.started_at.date() - course.patient.birth_date).days
+                            < 18 * 365
+                            else SECONDARY_CODES
+                        )
+                    ],  # fmt: skip
                     kind=Diagnosis.Kind.SECONDARY,
                     recorded_at=course.started_at + timedelta(hours=3),
                     recorded_by=author,

@@ -49,6 +49,7 @@ DEPARTMENTS = [
     ("RH", "Ortopædkirurgisk Klinik", "ORT", "380001100002", Department.Kind.WARD),
     ("RH", "Akutmodtagelsen", "AKM", "380001100003", Department.Kind.EMERGENCY),
     ("RH", "Klinisk Biokemisk Afdeling", "KBA", "380001100004", Department.Kind.LABORATORY),
+    ("RH", "Børne- og Ungeklinikken", "BOR", "380001100005", Department.Kind.WARD),
     ("BFH", "Medicinsk Afdeling M", "MED", "380002100001", Department.Kind.WARD),
     ("BFH", "Geriatrisk Ambulatorium", "GER", "380002100002", Department.Kind.OUTPATIENT),
     ("BFH", "Radiologisk Afdeling", "RAD", "380002100003", Department.Kind.RADIOLOGY),
@@ -86,7 +87,17 @@ COURSE_TITLES = {
     "MED": ["Pneumoni", "KOL i exacerbation", "Urinvejsinfektion", "Dehydrering"],
     "GER": ["Faldudredning", "Kognitiv udredning", "Polyfarmaci", "Funktionstab"],
     "RAD": ["CT-skanning af thorax", "MR af columna lumbalis", "Røntgen af hofte"],
+    "BOR": [
+        "Astma, akut forværring",
+        "RS-virus, bronkiolitis",
+        "Gastroenteritis med dehydrering",
+        "Feberkramper",
+        "Pneumoni hos barn",
+    ],
 }
+# Children (under 18) are seen only in the paediatric clinic, adults never there.
+PAEDIATRIC = "BOR"
+ADULT_AGE = 18
 CAVE_CHOICES = [
     ("Penicillin", "J01CE", "Udslæt og kløe", CaveEntry.Severity.HIGH),
     ("Penicillin", "J01CE", "Anafylaksi", CaveEntry.Severity.LIFE_THREATENING),
@@ -263,13 +274,23 @@ def _build_patients(rng: random.Random, count: int, departments: dict, staff: li
     for member in staff:
         if member.role == Role.LAEGE:
             by_department.setdefault(member.active_department.short_name, []).append(member)
-    clinical = [short for short in COURSE_TITLES if short in departments]
+    adult = [s for s in COURSE_TITLES if s in departments and s != PAEDIATRIC]
     now = timezone.now()
     courses, caves = [], []
+
+    def clinics(at) -> list[str]:
+        """Where the patient is seen at that time: a child in the paediatric clinic only."""
+        born = patient.birth_date or today - timedelta(days=ADULT_AGE * 366)  # none: an adult
+        child = (at.date() - born).days < ADULT_AGE * 365.25
+        return [PAEDIATRIC] if child and PAEDIATRIC in departments else adult
+
     for index, patient in enumerate(patients):
         for _ in range(rng.choice([0, 1, 1, 2, 3])):
-            short = rng.choice(clinical)
-            started = now - timedelta(days=rng.randint(40, 8 * 365), hours=rng.randint(0, 23))
+            # Never before the patient was born.
+            lived = max((today - (patient.birth_date or today)).days - 1, 41)
+            started = now - timedelta(days=rng.randint(40, min(8 * 365, lived)),
+                                      hours=rng.randint(0, 23))  # fmt: skip
+            short = rng.choice(clinics(started))
             courses.append(
                 _course(
                     rng,
@@ -283,6 +304,7 @@ def _build_patients(rng: random.Random, count: int, departments: dict, staff: li
             )
         # About one in twelve is in a course now, spread over the clinical departments.
         if index % 12 == 0:
+            clinical = clinics(now)
             short = clinical[(index // 12) % len(clinical)]
             started = now - timedelta(days=rng.randint(0, 20), hours=rng.randint(0, 23))
             courses.append(
@@ -349,11 +371,11 @@ FMK_TEST_PERSONS = [
 
 
 def _fmk_test_persons(departments: dict) -> list:
-    """The four FMK test persons, admitted to cardiology, so their recorded cards can be read."""
+    """The four FMK test persons, admitted (to cardiology; a child by the CPR number, to the
+    paediatric clinic), so their recorded cards can be read."""
     from patients.services import patient_create
 
-    department = departments["KAR"]
-    doctor = department.staff_members.filter(role=Role.LAEGE).first()
+    today = timezone.localdate()
     created = []
     for cpr, given, family, address, postcode, city in FMK_TEST_PERSONS:
         if Patient.objects.filter(cpr=cpr).exists():
@@ -362,6 +384,10 @@ def _fmk_test_persons(departments: dict) -> list:
             cpr=cpr, given_names=given, family_name=family, address_line=address,
             postcode=postcode, city=city,
         )  # fmt: skip
+        born = patient.birth_date or today - timedelta(days=ADULT_AGE * 366)
+        child = (today - born).days < ADULT_AGE * 365.25
+        department = departments[PAEDIATRIC if child and PAEDIATRIC in departments else "KAR"]
+        doctor = department.staff_members.filter(role=Role.LAEGE).first()
         CareCourse.objects.create(
             patient=patient,
             department=department,

@@ -4,7 +4,7 @@ demo database: seeded once in a transaction around the module (each test runs in
 inside it) and rolled back at its end."""
 
 import pytest
-from django.db import transaction
+from django.db import models, transaction
 from django.test import override_settings
 
 from accounts.models import User
@@ -36,7 +36,7 @@ def demo(django_db_setup, django_db_blocker):
 
 def test_the_demo_has_the_promised_shape_and_valid_cpr_numbers(demo):
     assert Hospital.objects.count() == 2
-    assert Department.objects.count() == 8
+    assert Department.objects.count() == 9  # with the paediatric clinic (issue 26)
     assert StaffMember.objects.count() == 40
     assert set(StaffMember.objects.values_list("role", flat=True)) == set(Role.values)
     patients = list(Patient.objects.all())
@@ -98,3 +98,45 @@ def test_the_demo_has_calendars_and_bookings_that_never_overlap(demo):
     assert Allocation.objects.filter(active=True).count() == sum(
         len(b.appointment_type.resource_kinds) for b in bookings.select_related("appointment_type")
     )
+
+
+def test_children_are_in_the_paediatric_clinic_only_with_childrens_drugs(demo):
+    """Issue 26, finding 11: a child (under 18 when the course began) is admitted to the
+    paediatric clinic only, and an adult never; a child's FMK card (fmksim's demo cards, the
+    same for a CPR number every run) holds children's drugs only, and no card holds two drugs
+    that must not go together (two anticoagulants, an anticoagulant with an NSAID)."""
+    from datetime import date
+
+    from simulators.fmksim.cards import CardStore, child
+    from simulators.fmksim.seed import CHILD_DRUGS, NOT_TOGETHER, age_from_cpr, seed_card
+
+    courses = CareCourse.objects.select_related("patient", "department")
+    children = 0
+    for course in courses:
+        age = (course.started_at.date() - course.patient.birth_date).days / 365.25
+        assert (course.department.short_name == "BOR") == (age < 18), (course, age)
+        children += age < 18
+    assert children > 0
+    assert not CareCourse.objects.filter(started_at__date__lt=models.F("patient__birth_date"))
+    store = CardStore()
+    today = date.today()
+    child_names = {drug[0] for drug in CHILD_DRUGS}
+    kids = adults = 0
+    for patient in Patient.objects.filter(is_replacement_cpr=False)[:200]:
+        seed_card(store, patient.cpr)
+        card = store.card(patient.cpr)
+        drugs = [child(dm, "Drug") for dm in card.drug_medications()]
+        names = {child(d, "Name").text for d in drugs}
+        atcs = [child(child(d, "ATC"), "Code").text for d in drugs]
+        if age_from_cpr(patient.cpr, today) < 18:
+            kids += 1
+            assert names <= child_names, (patient.cpr, names)
+        else:
+            adults += 1
+            for a, b in NOT_TOGETHER:
+                both = any(x.startswith(a) for x in atcs) and any(x.startswith(b) for x in atcs)
+                assert not both, (patient.cpr, atcs)
+        born = patient.birth_date  # what the CPR number says, as fmksim reads it
+        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        assert age_from_cpr(patient.cpr, today) == age, patient.cpr
+    assert kids and adults
