@@ -3,6 +3,8 @@
 whose interaction warning is overridden with a reason), a nurse gives a dose, the doctor
 discharges, and fmksim's card carries the changes in a new version."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -64,6 +66,18 @@ def test_admit_reconcile_give_and_discharge(
     for reason in page.locator("#new-drug-1-checks [data-testid=override-reason]").all():
         reason.fill("Kortvarigt, med PPI og tæt INR-kontrol")
     page.locator("[data-testid=new-dose]").first.fill("1 tablet efter behov")
+    # A second new drug given 'x 3', with its indication: three doses a day on the round.
+    pamol = Drug.objects.filter(name="Pamol", strength="500 mg").first()
+    page.locator("#new-drug-2-search").fill("pamol 500")
+    page.locator(f"[data-drug-pick='{pamol.public_id}']").click()
+    expect(page.locator("#new-drug-2-search")).to_have_value(
+        f"{pamol.name} {pamol.strength} {pamol.form_text}"
+    )
+    page.wait_for_load_state("networkidle")
+    for reason in page.locator("#new-drug-2-checks [data-testid=override-reason]").all():
+        reason.fill("Vurderet, kortvarigt")
+    page.locator("[data-testid=new-dose]").nth(1).fill("1 tablet x 3")
+    page.locator("#new-reason-2").fill("Feber")
     page.click("[data-testid=reconcile-confirm]")
     # The changed line is checked when confirming (its reasons, if the random card needs any).
     answered = page.locator("[data-testid=reconciliation-status], [data-testid=check-warnings]")
@@ -80,6 +94,11 @@ def test_admit_reconcile_give_and_discharge(
              what="FMK updated after the admission reconciliation")  # fmt: skip
 
     sign_in(page, live_server, "nurse", cast.PASSWORD)
+    # The stay on the round: 'x 3' is three doses every day (tomorrow's, planned, counted).
+    page.goto(f"{live_server.url}/medication/mar/?view=stay&patient={patient.public_id}")
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    doses = page.locator(f"[data-testid=mar-row][data-drug='Pamol'][data-due^='{tomorrow}']")
+    expect(doses).to_have_count(3)
     page.goto(f"{live_server.url}/medication/mar/")
     pn = page.locator("[data-testid=pn-row]", has_text="Brufen")
     pn.locator("input[name=reason]").fill("Smerter i knæet")
@@ -106,3 +125,7 @@ def test_admit_reconcile_give_and_discharge(
     assert all(line["withdrawn"] for line in by_name[withdrawn_name])
     assert any(line["dosage"] == "1 tablet dagligt" for line in by_name[changed_name])
     assert [line["dosage"] for line in by_name["Brufen"]] == ["1 tablet efter behov"]
+    # What was typed is on FMK's card as typed: the dose text and the indication.
+    assert [(line["dosage"], line["indication"]) for line in by_name["Pamol"]] == [
+        ("1 tablet x 3", "Feber")
+    ]
