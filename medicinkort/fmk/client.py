@@ -45,13 +45,15 @@ def drug_medication_update(
     data: DrugMedicationData,
     *,
     message_id: str,
+    reason: str = "",
 ) -> tuple[str, list[tuple[str, str]]]:
-    request = build.update_drug_medication(cpr, card_version, identity, identifier, data)
+    request = build.update_drug_medication(cpr, card_version, identity, identifier, data, reason)
     return reader.write_answer(_send("UpdateDrugMedication", request, identity, message_id))
 
 
-def drug_medications_pause(cpr, card_version, identity, identifiers, *, message_id: str):
-    request = build.pause_drug_medication(cpr, card_version, identity, identifiers)
+def drug_medications_pause(cpr, card_version, identity, identifiers, *, message_id: str,
+                           reason: str = ""):  # fmt: skip
+    request = build.pause_drug_medication(cpr, card_version, identity, identifiers, reason)
     return reader.write_answer(_send("PauseDrugMedication", request, identity, message_id))
 
 
@@ -60,8 +62,9 @@ def drug_medications_unpause(cpr, card_version, identity, identifiers, *, messag
     return reader.write_answer(_send("UnpauseDrugMedication", request, identity, message_id))
 
 
-def drug_medications_withdraw(cpr, card_version, identity, identifiers, *, message_id: str):
-    request = build.withdraw_drug_medication(cpr, card_version, identity, identifiers)
+def drug_medications_withdraw(cpr, card_version, identity, identifiers, *, message_id: str,
+                              reason: str = ""):  # fmt: skip
+    request = build.withdraw_drug_medication(cpr, card_version, identity, identifiers, reason)
     return reader.write_answer(_send("WithdrawDrugMedication", request, identity, message_id))
 
 

@@ -240,22 +240,34 @@ def create_drug_medication(
     return request
 
 
+def reason_metadata(reason: str) -> str:
+    """The clinician's reason for a change, a pause or a withdrawal, as FMK 2015_06_01 carries
+    it: this version has no reason element, only `ModificationMetadata` ("metadata of a
+    change", at most 200 characters)."""
+    text = " ".join(reason.split())
+    return f"Årsag: {text}"[:200] if text else ""
+
+
 def update_drug_medication(
-    cpr: str, card_version: str, identity: Identity, identifier: str, data: DrugMedicationData
-):
+    cpr: str, card_version: str, identity: Identity, identifier: str, data: DrugMedicationData,
+    reason: str = "",
+):  # fmt: skip
     request = etree.Element(f"{{{E2}}}UpdateDrugMedicationRequest", nsmap={None: E2, "fmk": BASE})
     _person(request, E2, cpr)
     _sub(request, E2, "MedicineCardVersion", card_version)
     request.append(modificator(f"{{{E2}}}ModifiedBy", identity))
     dm = _sub(request, E2, "DrugMedication")
     _sub(dm, E2, "Identifier", identifier)
+    if metadata := reason_metadata(reason):
+        _sub(dm, E2, "ModificationMetadata", metadata)
     drug_medication_content(dm, data)
     return request
 
 
 def _simple_write(
-    operation: str, by_tag: str, cpr: str, card_version: str, identity: Identity, identifiers
-):
+    operation: str, by_tag: str, cpr: str, card_version: str, identity: Identity, identifiers,
+    reason: str = "",
+):  # fmt: skip
     request = etree.Element(f"{{{BASE}}}{operation}Request", nsmap={None: BASE})
     _person(request, BASE, cpr)
     _sub(request, BASE, "MedicineCardVersion", card_version)
@@ -263,12 +275,14 @@ def _simple_write(
     for identifier in identifiers:
         dm = _sub(request, BASE, "DrugMedication")
         _sub(dm, BASE, "Identifier", identifier)
+        if metadata := reason_metadata(reason):
+            _sub(dm, BASE, "ModificationMetadata", metadata)
     return request
 
 
-def pause_drug_medication(cpr, card_version, identity, identifiers):
+def pause_drug_medication(cpr, card_version, identity, identifiers, reason=""):
     return _simple_write(
-        "PauseDrugMedication", "PausedBy", cpr, card_version, identity, identifiers
+        "PauseDrugMedication", "PausedBy", cpr, card_version, identity, identifiers, reason
     )
 
 
@@ -278,9 +292,9 @@ def unpause_drug_medication(cpr, card_version, identity, identifiers):
     )
 
 
-def withdraw_drug_medication(cpr, card_version, identity, identifiers):
+def withdraw_drug_medication(cpr, card_version, identity, identifiers, reason=""):
     return _simple_write(
-        "WithdrawDrugMedication", "WithdrawnBy", cpr, card_version, identity, identifiers
+        "WithdrawDrugMedication", "WithdrawnBy", cpr, card_version, identity, identifiers, reason
     )
 
 

@@ -154,21 +154,28 @@ def _send(row: FmkWrite, patient: Patient) -> tuple[str, str]:
             cpr, version, identity, data, message_id=message_id
         )
         return new_version, done[0][0] if done else ""
+    reason = payload.get("reason", "")  # the clinician's, for a change, pause or withdrawal
     if row.operation == FmkWrite.Operation.UPDATE:
         new_version, _ = client.drug_medication_update(
-            cpr, version, identity, identifier, data, message_id=message_id
+            cpr, version, identity, identifier, data, message_id=message_id, reason=reason
         )
         return new_version, identifier
     if row.operation == FmkWrite.Operation.REVIEWED:
         return client.medicine_card_reviewed(
             cpr, version, identity, at=row.created_at, message_id=message_id
         ), ""
+    if row.operation == FmkWrite.Operation.UNPAUSE:
+        new_version, _ = client.drug_medications_unpause(
+            cpr, version, identity, [identifier], message_id=message_id
+        )
+        return new_version, identifier
     operation = {
         FmkWrite.Operation.PAUSE: client.drug_medications_pause,
-        FmkWrite.Operation.UNPAUSE: client.drug_medications_unpause,
         FmkWrite.Operation.WITHDRAW: client.drug_medications_withdraw,
     }[FmkWrite.Operation(row.operation)]
-    new_version, _ = operation(cpr, version, identity, [identifier], message_id=message_id)
+    new_version, _ = operation(
+        cpr, version, identity, [identifier], message_id=message_id, reason=reason
+    )
     return new_version, identifier
 
 

@@ -221,6 +221,7 @@ def _plan(kind: str, snapshot: CardSnapshot, decisions: list[Decision]) -> _Plan
             if admission:
                 _order_from_line(plan, line, record.after, drugs, record, d.key)
             payload = _payload(_line_data(line, record.after), line.identifier)
+            payload["reason"] = d.reason.strip()  # reaches FMK with the change
             plan.writes.append((FmkWrite.Operation.UPDATE, payload, None))
         elif d.decision in (D.PAUSE, D.WITHDRAW):
             if not d.reason.strip():
@@ -228,7 +229,9 @@ def _plan(kind: str, snapshot: CardSnapshot, decisions: list[Decision]) -> _Plan
             operation = (
                 FmkWrite.Operation.PAUSE if d.decision == D.PAUSE else FmkWrite.Operation.WITHDRAW
             )
-            plan.writes.append((operation, {"identifier": line.identifier}, None))
+            plan.writes.append(
+                (operation, {"identifier": line.identifier, "reason": d.reason.strip()}, None)
+            )
         else:
             raise ValidationError(_("Unknown decision: %(d)s") % {"d": d.decision})
     return plan

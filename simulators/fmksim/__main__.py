@@ -64,6 +64,8 @@ def card_summary(store: CardStore, cpr: str) -> dict:
                 "paused": child(dm, "Paused") is not None,
                 "withdrawn": child(dm, "Withdrawn") is not None,
                 "private": child(dm, "IsPrivateDrugMedication") is not None,
+                # The reasons given with its changes (ModificationMetadata), oldest first.
+                "reasons": store.metadata.get((cpr, text_of(dm, "Identifier")), []),
             }
         )
     reviewed = child(card.element, "Reviewed")

@@ -145,6 +145,8 @@ class CardStore:
         self.cards: dict[str, Card] = {}
         self.replies: dict[str, bytes] = {}
         self.log: list[dict] = []
+        # (CPR, drug medication id): the ModificationMetadata of its changes, oldest first.
+        self.metadata: dict[tuple[str, str], list[str]] = {}
         self._clock = 0
         self._next_identifier = 90_000_000
 

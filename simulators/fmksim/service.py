@@ -277,7 +277,13 @@ class Service:
     def _write(self, request, output, by_name: str, change):
         card = self._card_for_write(request)
         by = child(request, by_name)
-        done = change(card, by, children(request, "DrugMedication"))
+        wanted = children(request, "DrugMedication")
+        done = change(card, by, wanted)
+        # What FMK keeps of a change's metadata (the clinician's reason, in this version).
+        for request_dm, (identifier, _) in zip(wanted, done, strict=False):
+            texts = [m.text or "" for m in children(request_dm, "ModificationMetadata")]
+            if texts:
+                self.store.metadata.setdefault((card.cpr, identifier), []).extend(texts)
         self.store.bump(card, by)
         return self._answer(output, card, done)
 

@@ -106,6 +106,14 @@ def test_an_admission_reconciliation_end_to_end(cast, fmksim, celery_worker, doc
     # What the clinician typed is on FMK's card as typed: the dose text and the indication.
     (created,) = [d for d in after["drug_medications"] if d["name"] == ibuprofen.name]
     assert (created["dosage"], created["indication"]) == ("1 tablet 3 gange daglig", "Smerter")
+    # Field by field: the new drug as the catalogue names it, the change with its reason, the
+    # withdrawal with its reason (FMK 2015_06_01 carries a reason as ModificationMetadata).
+    assert (created["atc"], created["withdrawn"], created["paused"]) == ("M01AE01", False, False)
+    changed_on_fmk = by_id[fourth["identifier"]]
+    assert (changed_on_fmk["name"], changed_on_fmk["atc"]) == (fourth["name"], fourth["atc"])
+    assert changed_on_fmk["indication"] == fourth["indication"]  # kept as it was
+    assert changed_on_fmk["reasons"][-1] == "Årsag: Nyrefunktion"
+    assert by_id[third["identifier"]]["reasons"][-1] == "Årsag: Bivirkning"
     assert after["reviewed"] and after["version"] != card["version"]
     writes = FmkWrite.objects.filter(reconciliation=reconciliation)
     assert [w.operation for w in writes.order_by("sequence")] == [
