@@ -1,9 +1,11 @@
 """Forms of medicinkort: an order (ordination), an administration, a reconciliation."""
 
 import uuid
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from medicinkort.models import Administration, Drug, MedicationOrder, ReconciliationLine
@@ -32,8 +34,25 @@ class OrderForm(forms.Form):
         initial=MedicationOrder.Schedule.FIXED,
     )  # fmt: skip
     times = forms.CharField(
-        label=_("Times"), required=False, help_text=_("HH:MM, separated by spaces"),
-        initial="08:00",
+        label=_("Times"), required=False,
+        help_text=_("HH:MM, separated by spaces; empty: proposed from the dosage "
+                    "(“3 gange dagligt” is 08:00 14:00 20:00)"),
+    )  # fmt: skip
+    quantity = forms.DecimalField(
+        label=_("Dose at each time"), required=False, min_value=Decimal("0.001"),
+        max_digits=10, decimal_places=3, localize=True,
+        help_text=_("Empty: the number the dosage starts with, else 1"),
+    )  # fmt: skip
+    every_days = forms.TypedChoiceField(
+        label=_("Rhythm"), coerce=int, required=False, empty_value=None,
+        choices=[("", _("As the dosage says")), (1, _("Every day")),
+                 (2, _("Every other day")), (7, _("Once a week"))],
+    )  # fmt: skip
+    start = forms.DateField(label=_("From"), required=False, localize=True)
+    end = forms.DateField(label=_("Until"), required=False, localize=True)
+    taper = forms.CharField(
+        label=_("Taper"), required=False, max_length=200,
+        help_text=_("Days and the dose at each time, step by step: “3 dage: 2; 3 dage: 1”"),
     )  # fmt: skip
     pn_max_per_day = forms.IntegerField(
         label=_("At most a day (PN)"), required=False, min_value=1, max_value=24
@@ -42,6 +61,21 @@ class OrderForm(forms.Form):
 
     def clean_times(self) -> list[str]:
         return self.cleaned_data["times"].replace(",", " ").split()
+
+    def dosage(self):
+        """The structured dosage the form describes (services.dosage_propose); its problems
+        are the service's to name."""
+        from medicinkort.services.orders import dosage_propose
+
+        data, drug = self.cleaned_data, self.cleaned_data["drug"]
+        return dosage_propose(
+            data["dose_text"], start=data["start"] or timezone.localdate(),
+            times=data["times"] or None, every_days=data["every_days"],
+            quantity=data["quantity"], end=data["end"], taper=data["taper"],
+            as_needed=data["schedule"] == MedicationOrder.Schedule.PN,
+            pn_max=data["pn_max_per_day"], unit_singular=drug.unit_singular,
+            unit_plural=drug.unit_plural,
+        )  # fmt: skip
 
 
 class AdministrationForm(forms.Form):

@@ -364,7 +364,7 @@ def administrations_due(*, department_id: int, user, now=None, window="now", pat
     `patients` asked for), each active fixed-time order's times with what was recorded; overdue
     when 30 minutes late and not recorded. And the as-needed orders, each with how many doses
     are left today (`left_today`). Only patients the user may open (care relation)."""
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
     from django.db.models import Count, Q
     from django.utils import timezone
@@ -397,18 +397,15 @@ def administrations_due(*, department_id: int, user, now=None, window="now", pat
             order.left_today = max((order.pn_max_per_day or 0) - order.given_today, 0)
             as_needed.append(order)
             continue
-        day = timezone.localtime(first).date()
-        while day <= timezone.localtime(last).date():
-            for time in order.times:
-                hour, minute = (int(part) for part in time.split(":"))
-                at = timezone.make_aware(datetime(day.year, day.month, day.day, hour, minute))
-                if first <= at <= last and at >= order.starts_at:
-                    done = recorded.get((order.pk, at))
-                    due.append({
-                        "order": order, "patient": order.patient, "due_at": at, "recorded": done,
-                        "overdue": done is None and at < now - timedelta(minutes=30),
-                    })  # fmt: skip
-            day += timedelta(days=1)
+        # Its structured dosage (every day, every other day, weekly, a taper) gives the doses.
+        for at, quantity in order.dosage_structure().due(first, last):
+            if at < order.starts_at or (order.ends_at and at > order.ends_at):
+                continue
+            done = recorded.get((order.pk, at))
+            due.append({
+                "order": order, "patient": order.patient, "due_at": at, "recorded": done,
+                "quantity": quantity, "overdue": done is None and at < now - timedelta(minutes=30),
+            })  # fmt: skip
     due.sort(key=lambda row: (row["due_at"], row["patient"].family_name))
     return due, as_needed
 

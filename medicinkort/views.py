@@ -129,16 +129,12 @@ def order_new(request, access):
     form = OrderForm(request.POST)
     warnings = []
     if form.is_valid():
-        data = services.OrderData.from_drug(
-            form.cleaned_data["drug"],
-            dose_text=form.cleaned_data["dose_text"],
-            schedule=form.cleaned_data["schedule"],
-            times=form.cleaned_data["times"],
-            pn_max_per_day=form.cleaned_data["pn_max_per_day"],
-            indication=form.cleaned_data["indication"],
-        )
         course = selectors.patient_open_course(access)
         try:
+            data = services.OrderData.from_drug(
+                form.cleaned_data["drug"], dose_text=form.cleaned_data["dose_text"],
+                indication=form.cleaned_data["indication"], dosage=form.dosage(),
+            )  # fmt: skip
             services.order_create(
                 access=access, data=data, reasons=warning_reasons(form), course=course
             )

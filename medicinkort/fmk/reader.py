@@ -111,6 +111,13 @@ def modification(element) -> Modification:
     )
 
 
+def _structure(dosage) -> dict | None:
+    from medicinkort.dosage import from_fmk
+
+    structure = from_fmk(dosage)
+    return structure.to_json() if structure else None
+
+
 def dosage_text(dosage) -> str:
     """The dosage as FMK's own short translation says it (each structure, fixed and according
     to need), else its long translation, else the free text, else what kind it is."""
@@ -154,6 +161,7 @@ class CardLine:
     indication: str = ""
     dosage_text: str = ""
     dosage_kind: str = ""
+    dosage: dict | None = None  # the structure (medicinkort.dosage), where FMK gave one
     kind: str = ""  # Lægeordineret, ...
     start: date | None = None
     end: date | None = None
@@ -215,6 +223,7 @@ def drug_medication(element) -> CardLine:
         indication=text(indication, "Text") or text(indication, "FreeText"),
         dosage_text=dosage_text(first(element, "Dosage")),
         dosage_kind=text(element, "Dosage", "Type"),
+        dosage=_structure(first(element, "Dosage")),
         kind=text(element, "Type"),
         start=_date(text(begin_end, "TreatmentStartDate")),
         end=_date(text(begin_end, "TreatmentEndDate")),

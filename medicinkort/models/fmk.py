@@ -59,6 +59,8 @@ class CardLine(models.Model):
     route_text = models.CharField(_("route"), max_length=200, blank=True)
     indication = models.CharField(_("indication"), max_length=500, blank=True)
     dosage_text = models.TextField(_("dosage"), blank=True)
+    # FMK's structured dosage read into medicinkort.dosage.Dosage (JSON), where it gave one.
+    dosage = models.JSONField(_("structured dosage"), null=True, blank=True)
     start = models.DateField(_("treatment start"), null=True, blank=True)
     end = models.DateField(_("treatment end"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)

@@ -49,6 +49,9 @@ class MedicationOrder(BaseModel):
         _("schedule"), max_length=10, choices=Schedule.choices, default=Schedule.FIXED
     )
     times = ArrayField(models.CharField(max_length=5), default=list, blank=True)
+    # The structured dosage (medicinkort.dosage.Dosage as JSON): its periods, rhythm, doses and
+    # times. Empty on an order made before it: a dose at each of `times` every day.
+    dosage = models.JSONField(_("structured dosage"), null=True, blank=True)
     pn_max_per_day = models.PositiveSmallIntegerField(_("at most a day"), null=True, blank=True)
     indication = models.CharField(_("indication"), max_length=300, blank=True)
     starts_at = models.DateTimeField(_("start"))
@@ -91,6 +94,25 @@ class MedicationOrder(BaseModel):
     @property
     def awaiting_cosign(self) -> bool:
         return self.cosign_required and self.cosigned_at is None
+
+    def dosage_structure(self):
+        """The order's dosage as a structure: its own, else a dose at each time every day from
+        its start (an order made before structures)."""
+        from django.utils import timezone
+
+        from medicinkort.dosage import Dosage, daily
+
+        return Dosage.from_json(self.dosage) or daily(
+            list(self.times), timezone.localtime(self.starts_at).date()
+        )
+
+    @property
+    def rhythm_text(self) -> str:
+        """What the order's schedule column says: its times, or its structure's rhythm."""
+        structure = self.dosage_structure()
+        if self.schedule == self.Schedule.PN or structure.is_daily_fixed() and not self.dosage:
+            return " ".join(self.times)
+        return structure.text()
 
 
 @pghistory.track()

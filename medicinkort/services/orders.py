@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 
 from audit.models import Action, DataKind
 from medicinkort.checks import Candidate, Warning, warnings_for
+from medicinkort.dosage import Dosage, Dose, Period, every_days_from_text, taper_from_text
+from medicinkort.dosage import quantity_from_text as dosage_quantity
 from medicinkort.models import CheckOverride, Drug, Interaction, MedicationOrder
 from organisation.models import Role
 from patients.access import PatientAccess, access_change_record
@@ -53,6 +55,9 @@ class OrderData:
     starts_at: datetime | None = None
     fmk_identifier: str = ""
     substance: str = ""
+    # The structured dosage (medicinkort.dosage): when given, it decides schedule, times and
+    # the most a day, and the medication round's due doses come from it.
+    dosage: Dosage | None = None
 
     @classmethod
     def from_drug(cls, drug: Drug, **values) -> "OrderData":
@@ -91,6 +96,41 @@ _NOT_DAILY = re.compile(
     r"ugentl|om ugen|pr\.? uge|/uge|hver (?:anden|tredje|\d+\.?) dag|månedl|om måneden"
 )
 _EVERY_HOURS = re.compile(r"hver\s*(\d+)\.?\s*(?:time|timer)\b")
+
+
+def dosage_propose(
+    text: str, *, start, times=None, every_days=None, quantity=None, end=None, pn_max=None,
+    as_needed: bool | None = None, taper: str = "", unit_singular: str = "",
+    unit_plural: str = "",
+) -> Dosage:  # fmt: skip
+    """The structure a clinician's entry makes: "1 tablet 3 gange dagligt" proposes 08-14-20
+    (the times typed win), "hver anden dag" and "ugentligt" their rhythm (the rhythm chosen
+    wins), "efter behov" as needed with `pn_max` a day, and a taper "3 dage: 2; 3 dage: 1" a
+    period per step; `quantity` (else the one the text starts with) of `unit` at each time."""
+    units = {"unit_singular": unit_singular, "unit_plural": unit_plural}
+    lowered = text.lower()
+    amount = quantity or dosage_quantity(text)
+    if as_needed is None:
+        as_needed = "efter behov" in lowered or bool(re.search(r"\bpn\b", lowered))
+    if as_needed:
+        period = Period(start=start, end=end, doses=(Dose(amount),))
+        return Dosage(periods=(period,), as_needed=True, most_a_day=pn_max,
+                      unit_singular=unit_singular, unit_plural=unit_plural)  # fmt: skip
+    if not times:
+        spoken = [t for word, t in TIME_WORDS.items() if re.search(rf"\b{word}", lowered)]
+        try:
+            times = spoken or times_from_text(re.sub(_NOT_DAILY, "", lowered))[1]
+        except ValidationError:
+            times = ["08:00"]
+    if taper.strip():
+        tapered = taper_from_text(taper, start, times, **units)
+        if tapered is None:
+            raise ValidationError({"taper": _("Write the taper as “3 dage: 2; 3 dage: 1”.")})
+        return tapered
+    rhythm = every_days or every_days_from_text(text)
+    doses = tuple(Dose(amount, time) for time in times)
+    period = Period(start=start, end=end, every_days=rhythm, doses=doses)
+    return Dosage(periods=(period,), unit_singular=unit_singular, unit_plural=unit_plural)
 
 
 def times_from_text(text: str) -> tuple[str, list[str]]:
@@ -182,7 +222,36 @@ def order_warnings(
     return warnings_for(candidate, caves=caves, others=others, pairs=pairs)
 
 
+def _period_of(data: OrderData) -> tuple[datetime, datetime | None]:
+    """When the order starts (now, or the first day of its dosage when that is later) and ends
+    (the end of its dosage's last day, when every period of it ends: a taper ends)."""
+    from datetime import time, timedelta
+
+    starts_at = data.starts_at or timezone.now()
+    periods = data.dosage.periods if data.dosage else ()
+    if not periods:
+        return starts_at, None
+    first = timezone.make_aware(datetime.combine(min(p.start for p in periods), time.min))
+    if data.starts_at is None:
+        starts_at = max(starts_at, first)
+    ends = [p.end for p in periods]
+    if any(end is None for end in ends):
+        return starts_at, None
+    last = max(end for end in ends if end is not None) + timedelta(days=1)
+    return starts_at, max(timezone.make_aware(datetime.combine(last, time.min)), starts_at)
+
+
 def _validate(data: OrderData) -> None:
+    if data.dosage is not None:
+        structure = data.dosage
+        data.schedule = (
+            MedicationOrder.Schedule.PN if structure.as_needed else MedicationOrder.Schedule.FIXED
+        )
+        data.times = structure.periods[0].times() if structure.periods else []
+        data.pn_max_per_day = structure.most_a_day if structure.as_needed else None
+        problems = structure.problems()
+        if problems:
+            raise ValidationError(problems)
     errors = {}
     if not data.drug_name.strip():
         errors["drug"] = _("Choose a drug.")
@@ -224,6 +293,7 @@ def order_create(
     department = staff.active_department or (course.department if course else None)
     if department is None:
         raise ValidationError(_("Choose an active department first."))
+    starts_at, ends_at = _period_of(data)
     with transaction.atomic():
         order = MedicationOrder.objects.create(
             patient=access.patient,
@@ -241,8 +311,10 @@ def order_create(
             schedule=data.schedule,
             times=data.times if data.schedule == MedicationOrder.Schedule.FIXED else [],
             pn_max_per_day=data.pn_max_per_day,
+            dosage=data.dosage.to_json() if data.dosage else None,
             indication=data.indication[:300],
-            starts_at=data.starts_at or timezone.now(),
+            starts_at=starts_at,
+            ends_at=ends_at,
             prescriber=staff,
             cosign_required=staff.requires_cosign,
             fmk_identifier=data.fmk_identifier,

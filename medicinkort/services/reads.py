@@ -178,6 +178,7 @@ def _snapshot_store(patient, card: Card, raw: str) -> CardSnapshot:
             route_text=line.route_text[:200],
             indication=line.indication[:500],
             dosage_text=line.dosage_text,
+            dosage=line.dosage,
             start=line.start,
             end=line.end,
             status=line.status,

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import Action, DataKind
 from medicinkort.checks import Candidate
+from medicinkort.dosage import Dosage
 from medicinkort.fmk.requests import DrugMedicationData
 from medicinkort.models import (
     CardLine,
@@ -138,8 +139,19 @@ def _order_from_line(plan, line: CardLine, dosage: str, drugs: dict, record, key
 
 
 def _from_line(line: CardLine, dosage: str, drugs: dict) -> OrderData:
-    """An order continuing an FMK line; `drugs` is the catalogue by (ATC, strength)."""
+    """An order continuing an FMK line; `drugs` is the catalogue by (ATC, strength). FMK's own
+    structure, where the line has one and its dosage is kept, is the order's (its rhythm, times
+    and doses: "2 tabletter 3 gange daglig" is three doses of 2); else the text is read."""
     drug = drugs.get((line.atc_code, line.strength_text))
+    structure = Dosage.from_json(line.dosage) if dosage == line.dosage_text else None
+    if structure is not None:
+        return OrderData(
+            drug=drug, drug_name=line.drug_name, atc_code=line.atc_code,
+            strength=line.strength_text, form_text=line.form_text, route_text=line.route_text,
+            dose_text=dosage, indication=line.indication, fmk_identifier=line.identifier,
+            substance=line.substance, dosage=structure,
+            dose_unit=structure.unit_plural or (drug.unit_plural if drug else ""),
+        )  # fmt: skip
     schedule, times = times_from_text(dosage)
     return OrderData(
         drug=drug,

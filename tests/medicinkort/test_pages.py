@@ -1,8 +1,10 @@
 """The medication pages as a clinician uses them: ordering with the checks, reconciling, the
 ward's administration record."""
 
+import html
 import re
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -409,3 +411,68 @@ def test_the_round_shows_the_day_and_the_stay_and_a_dose_is_given_in_one_click(c
         client.post(give_pn, {"status": "given", "reason": "Uro"})
     page = client.get(mar, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "0 of at most 2 left today" in page and "The maximum for today is given." in page
+
+
+def test_an_order_with_a_structured_dosage_gives_its_days_and_doses_on_the_round(
+    cast, doctor, client
+):
+    """Weekly and tapered orders from the order form: the round's stay shows exactly their
+    days and doses; a bad dosage is refused naming its field."""
+    methotrexate = Drug.objects.filter(atc_code="L04AX03").first() or Drug.objects.first()
+    today = timezone.localdate()
+    order = url("order_new", cast)
+    answer = doctor.post(order, {
+        "drug": str(methotrexate.public_id), "dose_text": "15 mg ugentligt",
+        "schedule": "fixed", "every_days": "7", "start": today.strftime("%d.%m.%Y"),
+    }, HTTP_ACCEPT_LANGUAGE="da")  # fmt: skip
+    assert answer.status_code == 302, answer.content.decode()[-2000:]
+    weekly = MedicationOrder.objects.get(patient=cast.patient, drug=methotrexate)
+    assert weekly.dosage["periods"][0]["every_days"] == 7 and weekly.times == ["08:00"]
+    prednisolone = Drug.objects.filter(atc_code="H02AB06").first() or Drug.objects.last()
+    assert doctor.post(order, {
+        "drug": str(prednisolone.public_id), "dose_text": "Prednisolon, nedtrapning",
+        "schedule": "fixed", "times": "08:00", "taper": "2 dage: 2; 2 dage: 1",
+        "start": today.strftime("%d.%m.%Y"),
+    }).status_code == 302  # fmt: skip
+    taper = MedicationOrder.objects.get(patient=cast.patient, drug=prednisolone)
+    assert taper.ends_at is not None  # a taper ends with its last step
+    force_login_with_second_factor(client, cast.nurse)
+    page = client.get(
+        reverse("medicinkort:mar"), {"view": "stay", "patient": str(cast.patient.public_id)}
+    )
+    rows = re.findall(r'data-testid="mar-row" data-drug="([^"]*)" data-due="([^"]+)"',
+                      page.content.decode())  # fmt: skip
+    rows = [(html.unescape(drug), due) for drug, due in rows]
+    weekly_days = [due[:10] for drug, due in rows if drug == methotrexate.name]
+    assert weekly_days == [str(today)]  # once a week: today only, not tomorrow
+    taper_days = [due[:10] for drug, due in rows if drug == prednisolone.name]
+    assert taper_days == [str(today), str(today + timedelta(days=1))]  # to the end of tomorrow
+    # Bad input: named by the field, nothing ordered.
+    force_login_with_second_factor(doctor, cast.treating_doctor)  # the nurse had the client
+    pantoprazole = Drug.objects.filter(atc_code="A02BC02").first()  # no check to answer
+    for bad, field in (
+        ({"schedule": "pn", "dose_text": "1 tablet efter behov"}, "Højst pr. døgn (PN): "),
+        ({"dose_text": "1 tablet", "start": "10.12.2026", "end": "08.12.2026"}, "Til: "),
+        ({"dose_text": "1 tablet", "taper": "snart mindre"}, "Nedtrapning: "),
+    ):
+        answer = doctor.post(order, {"drug": str(pantoprazole.public_id), "schedule": "fixed",
+                                     **bad}, HTTP_ACCEPT_LANGUAGE="da")  # fmt: skip
+        assert answer.status_code == 400 and field in answer.content.decode(), bad
+    assert MedicationOrder.objects.filter(patient=cast.patient).count() == 2
+
+
+def test_continuing_a_structured_fmk_line_orders_its_structure(cast, doctor, settings):
+    """An FMK line whose dosage FMK gave as a structure ('2 tabletter 3 gange daglig': three
+    doses of 2, no times) is continued as that structure, not as its text."""
+    from medicinkort.dosage import Dosage, Dose, Period
+
+    settings.SUNDHED_OUTBOX_DISPATCH = False
+    snapshot = snapshot_of(cast, "100", [("1", "Panodil", "N02BE01", "2 tabletter 3 gange daglig")])
+    structure = Dosage(periods=(Period(start=date(2025, 4, 7), doses=(Dose(Decimal(2)),) * 3),),
+                       unit_singular="tablet", unit_plural="tabletter")  # fmt: skip
+    snapshot.lines.update(dosage=structure.to_json())
+    doctor.post(url("reconcile", cast, kind="admission"),
+                {"card_version": "100", "decision-1": "continue"})  # fmt: skip
+    order = MedicationOrder.objects.get(patient=cast.patient, drug_name="Panodil")
+    assert order.dosage == structure.to_json()
+    assert order.times == ["08:00", "14:00", "20:00"]
