@@ -88,21 +88,27 @@ def sections_signed(text: str, sections) -> str:
     required is left out, heading and all, so no empty heading reaches a signed note."""
     by_heading = {f"{section.heading.strip()}:": section for section in sections}
     lines = text.split("\n")
+
+    def heading_of(line: str) -> str:
+        """The section heading a line starts with ("Forløb:" or "Forløb: Ukompliceret.")."""
+        head = line.strip().split(":", 1)[0] + ":"
+        return head if ":" in line and head in by_heading else ""
+
     starts: list[int] = []
     for i, line in enumerate(lines):
         # A macro may repeat its section's heading ("Diagnoser:" under "Diagnoser:"): content.
-        if line.strip() in by_heading and not (
-            starts and lines[starts[-1]].strip() == line.strip()
-        ):
+        head = heading_of(line)
+        if head and not (starts and heading_of(lines[starts[-1]]) == head):
             starts.append(i)
     found: set[int] = set()
     empty: list[str] = []
     drop: set[int] = set()
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
-        section = by_heading[lines[start].strip()]
+        section = by_heading[heading_of(lines[start])]
         found.add(section.pk)
-        if "\n".join(lines[start + 1 : end]).strip():
+        on_its_line = lines[start].split(":", 1)[1]
+        if (on_its_line + "\n".join(lines[start + 1 : end])).strip():
             continue
         if section.required:
             empty.append(section.heading)

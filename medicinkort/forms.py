@@ -165,6 +165,16 @@ class ReconcileForm(forms.Form):
                 label=_("Indication or reason"), max_length=300, required=False
             )
 
+    def clean(self):
+        """A new drug's row with a dosage or an indication but no drug chosen is an error (a
+        name typed and never picked is not silently left out)."""
+        data = super().clean() or {}
+        for n in self.NEW_ROWS:
+            typed = data.get(f"new-dose-{n}") or data.get(f"new-reason-{n}")
+            if typed and data.get(f"new-drug-{n}") is None and f"new-drug-{n}" not in self.errors:
+                self.add_error(f"new-drug-{n}", _("Choose a drug from the list."))
+        return data
+
     def error_labels(self) -> dict[str, str]:
         """What the service's errors name a line by (its `key`), in the reader's words."""
         labels = {f"line-{line.identifier}": line.drug_name for line in self.lines}

@@ -249,9 +249,25 @@ class Queue:
         return write is not None and write.operation == "withdraw"
 
 
-def fmk_queue(access: PatientAccess, lines=()) -> Queue:
-    """Every write of the patient still on its way to FMK (of every reconciliation), each with
-    the drug it concerns; `lines` (the card's) name the drugs of withdrawals and pauses."""
+def not_on_card(patient_id: int, snapshot: CardSnapshot | None):
+    """The patient's writes the card as last read does not show yet: still queued, or sent
+    after that read (the read after a write may not be in). A reconciliation page shows the card
+    as these will make it, and builds on the last of them."""
+    from django.db.models import Q
+
+    from medicinkort.models import FmkWrite
+
+    on_their_way = Q(status__in=[FmkWrite.Status.PENDING, FmkWrite.Status.SENDING])
+    if snapshot is not None:
+        on_their_way |= Q(status=FmkWrite.Status.SENT, finished_at__gt=snapshot.fetched_at)
+    return FmkWrite.objects.filter(on_their_way, patient_id=patient_id)
+
+
+def fmk_queue(access: PatientAccess, snapshot=None, lines=()) -> Queue:
+    """Every write of the patient that the card as read (`snapshot`) does not show yet: still
+    on its way to FMK, or sent after that read (of every reconciliation, blocked courses' left
+    out), each with the drug it concerns; `lines` (the card's) name the drugs of withdrawals
+    and pauses."""
     from django.db.models import Max
 
     from medicinkort.models import FmkWrite
@@ -259,7 +275,11 @@ def fmk_queue(access: PatientAccess, lines=()) -> Queue:
     everything = FmkWrite.objects.filter(patient=access.patient)
     names = {line.identifier: line.drug_name for line in lines}
     writes = list(
-        everything.filter(status__in=[FmkWrite.Status.PENDING, FmkWrite.Status.SENDING])
+        access.unblocked(
+            not_on_card(access.patient.pk, snapshot),
+            department=None,
+            care_course="reconciliation__care_course_id",
+        )  # fmt: skip
         .select_related("reconciliation")
         .order_by("sequence")
     )
@@ -267,8 +287,8 @@ def fmk_queue(access: PatientAccess, lines=()) -> Queue:
     for write in writes:
         data = write.payload.get("data") or {}
         identifier = write.payload.get("identifier", "")
-        write.drug = data.get("drug_name") or names.get(identifier, identifier)  # type: ignore[attr-defined]
-        write.dosage = data.get("dosage_text", "")  # type: ignore[attr-defined]
+        write.drug = data.get("drug_name") or names.get(identifier, identifier)
+        write.dosage = data.get("dosage_text", "")
         if identifier:
             queue.by_line[identifier] = write
         if write.payload.get("order_id"):
@@ -341,6 +361,8 @@ def card_difference(older, newer) -> list[dict]:
 MAR_WINDOWS = ("now", "day", "stay")
 # The stay view goes back at most this many days (a long stay's first weeks are in the history).
 STAY_DAYS = 14
+# A dose may be recorded at most this many hours before it is due.
+RECORD_AHEAD_HOURS = 2
 
 
 def _mar_span(window: str, now, orders) -> tuple:
@@ -350,12 +372,14 @@ def _mar_span(window: str, now, orders) -> tuple:
     from django.utils import timezone
 
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    just_before = timedelta(microseconds=1)  # a day ends before the next one's 00:00
     if window == "day":
-        return midnight, midnight + timedelta(days=1)
+        return midnight, midnight + timedelta(days=1) - just_before
     if window == "stay":
         earliest = min((o.starts_at for o in orders), default=midnight)
         # Up to tomorrow's end: the doses planned next, as a nurse plans the shifts.
-        return max(earliest, midnight - timedelta(days=STAY_DAYS - 1)), midnight + timedelta(2)
+        start = max(earliest, midnight - timedelta(days=STAY_DAYS - 1))
+        return start, midnight + timedelta(days=2) - just_before
     return now - timedelta(hours=4), now + timedelta(hours=2)
 
 
@@ -373,8 +397,14 @@ def administrations_due(*, department_id: int, user, now=None, window="now", pat
     from patients.models import Patient
 
     now = now or timezone.now()
+    # Active orders; for the day and the stay also those stopped within it (their doses given
+    # or not before they stopped are part of the record).
+    stopped_since = None if window == "now" else now - timedelta(days=STAY_DAYS)
+    shown = Q(status=MedicationOrder.Status.ACTIVE)
+    if stopped_since is not None:
+        shown |= Q(status=MedicationOrder.Status.STOPPED, ends_at__gte=stopped_since)
     active = MedicationOrder.objects.filter(
-        status=MedicationOrder.Status.ACTIVE, department_id=department_id,
+        shown, department_id=department_id,
         patient__in=Patient.objects.visible_to(user, at=now),
     ).select_related("patient")  # fmt: skip
     if patients:
@@ -394,6 +424,8 @@ def administrations_due(*, department_id: int, user, now=None, window="now", pat
     as_needed = []
     for order in orders:
         if order.schedule == MedicationOrder.Schedule.PN:
+            if order.status != MedicationOrder.Status.ACTIVE:
+                continue
             order.left_today = max((order.pn_max_per_day or 0) - order.given_today, 0)
             as_needed.append(order)
             continue
@@ -405,6 +437,9 @@ def administrations_due(*, department_id: int, user, now=None, window="now", pat
             due.append({
                 "order": order, "patient": order.patient, "due_at": at, "recorded": done,
                 "quantity": quantity, "overdue": done is None and at < now - timedelta(minutes=30),
+                # Recorded only when due (two hours ahead at most) and while the order is on.
+                "recordable": at <= now + timedelta(hours=RECORD_AHEAD_HOURS)
+                and order.status == MedicationOrder.Status.ACTIVE,
             })  # fmt: skip
     due.sort(key=lambda row: (row["due_at"], row["patient"].family_name))
     return due, as_needed

@@ -113,7 +113,7 @@ def _tab_context(access, **extra) -> dict:
     return {
         "banner": patient_banner(access),
         "card": state,
-        "queue": selectors.fmk_queue(access, state.lines),
+        "queue": selectors.fmk_queue(access, state.snapshot, state.lines),
         "orders": selectors.orders_for_patient(access),
         "order_form": extra.pop("order_form", None) or OrderForm(),
         "reconciliation": selectors.reconciliation_latest(access),
@@ -224,6 +224,9 @@ def reconcile(request, access, kind):
         orders=[order for order in context["orders"] if order.pk not in queue.order_ids],
     )  # fmt: skip
     reconciliation = _confirm(form, access, kind, context)
+    if context.get("queue_changed"):  # never redrawn to be confirmed again: seen first
+        messages.error(request, context["queue_changed"])
+        return redirect("medicinkort:medication", patient_id=access.patient.public_id)
     if reconciliation is None:
         return render(request, "medicinkort/reconcile.html", context, status=400)
     _reconciled_say(request, reconciliation)
@@ -234,7 +237,7 @@ def _reconcile_context(access, kind: str, posted) -> dict:
     """The reconciliation page: the card as it will be after the changes still queued for FMK
     (each line with its queued change, `line.queued`), and the hospital's orders."""
     state = selectors.card_state(access)
-    queue = selectors.fmk_queue(access, state.lines)
+    queue = selectors.fmk_queue(access, state.snapshot, state.lines)
     for line in state.lines:
         line.queued = queue.by_line.get(line.identifier)  # type: ignore[attr-defined]
     return {
@@ -285,6 +288,8 @@ def _confirm(form, access, kind, context):
                                "changed, and confirm again.")]  # fmt: skip
     except services.ChecksNeedReasons as checks:
         context["warnings"] = checks.warnings
+    except services.QueueChanged as changed:
+        context["queue_changed"] = " ".join(changed.messages)
     except ValidationError as error:
         context["errors"] = error_texts(error, form)
     return None

@@ -7,9 +7,10 @@ still waits; the probe's success closes it, its failure opens it again.
 
 Nobody need wait for work to find out that the system is back: an app registers a probe for its
 breaker (a cheap call that discloses nothing), and beat runs `probe_all` every few seconds; it
-calls only breakers that failed. When a breaker closes after failures, every recovery callback
-runs (`recovery_register`): the engine makes the waiting work of the breaker's kinds due at once,
-and an app may do more (medicinkort reads again the cards it could not read).
+calls only breakers that opened, when they are half open. When a breaker closes after failures,
+every recovery callback runs once (`recovery_register`): the engine makes the waiting work of
+the breaker's kinds due at once, and an app may do more (medicinkort reads again the cards it
+could not read).
 """
 
 from __future__ import annotations
@@ -85,10 +86,17 @@ class Breaker:
         """Calls failed lately (open, half open, or closed with failures counted)."""
         return bool(cache.get(self._failures) or cache.get(self._open_until))
 
+    def is_tripped(self) -> bool:
+        """Opened after failures (open now, or half open): what the probe is for."""
+        return bool(cache.get(self._open_until))
+
     def succeeded(self) -> None:
-        """A call went through: closed, and after failures the recovery callbacks run."""
+        """A call went through: closed, and after failures the recovery callbacks run, once
+        (of two processes succeeding at the same moment, the one that claims the recovery)."""
         if self.failing():
             self.reset()
+            if not cache.add(f"breaker:{self.name}:recovered", 1, timeout=10):
+                return
             for callback in _recovery:
                 try:
                     callback(self.name)
@@ -101,14 +109,14 @@ class Breaker:
 
 
 def probe_all() -> dict[str, str]:
-    """Ask each failing breaker's system whether it answers again, when the breaker lets a call
-    through (half open, or closed with failures); beat runs it every few seconds. Returns what
-    each probed breaker is now: "back", "down" or "open" (not probed yet)."""
+    """Ask each tripped breaker's system whether it answers again, when the breaker lets a call
+    through (half open); beat runs it every few seconds. Returns what each tripped breaker is
+    now: "back", "down" or "open" (not probed yet)."""
     found = {}
     for name, probe in _probes.items():
         breaker = Breaker(name)
-        if not breaker.failing():
-            continue
+        if not breaker.is_tripped():
+            continue  # closed (a few failures are the calls' own to retry)
         if breaker.wait() > 0:
             found[name] = "open"
             continue

@@ -27,6 +27,7 @@ from medicinkort.services.reads import (
 from medicinkort.services.reconciliation import (
     CardChanged,
     Decision,
+    QueueChanged,
     reconciliation_confirm,
     reconciliation_not_updated,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Decision",
     "NoFmkIdentity",
     "OrderData",
+    "QueueChanged",
     "administration_record",
     "card_read_on_admission",
     "drug_warnings",

@@ -1,6 +1,6 @@
 """The medication administration record (MAR): what the nurse gave, or did not, and why."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -41,6 +41,8 @@ def administration_record(
         raise ValidationError({"reason": _("Write why the as-needed dose was given.")})
     if not pn and due_at is None:
         raise ValidationError({"due_at": _("Choose the time the dose was due.")})
+    if not pn and due_at is not None and due_at > timezone.now() + timedelta(hours=2):
+        raise ValidationError({"due_at": _("This dose is not due yet.")})
     with transaction.atomic():
         MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if pn and status != Administration.Status.NOT_GIVEN:

@@ -28,6 +28,7 @@ from medicinkort.fmk import client
 from medicinkort.fmk.requests import DrugMedicationData
 from medicinkort.fmk.transport import FmkFault, FmkUnavailable
 from medicinkort.models import CardRead, CardSnapshot, FmkWrite, MedicationOrder, Reconciliation
+from medicinkort.selectors import not_on_card
 from medicinkort.services.completion import reconciliation_fmk_updated
 from medicinkort.services.reads import READ_KIND, identity_for
 from outbox import engine
@@ -118,19 +119,14 @@ def queue_position(patient_id: int) -> int:
 
 
 def builds_on(patient_id: int, snapshot: CardSnapshot) -> int | None:
-    """The write a reconciliation on this snapshot builds on: the patient's last, when it is
-    still queued or reached FMK after the snapshot was read (so the snapshot lacks it)."""
-    last = (
-        FmkWrite.objects.filter(patient_id=patient_id)
+    """The write a reconciliation on this snapshot builds on: the last that the card as read
+    does not show yet (`not_on_card`), or None."""
+    return (
+        not_on_card(patient_id, snapshot)
         .order_by("-sequence")
-        .values("sequence", "status", "finished_at")
+        .values_list("sequence", flat=True)
         .first()
     )
-    if last is None or last["status"] in (FmkWrite.Status.FAILED, FmkWrite.Status.CONFLICT):
-        return None
-    if last["status"] in OPEN or (last["finished_at"] or snapshot.fetched_at) > snapshot.fetched_at:
-        return last["sequence"]
-    return None
 
 
 def _data(values: dict) -> DrugMedicationData:

@@ -52,6 +52,11 @@ from patients.models import CaveEntry, Patient
 D = ReconciliationLine.Decision
 
 
+class QueueChanged(ValidationError):
+    """Other changes for FMK were queued since the page was drawn (a second post of the same
+    page, another doctor): the doctor must see them before confirming anything."""
+
+
 class CardChanged(Exception):
     """The card changed since the page was drawn: the doctor must see the new one."""
 
@@ -79,6 +84,8 @@ class _Plan:
     orders: list[tuple[OrderData, list, str]] = field(default_factory=list)
     # Lines continued whose dosage is not daily: the clinician orders them by hand.
     by_hand: list[str] = field(default_factory=list)
+    # New drugs that go to FMK with no hospital order (at discharge): checked all the same.
+    checked: list[tuple[OrderData, list, str]] = field(default_factory=list)
     # (operation, payload, the line it comes from): a new drug's order learns its FMK id.
     writes: list[tuple[str, dict, ReconciliationLine | None]] = field(default_factory=list)
 
@@ -194,6 +201,8 @@ def _plan(kind: str, snapshot: CardSnapshot, decisions: list[Decision]) -> _Plan
             )
             if admission:
                 plan.orders.append((d.new, [plan.lines[-1]], d.key))
+            else:
+                plan.checked.append((d.new, [plan.lines[-1]], d.key))
             plan.writes.append(
                 (FmkWrite.Operation.CREATE, _order_data_payload(d.new), plan.lines[-1])
             )
@@ -258,7 +267,7 @@ def _check(access: PatientAccess, plan: _Plan, reasons: dict[str, str]) -> dict[
     caves = list(CaveEntry.objects.filter(patient=access.patient, status=CaveEntry.Status.ACTIVE))
     pairs = list(Interaction.objects.all())
     found, unanswered = {}, []
-    for data, records, key in plan.orders:
+    for data, records, key in plan.orders + plan.checked:
         if records[0].decision not in (D.NEW, D.CHANGE):
             continue
         others = [c for c in everything if c.name != data.drug_name]
@@ -305,7 +314,7 @@ def reconciliation_confirm(
     with transaction.atomic():
         Patient.objects.select_for_update().filter(pk=access.patient.pk).values_list("pk").first()
         if queue_seen is not None and queue_seen != queue_position(access.patient.pk):
-            raise ValidationError(
+            raise QueueChanged(
                 _("Other changes for FMK were made since this page was opened: open the "
                   "reconciliation again to see them.")
             )  # fmt: skip
@@ -314,6 +323,10 @@ def reconciliation_confirm(
             confirmed_by=staff, confirmed_at=timezone.now(),
             builds_on=builds_on(access.patient.pk, snapshot) if queue_seen is not None else None,
         )  # fmt: skip
+        for _data, records, key in plan.checked:  # no order to hold them: the line does
+            overridden = [f"{w.text[:120]} – {reasons[w.key]}" for w in warnings.get(key, [])]
+            if overridden:
+                records[0].reason = "; ".join([records[0].reason, *overridden]).strip("; ")
         for data, records, key in plan.orders:
             given = {w.key: reasons[w.key] for w in warnings.get(key, [])}
             order = order_create(

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from lxml import etree
 
-from simulators.fmksim.cards import BASE, E2, CardStore, child
+from simulators.fmksim.cards import BASE, E2, CardStore, child, text_of
 
 # name, ATC, ATC text, drug id, form code, form text, strength value, unit, strength text,
 # substance, route code, route text, indication code, indication text, unit singular/plural,
@@ -260,8 +260,14 @@ def gp_change(store: CardStore, cpr: str, *, chooser: random.Random | None = Non
         by = modificator(f"{{{E2}}}ModifiedBy", GP)
         names = {(child(child(dm, "Drug"), "Name").text or "") for dm in card.drug_medications()}
         age = age_from_cpr(cpr, date.today())
-        offered = CHILD_DRUGS if age is not None and age < 18 else DRUGS
-        fresh = [d for d in offered if d[0] not in names] or offered  # a long card repeats
+        offered: list = CHILD_DRUGS if age is not None and age < 18 else DRUGS
+        atcs = [text_of(child(child(dm, "Drug"), "ATC"), "Code") for dm in card.drug_medications()]
+        kept = [("", atc) for atc in atcs]
+        # Never one that must not go with what the card holds (and not one it holds already).
+        fresh = [
+            d for d in offered if d[0] not in names and len(_plausible([*kept, d])) > len(kept)
+        ]
+        fresh = fresh or [d for d in offered if d[0] not in names] or offered
         created_by = modificator(f"{{{E2}}}CreatedBy", GP)
         store.create(
             card, created_by, [drug_medication_request(chooser.choice(fresh), date.today())]

@@ -30,3 +30,15 @@ document.addEventListener("input", function (event) {
     document.getElementById(field + "-checks").innerHTML = "";
   }
 });
+// Enter in a drug search picks the first drug found, never sends the form around it.
+document.addEventListener("keydown", function (event) {
+  var field = event.target.getAttribute && event.target.getAttribute("data-drug-search");
+  if (!field || event.key !== "Enter") {
+    return;
+  }
+  event.preventDefault();
+  var first = document.querySelector("#" + field + "-results [data-drug-pick]");
+  if (first) {
+    first.click();
+  }
+});

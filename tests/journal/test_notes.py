@@ -297,6 +297,16 @@ def test_an_epikrise_names_an_empty_required_section_and_signs_without_empty_hea
     for heading in ("Diagnoser:", "Forløb:", "Medicin ved udskrivelse:", "Opfølgning:"):
         assert heading in signed.text, heading
     assert "Behandling:" not in Note.objects.get(pk=note.pk).text
+    # Text written on the heading's own line is the section's text.
+    other = services.note_create(
+        access=access, note_type="epikrise", template=template, care_course=cast.course
+    )
+    inline = other.text.replace(
+        "«Aftaler, kontrol, opgaver til egen læge»", "Kontrol hos egen læge."
+    ).replace("Forløb:\n«Indlæggelsesforløb, undersøgelser og fund»", "Forløb: Ukompliceret.")
+    services.note_draft_save(access=access, note=other, text=inline)
+    other.refresh_from_db()
+    assert "Forløb: Ukompliceret." in services.note_sign(access=access, note=other).text
 
 
 def test_a_note_with_a_macro_typed_but_not_expanded_is_not_signed(cast, grant):

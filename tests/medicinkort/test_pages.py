@@ -396,10 +396,25 @@ def test_the_round_shows_the_day_and_the_stay_and_a_dose_is_given_in_one_click(c
     assert client.get(mar, {"view": "week"}).status_code == 400
     # Given: one click, and the round comes back as it was shown.
     give = reverse("medicinkort:administration_new", kwargs={"order_id": order.public_id})
-    answer = client.post(give, {"status": "given", "due_at": day[0], "view": "day",
+    from django.utils.dateparse import parse_datetime
+
+    past = max(d for d in stay if parse_datetime(d) <= timezone.now())  # due: it can be given
+    answer = client.post(give, {"status": "given", "due_at": past, "view": "day",
                                 "patient": patient})  # fmt: skip
     assert answer.status_code == 302 and answer["Location"] == f"{mar}?view=day&patient={patient}"
     assert Administration.objects.filter(order=order, status="given").count() == 1
+    # Tomorrow's dose is planned, not given: no button for it, and a post of it is refused.
+    tomorrows = [d for d in stay if d.startswith(str(tomorrow))]
+    client.post(give, {"status": "given", "due_at": tomorrows[-1]})
+    assert Administration.objects.filter(order=order).count() == 1
+    planned = page.split(f'data-due="{tomorrows[-1]}"')[1].split("</tr>")[0]
+    assert 'data-testid="planned"' in planned and 'data-testid="mar-given"' not in planned
+    # Stopped during the stay: its doses until then stay on the stay's record.
+    from medicinkort.services import order_stop
+
+    order_stop(access=access, order=order, reason="Smertefri")
+    _, after_stop = rows(view="stay", patient=patient)
+    assert past in after_stop and not [d for d in after_stop if d.startswith(str(tomorrow))]
     # Not given needs why, in the same row's second form.
     assert 'data-testid="mar-status"' in page and 'data-testid="mar-given"' in page
     # PN: what is left of today's maximum, and no more giving once it is reached.
@@ -476,3 +491,68 @@ def test_continuing_a_structured_fmk_line_orders_its_structure(cast, doctor, set
     order = MedicationOrder.objects.get(patient=cast.patient, drug_name="Panodil")
     assert order.dosage == structure.to_json()
     assert order.times == ["08:00", "14:00", "20:00"]
+
+
+def test_a_write_fmk_has_but_the_card_does_not_show_yet_is_still_the_pages_and_hidden_if_blocked(
+    cast, doctor, client, settings
+):
+    """A write FMK received after the card was last read (the read after it not in yet) is
+    still listed, its withdrawn line still not offered, and the next reconciliation builds on
+    its answer; a doctor of another department does not see a blocked course's writes."""
+    from medicinkort.models import FmkWrite, Reconciliation
+    from tests.conftest import block, orthopaedics_course
+
+    settings.SUNDHED_OUTBOX_DISPATCH = False
+    snapshot_of(cast, "100", [("1", "Panodil", "N02BE01", "1 g x 4"),
+                              ("2", "Furix", "C03CA01", "1 tablet morgen")])  # fmt: skip
+    admission = url("reconcile", cast, kind="admission")
+    body = {"card_version": "100", "queue_position": "0", "decision-1": "withdraw",
+            "reason-1": "Ophørt"}  # fmt: skip
+    assert doctor.post(admission, body).status_code == 302
+    FmkWrite.objects.filter(patient=cast.patient).update(
+        status="sent", finished_at=timezone.now(), result_version="101"
+    )  # FMK has them; the card is not read again yet
+    discharge = url("reconcile", cast, kind="discharge")
+    page = doctor.get(discharge, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'name="decision-1"' not in page and 'name="decision-2"' in page
+    assert page.count('data-testid="fmk-queued-sent"') == 2  # the withdrawal, the review
+    position = re.search(r'name="queue_position" value="(\d+)"', page).group(1)
+    assert doctor.post(discharge, {"card_version": "100", "queue_position": position,
+                                   "decision-2": "change", "dose-2": "2 tabletter morgen"}
+                       ).status_code == 302  # fmt: skip
+    built = Reconciliation.objects.get(patient=cast.patient, kind="discharge")
+    assert built.builds_on == FmkWrite.objects.filter(patient=cast.patient).count() - 1
+    # Blocked: the course's writes are not the other department's to see.
+    FmkWrite.objects.filter(patient=cast.patient).update(status="pending", finished_at=None)
+    block(cast, care_course=cast.course)
+    orthopaedics_course(cast)
+    force_login_with_second_factor(client, cast.other_doctor)
+    tab = client.get(url("medication", cast)).content.decode()
+    assert 'data-testid="fmk-queued-write"' not in tab
+
+
+def test_a_new_drug_at_discharge_is_checked_and_the_override_kept_on_its_line(
+    cast, doctor, settings
+):
+    from medicinkort.models import ReconciliationLine
+
+    settings.SUNDHED_OUTBOX_DISPATCH = False
+    access = access_decide(user=cast.treating_doctor, patient=cast.patient, data_kind="medication")
+    marevan = Drug.objects.filter(atc_code="B01AA03").first()
+    data = OrderData.from_drug(marevan, dose_text="1 tablet", times=["18:00"])
+    order_create(access=access, course=cast.course, data=data)
+    snapshot_of(cast, "100", [])
+    ibuprofen = Drug.objects.filter(atc_code="M01AE01").first()
+    body = {"card_version": "100", "new-drug-1": str(ibuprofen.public_id),
+            "new-dose-1": "400 mg x 3", "new-reason-1": "Smerter"}  # fmt: skip
+    discharge = url("reconcile", cast, kind="discharge")
+    refused = doctor.post(discharge, body)
+    assert refused.status_code == 400 and "Marevan" in refused.content.decode()
+    reasons = re.findall(r'name="(warn:new-1:[^"]+)"', refused.content.decode())
+    assert doctor.post(discharge, body | dict.fromkeys(reasons, "Kort kur, PPI")).status_code == 302
+    line = ReconciliationLine.objects.get(drug_name=ibuprofen.name)
+    assert line.reason.startswith("Smerter; ") and "Kort kur, PPI" in line.reason
+    # A dosage typed for a new drug that was never picked is an error, not left out.
+    answer = doctor.post(discharge, {"card_version": "100", "new-dose-1": "1 tablet"},
+                         HTTP_ACCEPT_LANGUAGE="da")  # fmt: skip
+    assert answer.status_code == 400 and "Vælg et lægemiddel fra listen." in answer.content.decode()

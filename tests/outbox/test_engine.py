@@ -168,6 +168,10 @@ def test_a_failing_breaker_is_probed_and_its_recovery_makes_the_waiting_work_due
         assert breakers.probe_all() == {"testsys": "back"}
         assert recovered == ["testsys"] and not testsys.failing()
         assert breakers.probe_all() == {}  # closed: no more probes
+        testsys.failed()
+        testsys.succeeded()
+        testsys.succeeded()  # two successes at once after a failure: recovered once
+        assert recovered == ["testsys"]
     finally:
         breakers._probes.pop("testsys", None)
         breakers._recovery.remove(recovered.append)
