@@ -59,6 +59,18 @@ class OrderForm(forms.Form):
     )
     indication = forms.CharField(label=_("Indication"), max_length=300, required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.urls import reverse
+
+        # Typing the dosage proposes its times ("3 gange dagligt": 08:00 14:00 20:00) in the
+        # times field, until the clinician writes times of their own there.
+        self.fields["dose_text"].widget.attrs.update({
+            "hx-get": reverse("medicinkort:dosage_proposal"), "hx-target": "#id_times",
+            "hx-swap": "outerHTML", "hx-trigger": "input changed delay:300ms",
+            "hx-include": "#id_times, #id_times_proposed",
+        })  # fmt: skip
+
     def clean_times(self) -> list[str]:
         return self.cleaned_data["times"].replace(",", " ").split()
 

@@ -10,6 +10,7 @@ app_name = "medicinkort"
 urlpatterns = [
     path("mar/", views.mar, name="mar"),
     path("drugs/", views.drug_search, name="drug_search"),
+    path("dosage-proposal/", views.dosage_proposal, name="dosage_proposal"),
     path("orders/<uuid:order_id>/stop/", views.order_stop, name="order_stop"),
     path("orders/<uuid:order_id>/cosign/", views.order_cosign, name="order_cosign"),
     path("orders/<uuid:order_id>/give/", views.administration_new, name="administration_new"),

@@ -24,7 +24,13 @@ from common.forms import (
     form_errors_attach,
     form_invalid_error,
 )
-from common.params import BadParameter, query_choice, query_text, query_uuid_list
+from common.params import (
+    BadParameter,
+    query_choice,
+    query_flag,
+    query_text,
+    query_uuid_list,
+)
 from medicinkort import selectors, services
 from medicinkort.forms import (
     AdministrationForm,
@@ -189,6 +195,23 @@ def drug_search(request):
     text = query_text(request, "q", max_length=100)
     context = {"drugs": selectors.drugs_matching(text), "field": field, "q": text}
     return render(request, "medicinkort/_drug_results.html", context)
+
+
+@require_GET
+@staff_view
+def dosage_proposal(request):
+    """The times a dosage text proposes (?dose_text=), as the order form's times field; the
+    times the clinician wrote themselves (?times= with no `proposed`) are kept."""
+    text = query_text(request, "dose_text", max_length=500)
+    times = query_text(request, "times", max_length=200)
+    if times and not query_flag(request, "proposed"):
+        return HttpResponse(status=204)
+    try:
+        schedule, proposed = services.times_from_text(text)
+    except ValidationError:  # not every day: the rhythm says it, the first time is proposed
+        schedule, proposed = "fixed", ["08:00"]
+    value = "" if schedule == "pn" or not text else " ".join(proposed)
+    return render(request, "medicinkort/_times_field.html", {"value": value})
 
 
 @require_GET

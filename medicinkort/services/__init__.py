@@ -16,6 +16,7 @@ from medicinkort.services.orders import (
     order_cosign,
     order_create,
     order_stop,
+    times_from_text,
 )
 from medicinkort.services.reads import (
     NoFmkIdentity,
@@ -42,6 +43,7 @@ __all__ = [
     "administration_record",
     "card_read_on_admission",
     "drug_warnings",
+    "times_from_text",
     "card_read_request",
     "card_read_run",
     "identity_for",

@@ -42,3 +42,13 @@ document.addEventListener("keydown", function (event) {
     first.click();
   }
 });
+// The order form's times: proposed from the dosage as it is typed, until the clinician writes
+// times of their own (then they are kept).
+document.addEventListener("input", function (event) {
+  if (event.target.hasAttribute && event.target.hasAttribute("data-times-field")) {
+    var proposed = document.getElementById("id_times_proposed");
+    if (proposed) {
+      proposed.value = "";
+    }
+  }
+});

@@ -556,3 +556,25 @@ def test_a_new_drug_at_discharge_is_checked_and_the_override_kept_on_its_line(
     answer = doctor.post(discharge, {"card_version": "100", "new-dose-1": "1 tablet"},
                          HTTP_ACCEPT_LANGUAGE="da")  # fmt: skip
     assert answer.status_code == 400 and "Vælg et lægemiddel fra listen." in answer.content.decode()
+
+
+def test_typing_the_dosage_proposes_its_times_until_the_clinician_writes_their_own(cast, doctor):
+    proposal = reverse("medicinkort:dosage_proposal")
+
+    def proposed(**query):
+        answer = doctor.get(proposal, query)
+        if answer.status_code == 204:
+            return None
+        return re.search(r'value="([^"]*)"', answer.content.decode()).group(1)
+
+    assert proposed(dose_text="1 tablet 3 gange dagligt", times="", proposed="1") == (
+        "08:00 14:00 20:00"
+    )
+    assert proposed(dose_text="400 mg x 2", times="08:00 14:00 20:00", proposed="1") == (
+        "08:00 18:00"
+    )  # still a proposal: it follows the text
+    assert proposed(dose_text="400 mg x 2", times="07:00 19:00", proposed="") is None  # theirs
+    assert proposed(dose_text="1 tablet efter behov", times="", proposed="1") == ""
+    assert doctor.get(proposal, {"dose_text": "x" * 501}).status_code == 400
+    page = doctor.get(url("medication", cast)).content.decode()
+    assert f'hx-get="{proposal}"' in page and 'id="id_times_proposed"' in page
