@@ -68,6 +68,9 @@ class DrugMedicationData:
     dosage_text: str = ""
     start: date = field(default_factory=date.today)
     end: date | None = None
+    # The structured dosage (medicinkort.dosage.Dosage as JSON), sent as FMK's structures;
+    # without one the dosage is sent as its free text.
+    structure: dict | None = None
 
 
 def _sub(parent, namespace: str, name: str, text: str | None = None, **attributes):
@@ -219,6 +222,10 @@ def drug_medication_content(parent, data: DrugMedicationData) -> None:
         strength = _sub(drug, BASE, "Strength")
         _sub(strength, BASE, "Text", data.strength_text, source="Medicinpriser")
     dosage = _sub(parent, E2, "Dosage")
+    if data.structure:
+        _structures(dosage, data.structure)
+        _sub(parent, E2, "SubstitutionAllowed", "true")
+        return
     free = _sub(dosage, E2, "FreeText")
     _sub(free, BASE, "StartDate", data.start.isoformat())
     if data.end:
@@ -227,6 +234,42 @@ def drug_medication_content(parent, data: DrugMedicationData) -> None:
         _sub(free, BASE, "DosageEndingUndetermined")
     _sub(free, BASE, "Text", data.dosage_text or "efter aftale")
     _sub(parent, E2, "SubstitutionAllowed", "true")
+
+
+def _structures(dosage, structure: dict) -> None:
+    """A structured dosage as FMK's request carries it (DosageStructureForRequest): the unit,
+    then a structure a period (its rhythm, start, end, supplementary text), each with the doses
+    of its days (a time of day where one is set, and the quantity). As needed: the most a day is
+    that many doses on day 1."""
+    unit: list[str] = list(structure.get("unit") or []) + ["", ""]
+    singular, plural = unit[0], unit[1]
+    if singular or plural:
+        units = _sub(dosage, E2, "UnitTexts")
+        _sub(units, E2, "Singular", singular or plural)
+        _sub(units, E2, "Plural", plural or singular)
+    needed = bool(structure.get("as_needed"))
+    part = _sub(dosage, E2, "StructuresAccordingToNeed" if needed else "StructuresFixed")
+    for period in structure.get("periods", []):
+        element = _sub(part, BASE, "Structure")
+        _sub(element, BASE, "IterationInterval", str(period.get("every_days", 1)))
+        _sub(element, BASE, "StartDate", period["start"])
+        if period.get("end"):
+            _sub(element, BASE, "EndDate", period["end"])
+        else:
+            _sub(element, BASE, "DosageEndingUndetermined")
+        if period.get("supplementary"):
+            _sub(element, BASE, "SupplementaryText", period["supplementary"][:100])
+        doses = period.get("doses") or [["1", ""]]
+        if needed:
+            doses = [doses[0]] * int(structure.get("most_a_day") or 1)
+        for number in period.get("days", [1]):
+            day = _sub(element, BASE, "Day")
+            _sub(day, BASE, "Number", str(number))
+            for quantity, time in doses:
+                dose = _sub(day, BASE, "Dose")
+                if time and not needed:
+                    _sub(dose, BASE, "Time", f"{time}:00")
+                _sub(dose, BASE, "Quantity", str(quantity))
 
 
 def create_drug_medication(

@@ -122,6 +122,9 @@ def _order_data_payload(data: OrderData) -> dict:
         indication=data.indication,
         dosage_text=data.dose_text,
         start=date.today(),
+        # An order's structured dosage goes to FMK as FMK's structures: the dose text on FMK
+        # and the ward's schedule are then the same structure's.
+        structure=data.dosage.to_json() if data.dosage else None,
     )
     return _payload(fmk)
 
@@ -215,6 +218,7 @@ def _plan(kind: str, snapshot: CardSnapshot, decisions: list[Decision]) -> _Plan
                     strength=order.strength, form_text=order.form_text,
                     route_text=order.route_text, dose_text=d.dose_text or order.dose_text,
                     indication=order.indication,
+                    dosage=order.dosage_structure() if order.dosage and not d.dose_text else None,
                 )  # fmt: skip
                 plan.lines.append(ReconciliationLine(decision=D.NEW, drug_name=order.drug_name,
                                   atc_code=order.atc_code, after=data.dose_text,

@@ -39,6 +39,17 @@ class State:
         self.delay = 0.0
 
 
+def _structured(dosage) -> str:
+    if dosage is None:
+        return ""
+    for part in ("StructuresFixed", "StructuresAccordingToNeed"):
+        found = child(dosage, part)
+        combined = child(found, "DosageTranslationCombined") if found is not None else None
+        if combined is not None:
+            return text_of(combined, "ShortText")
+    return ""
+
+
 def card_summary(store: CardStore, cpr: str) -> dict:
     card = store.card(cpr)
     lines = []
@@ -54,7 +65,8 @@ def card_summary(store: CardStore, cpr: str) -> dict:
                 "version": text_of(dm, "Version"),
                 "name": text_of(drug, "Name"),
                 "atc": text_of(atc, "Code") if atc is not None else "",
-                "dosage": text_of(free, "Text") if free is not None else "",
+                # The free text, else FMK's translation of the structures.
+                "dosage": text_of(free, "Text") if free is not None else _structured(dosage),
                 # The indication as FMK holds it: its free text, else its coded text.
                 "indication": (
                     text_of(indication, "FreeText") or text_of(indication, "Text")

@@ -357,9 +357,58 @@ def modified_element(tag: str, by):
     return element
 
 
+def _translation(structure, singular: str, plural: str, needed: bool) -> str:
+    """FMK's short text of one structure (its "dosis til tekst"), as fmksim says it: "2
+    tabletter 3 gange daglig", "1 tablet kl. 08:00, 1 tablet kl. 20:00 hver 2. dag", "1 tablet
+    efter behov, højst 4 gange daglig"."""
+    days = children(structure, "Day")
+    doses = children(days[0], "Dose") if days else []
+    amounts = [text_of(dose, "Quantity") or text_of(dose, "MaximalQuantity") for dose in doses]
+
+    def amount(value: str) -> str:
+        return f"{value.replace('.', ',')} {singular if value in ('1', '1.0') else plural}"
+
+    first = amounts[0] if amounts else "1"
+    if needed:
+        return f"{amount(first)} efter behov, højst {len(doses)} gange daglig"
+    times = [text_of(dose, "Time")[:5] for dose in doses]
+    if all(times) and times:
+        what = ", ".join(f"{amount(a)} kl. {t}" for a, t in zip(amounts, times, strict=True))
+    else:
+        what = f"{amount(first)} {len(doses)} gange"
+    interval = text_of(structure, "IterationInterval") or "1"
+    rhythm = "daglig" if interval == "1" else f"hver {interval}. dag"
+    extra = text_of(structure, "SupplementaryText")
+    return f"{what} {rhythm}" + (f". {extra}" if extra else "")
+
+
+def _translated(dosage) -> None:
+    """A structured dosage as FMK answers it: each structure with its translation, and the
+    structures' combined one."""
+    units = child(dosage, "UnitTexts")
+    singular = text_of(units, "Singular") if units is not None else text_of(dosage, "UnitText")
+    plural = text_of(units, "Plural") if units is not None else singular
+    for part_name in ("StructuresFixed", "StructuresAccordingToNeed"):
+        part = child(dosage, part_name)
+        if part is None:
+            continue
+        texts = []
+        for structure in children(part, "Structure"):
+            text = _translation(structure, singular, plural, part_name != "StructuresFixed")
+            translation = etree.SubElement(structure, f"{{{BASE}}}DosageTranslation")
+            etree.SubElement(translation, f"{{{BASE}}}ShortText").text = text
+            etree.SubElement(translation, f"{{{BASE}}}LongText").text = text
+            texts.append(text)
+        combined = etree.SubElement(part, f"{{{BASE}}}DosageTranslationCombined")
+        etree.SubElement(combined, f"{{{BASE}}}ShortText").text = "; ".join(texts)
+        etree.SubElement(combined, f"{{{BASE}}}LongText").text = "\n".join(texts)
+
+
 def _as_response(element, name: str):
     """A request's part as the card shows it: the same, except where the types differ."""
     shown = _rename(element, f"{{{E2}}}{name}")
+    if name == "Dosage":
+        _translated(shown)
     if name == "BeginEndDate" and child(shown, "CreatedDateTime") is None:
         created = etree.Element(f"{{{BASE}}}CreatedDateTime")
         created.text = now_text()

@@ -481,3 +481,46 @@ def test_when_fmk_answers_again_a_waiting_write_leaves_within_seconds_and_failed
     )  # fmt: skip
     assert again.requested_by_id == cast.treating_doctor.pk and again.snapshot_id
     assert drained(reconciliation).status == Reconciliation.Status.UPDATED
+
+
+def test_an_orders_structured_dosage_goes_to_fmk_as_fmks_structures_and_reads_back_the_same(
+    cast, fmksim, celery_worker, doctor_access
+):
+    """A weekly order continued at home: FMK gets the structure (DosageStructureForRequest,
+    validated by fmksim against FMK's schema), its text is FMK's translation of that structure,
+    and the card read back holds the same structure as the order."""
+    from medicinkort.dosage import Dosage
+    from medicinkort.models import CardLine
+    from medicinkort.services.orders import dosage_propose
+
+    cpr = cast.patient.cpr
+    card_with_lines(fmksim, cpr, 1)
+    read_card(cast.treating_doctor, cast.patient)
+    drug = Drug.objects.filter(atc_code="J01FA09").first()
+    weekly = dosage_propose("1 tablet ugentligt", start=timezone.localdate(), times=["08:00"],
+                            unit_singular="tablet", unit_plural="tabletter")  # fmt: skip
+    order = order_create(access=doctor_access, course=cast.course, reasons=None,
+                         data=OrderData.from_drug(drug, dose_text="1 tablet ugentligt",
+                                                  dosage=weekly))  # fmt: skip
+    try:
+        reconciliation = reconciliation_confirm(
+            access=doctor_access, kind="discharge",
+            card_version=CardSnapshot.objects.latest("fetched_at").version,
+            decisions=[Decision("new", order=order, key="o1")],
+        )  # fmt: skip
+    except ChecksNeedReasons as checks:
+        reconciliation = reconciliation_confirm(
+            access=doctor_access, kind="discharge",
+            card_version=CardSnapshot.objects.latest("fetched_at").version,
+            decisions=[Decision("new", order=order, key="o1")],
+            reasons={w.key: "Vurderet" for w in checks.value.unanswered},
+        )  # fmt: skip
+    assert drained(reconciliation).status == Reconciliation.Status.UPDATED
+    write = FmkWrite.objects.get(reconciliation=reconciliation, operation="create")
+    on_fmk = {d["identifier"]: d for d in fmksim.card(cpr)["drug_medications"]}
+    assert on_fmk[write.result_identifier]["dosage"] == "1 tablet kl. 08:00 hver 7. dag"
+    line = CardLine.objects.filter(identifier=write.result_identifier).latest(
+        "snapshot__fetched_at"
+    )
+    read_back = Dosage.from_json(line.dosage)
+    assert read_back is not None and read_back.periods == weekly.periods
