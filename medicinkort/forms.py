@@ -70,6 +70,8 @@ class OrderForm(forms.Form):
             "hx-swap": "outerHTML", "hx-trigger": "input changed delay:300ms",
             "hx-include": "#id_times, #id_times_proposed",
         })  # fmt: skip
+        # FMK's coded indications are offered as one types (medicinkort_tags.indication_options).
+        self.fields["indication"].widget.attrs["list"] = "fmk-indications"
 
     def clean_times(self) -> list[str]:
         return self.cleaned_data["times"].replace(",", " ").split()

@@ -5,9 +5,12 @@ schemas, and so does the test suite, so a mistake here is a failing test, not a 
 production.
 """
 
+import csv
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
 
 from lxml import etree
 
@@ -205,7 +208,12 @@ def drug_medication_content(parent, data: DrugMedicationData) -> None:
     else:
         _sub(begin, BASE, "TreatmentEndingUndetermined")
     indication = _sub(parent, E2, "Indication")
-    _sub(indication, BASE, "FreeText", data.indication or "ikke angivet")
+    code = indication_code(data.indication)
+    if code:
+        _sub(indication, BASE, "Code", code, source="Medicinpriser")
+        _sub(indication, BASE, "Text", data.indication.strip())
+    else:
+        _sub(indication, BASE, "FreeText", data.indication or "ikke angivet")
     route = _sub(parent, E2, "RouteOfAdministration")
     _sub(route, BASE, "Code", data.route_code, source="Medicinpriser")
     if data.route_text:
@@ -234,6 +242,22 @@ def drug_medication_content(parent, data: DrugMedicationData) -> None:
         _sub(free, BASE, "DosageEndingUndetermined")
     _sub(free, BASE, "Text", data.dosage_text or "efter aftale")
     _sub(parent, E2, "SubstitutionAllowed", "true")
+
+
+INDICATIONS_FILE = Path(__file__).resolve().parents[1] / "data" / "indications.tsv"
+
+
+@lru_cache(maxsize=1)
+def indications() -> dict[str, str]:
+    """FMK's indication codes by their text (medicinkort/data/indications.tsv)."""
+    with open(INDICATIONS_FILE, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))[1:]
+    return {text.strip().lower(): code.strip() for code, text in rows if code and text}
+
+
+def indication_code(text: str) -> str:
+    """FMK's code of an indication written exactly as its text ("mod smerter": 145), or ""."""
+    return indications().get(" ".join(text.split()).lower(), "")
 
 
 def _structures(dosage, structure: dict) -> None:

@@ -35,3 +35,12 @@ def drug_picker(field, label, selected, patient, testid="new-drug"):
         "field": field, "label": label, "selected": selected, "patient": patient,
         "testid": testid, "selected_label": drug_label(selected) if selected else "",
     }  # fmt: skip
+
+
+@register.inclusion_tag("medicinkort/_indications.html")
+def indication_options():
+    """The indications FMK has codes for, as a `<datalist id="fmk-indications">` for the
+    indication fields (one chosen from it reaches FMK as its code)."""
+    from medicinkort.fmk.requests import indications
+
+    return {"texts": sorted(indications())}

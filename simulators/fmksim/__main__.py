@@ -73,6 +73,7 @@ def card_summary(store: CardStore, cpr: str) -> dict:
                     if indication is not None
                     else ""
                 ),
+                "indication_code": text_of(indication, "Code") if indication is not None else "",
                 "paused": child(dm, "Paused") is not None,
                 "withdrawn": child(dm, "Withdrawn") is not None,
                 "private": child(dm, "IsPrivateDrugMedication") is not None,

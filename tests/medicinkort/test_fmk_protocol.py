@@ -256,3 +256,40 @@ def test_a_slow_fmk_times_out_as_unavailable(fmksim, settings):
     fmksim.mode("up", delay=1.0)
     with pytest.raises(FmkUnavailable):
         client.medicine_card_get(fresh_cpr(), DOCTOR)
+
+
+def test_a_structured_dosage_and_a_coded_indication_go_as_fmk_has_them(fmksim):
+    """A structure (weekly, at 08:00) and an indication written as FMK's text for a code ("mod
+    smerter": 145) are sent as FMK's structures and code; fmksim accepts them against FMK's
+    schema, its answer validates too, and the card read back holds the structure, the code's
+    text and FMK's translation; an indication FMK has no code for goes as free text."""
+    from medicinkort.dosage import Dosage
+    from simulators.fmksim.wsdl import schema
+
+    cpr = fresh_cpr()
+    card, _ = client.medicine_card_get(cpr, DOCTOR)
+    period = {"start": "2026-12-07", "end": None, "every_days": 7, "days": [1],
+              "doses": [["1", "08:00"]], "supplementary": "Tages fastende"}  # fmt: skip
+    weekly = {"unit": ["tablet", "tabletter"], "as_needed": False, "most_a_day": None,
+              "periods": [period]}  # fmt: skip
+    structured = DrugMedicationData(**{**PANODIL.__dict__, "indication": "mod smerter",
+                                       "structure": weekly})  # fmt: skip
+    version, [(identifier, _)] = client.drug_medication_create(
+        cpr, card.version, DOCTOR, structured, message_id=str(uuid.uuid4())
+    )
+    free = DrugMedicationData(**{**PANODIL.__dict__, "indication": "Smerter i knæet"})
+    client.drug_medication_create(cpr, version, DOCTOR, free, message_id=str(uuid.uuid4()))
+    answer = call(
+        build.ACTIONS["GetMedicineCard"],
+        build.envelope(build.get_medicine_card(cpr), identity=DOCTOR, message_id="s-" + cpr),
+    )
+    assert list(schema().iter_errors(answer)) == []
+    card, _ = client.medicine_card_get(cpr, DOCTOR)
+    line = next(line for line in card.lines if line.identifier == identifier)
+    assert line.indication == "mod smerter"
+    assert line.dosage_text == "1 tablet kl. 08:00 hver 7. dag. Tages fastende"
+    assert Dosage.from_json(line.dosage) == Dosage.from_json(weekly)
+    summary = {d["identifier"]: d for d in fmksim.card(cpr)["drug_medications"]}
+    assert summary[identifier]["indication_code"] == "145"
+    other = next(d for i, d in summary.items() if i != identifier)
+    assert (other["indication"], other["indication_code"]) == ("Smerter i knæet", "")
