@@ -28,6 +28,18 @@ TIMES_A_DAY = {
 # FMK's named times of day, as the hospital gives them.
 FMK_TIMES = {"morning": "08:00", "noon": "12:00", "evening": "18:00", "night": "22:00"}
 _CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+# What FMK's schema takes: at most 10 structures, a quantity of at most 9+9 digits, a start from
+# 2000; and what a dosage may span here (a period of at most ten years).
+MAX_PERIODS = 10
+MAX_DAYS = 3653
+EARLIEST = date(2000, 1, 1)
+_FMK_QUANTITY = re.compile(r"\d{1,9}(\.\d{1,9})?")
+
+
+def fmk_quantity(quantity: Decimal) -> str:
+    """A quantity as FMK's schema writes a decimal: plain digits, never an exponent."""
+    text = format(quantity.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @dataclass(frozen=True)
@@ -108,7 +120,8 @@ class Dosage:
         quantities = {dose.quantity for dose in period.doses}
         timed = all(dose.time for dose in period.doses)
         if len(quantities) == 1 and not timed:
-            what = f"{self._quantity(period.doses[0].quantity)} {len(period.doses)} gange"
+            times = "gang" if len(period.doses) == 1 else "gange"
+            what = f"{self._quantity(period.doses[0].quantity)} {len(period.doses)} {times}"
         else:
             what = ", ".join(
                 f"{self._quantity(dose.quantity)} kl. {time}"
@@ -118,7 +131,11 @@ class Dosage:
             period.every_days, f"hver {period.every_days}. dag"
         )
         if period.every_days > 1 and period.days != (1,):
-            rhythm += " (dag " + ", ".join(str(d) for d in period.days) + ")"
+            rhythm = (
+                f"{len(period.days)} dage hver {period.every_days}. dag (dag "
+                + ", ".join(str(d) for d in period.days)
+                + ")"
+            )
         ending = f" til {period.end:%d.%m.%Y}" if period.end and len(self.periods) == 1 else ""
         extra = f". {period.supplementary}" if period.supplementary else ""
         return f"{what} {rhythm}{ending}{extra}"
@@ -134,13 +151,21 @@ class Dosage:
             found["pn_max_per_day"] = _("An as-needed dosage needs the most doses a day.")
         if not self.periods:
             found["dose_text"] = _("The dosage has no doses.")
+        if len(self.periods) > MAX_PERIODS:
+            found["taper"] = _("At most %(n)s steps.") % {"n": MAX_PERIODS}
         for period in self.periods:
             if period.end is not None and period.end < period.start:
                 found["end"] = _("The dosage ends before it starts.")
+            elif period.end is not None and (period.end - period.start).days > MAX_DAYS:
+                found["end"] = _("At most ten years ahead.")
+            if period.start < EARLIEST:
+                found["start"] = _("FMK takes no dosage starting before 2000.")
             if not 1 <= period.every_days <= 365:
                 found["every_days"] = _("Every 1 to 365 days.")
-            if any(d < 1 or d > period.every_days for d in period.days):
+            elif any(d < 1 or d > period.every_days for d in period.days):
                 found["every_days"] = _("A day outside the interval.")
+            if any(not _FMK_QUANTITY.fullmatch(fmk_quantity(d.quantity)) for d in period.doses):
+                found["quantity"] = _("At most 9 digits before and after the comma.")
             if not self.as_needed and not period.doses:
                 found["times"] = _("A fixed dosage needs at least one dose.")
             if any(dose.quantity <= 0 for dose in period.doses):
@@ -245,6 +270,8 @@ def taper_from_text(text: str, start: date, times: list[str], **units) -> Dosage
     steps = _TAPER_STEP.findall(text.lower())
     if len(steps) < 2:
         return None
+    if len(steps) > MAX_PERIODS or any(not 1 <= int(days) <= 365 for days, _ in steps):
+        return None  # the caller names the field
     periods, day = [], start
     for days, quantity in steps:
         end = day + timedelta(days=int(days) - 1)
@@ -277,21 +304,26 @@ def from_fmk(dosage_element) -> Dosage | None:
     fixed = _kids(dosage_element, "StructuresFixed")
     needed = _kids(dosage_element, "StructuresAccordingToNeed")
     structures = fixed or needed
-    if not structures:
-        return None
+    if not structures or (fixed and needed):
+        return None  # none, or fixed and as needed together: FMK's text says it, not a guess
     units = _kids(dosage_element, "UnitTexts")
     singular = _kid_text(units[0], "Singular") if units else _kid_text(dosage_element, "UnitText")
     plural = _kid_text(units[0], "Plural") if units else singular
     periods = []
     try:
         for structure in _kids(structures[0], "Structure"):
+            if _kids(structure, "NotIterated") or _kids(structure, "AnyDay"):
+                return None  # a one-off day, or doses on any day: kept as FMK's text
+            if any(_kids(d, "MinimalQuantity") for day in _kids(structure, "Day")
+                   for d in _kids(day, "Dose")):  # fmt: skip
+                return None  # "1-2 tabletter": a range is not one dose
             interval = _kid_text(structure, "IterationInterval")
             end = _kid_text(structure, "EndDate")
             day_elements = _kids(structure, "Day")
             by_day = [
                 tuple(
                     Dose(
-                        Decimal(_kid_text(dose, "Quantity") or _kid_text(dose, "MaximalQuantity")),
+                        Decimal(_kid_text(dose, "Quantity")),
                         FMK_TIMES.get(_kid_text(dose, "Time"), _kid_text(dose, "Time")[:5]),
                     )
                     for dose in _kids(day, "Dose")

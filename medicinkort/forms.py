@@ -76,6 +76,17 @@ class OrderForm(forms.Form):
     def clean_times(self) -> list[str]:
         return self.cleaned_data["times"].replace(",", " ").split()
 
+    def clean(self):
+        """A taper has its own days and doses: a rhythm, a dose or an until beside it would
+        be dropped, so it is refused instead."""
+        data = super().clean() or {}
+        if data.get("taper") and (
+            data.get("every_days") or data.get("quantity") or data.get("end")
+        ):
+            self.add_error("taper", _("A taper has its own days and doses: leave the rhythm, "
+                                      "the dose at each time and until empty."))  # fmt: skip
+        return data
+
     def dosage(self):
         """The structured dosage the form describes (services.dosage_propose); its problems
         are the service's to name."""

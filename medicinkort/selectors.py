@@ -210,8 +210,12 @@ def orders_for_patient(access: PatientAccess, *, include_ended: bool = False) ->
         "prescriber__user", "cosigned_by__user"
     )
     if not include_ended:
+        from django.db.models import Q
+        from django.utils import timezone
+
         orders = orders.filter(
-            status__in=[MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED]
+            Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now()),  # a finished taper is over
+            status__in=[MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED],
         )
     orders = access.unblocked(orders, care_course="care_course_id")
     return list(orders.order_by("status", "drug_name"))

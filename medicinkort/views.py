@@ -206,11 +206,9 @@ def dosage_proposal(request):
     times = query_text(request, "times", max_length=200)
     if times and not query_flag(request, "proposed"):
         return HttpResponse(status=204)
-    try:
-        schedule, proposed = services.times_from_text(text)
-    except ValidationError:  # not every day: the rhythm says it, the first time is proposed
-        schedule, proposed = "fixed", ["08:00"]
-    value = "" if schedule == "pn" or not text else " ".join(proposed)
+    # The same reading the order is made with (services.dosage_propose).
+    dosage = services.dosage_propose(text, start=timezone.localdate())
+    value = "" if dosage.as_needed or not text else " ".join(dosage.periods[0].times())
     return render(request, "medicinkort/_times_field.html", {"value": value})
 
 

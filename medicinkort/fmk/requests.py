@@ -9,6 +9,7 @@ import csv
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -265,6 +266,8 @@ def _structures(dosage, structure: dict) -> None:
     then a structure a period (its rhythm, start, end, supplementary text), each with the doses
     of its days (a time of day where one is set, and the quantity). As needed: the most a day is
     that many doses on day 1."""
+    from medicinkort.dosage import fmk_quantity
+
     unit: list[str] = list(structure.get("unit") or []) + ["", ""]
     singular, plural = unit[0], unit[1]
     if singular or plural:
@@ -293,7 +296,7 @@ def _structures(dosage, structure: dict) -> None:
                 dose = _sub(day, BASE, "Dose")
                 if time and not needed:
                     _sub(dose, BASE, "Time", f"{time}:00")
-                _sub(dose, BASE, "Quantity", str(quantity))
+                _sub(dose, BASE, "Quantity", fmk_quantity(Decimal(str(quantity))))
 
 
 def create_drug_medication(

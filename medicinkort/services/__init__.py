@@ -12,6 +12,7 @@ from medicinkort.services.administration import administration_record
 from medicinkort.services.orders import (
     ChecksNeedReasons,
     OrderData,
+    dosage_propose,
     drug_warnings,
     order_cosign,
     order_create,
@@ -42,6 +43,7 @@ __all__ = [
     "QueueChanged",
     "administration_record",
     "card_read_on_admission",
+    "dosage_propose",
     "drug_warnings",
     "times_from_text",
     "card_read_request",

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -125,7 +126,10 @@ def dosage_propose(
     if taper.strip():
         tapered = taper_from_text(taper, start, times, **units)
         if tapered is None:
-            raise ValidationError({"taper": _("Write the taper as “3 dage: 2; 3 dage: 1”.")})
+            raise ValidationError({"taper": _(
+                "Write the taper as “3 dage: 2; 3 dage: 1” (1 to 365 days a step, at most 10 "
+                "steps)."
+            )})  # fmt: skip
         return tapered
     rhythm = every_days or every_days_from_text(text)
     doses = tuple(Dose(amount, time) for time in times)
@@ -169,6 +173,7 @@ def times_from_text(text: str) -> tuple[str, list[str]]:
 def active_orders(patient, *, course=None, access: PatientAccess | None = None) -> list:
     """The patient's active and paused orders (of one course, and those `access` may see)."""
     orders = MedicationOrder.objects.filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now()),  # a finished taper is over
         patient=patient,
         status__in=[MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED],
     )
@@ -233,7 +238,11 @@ def _period_of(data: OrderData) -> tuple[datetime, datetime | None]:
         return starts_at, None
     first = timezone.make_aware(datetime.combine(min(p.start for p in periods), time.min))
     if data.starts_at is None:
-        starts_at = max(starts_at, first)
+        # A daily order starts now (the day's earlier times are not meant); a rhythm or a
+        # taper counts from its first day, so that day's doses are due (an early one overdue),
+        # never silently skipped until the next turn.
+        daily = len(periods) == 1 and periods[0].every_days == 1
+        starts_at = max(starts_at, first) if daily or first > starts_at else first
     ends = [p.end for p in periods]
     if any(end is None for end in ends):
         return starts_at, None

@@ -46,7 +46,7 @@ def _structured(dosage) -> str:
         found = child(dosage, part)
         combined = child(found, "DosageTranslationCombined") if found is not None else None
         if combined is not None:
-            return text_of(combined, "ShortText")
+            return text_of(combined, "ShortText") or text_of(combined, "LongText")
     return ""
 
 

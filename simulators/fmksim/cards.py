@@ -375,7 +375,7 @@ def _translation(structure, singular: str, plural: str, needed: bool) -> str:
     if all(times) and times:
         what = ", ".join(f"{amount(a)} kl. {t}" for a, t in zip(amounts, times, strict=True))
     else:
-        what = f"{amount(first)} {len(doses)} gange"
+        what = f"{amount(first)} {len(doses)} {'gang' if len(doses) == 1 else 'gange'}"
     interval = text_of(structure, "IterationInterval") or "1"
     rhythm = "daglig" if interval == "1" else f"hver {interval}. dag"
     extra = text_of(structure, "SupplementaryText")
@@ -396,12 +396,17 @@ def _translated(dosage) -> None:
         for structure in children(part, "Structure"):
             text = _translation(structure, singular, plural, part_name != "StructuresFixed")
             translation = etree.SubElement(structure, f"{{{BASE}}}DosageTranslation")
-            etree.SubElement(translation, f"{{{BASE}}}ShortText").text = text
-            etree.SubElement(translation, f"{{{BASE}}}LongText").text = text
+            _texts(translation, text, text)
             texts.append(text)
         combined = etree.SubElement(part, f"{{{BASE}}}DosageTranslationCombined")
-        etree.SubElement(combined, f"{{{BASE}}}ShortText").text = "; ".join(texts)
-        etree.SubElement(combined, f"{{{BASE}}}LongText").text = "\n".join(texts)
+        _texts(combined, "; ".join(texts), "\n".join(texts))
+
+
+def _texts(translation, short: str, long: str) -> None:
+    """FMK's ShortText is at most 70 characters and may be left out; the LongText is always."""
+    if len(short) <= 70:
+        etree.SubElement(translation, f"{{{BASE}}}ShortText").text = short
+    etree.SubElement(translation, f"{{{BASE}}}LongText").text = long
 
 
 def _as_response(element, name: str):

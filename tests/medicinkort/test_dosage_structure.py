@@ -110,3 +110,86 @@ def test_fmks_recorded_structures_are_read_into_the_structure():
     # A free text is not a structure: it stays text.
     assert from_fmk(etree.fromstring(
         "<Dosage><FreeText><Text>efter aftale</Text></FreeText></Dosage>")) is None  # fmt: skip
+
+
+def test_the_dose_text_says_one_dose_and_several_days_of_a_week_in_danish():
+    one = Dosage(periods=(Period(start=START, doses=(Dose(Decimal(1)),)),), **UNITS)
+    assert one.text() == "1 tablet 1 gang daglig"
+    period = Period(start=START, every_days=7, days=(1, 4), doses=(Dose(Decimal(1), "08:00"),))
+    twice_weekly = Dosage(periods=(period,), **UNITS)
+    assert twice_weekly.text() == "1 tablet kl. 08:00 2 dage hver 7. dag (dag 1, 4)"
+    assert [d for d, _ in due(twice_weekly, 7)] == ["Mon 08:00", "Thu 08:00"]
+
+
+def test_what_fmk_would_refuse_or_what_cannot_be_is_named_before_it_is_sent():
+    def problems(**period) -> set:
+        values = {"start": START, "doses": (Dose(Decimal(1), "08:00"),)} | period
+        return set(Dosage(periods=(Period(**values),)).problems())
+
+    assert problems(every_days=0) == {"every_days"}
+    assert problems(start=date(1999, 12, 31)) == {"start"}
+    assert problems(end=START + timedelta(days=4000)) == {"end"}
+    assert problems(doses=(Dose(Decimal("1E-10"), "08:00"),)) == {"quantity"}
+    eleven = tuple(Period(start=START + timedelta(days=i), end=START + timedelta(days=i),
+                          doses=(Dose(Decimal(1), "08:00"),)) for i in range(11))  # fmt: skip
+    assert set(Dosage(periods=eleven).problems()) == {"taper"}
+    with pytest.raises(ValidationError) as refused:
+        dosage_propose("x", start=START, taper="99999999 dage: 2; 1 dage: 1")
+    assert "taper" in refused.value.message_dict
+
+
+def test_quantities_go_to_fmk_as_plain_digits():
+    from medicinkort.dosage import fmk_quantity
+
+    assert [fmk_quantity(Decimal(v)) for v in ("1E+3", "0.50", "2", "2.000")] == [
+        "1000", "0.5", "2", "2"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "<Structure><NotIterated/><StartDate>2025-01-01</StartDate><DosageEndingUndetermined/>"
+        "<Day><Number>1</Number><Dose><Quantity>1</Quantity></Dose></Day></Structure>",
+        "<Structure><IterationInterval>1</IterationInterval><StartDate>2025-01-01</StartDate>"
+        "<DosageEndingUndetermined/><Day><Number>1</Number><Dose><MinimalQuantity>1"
+        "</MinimalQuantity><MaximalQuantity>2</MaximalQuantity></Dose></Day></Structure>",
+        "<Structure><IterationInterval>1</IterationInterval><StartDate>2025-01-01</StartDate>"
+        "<DosageEndingUndetermined/><AnyDay><Dose><Quantity>1</Quantity></Dose></AnyDay>"
+        "</Structure>",
+    ],
+)
+def test_fmk_structures_that_the_structure_cannot_hold_stay_text(inner):
+    """A one-off day, a range "1-2 tabletter", doses on any day: read as FMK's text, never
+    guessed into a daily order."""
+    assert (
+        from_fmk(etree.fromstring(f"<Dosage><StructuresFixed>{inner}</StructuresFixed></Dosage>"))
+        is None
+    )
+
+
+def test_fixed_and_as_needed_together_stay_text():
+    part = ("<Structure><IterationInterval>1</IterationInterval><StartDate>2025-01-01</StartDate>"
+            "<DosageEndingUndetermined/><Day><Number>1</Number><Dose><Quantity>1</Quantity></Dose>"
+            "</Day></Structure>")  # fmt: skip
+    fixed = f"<StructuresFixed>{part}</StructuresFixed>"
+    needed = f"<StructuresAccordingToNeed>{part}</StructuresAccordingToNeed>"
+    both = f"<Dosage>{fixed}{needed}</Dosage>"
+    assert from_fmk(etree.fromstring(both)) is None
+
+
+@pytest.mark.django_db
+def test_a_rhythm_or_taper_counts_from_its_first_day_and_a_daily_order_from_now():
+    from medicinkort.services.orders import OrderData, _period_of
+
+    today = timezone.localdate()
+    midnight = timezone.make_aware(datetime.combine(today, datetime.min.time()))
+    weekly = dosage_propose("1 tablet ugentligt", start=today, times=["08:00"], **UNITS)
+    starts, ends = _period_of(OrderData(None, "x", "", "", dosage=weekly))
+    assert (starts, ends) == (midnight, None)  # today's dose is due, not skipped for a week
+    taper = dosage_propose("x", start=today, times=["08:00"], taper="1 dage: 2; 1 dage: 1")
+    starts, ends = _period_of(OrderData(None, "x", "", "", dosage=taper))
+    assert starts == midnight and ends == midnight + timedelta(days=2)
+    daily = dosage_propose("1 tablet x 3", start=today, **UNITS)
+    starts, _ = _period_of(OrderData(None, "x", "", "", dosage=daily))
+    assert starts > midnight  # now: the day's earlier times are not meant

@@ -469,6 +469,10 @@ def test_an_order_with_a_structured_dosage_gives_its_days_and_doses_on_the_round
         ({"schedule": "pn", "dose_text": "1 tablet efter behov"}, "Højst pr. døgn (PN): "),
         ({"dose_text": "1 tablet", "start": "10.12.2026", "end": "08.12.2026"}, "Til: "),
         ({"dose_text": "1 tablet", "taper": "snart mindre"}, "Nedtrapning: "),
+        (
+            {"dose_text": "1 tablet", "taper": "2 dage: 2; 2 dage: 1", "end": "20.12.2026"},
+            "Nedtrapning: ",
+        ),  # a taper's own days: an until beside it is refused, not dropped
     ):
         answer = doctor.post(order, {"drug": str(pantoprazole.public_id), "schedule": "fixed",
                                      **bad}, HTTP_ACCEPT_LANGUAGE="da")  # fmt: skip
@@ -575,6 +579,9 @@ def test_typing_the_dosage_proposes_its_times_until_the_clinician_writes_their_o
     )  # still a proposal: it follows the text
     assert proposed(dose_text="400 mg x 2", times="07:00 19:00", proposed="") is None  # theirs
     assert proposed(dose_text="1 tablet efter behov", times="", proposed="1") == ""
+    # The same reading as the order's: every other day, morning and evening, is two times.
+    assert proposed(dose_text="1 tablet hver anden dag morgen og aften", times="",
+                    proposed="1") == "08:00 18:00"  # fmt: skip
     assert doctor.get(proposal, {"dose_text": "x" * 501}).status_code == 400
     page = doctor.get(url("medication", cast)).content.decode()
     assert f'hx-get="{proposal}"' in page and 'id="id_times_proposed"' in page
