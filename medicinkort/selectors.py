@@ -73,7 +73,7 @@ class CardState:
 # What the pages show of a snapshot and of its lines, fetched inside the read's one query.
 SNAPSHOT_FIELDS = [
     "id", "public_id", "version", "previous_version", "fetched_at", "modified_by",
-    "modified_at", "reviewed_by", "reviewed_at", "private_count",
+    "modified_at", "reviewed_by", "reviewed_at", "private_count", "dose_dispensed",
 ]  # fmt: skip
 LINE_FIELDS = [
     "identifier", "version", "drug_name", "atc_code", "atc_text", "drug_id", "form_text",

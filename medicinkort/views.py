@@ -250,7 +250,7 @@ def reconcile(request, access, kind):
         return redirect("medicinkort:medication", patient_id=access.patient.public_id)
     if reconciliation is None:
         return render(request, "medicinkort/reconcile.html", context, status=400)
-    _reconciled_say(request, reconciliation)
+    _reconciled_say(request, reconciliation, context["card"].snapshot)
     return redirect("medicinkort:medication", patient_id=access.patient.public_id)
 
 
@@ -269,8 +269,15 @@ def _reconcile_context(access, kind: str, posted) -> dict:
     }  # fmt: skip
 
 
-def _reconciled_say(request, reconciliation) -> None:
-    """What the clinician is told after confirming, and what is left to order by hand."""
+def _reconciled_say(request, reconciliation, snapshot) -> None:
+    """What the clinician is told after confirming, what is left to order by hand, and that a
+    dose-dispensing pharmacy must be told of the changes."""
+    changed = [line for line in reconciliation.lines.all() if line.decision != "continue"]
+    if snapshot is not None and snapshot.dose_dispensed and changed:
+        messages.warning(request, _(
+            "The medicine is dose-dispensed: tell the pharmacy of the changes (%(drugs)s). "
+            "FMK is updated, but the pharmacy packs by its own periods."
+        ) % {"drugs": ", ".join(line.drug_name for line in changed)})  # fmt: skip
     messages.success(
         request,
         _("Reconciled. The changes are on their way to FMK.")

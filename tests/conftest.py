@@ -472,6 +472,10 @@ class FmkSim:
     def gp_change(self, cpr: str) -> str:
         return self._call("POST", "/gp-change", {"cpr": cpr})["version"]
 
+    def dose_dispensing(self, cpr: str, on: bool = True) -> None:
+        """A pharmacy starts (or stops) dose-dispensing the patient's medicine."""
+        self._call("POST", "/dose-dispensing", {"cpr": cpr, "on": on})
+
     def requests_seen(self) -> list[dict]:
         return self._call("GET", "/log")
 

@@ -185,6 +185,8 @@ class Card:
     not_reviewed: Modification | None = None
     lines: list[CardLine] = field(default_factory=list)
     private_identifiers: list[str] = field(default_factory=list)
+    # FMK: the patient has open dose dispensing prescriptions (a pharmacy packs the medicine).
+    dose_dispensed: bool = False
 
 
 def drug_medication(element) -> CardLine:
@@ -255,6 +257,7 @@ def medicine_card(answer) -> Card:
         not_reviewed=modification(not_reviewed) if not_reviewed is not None else None,
         lines=[drug_medication(dm) for dm in every(card, "DrugMedication")],
         private_identifiers=[text(p, "Identifier") for p in every(card, "PrivateDrugMedication")],
+        dose_dispensed=text(card, "HasOpenDosageDispensingPrescriptions") == "true",
     )
 
 

@@ -25,6 +25,9 @@ class CardSnapshot(BaseModel):
     reviewed_by = models.CharField(_("reviewed by"), max_length=300, blank=True)
     reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
     private_count = models.PositiveIntegerField(_("private drug medications"), default=0)
+    # FMK says the patient has open dose dispensing prescriptions: a pharmacy packs the
+    # medicine for fixed periods, and must be told of changes.
+    dose_dispensed = models.BooleanField(_("dose-dispensed"), default=False)
     raw = models.TextField(_("FMK's answer"))
 
     class Meta:

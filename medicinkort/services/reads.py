@@ -159,6 +159,7 @@ def _snapshot_store(patient, card: Card, raw: str) -> CardSnapshot:
         reviewed_by=str(card.reviewed)[:300] if card.reviewed else "",
         reviewed_at=card.reviewed.at if card.reviewed else None,
         private_count=len(card.private_identifiers),
+        dose_dispensed=card.dose_dispensed,
         raw=raw,
     )
     CardLine.objects.bulk_create(

@@ -91,6 +91,7 @@ def card_summary(store: CardStore, cpr: str) -> dict:
         ],
         "reviewed": reviewed is not None,
         "reviewed_at": text_of(reviewed, "DateTime") if reviewed is not None else "",
+        "dose_dispensed": text_of(card.element, "HasOpenDosageDispensingPrescriptions") == "true",
     }
 
 
@@ -226,6 +227,11 @@ def control_handler(store: CardStore, state: State, soap: SoapServer):
             elif path == "/gp-change":
                 version = gp_change(store, str(data.get("cpr", "")))
                 self._json(200, {"version": version})
+            elif path == "/dose-dispensing":
+                with store.lock:
+                    card = store.card(str(data.get("cpr", "")))
+                    store.dose_dispensing(card, bool(data.get("on", True)))
+                self._json(200, {"dose_dispensed": bool(data.get("on", True))})
             elif path == "/seed":
                 with store.lock:
                     for cpr in data.get("cprs", []):

@@ -194,6 +194,13 @@ class CardStore:
             self.cards[cpr] = Card(cpr, element)
         return self.cards[cpr]
 
+    def dose_dispensing(self, card: Card, on: bool) -> None:
+        """A pharmacy dose-dispenses the patient's medicine (FMK's card says the patient has
+        open dose dispensing prescriptions), or no longer does."""
+        flag = child(card.element, "HasOpenDosageDispensingPrescriptions")
+        if flag is not None:
+            flag.text = "true" if on else "false"
+
     def check_version(self, card: Card, version: str) -> None:
         """A write based on another version than the card's is refused (FMK's optimistic lock)."""
         if str(card.version) != version.strip():

@@ -243,6 +243,9 @@ def seed_card(store: CardStore, cpr: str) -> None:
         chosen = chooser.sample(CHILD_DRUGS, chooser.randint(0, 2))
     else:
         chosen = _plausible(chooser.sample(DRUGS, chooser.randint(2, 6)))
+    # Many of the old on many drugs have them dose-dispensed by a pharmacy.
+    if age is not None and age >= 75 and len(chosen) >= 4 and chooser.random() < 0.5:
+        store.dose_dispensing(card, True)
     for drug in chosen:
         who = chooser.choice([GP, GP, HOSPITAL, PHARMACY])
         started = today - timedelta(days=chooser.randint(20, 300 if child else 2000))

@@ -524,3 +524,41 @@ def test_an_orders_structured_dosage_goes_to_fmk_as_fmks_structures_and_reads_ba
     )
     read_back = Dosage.from_json(line.dosage)
     assert read_back is not None and read_back.periods == weekly.periods
+
+
+def test_a_dose_dispensed_patient_is_shown_so_and_changes_say_to_tell_the_pharmacy(
+    cast, fmksim, celery_worker, client
+):
+    """Dose dispensing, as FMK's card says it (open dose dispensing prescriptions): the card and
+    the reconciliation say so, and confirming a change tells the doctor to inform the pharmacy;
+    a card without it says nothing of the kind."""
+    from django.urls import reverse
+
+    from tests.conftest import force_login_with_second_factor
+
+    cpr = cast.patient.cpr
+    first = active_lines(card_with_lines(fmksim, cpr, 1))[0]
+    fmksim.dose_dispensing(cpr, on=False)
+    read_card(cast.treating_doctor, cast.patient)
+    force_login_with_second_factor(client, cast.treating_doctor)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    tab = reverse("medicinkort:medication", kwargs={"patient_id": cast.patient.public_id})
+    assert 'data-testid="fmk-dose-dispensed"' not in client.get(tab).content.decode()
+    fmksim.dose_dispensing(cpr)
+    assert fmksim.card(cpr)["dose_dispensed"]
+    read_card(cast.treating_doctor, cast.patient)
+    assert CardSnapshot.objects.latest("fetched_at").dose_dispensed
+    assert 'data-testid="fmk-dose-dispensed"' in client.get(tab).content.decode()
+    url = reverse("medicinkort:reconcile",
+                  kwargs={"patient_id": cast.patient.public_id, "kind": "discharge"})  # fmt: skip
+    assert 'data-testid="fmk-dose-dispensed"' in client.get(url).content.decode()
+    answer = client.post(url, {
+        "card_version": CardSnapshot.objects.latest("fetched_at").version,
+        f"decision-{first['identifier']}": "withdraw",
+        f"reason-{first['identifier']}": "Ophørt",
+    }, follow=True)  # fmt: skip
+    import html
+
+    said = html.unescape(answer.content.decode())
+    assert "tell the pharmacy of the changes" in said
+    assert first["name"] in said.split("tell the pharmacy")[1][:300]
