@@ -72,14 +72,17 @@ def _fault(root) -> FmkFault | None:
     return FmkFault(code or dgws or "Fault", text, dgws)
 
 
-def _post_once(action: str, envelope: bytes) -> bytes:
+def _connection():
+    """FMK's address and a connection to it, with the timeout."""
     url = urllib.parse.urlsplit(settings.SUNDHED_FMK_URL)
     connection_class = (
         http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     )
-    connection = connection_class(
-        url.hostname or "", url.port, timeout=settings.SUNDHED_FMK_TIMEOUT
-    )
+    return url, connection_class(url.hostname or "", url.port, timeout=settings.SUNDHED_FMK_TIMEOUT)
+
+
+def _post_once(action: str, envelope: bytes) -> bytes:
+    url, connection = _connection()
     try:
         connection.request(
             "POST",
@@ -114,13 +117,7 @@ def _post_once(action: str, envelope: bytes) -> bytes:
 def probe() -> None:
     """Whether FMK answers at all: its service description, which says nothing of anyone
     (the breaker's probe, outbox.breaker.probe_all). Raises FmkUnavailable when it does not."""
-    url = urllib.parse.urlsplit(settings.SUNDHED_FMK_URL)
-    connection_class = (
-        http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-    )
-    connection = connection_class(
-        url.hostname or "", url.port, timeout=settings.SUNDHED_FMK_TIMEOUT
-    )
+    url, connection = _connection()
     try:
         connection.request("GET", f"{url.path or '/'}?wsdl")
         response = connection.getresponse()
