@@ -210,11 +210,8 @@ def orders_for_patient(access: PatientAccess, *, include_ended: bool = False) ->
         "prescriber__user", "cosigned_by__user"
     )
     if not include_ended:
-        from django.db.models import Q
-        from django.utils import timezone
-
         orders = orders.filter(
-            Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now()),  # a finished taper is over
+            MedicationOrder.not_ended(),
             status__in=[MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED],
         )
     orders = access.unblocked(orders, care_course="care_course_id")
@@ -243,7 +240,7 @@ class Queue:
     """The patient's changes for FMK that have not reached it yet, in the order they go, and
     the card as it will be after them (what a second reconciliation builds on)."""
 
-    writes: list = field(default_factory=list)  # open FmkWrite rows, `drug` named on each
+    writes: list = field(default_factory=list)  # FmkWrite rows not on the card, `drug` named
     position: int = 0  # the place of the patient's last write: the reconciliation posts it
     by_line: dict = field(default_factory=dict)  # FMK identifier: the last write queued for it
     order_ids: set = field(default_factory=set)  # hospital orders on their way to FMK
@@ -267,16 +264,23 @@ def not_on_card(patient_id: int, snapshot: CardSnapshot | None):
     return FmkWrite.objects.filter(on_their_way, patient_id=patient_id)
 
 
+def queue_position(patient_id: int) -> int:
+    """The place of the patient's last FMK write (0 for none): a reconciliation posts the one it
+    was drawn with, so a second confirmation of the same page (or one drawn before other writes
+    were queued) is refused instead of written twice."""
+    from django.db.models import Max
+
+    from medicinkort.models import FmkWrite
+
+    last = FmkWrite.objects.filter(patient_id=patient_id).aggregate(m=Max("sequence"))["m"]
+    return last or 0
+
+
 def fmk_queue(access: PatientAccess, snapshot=None, lines=()) -> Queue:
     """Every write of the patient that the card as read (`snapshot`) does not show yet: still
     on its way to FMK, or sent after that read (of every reconciliation, blocked courses' left
     out), each with the drug it concerns; `lines` (the card's) name the drugs of withdrawals
     and pauses."""
-    from django.db.models import Max
-
-    from medicinkort.models import FmkWrite
-
-    everything = FmkWrite.objects.filter(patient=access.patient)
     names = {line.identifier: line.drug_name for line in lines}
     writes = list(
         access.unblocked(
@@ -287,7 +291,7 @@ def fmk_queue(access: PatientAccess, snapshot=None, lines=()) -> Queue:
         .select_related("reconciliation")
         .order_by("sequence")
     )
-    queue = Queue(writes=writes, position=everything.aggregate(m=Max("sequence"))["m"] or 0)
+    queue = Queue(writes=writes, position=queue_position(access.patient.pk))
     for write in writes:
         data = write.payload.get("data") or {}
         identifier = write.payload.get("identifier", "")

@@ -91,6 +91,13 @@ class MedicationOrder(BaseModel):
     def __str__(self) -> str:
         return f"{self.drug_name} {self.strength}: {self.dose_text}".strip()
 
+    @staticmethod
+    def not_ended() -> Q:
+        """Not past its end: a taper past its last step is over, whatever its status says."""
+        from django.utils import timezone
+
+        return Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now())
+
     @property
     def awaiting_cosign(self) -> bool:
         return self.cosign_required and self.cosigned_at is None

@@ -8,13 +8,19 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import Action, DataKind
 from medicinkort.checks import Candidate, Warning, warnings_for
-from medicinkort.dosage import Dosage, Dose, Period, every_days_from_text, taper_from_text
+from medicinkort.dosage import (
+    TIMES_A_DAY,
+    Dosage,
+    Dose,
+    Period,
+    every_days_from_text,
+    taper_from_text,
+)
 from medicinkort.dosage import quantity_from_text as dosage_quantity
 from medicinkort.models import CheckOverride, Drug, Interaction, MedicationOrder
 from organisation.models import Role
@@ -75,12 +81,6 @@ class OrderData:
         )
 
 
-# Times of day a number of doses a day is given at, when the text names no times itself.
-TIMES_A_DAY = {
-    1: ["08:00"], 2: ["08:00", "18:00"], 3: ["08:00", "14:00", "20:00"],
-    4: ["08:00", "12:00", "18:00", "22:00"], 5: ["06:00", "10:00", "14:00", "18:00", "22:00"],
-    6: ["02:00", "06:00", "10:00", "14:00", "18:00", "22:00"],
-}  # fmt: skip
 NUMBER_WORDS = {"en": 1, "én": 1, "een": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6}
 _COUNT = r"(\d+|en|én|een|to|tre|fire|fem|seks)"
 _DAILY = r"(?:dagl\w*|i døgnet|om dagen|pr\.? døgn|/døgn|/dag)"
@@ -173,7 +173,7 @@ def times_from_text(text: str) -> tuple[str, list[str]]:
 def active_orders(patient, *, course=None, access: PatientAccess | None = None) -> list:
     """The patient's active and paused orders (of one course, and those `access` may see)."""
     orders = MedicationOrder.objects.filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now()),  # a finished taper is over
+        MedicationOrder.not_ended(),
         patient=patient,
         status__in=[MedicationOrder.Status.ACTIVE, MedicationOrder.Status.PAUSED],
     )

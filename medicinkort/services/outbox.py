@@ -20,7 +20,6 @@ import logging
 from datetime import date
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from audit.models import Action, DataKind
@@ -28,7 +27,7 @@ from medicinkort.fmk import client
 from medicinkort.fmk.requests import DrugMedicationData
 from medicinkort.fmk.transport import FmkFault, FmkUnavailable
 from medicinkort.models import CardRead, CardSnapshot, FmkWrite, MedicationOrder, Reconciliation
-from medicinkort.selectors import not_on_card
+from medicinkort.selectors import not_on_card, queue_position
 from medicinkort.services.completion import reconciliation_fmk_updated
 from medicinkort.services.reads import READ_KIND, identity_for
 from outbox import engine
@@ -108,14 +107,6 @@ def _basis(row: FmkWrite) -> str:
         if queued:
             return queued
     return card_version
-
-
-def queue_position(patient_id: int) -> int:
-    """The place of the patient's last FMK write (0 for none): a reconciliation posts the one it
-    was drawn with, so a second confirmation of the same page (or one drawn before other writes
-    were queued) is refused instead of written twice."""
-    last = FmkWrite.objects.filter(patient_id=patient_id).aggregate(m=Max("sequence"))["m"]
-    return last or 0
 
 
 def builds_on(patient_id: int, snapshot: CardSnapshot) -> int | None:

@@ -31,6 +31,7 @@ from medicinkort.models import (
     Reconciliation,
     ReconciliationLine,
 )
+from medicinkort.selectors import queue_position
 from medicinkort.services.completion import complete as _complete
 from medicinkort.services.completion import reconciliation_fmk_updated
 from medicinkort.services.orders import (
@@ -44,7 +45,7 @@ from medicinkort.services.orders import (
     times_from_text,
 )
 from medicinkort.services.outbox import KIND as WRITE_KIND
-from medicinkort.services.outbox import builds_on, next_sequence, queue_position
+from medicinkort.services.outbox import builds_on, next_sequence
 from outbox import engine
 from patients.access import PatientAccess, access_change_record
 from patients.models import CaveEntry, Patient
